@@ -1,0 +1,57 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+  name: "Attractors",
+  platforms: [.macOS(.v13)],
+  products: [
+    .library(name: "Attractors", targets: ["Attractors"]),
+    .executable(name: "attractor", targets: ["attractor"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+    .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
+  ],
+  targets: [
+    // CBLAS + LAPACKE from Debian's libopenblas-dev and liblapacke-dev.
+    .systemLibrary(
+      name: "CLinearAlgebra",
+      pkgConfig: "lapacke",
+      providers: [.apt(["liblapacke-dev", "libopenblas-dev"])]
+    ),
+    .target(
+      name: "AttractorLinearAlgebra",
+      dependencies: [
+        "CLinearAlgebra",
+        .product(name: "RealModule", package: "swift-numerics"),
+        .product(name: "ComplexModule", package: "swift-numerics"),
+      ]
+    ),
+    .target(name: "AttractorCore", dependencies: ["AttractorLinearAlgebra"]),
+    .target(name: "AttractorModels", dependencies: ["AttractorCore"]),
+    .target(name: "AttractorIO", dependencies: ["AttractorLinearAlgebra"]),
+    .target(name: "AttractorExperiments", dependencies: ["AttractorModels", "AttractorIO"]),
+    .target(
+      name: "Attractors",
+      dependencies: ["AttractorLinearAlgebra", "AttractorCore", "AttractorModels", "AttractorIO", "AttractorExperiments"]
+    ),
+    .target(
+      name: "AttractorCommands",
+      dependencies: ["Attractors", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+    ),
+    .executableTarget(name: "attractor", dependencies: ["AttractorCommands"]),
+
+    .testTarget(name: "AttractorLinearAlgebraTests", dependencies: ["AttractorLinearAlgebra"]),
+    .testTarget(name: "AttractorCoreTests", dependencies: ["AttractorCore"]),
+    .testTarget(
+      name: "AttractorModelsTests",
+      dependencies: ["AttractorModels"],
+      resources: [.copy("Reference")]
+    ),
+    .testTarget(name: "AttractorIOTests", dependencies: ["AttractorIO"]),
+    .testTarget(name: "AttractorExperimentsTests", dependencies: ["AttractorExperiments"]),
+    .testTarget(name: "AttractorsTests", dependencies: ["Attractors"]),
+    .testTarget(name: "AttractorCommandsTests", dependencies: ["AttractorCommands"]),
+  ]
+)

@@ -1,0 +1,157 @@
+import CLinearAlgebra
+import RealModule
+
+/// A floating-point type with BLAS and LAPACK kernels: `Float` (the `s` routines) or `Double` (the `d` routines).
+///
+/// The static requirements are thin, typed wrappers over single CBLAS / LAPACKE calls on row-major
+/// storage. Library code reaches them through ``Matrix``; they are public so that a model can call a
+/// kernel on a slice of a preallocated buffer without copying.
+///
+/// Conforming types beyond `Float` and `Double` are not supported: OpenBLAS has no kernels for them.
+public protocol LinearAlgebraScalar: BinaryFloatingPoint, Real, Sendable, Codable, CustomStringConvertible
+where RawSignificand: FixedWidthInteger {
+  /// Name of the type in NumPy's vocabulary (`"float32"`, `"float64"`).
+  static var numpyName: String { get }
+
+  /// `C ← α op(A) op(B) + β C` (row-major; `op` transposes when asked). `C` is `m × n`, `op(A)` is `m × k`.
+  static func gemm(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+    alpha: Self, a: UnsafePointer<Self>, lda: Int,
+    b: UnsafePointer<Self>, ldb: Int,
+    beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+
+  /// `y ← α op(A) x + β y` for a row-major `m × n` matrix `A`.
+  static func gemv(
+    transpose: Bool, m: Int, n: Int, alpha: Self, a: UnsafePointer<Self>, lda: Int,
+    x: UnsafePointer<Self>, incx: Int, beta: Self, y: UnsafeMutablePointer<Self>, incy: Int)
+
+  /// `Σ xᵢ yᵢ` over `n` elements.
+  static func dot(n: Int, x: UnsafePointer<Self>, incx: Int, y: UnsafePointer<Self>, incy: Int) -> Self
+
+  /// LAPACK `?syevd` on a row-major symmetric matrix (upper triangle read). Returns LAPACK's `info`.
+  static func syevd(
+    computeVectors: Bool, n: Int, a: UnsafeMutablePointer<Self>, lda: Int, w: UnsafeMutablePointer<Self>
+  ) -> Int32
+
+  /// LAPACK `?geev` on a row-major general matrix, right eigenvectors only. Returns LAPACK's `info`.
+  static func geev(
+    computeVectors: Bool, n: Int, a: UnsafeMutablePointer<Self>, lda: Int,
+    wr: UnsafeMutablePointer<Self>, wi: UnsafeMutablePointer<Self>,
+    vr: UnsafeMutablePointer<Self>?, ldvr: Int
+  ) -> Int32
+}
+
+@inline(__always)
+func blasInt(_ value: Int, _ what: StaticString = "dimension") -> Int32 {
+  precondition(value >= 0 && value <= Int(Int32.max), "\(what) \(value) does not fit a 32-bit BLAS integer")
+  return Int32(value)
+}
+
+@inline(__always) private func cblasTranspose(_ t: Bool) -> CBLAS_TRANSPOSE { t ? CblasTrans : CblasNoTrans }
+@inline(__always) private func lapackChar(_ c: Unicode.Scalar) -> CChar { CChar(UInt8(ascii: c)) }
+
+extension Float: LinearAlgebraScalar {
+  public static var numpyName: String { "float32" }
+
+  public static func gemm(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+    alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+  ) {
+    cblas_sgemm(
+      CblasRowMajor, cblasTranspose(transposeA), cblasTranspose(transposeB),
+      blasInt(m), blasInt(n), blasInt(k), alpha, a, blasInt(lda), b, blasInt(ldb), beta, c, blasInt(ldc))
+  }
+
+  public static func gemv(
+    transpose: Bool, m: Int, n: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+    x: UnsafePointer<Float>, incx: Int, beta: Float, y: UnsafeMutablePointer<Float>, incy: Int
+  ) {
+    cblas_sgemv(
+      CblasRowMajor, cblasTranspose(transpose), blasInt(m), blasInt(n), alpha, a, blasInt(lda),
+      x, blasInt(incx), beta, y, blasInt(incy))
+  }
+
+  public static func dot(n: Int, x: UnsafePointer<Float>, incx: Int, y: UnsafePointer<Float>, incy: Int) -> Float {
+    cblas_sdot(blasInt(n), x, blasInt(incx), y, blasInt(incy))
+  }
+
+  public static func syevd(
+    computeVectors: Bool, n: Int, a: UnsafeMutablePointer<Float>, lda: Int, w: UnsafeMutablePointer<Float>
+  ) -> Int32 {
+    LAPACKE_ssyevd(
+      /*matrix_layout=*/LAPACK_ROW_MAJOR, /*jobz=*/lapackChar(computeVectors ? "V" : "N"),
+      /*uplo=*/lapackChar("U"), /*n=*/blasInt(n), /*a=*/a, /*lda=*/blasInt(lda), /*w=*/w)
+  }
+
+  public static func geev(
+    computeVectors: Bool, n: Int, a: UnsafeMutablePointer<Float>, lda: Int,
+    wr: UnsafeMutablePointer<Float>, wi: UnsafeMutablePointer<Float>,
+    vr: UnsafeMutablePointer<Float>?, ldvr: Int
+  ) -> Int32 {
+    LAPACKE_sgeev(
+      /*matrix_layout=*/LAPACK_ROW_MAJOR, /*jobvl=*/lapackChar("N"),
+      /*jobvr=*/lapackChar(computeVectors ? "V" : "N"), /*n=*/blasInt(n), /*a=*/a, /*lda=*/blasInt(lda),
+      /*wr=*/wr, /*wi=*/wi, /*vl=*/nil, /*ldvl=*/1, /*vr=*/vr, /*ldvr=*/blasInt(ldvr))
+  }
+}
+
+extension Double: LinearAlgebraScalar {
+  public static var numpyName: String { "float64" }
+
+  public static func gemm(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+    alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
+    beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
+  ) {
+    cblas_dgemm(
+      CblasRowMajor, cblasTranspose(transposeA), cblasTranspose(transposeB),
+      blasInt(m), blasInt(n), blasInt(k), alpha, a, blasInt(lda), b, blasInt(ldb), beta, c, blasInt(ldc))
+  }
+
+  public static func gemv(
+    transpose: Bool, m: Int, n: Int, alpha: Double, a: UnsafePointer<Double>, lda: Int,
+    x: UnsafePointer<Double>, incx: Int, beta: Double, y: UnsafeMutablePointer<Double>, incy: Int
+  ) {
+    cblas_dgemv(
+      CblasRowMajor, cblasTranspose(transpose), blasInt(m), blasInt(n), alpha, a, blasInt(lda),
+      x, blasInt(incx), beta, y, blasInt(incy))
+  }
+
+  public static func dot(n: Int, x: UnsafePointer<Double>, incx: Int, y: UnsafePointer<Double>, incy: Int) -> Double {
+    cblas_ddot(blasInt(n), x, blasInt(incx), y, blasInt(incy))
+  }
+
+  public static func syevd(
+    computeVectors: Bool, n: Int, a: UnsafeMutablePointer<Double>, lda: Int, w: UnsafeMutablePointer<Double>
+  ) -> Int32 {
+    LAPACKE_dsyevd(
+      /*matrix_layout=*/LAPACK_ROW_MAJOR, /*jobz=*/lapackChar(computeVectors ? "V" : "N"),
+      /*uplo=*/lapackChar("U"), /*n=*/blasInt(n), /*a=*/a, /*lda=*/blasInt(lda), /*w=*/w)
+  }
+
+  public static func geev(
+    computeVectors: Bool, n: Int, a: UnsafeMutablePointer<Double>, lda: Int,
+    wr: UnsafeMutablePointer<Double>, wi: UnsafeMutablePointer<Double>,
+    vr: UnsafeMutablePointer<Double>?, ldvr: Int
+  ) -> Int32 {
+    LAPACKE_dgeev(
+      /*matrix_layout=*/LAPACK_ROW_MAJOR, /*jobvl=*/lapackChar("N"),
+      /*jobvr=*/lapackChar(computeVectors ? "V" : "N"), /*n=*/blasInt(n), /*a=*/a, /*lda=*/blasInt(lda),
+      /*wr=*/wr, /*wi=*/wi, /*vl=*/nil, /*ldvl=*/1, /*vr=*/vr, /*ldvr=*/blasInt(ldvr))
+  }
+}
+
+/// Threading of the OpenBLAS library the package links.
+///
+/// OpenBLAS results differ bitwise with the thread count; benchmarks report it and tests compare
+/// with tolerances.
+public enum BLAS {
+  /// Number of threads OpenBLAS uses for level-3 calls.
+  public static var threadCount: Int { Int(openblas_get_num_threads()) }
+
+  /// Sets the number of OpenBLAS threads for the rest of the process (at least 1).
+  public static func setThreadCount(_ count: Int) {
+    openblas_set_num_threads(Int32(clamping: max(1, count)))
+  }
+}

@@ -1,0 +1,130 @@
+import Dispatch
+import RealModule
+
+extension Matrix {
+  /// Replaces each row by its softmax, in place and without allocation.
+  ///
+  /// ```
+  /// softmax(z)_j = exp(z_j − m) / Σ_k exp(z_k − m),   m = max_k z_k
+  /// ```
+  ///
+  /// Mathematical properties: each row sums to 1 and is invariant to adding a constant to the
+  /// logits. Subtracting the row maximum keeps every exponent ≤ 0, so finite logits of any size
+  /// (±1e4 included) give finite results with no overflow; the largest entry is at least 1/columns.
+  /// Large batches are split across cores.
+  public mutating func softmaxRows() {
+    let c = columns
+    guard c > 0 else { return }
+    let r = rows
+    elements.withUnsafeMutableBufferPointer { buffer in
+      let base = buffer.baseAddress!
+      Matrix.forEachRowChunk(rows: r, work: r * c) { range in
+        for i in range { softmaxInPlace(base + i * c, count: c) }
+      }
+    }
+  }
+
+  /// Log-sum-exp of each row into a preallocated array, without overflow.
+  ///
+  /// ```
+  /// lse(z) = m + log Σ_k exp(z_k − m),   m = max_k z_k
+  /// ```
+  ///
+  /// Mathematical properties: `max z ≤ lse(z) ≤ max z + log n`; finite for any finite logits.
+  public func logSumExpRows(into result: inout [Scalar]) {
+    precondition(result.count == rows, "logSumExpRows: result has \(result.count) entries, needs \(rows)")
+    let c = columns
+    elements.withUnsafeBufferPointer { buffer in
+      for i in 0..<rows {
+        result[i] = c == 0 ? -Scalar.infinity : logSumExp(buffer.baseAddress! + i * c, count: c)
+      }
+    }
+  }
+
+  /// Log-sum-exp of each row as a new array.
+  public func logSumExpRows() -> [Scalar] {
+    var result = [Scalar](repeating: 0, count: rows)
+    logSumExpRows(into: &result)
+    return result
+  }
+
+  /// Runs `body` over disjoint ranges of rows, in parallel when the work is large enough to pay
+  /// for it. The body must only touch its own rows.
+  static func forEachRowChunk(rows: Int, work: Int, _ body: (Range<Int>) -> Void) {
+    let chunks = work >= 1 << 16 && rows >= 2 ? min(rows, parallelism) : 1
+    if chunks == 1 {
+      body(0..<rows)
+      return
+    }
+    withoutActuallyEscaping(body) { body in
+      let box = UnsafeSendableBox(body)
+      DispatchQueue.concurrentPerform(iterations: chunks) { k in
+        let lo = rows * k / chunks
+        let hi = rows * (k + 1) / chunks
+        box.value(lo..<hi)
+      }
+    }
+  }
+}
+
+private let parallelism = max(1, ProcessInfoCores.count)
+
+enum ProcessInfoCores {
+  static let count: Int = {
+    #if canImport(Glibc)
+      return Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    #else
+      return 2
+    #endif
+  }()
+}
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Carries a non-Sendable closure into `concurrentPerform`, whose iterations touch disjoint rows.
+struct UnsafeSendableBox<T>: @unchecked Sendable {
+  let value: T
+  init(_ value: T) { self.value = value }
+}
+
+/// Softmax of `count` contiguous values in place.
+@inline(__always)
+func softmaxInPlace<Scalar: LinearAlgebraScalar>(_ p: UnsafeMutablePointer<Scalar>, count: Int) {
+  var m = p[0]
+  for j in 1..<count where p[j] > m { m = p[j] }
+  var s: Scalar = 0
+  for j in 0..<count {
+    let e = Scalar.exp(p[j] - m)
+    p[j] = e
+    s += e
+  }
+  let inv = 1 / s
+  for j in 0..<count { p[j] *= inv }
+}
+
+/// Log-sum-exp of `count` contiguous values.
+@inline(__always)
+func logSumExp<Scalar: LinearAlgebraScalar>(_ p: UnsafePointer<Scalar>, count: Int) -> Scalar {
+  var m = p[0]
+  for j in 1..<count where p[j] > m { m = p[j] }
+  if !m.isFinite { return m }
+  var s: Scalar = 0
+  for j in 0..<count { s += Scalar.exp(p[j] - m) }
+  return m + Scalar.log(s)
+}
+
+/// Numerically stable softmax of a vector.
+public func softmax<Scalar: LinearAlgebraScalar>(_ z: [Scalar]) -> [Scalar] {
+  var out = z
+  if out.isEmpty { return out }
+  out.withUnsafeMutableBufferPointer { softmaxInPlace($0.baseAddress!, count: $0.count) }
+  return out
+}
+
+/// Numerically stable log-sum-exp of a vector (`-∞` for an empty one).
+public func logSumExp<Scalar: LinearAlgebraScalar>(_ z: [Scalar]) -> Scalar {
+  if z.isEmpty { return -Scalar.infinity }
+  return z.withUnsafeBufferPointer { logSumExp($0.baseAddress!, count: $0.count) }
+}
