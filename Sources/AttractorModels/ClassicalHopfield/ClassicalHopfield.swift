@@ -26,6 +26,9 @@ public struct ClassicalHopfield<Scalar: LinearAlgebraScalar>: UpdateRule, TwiceD
   public let patterns: Matrix<Scalar>
   /// Hebbian weights W (d × d, symmetric, zero diagonal).
   public let weights: Matrix<Scalar>
+  /// d·W = Σ_μ ξ^μ ξ^μᵀ with zero diagonal: integers, exact in floating point, so a field that is
+  /// exactly zero is seen as zero (W itself would round 1/d and turn ties into ±tiny values).
+  let couplings: Matrix<Scalar>
 
   /// A network storing the rows of `patterns`, which must be ±1.
   ///
@@ -38,11 +41,12 @@ public struct ClassicalHopfield<Scalar: LinearAlgebraScalar>: UpdateRule, TwiceD
       }
     }
     let d = patterns.columns
-    var w = Matrix<Scalar>(rows: d, columns: d)
-    Matrix.multiply(patterns, patterns, transposeA: true, alpha: 1 / Scalar(d), into: &w)
-    for i in 0..<d { w[i, i] = 0 }
+    var c = Matrix<Scalar>(rows: d, columns: d)
+    Matrix.multiply(patterns, patterns, transposeA: true, into: &c)
+    for i in 0..<d { c[i, i] = 0 }
     self.patterns = patterns
-    self.weights = w
+    self.couplings = c
+    self.weights = (1 / Scalar(d)) * c
   }
 
   /// Binarises real vectors: +1 where the entry is ≥ 0, −1 elsewhere.
@@ -52,7 +56,7 @@ public struct ClassicalHopfield<Scalar: LinearAlgebraScalar>: UpdateRule, TwiceD
 
   public var dimension: Int { patterns.columns }
 
-  /// Scratch: the local fields W x for a batch.
+  /// Scratch: the local fields d·W x for a batch.
   public struct Workspace: Sendable {
     var fields: Matrix<Scalar>
   }
@@ -64,19 +68,20 @@ public struct ClassicalHopfield<Scalar: LinearAlgebraScalar>: UpdateRule, TwiceD
   @inline(__always)
   func computeFields(_ states: Matrix<Scalar>, workspace: inout Workspace) {
     if workspace.fields.rows != states.rows { workspace.fields.reshape(rows: states.rows, columns: dimension) }
-    // W is symmetric, so X W = X Wᵀ: row r of the result is W x_r.
-    Matrix.multiply(states, weights, into: &workspace.fields)
+    // The couplings are symmetric, so X C = X Cᵀ: row r of the result is d·W x_r.
+    Matrix.multiply(states, couplings, into: &workspace.fields)
   }
 
   public func energy(_ states: Matrix<Scalar>, into energies: inout [Scalar], workspace: inout Workspace) {
     computeFields(states, workspace: &workspace)
     let d = dimension
+    let scale = 1 / (2 * Scalar(d))
     states.withUnsafeBufferPointer { x in
       workspace.fields.withUnsafeBufferPointer { h in
         for r in 0..<states.rows {
           var s: Scalar = 0
           for j in 0..<d { s += x[r * d + j] * h[r * d + j] }
-          energies[r] = -s / 2
+          energies[r] = -s * scale
         }
       }
     }
@@ -103,7 +108,7 @@ public struct ClassicalHopfield<Scalar: LinearAlgebraScalar>: UpdateRule, TwiceD
   public func updateCoordinate(_ i: Int, row: Int, of states: inout Matrix<Scalar>, workspace: inout Workspace) -> Bool {
     let d = dimension
     let field: Scalar = states.withUnsafeBufferPointer { x in
-      weights.withUnsafeBufferPointer { w in
+      couplings.withUnsafeBufferPointer { w in
         Scalar.dot(n: d, x: w.baseAddress! + i * d, incx: 1, y: x.baseAddress! + row * d, incy: 1)
       }
     }

@@ -59,17 +59,15 @@ public struct ModernHopfield<Scalar: LinearAlgebraScalar>: LinearizableUpdateRul
   /// Dimension d of a state.
   public var dimension: Int { patterns.columns }
 
-  /// Scratch buffers for a batch: the B × N logits/probabilities and per-row log-sum-exps, plus
+  /// Scratch buffers for a batch: the B × N logits/probabilities, plus
   /// one row of logits for coordinate-wise updates.
   public struct Workspace: Sendable {
     var logits: Matrix<Scalar>
-    var logSumExps: [Scalar]
     var rowLogits: [Scalar]
 
     mutating func fit(batchSize: Int, patternCount: Int) {
       if logits.rows != batchSize || logits.columns != patternCount {
         logits.reshape(rows: batchSize, columns: patternCount)
-        logSumExps = [Scalar](repeating: 0, count: batchSize)
       }
     }
   }
@@ -77,7 +75,6 @@ public struct ModernHopfield<Scalar: LinearAlgebraScalar>: LinearizableUpdateRul
   public func makeWorkspace(batchSize: Int) -> Workspace {
     Workspace(
       logits: Matrix(rows: batchSize, columns: patternCount),
-      logSumExps: [Scalar](repeating: 0, count: batchSize),
       rowLogits: [Scalar](repeating: 0, count: patternCount))
   }
 
@@ -88,16 +85,27 @@ public struct ModernHopfield<Scalar: LinearAlgebraScalar>: LinearizableUpdateRul
     Matrix.multiply(states, patterns, transposeB: true, alpha: beta, beta: 0, into: &workspace.logits)
   }
 
+  /// Computed as −lme/β + ½ξᵀξ + ½M² with the log-mean-exp
+  /// `lme(z) = m + log1p(Σᵢ expm1(zᵢ − m) / N)`, `m = max z`, which equals lse(z) − log N without
+  /// the cancellation between lse/β and (log N)/β (each about (log N)/β, huge at small β).
   public func energy(_ states: Matrix<Scalar>, into energies: inout [Scalar], workspace: inout Workspace) {
     computeLogits(states, workspace: &workspace)
-    workspace.logits.logSumExpRows(into: &workspace.logSumExps)
-    let constant = Scalar.log(Scalar(patternCount)) / beta + maxPatternNorm * maxPatternNorm / 2
+    let n = patternCount
     let d = dimension
+    let halfMSquared = maxPatternNorm * maxPatternNorm / 2
+    let inverseN = 1 / Scalar(n)
     states.withUnsafeBufferPointer { x in
-      for r in 0..<states.rows {
-        var squaredNorm: Scalar = 0
-        for j in 0..<d { squaredNorm += x[r * d + j] * x[r * d + j] }
-        energies[r] = -workspace.logSumExps[r] / beta + squaredNorm / 2 + constant
+      workspace.logits.withUnsafeBufferPointer { z in
+        for r in 0..<states.rows {
+          var m = z[r * n]
+          for mu in 1..<n where z[r * n + mu] > m { m = z[r * n + mu] }
+          var s: Scalar = 0
+          for mu in 0..<n { s += Scalar.expMinusOne(z[r * n + mu] - m) }
+          let logMeanExp = m + Scalar.log(onePlus: s * inverseN)
+          var squaredNorm: Scalar = 0
+          for j in 0..<d { squaredNorm += x[r * d + j] * x[r * d + j] }
+          energies[r] = -logMeanExp / beta + squaredNorm / 2 + halfMSquared
+        }
       }
     }
   }
