@@ -20,10 +20,13 @@ let package = Package(
       pkgConfig: "lapacke",
       providers: [.apt(["liblapacke-dev", "libopenblas-dev"])]
     ),
+    // Vectorised exp/softmax kernels (clang auto-vectorises them; AVX2 chosen at run time).
+    .target(name: "CAttractorKernels"),
     .target(
       name: "AttractorLinearAlgebra",
       dependencies: [
         "CLinearAlgebra",
+        "CAttractorKernels",
         .product(name: "RealModule", package: "swift-numerics"),
         .product(name: "ComplexModule", package: "swift-numerics"),
       ]
@@ -34,7 +37,11 @@ let package = Package(
     .target(name: "AttractorExperiments", dependencies: ["AttractorModels", "AttractorIO"]),
     .target(
       name: "Attractors",
-      dependencies: ["AttractorLinearAlgebra", "AttractorCore", "AttractorModels", "AttractorIO", "AttractorExperiments"]
+      dependencies: [
+        "AttractorLinearAlgebra", "AttractorCore", "AttractorModels", "AttractorIO", "AttractorExperiments",
+        .product(name: "RealModule", package: "swift-numerics"),
+        .product(name: "ComplexModule", package: "swift-numerics"),
+      ]
     ),
     .target(
       name: "AttractorCommands",

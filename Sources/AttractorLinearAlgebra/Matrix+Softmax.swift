@@ -1,3 +1,4 @@
+import CAttractorKernels
 import Dispatch
 import RealModule
 
@@ -89,9 +90,14 @@ struct UnsafeSendableBox<T>: @unchecked Sendable {
   init(_ value: T) { self.value = value }
 }
 
-/// Softmax of `count` contiguous values in place.
+/// Softmax of `count` contiguous values in place. `Float` uses the vectorised C kernel (a
+/// polynomial exp accurate to under one ulp); `Double` uses the C library's `exp`.
 @inline(__always)
 func softmaxInPlace<Scalar: LinearAlgebraScalar>(_ p: UnsafeMutablePointer<Scalar>, count: Int) {
+  if Scalar.self == Float.self {
+    attractor_softmax_f32(UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self), count)
+    return
+  }
   var m = p[0]
   for j in 1..<count where p[j] > m { m = p[j] }
   var s: Scalar = 0

@@ -48,3 +48,33 @@ struct SoftmaxTests {
     }
   }
 }
+
+@Suite("Vectorised Float softmax")
+struct FloatSoftmaxKernelTests {
+  @Test("agrees with a Double softmax to a few ulp over a wide range of logits, underflow gives exact zeros")
+  func agreesWithDouble() {
+    var rng = TestRNG(seed: 21)
+    for (rows, columns, scale) in [(3, 1, 1.0), (5, 7, 10.0), (4, 33, 100.0), (2, 1000, 30.0), (1, 17, 1e4)] {
+      let logits: Matrix<Double> = rng.matrix(rows, columns)
+      let scaled = scale * logits
+      var reference = scaled
+      for i in 0..<rows { reference.setRow(i, to: softmax(scaled.row(i))) }  // Double, libm exp
+      var fast = Matrix<Float>(rows: rows, columns: columns, elements: scaled.elements.map { Float($0) })
+      fast.softmaxRows()
+      for k in 0..<(rows * columns) {
+        let r = reference.elements[k]
+        let f = Double(fast.elements[k])
+        if r < 1e-37 {
+          #expect(f < 1e-37)
+        } else {
+          // Float rounding of the logits themselves contributes |z|·2⁻²⁴ to the relative error.
+          let allowed = 8e-7 + 2 * scale * 6e-8
+          #expect(abs(f - r) <= allowed * r, "scale \(scale) entry \(k): \(f) vs \(r)")
+        }
+      }
+    }
+    var extreme = Matrix<Float>(rowArrays: [[0, -1e4, -100, -87.4]])
+    extreme.softmaxRows()
+    #expect(extreme.elements == [1, 0, 0, 0])
+  }
+}
