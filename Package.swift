@@ -56,7 +56,7 @@ let package = Package(
       dependencies: ["AttractorModels"],
       resources: [.copy("Reference")]
     ),
-    .testTarget(name: "AttractorIOTests", dependencies: ["AttractorIO"]),
+    .testTarget(name: "AttractorIOTests", dependencies: ["AttractorIO"], exclude: ["Fixtures"]),
     .testTarget(name: "AttractorExperimentsTests", dependencies: ["AttractorExperiments"]),
     .testTarget(name: "AttractorsTests", dependencies: ["Attractors"]),
     .testTarget(name: "AttractorCommandsTests", dependencies: ["AttractorCommands"]),
