@@ -1,1 +1,3 @@
-print("attractor")
+import AttractorCommands
+
+Attractor.main()

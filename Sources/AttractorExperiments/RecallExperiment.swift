@@ -1,0 +1,429 @@
+import AttractorCore
+import AttractorLinearAlgebra
+
+/// Runs any ``UpdateRule`` from a batch of queries for T steps and measures retrieval after every
+/// step: the experiment behind `attractor recall`, and the inner loop of the iterative-attention
+/// and comparative studies.
+///
+/// ```
+/// q₀ = queries,  q_t = f(q_{t−1})  for t = 1 … T      (synchronous, batched)
+/// recorded for t = 0 … T:
+///   accuracy_t       = fraction of states whose nearest stored pattern (cosine) is the target
+///   meanEnergy_t     = mean_r E(q_t,r)                  when the rule has an energy
+///   meanStepSize_t   = mean_r ‖q_t,r − q_{t−1},r‖       (t ≥ 1)
+///   convergedFraction_t = fraction of states with some step s ≤ t of size ≤ ε
+/// ```
+///
+/// The energy is the one the rule descends (``UpdateRule/descentEnergy(_:into:workspace:)``), so a
+/// new model gets energy curves without the runner knowing about it.
+///
+/// Synchronous runs call ``UpdateRule/update(_:into:workspace:)`` on two preallocated B × d
+/// buffers with one workspace: no allocation per step beyond the per-step records. With
+/// ``freezesConvergedStates`` (the default, as in ``SynchronousDynamics``) a state stops at the
+/// step where it converged, so the final states equal those of
+/// `SynchronousDynamics(maxSteps: T, tolerance: ε)`; without it every state is iterated T times
+/// (plain q_{t+1} = f(q_t), as in seed 000). Asynchronous runs use ``AsynchronousDynamics`` (one
+/// step = one sweep over the coordinates in a seeded random order; a converged state stops) with
+/// recorded states, so they hold B·(T+1)·d values while the metrics are computed.
+public struct RecallExperiment: Sendable, Equatable, Codable {
+  /// How the rule is applied. Encodes as `{"kind": "synchronous"}` or
+  /// `{"kind": "asynchronous", "seed": …}`.
+  public enum Schedule: Sendable, Equatable, Hashable, CustomStringConvertible {
+    /// Every coordinate of every state at once.
+    case synchronous
+    /// One coordinate at a time in a random order seeded by `seed` (``AsynchronousDynamics``).
+    case asynchronous(seed: UInt64)
+
+    public var description: String {
+      switch self {
+      case .synchronous: "synchronous"
+      case .asynchronous(let seed): "asynchronous (order seed \(seed))"
+      }
+    }
+  }
+
+  /// Number of steps T (≥ 0).
+  public var steps: Int
+  /// Convergence tolerance ε on the step size (finite, ≥ 0); a step of size ≤ ε has converged.
+  public var tolerance: Double
+  /// Synchronous or asynchronous updates.
+  public var schedule: Schedule
+  /// Whether a converged state stops moving (synchronous schedule; asynchronous always stops).
+  public var freezesConvergedStates: Bool
+  /// Whether to evaluate the rule's energy at every step (one more pass over the B × N logits for
+  /// the modern network; turn off when only accuracy and convergence are needed).
+  public var recordsEnergies: Bool
+
+  public init(
+    steps: Int = 10, tolerance: Double = 1e-6, schedule: Schedule = .synchronous, freezesConvergedStates: Bool = true,
+    recordsEnergies: Bool = true
+  ) {
+    self.steps = steps
+    self.tolerance = tolerance
+    self.schedule = schedule
+    self.freezesConvergedStates = freezesConvergedStates
+    self.recordsEnergies = recordsEnergies
+  }
+
+  /// Checks `steps ≥ 0` and `tolerance` finite and ≥ 0.
+  public func validate() throws(RecallError) {
+    guard steps >= 0 else { throw .invalidParameter(name: "steps", value: "\(steps)", requirement: "at least 0") }
+    guard tolerance.isFinite && tolerance >= 0 else {
+      throw .invalidParameter(name: "tolerance", value: "\(tolerance)", requirement: "finite and at least 0")
+    }
+  }
+
+  /// Runs `memory` from `queries`, scoring against its own stored patterns.
+  public func run<Memory: UpdateRule & AssociativeMemory>(
+    _ memory: Memory, queries: Matrix<Memory.Scalar>, targets: [Int]?
+  ) throws(RecallError) -> RecallRun<Memory.Scalar> {
+    try run(memory, patterns: memory.patterns, queries: queries, targets: targets)
+  }
+
+  /// Runs `rule` from each row of `queries` for ``steps`` steps.
+  ///
+  /// - Parameters:
+  ///   - patterns: The stored patterns accuracy is measured against (N × d).
+  ///   - queries: Initial states (B × d, B ≥ 1, finite).
+  ///   - targets: The pattern each query should retrieve (B indices in 0..<N), or `nil` to skip
+  ///     accuracy.
+  /// - Throws: ``RecallError`` for invalid parameters or shapes, and when the dynamics produce NaN
+  ///   or infinity.
+  public func run<Rule: UpdateRule>(
+    _ rule: Rule, patterns: Matrix<Rule.Scalar>, queries: Matrix<Rule.Scalar>, targets: [Int]?
+  ) throws(RecallError) -> RecallRun<Rule.Scalar> {
+    try validate()
+    let b = queries.rows
+    let d = queries.columns
+    let n = patterns.rows
+    guard n >= 1 && patterns.columns >= 1 else { throw .emptyPatterns(count: n, dimension: patterns.columns) }
+    guard patterns.columns == rule.dimension else {
+      throw .dimensionMismatch(what: "patterns", columns: patterns.columns, expected: rule.dimension)
+    }
+    guard d == rule.dimension else { throw .dimensionMismatch(what: "queries", columns: d, expected: rule.dimension) }
+    guard b >= 1 else { throw .noQueries }
+    if let targets {
+      guard targets.count == b else { throw .targetCountMismatch(targets: targets.count, queries: b) }
+      for (k, t) in targets.enumerated() where t < 0 || t >= n {
+        throw .targetOutOfRange(position: k, value: t, patternCount: n)
+      }
+    }
+    for r in 0..<b {
+      for j in 0..<d where !queries[r, j].isFinite { throw .nonFiniteQuery(row: r) }
+    }
+    var recorder = Recorder(patterns: patterns, batch: b, targets: targets, tolerance: tolerance)
+    let finalStates: Matrix<Rule.Scalar>
+    switch schedule {
+    case .synchronous:
+      finalStates = try runSynchronous(rule, queries: queries, recorder: &recorder)
+    case .asynchronous(let seed):
+      finalStates = try runAsynchronous(rule, queries: queries, seed: seed, recorder: &recorder)
+    }
+    let result = recorder.finish(finalStates: finalStates, patternCount: n, dimension: d)
+    return RecallRun(result: result, finalStates: finalStates)
+  }
+
+  private func runSynchronous<Rule: UpdateRule>(
+    _ rule: Rule, queries: Matrix<Rule.Scalar>, recorder: inout Recorder<Rule.Scalar>
+  ) throws(RecallError) -> Matrix<Rule.Scalar> {
+    typealias Scalar = Rule.Scalar
+    let b = queries.rows
+    let d = queries.columns
+    let eps = Scalar(tolerance)
+    var current = queries
+    var next = Matrix<Scalar>(rows: b, columns: d)
+    var workspace = rule.makeWorkspace(batchSize: b)
+    var energies = [Scalar](repeating: 0, count: b)
+    var sizes = [Scalar](repeating: 0, count: b)
+    let hasEnergy = recordsEnergies && rule.descentEnergy(current, into: &energies, workspace: &workspace)
+    recorder.record(step: 0, states: current, energies: hasEnergy ? energies : nil, stepSizes: nil)
+
+    var t = 0
+    while t < steps {
+      t += 1
+      if freezesConvergedStates && recorder.convergedCount == b {
+        // Every state is frozen: the remaining steps change nothing.
+        for r in 0..<b { sizes[r] = 0 }
+        recorder.record(step: t, states: current, energies: hasEnergy ? energies : nil, stepSizes: sizes, sameStatesAsBefore: true)
+        continue
+      }
+      rule.update(current, into: &next, workspace: &workspace)
+      var failedRow: Int? = nil
+      let freeze = freezesConvergedStates
+      current.withUnsafeBufferPointer { cur in
+        next.withUnsafeMutableBufferPointer { nxt in
+          for r in 0..<b {
+            if freeze && recorder.stepsToConverge[r] != nil {
+              for j in 0..<d { nxt[r * d + j] = cur[r * d + j] }
+              sizes[r] = 0
+              continue
+            }
+            var s: Scalar = 0
+            for j in 0..<d {
+              let diff = nxt[r * d + j] - cur[r * d + j]
+              s += diff * diff
+            }
+            let size = s.squareRoot()
+            if !size.isFinite {
+              failedRow = r
+              return
+            }
+            sizes[r] = size
+            if size <= eps && recorder.stepsToConverge[r] == nil { recorder.markConverged(row: r, step: t) }
+          }
+        }
+      }
+      if let r = failedRow { throw .dynamics(.nonFiniteState(row: r, step: t)) }
+      swap(&current, &next)
+      if hasEnergy { _ = rule.descentEnergy(current, into: &energies, workspace: &workspace) }
+      recorder.record(step: t, states: current, energies: hasEnergy ? energies : nil, stepSizes: sizes)
+    }
+    return current
+  }
+
+  private func runAsynchronous<Rule: UpdateRule>(
+    _ rule: Rule, queries: Matrix<Rule.Scalar>, seed: UInt64, recorder: inout Recorder<Rule.Scalar>
+  ) throws(RecallError) -> Matrix<Rule.Scalar> {
+    typealias Scalar = Rule.Scalar
+    let dynamics = AsynchronousDynamics(
+      maxSteps: steps, tolerance: tolerance, seed: seed, recordEnergies: recordsEnergies, recordStates: true)
+    let outcome: DynamicsResult<Scalar>
+    do {
+      outcome = try dynamics.run(rule, from: queries)
+    } catch {
+      throw .dynamics(error)
+    }
+    let b = queries.rows
+    let d = queries.columns
+    let trajectories = outcome.trajectories
+    let hasEnergy = trajectories.allSatisfy { $0.energies != nil }
+    var states = Matrix<Scalar>(rows: b, columns: d)
+    var energies = [Scalar](repeating: 0, count: b)
+    var sizes = [Scalar](repeating: 0, count: b)
+    for t in 0...steps {
+      for (r, trajectory) in trajectories.enumerated() {
+        // A trajectory stops where it converged; later steps repeat its last state.
+        if let recorded = trajectory.states {
+          states.setRow(r, to: recorded[min(t, recorded.count - 1)])
+        }
+        if hasEnergy, let e = trajectory.energies { energies[r] = e[min(t, e.count - 1)] }
+        sizes[r] = t >= 1 && t <= trajectory.stepSizes.count ? trajectory.stepSizes[t - 1] : 0
+        if t >= 1 && t <= trajectory.stepSizes.count && trajectory.stepSizes[t - 1] <= Scalar(tolerance)
+          && recorder.stepsToConverge[r] == nil
+        {
+          recorder.markConverged(row: r, step: t)
+        }
+      }
+      recorder.record(step: t, states: states, energies: hasEnergy ? energies : nil, stepSizes: t == 0 ? nil : sizes)
+    }
+    return outcome.finalStates
+  }
+}
+
+extension RecallExperiment.Schedule: Codable {
+  private enum CodingKeys: String, CodingKey { case kind, seed }
+
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    switch try container.decode(String.self, forKey: .kind) {
+    case "synchronous": self = .synchronous
+    case "asynchronous": self = .asynchronous(seed: try container.decode(UInt64.self, forKey: .seed))
+    case let other:
+      throw DecodingError.dataCorruptedError(
+        forKey: .kind, in: container, debugDescription: "unknown schedule \"\(other)\" (synchronous or asynchronous)")
+    }
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    switch self {
+    case .synchronous:
+      try container.encode("synchronous", forKey: .kind)
+    case .asynchronous(let seed):
+      try container.encode("asynchronous", forKey: .kind)
+      try container.encode(seed, forKey: .seed)
+    }
+  }
+}
+
+/// Retrieval measured at one step t of a ``RecallExperiment``.
+public struct RecallStepMetrics: Sendable, Equatable, Codable {
+  /// t (0 is the queries themselves).
+  public var step: Int
+  /// Fraction of states whose nearest stored pattern is the target; `nil` without targets.
+  public var accuracy: Double?
+  /// Mean energy of the states; `nil` when the rule has no energy.
+  public var meanEnergy: Double?
+  /// Mean of ‖q_t − q_{t−1}‖ over all states (a frozen state contributes 0); `nil` at t = 0.
+  public var meanStepSize: Double?
+  /// Fraction of states that have converged at or before step t.
+  public var convergedFraction: Double
+
+  public init(step: Int, accuracy: Double?, meanEnergy: Double?, meanStepSize: Double?, convergedFraction: Double) {
+    self.step = step
+    self.accuracy = accuracy
+    self.meanEnergy = meanEnergy
+    self.meanStepSize = meanStepSize
+    self.convergedFraction = convergedFraction
+  }
+}
+
+/// What a ``RecallExperiment`` measured (everything but the final states, so it encodes to JSON).
+public struct RecallResult: Sendable, Equatable, Codable {
+  /// Number of queries B.
+  public var queryCount: Int
+  /// Number of stored patterns N.
+  public var patternCount: Int
+  /// Dimension d.
+  public var dimension: Int
+  /// Metrics for t = 0 … T.
+  public var steps: [RecallStepMetrics]
+  /// Per query: the first step whose size was ≤ ε, or `nil` if it never converged.
+  public var stepsToConverge: [Int?]
+  /// Per query: the nearest stored pattern (cosine) of the final state, `nil` for a zero state.
+  public var finalNearestPatterns: [Int?]
+  /// The targets accuracy was measured against, if any.
+  public var targets: [Int]?
+
+  public init(
+    queryCount: Int, patternCount: Int, dimension: Int, steps: [RecallStepMetrics], stepsToConverge: [Int?],
+    finalNearestPatterns: [Int?], targets: [Int]?
+  ) {
+    self.queryCount = queryCount
+    self.patternCount = patternCount
+    self.dimension = dimension
+    self.steps = steps
+    self.stepsToConverge = stepsToConverge
+    self.finalNearestPatterns = finalNearestPatterns
+    self.targets = targets
+  }
+
+  /// Accuracy after the last step; `nil` without targets.
+  public var finalAccuracy: Double? { steps.last?.accuracy }
+
+  /// Fraction of queries that converged within the run.
+  public var convergedFraction: Double { steps.last?.convergedFraction ?? 0 }
+
+  /// Mean ± standard error of the steps to converge over the queries that converged; `nil` if none did.
+  public var stepsToConvergeSummary: MeanAndStandardError? {
+    MeanAndStandardError(stepsToConverge.compactMap { $0.map(Double.init) })
+  }
+
+  /// Whether the recorded mean energy never increased by more than `slack` from one step to the next
+  /// (`true` when the rule has no energy).
+  public func meanEnergyIsNonIncreasing(slack: Double = 0) -> Bool {
+    let e = steps.compactMap(\.meanEnergy)
+    return zip(e, e.dropFirst()).allSatisfy { $1 <= $0 + slack }
+  }
+}
+
+/// A ``RecallResult`` with the final states.
+public struct RecallRun<Scalar: LinearAlgebraScalar>: Sendable {
+  /// The measurements.
+  public let result: RecallResult
+  /// Final state of each query, one per row (B × d).
+  public let finalStates: Matrix<Scalar>
+
+  public init(result: RecallResult, finalStates: Matrix<Scalar>) {
+    self.result = result
+    self.finalStates = finalStates
+  }
+}
+
+/// Errors raised by ``RecallExperiment``.
+public enum RecallError: Error, Equatable, Sendable, CustomStringConvertible {
+  /// A parameter is out of range.
+  case invalidParameter(name: String, value: String, requirement: String)
+  /// No patterns, or patterns of dimension 0.
+  case emptyPatterns(count: Int, dimension: Int)
+  /// The queries (or patterns) have the wrong number of columns for the rule.
+  case dimensionMismatch(what: String, columns: Int, expected: Int)
+  /// There are no queries.
+  case noQueries
+  /// The number of targets differs from the number of queries.
+  case targetCountMismatch(targets: Int, queries: Int)
+  /// `targets[position] = value` is not a row of the patterns.
+  case targetOutOfRange(position: Int, value: Int, patternCount: Int)
+  /// A query holds NaN or infinity.
+  case nonFiniteQuery(row: Int)
+  /// The dynamics failed (for example a state became NaN).
+  case dynamics(DynamicsError)
+
+  public var description: String {
+    switch self {
+    case .invalidParameter(let name, let value, let requirement):
+      return "\(name) = \(value) is invalid: must be \(requirement)"
+    case .emptyPatterns(let count, let dimension):
+      return "recall needs at least one pattern of dimension at least 1, got \(count) patterns of dimension \(dimension)"
+    case .dimensionMismatch(let what, let columns, let expected):
+      return "\(what) have \(columns) columns but the model works in dimension \(expected)"
+    case .noQueries:
+      return "recall needs at least one query"
+    case .targetCountMismatch(let targets, let queries):
+      return "there are \(targets) targets for \(queries) queries; give one target per query"
+    case .targetOutOfRange(let position, let value, let count):
+      return "target \(position) is \(value), but there are \(count) patterns (valid targets are 0..<\(count))"
+    case .nonFiniteQuery(let row):
+      return "query \(row) contains NaN or infinity"
+    case .dynamics(let error):
+      return error.description
+    }
+  }
+}
+
+// MARK: - Recording
+
+/// Accumulates per-step metrics; owns the nearest-pattern buffers so recording does not allocate.
+struct Recorder<Scalar: LinearAlgebraScalar> {
+  var search: NearestPatternSearch<Scalar>
+  var nearest: [Int]
+  let targets: [Int]?
+  let tolerance: Double
+  let batch: Int
+  var stepsToConverge: [Int?]
+  var convergedCount = 0
+  var metrics: [RecallStepMetrics] = []
+
+  init(patterns: Matrix<Scalar>, batch: Int, targets: [Int]?, tolerance: Double) {
+    search = NearestPatternSearch(patterns: patterns)
+    nearest = [Int](repeating: -1, count: batch)
+    self.targets = targets
+    self.tolerance = tolerance
+    self.batch = batch
+    stepsToConverge = [Int?](repeating: nil, count: batch)
+  }
+
+  mutating func markConverged(row: Int, step: Int) {
+    stepsToConverge[row] = step
+    convergedCount += 1
+  }
+
+  mutating func record(
+    step: Int, states: Matrix<Scalar>, energies: [Scalar]?, stepSizes: [Scalar]?, sameStatesAsBefore: Bool = false
+  ) {
+    var accuracy: Double? = nil
+    if let targets {
+      if sameStatesAsBefore, let last = metrics.last {
+        accuracy = last.accuracy
+      } else {
+        search.assign(states, into: &nearest)
+        var hits = 0
+        for r in 0..<batch where nearest[r] == targets[r] { hits += 1 }
+        accuracy = Double(hits) / Double(batch)
+      }
+    }
+    let meanEnergy = energies.map { e in e.reduce(0.0) { $0 + Double($1) } / Double(batch) }
+    let meanStep = stepSizes.map { s in s.reduce(0.0) { $0 + Double($1) } / Double(batch) }
+    metrics.append(
+      RecallStepMetrics(
+        step: step, accuracy: accuracy, meanEnergy: meanEnergy, meanStepSize: meanStep,
+        convergedFraction: Double(convergedCount) / Double(batch)))
+  }
+
+  mutating func finish(finalStates: Matrix<Scalar>, patternCount: Int, dimension: Int) -> RecallResult {
+    search.assign(finalStates, into: &nearest)
+    return RecallResult(
+      queryCount: batch, patternCount: patternCount, dimension: dimension, steps: metrics,
+      stepsToConverge: stepsToConverge, finalNearestPatterns: nearest.map { $0 >= 0 ? $0 : nil }, targets: targets)
+  }
+}
