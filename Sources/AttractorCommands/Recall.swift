@@ -129,8 +129,11 @@ public struct Recall: ParsableCommand {
   @Option(help: "Memory model.")
   var model: ModelKind = .modern
 
-  @Option(parsing: .unconditional, help: ArgumentHelp("Inverse temperature β of the modern Hopfield network (default 8; not used by classical).", valueName: "β"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Inverse temperature β of the modern Hopfield network (default \(Recall.defaultBeta); not used by classical). With the default random patterns, β = 16 is in the single-pattern retrieval regime; at β = 8 queries drift into metastable mixtures over the steps.", valueName: "β"))
   var beta: Double?
+
+  /// Default inverse temperature of the modern network.
+  static let defaultBeta = 16.0
 
   @Option(parsing: .unconditional, help: ArgumentHelp("Number of update steps T (asynchronous: sweeps over all coordinates).", valueName: "T"))
   var steps: Int = 10
@@ -323,12 +326,12 @@ public struct Recall: ParsableCommand {
     var orderRNG = root.derived(3)
     let schedule: RecallExperiment.Schedule = asynchronous ? .asynchronous(seed: orderRNG.next()) : .synchronous
     let experiment = RecallExperiment(steps: steps, tolerance: tolerance, schedule: schedule)
-    let usedBeta: Double? = model == .modern ? (beta ?? 8) : nil
+    let usedBeta: Double? = model == .modern ? (beta ?? Recall.defaultBeta) : nil
     let run: RecallRun<Scalar>
     do {
       switch model {
       case .modern:
-        let network = try ModernHopfield(patterns: patternMatrix, beta: Scalar(usedBeta ?? 8))
+        let network = try ModernHopfield(patterns: patternMatrix, beta: Scalar(usedBeta ?? Recall.defaultBeta))
         run = try experiment.run(network, queries: queryMatrix, targets: targetList)
       case .classical:
         let network = try ClassicalHopfield(patterns: patternMatrix)

@@ -1,3 +1,4 @@
+import CAttractorKernels
 import CLinearAlgebra
 import RealModule
 
@@ -27,6 +28,16 @@ where RawSignificand: FixedWidthInteger {
 
   /// `Σ xᵢ yᵢ` over `n` elements.
   static func dot(n: Int, x: UnsafePointer<Self>, incx: Int, y: UnsafePointer<Self>, incy: Int) -> Self
+
+  /// `y ← α x + y` over `n` elements.
+  static func axpy(n: Int, alpha: Self, x: UnsafePointer<Self>, incx: Int, y: UnsafeMutablePointer<Self>, incy: Int)
+
+  /// Softmax of `count ≥ 1` contiguous values in place (vectorised C kernel; see
+  /// `attractor_kernels.h` for its accuracy).
+  static func softmaxInPlace(_ x: UnsafeMutablePointer<Self>, count: Int)
+
+  /// log Σᵢ exp(xᵢ) of `count ≥ 1` contiguous values, accumulated in double precision.
+  static func logSumExp(_ x: UnsafePointer<Self>, count: Int) -> Double
 
   /// LAPACK `?syevd` on a row-major symmetric matrix (upper triangle read). Returns LAPACK's `info`.
   static func syevd(
@@ -76,6 +87,20 @@ extension Float: LinearAlgebraScalar {
     cblas_sdot(blasInt(n), x, blasInt(incx), y, blasInt(incy))
   }
 
+  public static func axpy(
+    n: Int, alpha: Float, x: UnsafePointer<Float>, incx: Int, y: UnsafeMutablePointer<Float>, incy: Int
+  ) {
+    cblas_saxpy(blasInt(n), alpha, x, blasInt(incx), y, blasInt(incy))
+  }
+
+  public static func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
+    attractor_softmax_f32(x, count)
+  }
+
+  public static func logSumExp(_ x: UnsafePointer<Float>, count: Int) -> Double {
+    attractor_log_sum_exp_f32(x, count)
+  }
+
   public static func syevd(
     computeVectors: Bool, n: Int, a: UnsafeMutablePointer<Float>, lda: Int, w: UnsafeMutablePointer<Float>
   ) -> Int32 {
@@ -120,6 +145,20 @@ extension Double: LinearAlgebraScalar {
 
   public static func dot(n: Int, x: UnsafePointer<Double>, incx: Int, y: UnsafePointer<Double>, incy: Int) -> Double {
     cblas_ddot(blasInt(n), x, blasInt(incx), y, blasInt(incy))
+  }
+
+  public static func axpy(
+    n: Int, alpha: Double, x: UnsafePointer<Double>, incx: Int, y: UnsafeMutablePointer<Double>, incy: Int
+  ) {
+    cblas_daxpy(blasInt(n), alpha, x, blasInt(incx), y, blasInt(incy))
+  }
+
+  public static func softmaxInPlace(_ x: UnsafeMutablePointer<Double>, count: Int) {
+    attractor_softmax_f64(x, count)
+  }
+
+  public static func logSumExp(_ x: UnsafePointer<Double>, count: Int) -> Double {
+    attractor_log_sum_exp_f64(x, count)
   }
 
   public static func syevd(

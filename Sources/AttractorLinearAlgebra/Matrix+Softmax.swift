@@ -1,4 +1,3 @@
-import CAttractorKernels
 import Dispatch
 import RealModule
 
@@ -12,7 +11,9 @@ extension Matrix {
   /// Mathematical properties: each row sums to 1 and is invariant to adding a constant to the
   /// logits. Subtracting the row maximum keeps every exponent ≤ 0, so finite logits of any size
   /// (±1e4 included) give finite results with no overflow; the largest entry is at least 1/columns.
-  /// Large batches are split across cores.
+  /// The exponentials come from vectorised C kernels (under one ulp for Float, about one ulp for
+  /// Double); weights below the type's smallest normal number are flushed to exactly 0. Large
+  /// batches are split across cores.
   public mutating func softmaxRows() {
     let c = columns
     guard c > 0 else { return }
@@ -20,7 +21,7 @@ extension Matrix {
     elements.withUnsafeMutableBufferPointer { buffer in
       let base = buffer.baseAddress!
       Matrix.forEachRowChunk(rows: r, work: r * c) { range in
-        for i in range { softmaxInPlace(base + i * c, count: c) }
+        for i in range { Scalar.softmaxInPlace(base + i * c, count: c) }
       }
     }
   }
@@ -31,13 +32,14 @@ extension Matrix {
   /// lse(z) = m + log Σ_k exp(z_k − m),   m = max_k z_k
   /// ```
   ///
-  /// Mathematical properties: `max z ≤ lse(z) ≤ max z + log n`; finite for any finite logits.
+  /// Mathematical properties: `max z ≤ lse(z) ≤ max z + log n`; finite for any finite logits. The
+  /// sum is accumulated in double precision, so Float logits lose nothing before the final rounding.
   public func logSumExpRows(into result: inout [Scalar]) {
     precondition(result.count == rows, "logSumExpRows: result has \(result.count) entries, needs \(rows)")
     let c = columns
     elements.withUnsafeBufferPointer { buffer in
       for i in 0..<rows {
-        result[i] = c == 0 ? -Scalar.infinity : logSumExp(buffer.baseAddress! + i * c, count: c)
+        result[i] = c == 0 ? -Scalar.infinity : Scalar(Scalar.logSumExp(buffer.baseAddress! + i * c, count: c))
       }
     }
   }
@@ -90,47 +92,16 @@ struct UnsafeSendableBox<T>: @unchecked Sendable {
   init(_ value: T) { self.value = value }
 }
 
-/// Softmax of `count` contiguous values in place. `Float` uses the vectorised C kernel (a
-/// polynomial exp accurate to under one ulp); `Double` uses the C library's `exp`.
-@inline(__always)
-func softmaxInPlace<Scalar: LinearAlgebraScalar>(_ p: UnsafeMutablePointer<Scalar>, count: Int) {
-  if Scalar.self == Float.self {
-    attractor_softmax_f32(UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self), count)
-    return
-  }
-  var m = p[0]
-  for j in 1..<count where p[j] > m { m = p[j] }
-  var s: Scalar = 0
-  for j in 0..<count {
-    let e = Scalar.exp(p[j] - m)
-    p[j] = e
-    s += e
-  }
-  let inv = 1 / s
-  for j in 0..<count { p[j] *= inv }
-}
-
-/// Log-sum-exp of `count` contiguous values.
-@inline(__always)
-func logSumExp<Scalar: LinearAlgebraScalar>(_ p: UnsafePointer<Scalar>, count: Int) -> Scalar {
-  var m = p[0]
-  for j in 1..<count where p[j] > m { m = p[j] }
-  if !m.isFinite { return m }
-  var s: Scalar = 0
-  for j in 0..<count { s += Scalar.exp(p[j] - m) }
-  return m + Scalar.log(s)
-}
-
 /// Numerically stable softmax of a vector.
 public func softmax<Scalar: LinearAlgebraScalar>(_ z: [Scalar]) -> [Scalar] {
   var out = z
   if out.isEmpty { return out }
-  out.withUnsafeMutableBufferPointer { softmaxInPlace($0.baseAddress!, count: $0.count) }
+  out.withUnsafeMutableBufferPointer { Scalar.softmaxInPlace($0.baseAddress!, count: $0.count) }
   return out
 }
 
 /// Numerically stable log-sum-exp of a vector (`-∞` for an empty one).
 public func logSumExp<Scalar: LinearAlgebraScalar>(_ z: [Scalar]) -> Scalar {
   if z.isEmpty { return -Scalar.infinity }
-  return z.withUnsafeBufferPointer { logSumExp($0.baseAddress!, count: $0.count) }
+  return z.withUnsafeBufferPointer { Scalar(Scalar.logSumExp($0.baseAddress!, count: $0.count)) }
 }

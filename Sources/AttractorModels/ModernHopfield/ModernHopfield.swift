@@ -64,6 +64,7 @@ public struct ModernHopfield<Scalar: LinearAlgebraScalar>: LinearizableUpdateRul
   public struct Workspace: Sendable {
     var logits: Matrix<Scalar>
     var rowLogits: [Scalar]
+    var rowWeights: [Scalar]
 
     mutating func fit(batchSize: Int, patternCount: Int) {
       if logits.rows != batchSize || logits.columns != patternCount {
@@ -75,7 +76,8 @@ public struct ModernHopfield<Scalar: LinearAlgebraScalar>: LinearizableUpdateRul
   public func makeWorkspace(batchSize: Int) -> Workspace {
     Workspace(
       logits: Matrix(rows: batchSize, columns: patternCount),
-      rowLogits: [Scalar](repeating: 0, count: patternCount))
+      rowLogits: [Scalar](repeating: 0, count: patternCount),
+      rowWeights: [Scalar](repeating: 0, count: patternCount))
   }
 
   /// logits ← β Ξ Xᵀ.
@@ -85,26 +87,23 @@ public struct ModernHopfield<Scalar: LinearAlgebraScalar>: LinearizableUpdateRul
     Matrix.multiply(states, patterns, transposeB: true, alpha: beta, beta: 0, into: &workspace.logits)
   }
 
-  /// Computed as −lme/β + ½ξᵀξ + ½M² with the log-mean-exp
-  /// `lme(z) = m + log1p(Σᵢ expm1(zᵢ − m) / N)`, `m = max z`, which equals lse(z) − log N without
-  /// the cancellation between lse/β and (log N)/β (each about (log N)/β, huge at small β).
+  /// Computed per row as −(lse(βXξ) − log N)/β + ½ξᵀξ + ½M² with the log-sum-exp accumulated in
+  /// double precision: lse/β and (log N)/β are each about (log N)/β and cancel at small β, which in
+  /// Float arithmetic would swamp the energy's variation along the dynamics.
   public func energy(_ states: Matrix<Scalar>, into energies: inout [Scalar], workspace: inout Workspace) {
     computeLogits(states, workspace: &workspace)
     let n = patternCount
     let d = dimension
-    let halfMSquared = maxPatternNorm * maxPatternNorm / 2
-    let inverseN = 1 / Scalar(n)
+    let logN = Double.log(Double(n))
+    let betaD = Double(beta)
+    let halfMSquared = Double(maxPatternNorm) * Double(maxPatternNorm) / 2
     states.withUnsafeBufferPointer { x in
       workspace.logits.withUnsafeBufferPointer { z in
         for r in 0..<states.rows {
-          var m = z[r * n]
-          for mu in 1..<n where z[r * n + mu] > m { m = z[r * n + mu] }
-          var s: Scalar = 0
-          for mu in 0..<n { s += Scalar.expMinusOne(z[r * n + mu] - m) }
-          let logMeanExp = m + Scalar.log(onePlus: s * inverseN)
-          var squaredNorm: Scalar = 0
-          for j in 0..<d { squaredNorm += x[r * d + j] * x[r * d + j] }
-          energies[r] = -logMeanExp / beta + squaredNorm / 2 + halfMSquared
+          let lse = Scalar.logSumExp(z.baseAddress! + r * n, count: n)
+          let row = x.baseAddress! + r * d
+          let squaredNorm = Double(Scalar.dot(n: d, x: row, incx: 1, y: row, incy: 1))
+          energies[r] = Scalar(-(lse - logN) / betaD + squaredNorm / 2 + halfMSquared)
         }
       }
     }
@@ -181,27 +180,21 @@ public struct ModernHopfield<Scalar: LinearAlgebraScalar>: LinearizableUpdateRul
   public func updateCoordinate(_ i: Int, row: Int, of states: inout Matrix<Scalar>, workspace: inout Workspace) -> Bool {
     let n = patternCount
     let d = dimension
-    let b = beta
     let old = states[row, i]
     let new: Scalar = workspace.rowLogits.withUnsafeBufferPointer { a in
-      patterns.withUnsafeBufferPointer { xp in
-        var m = a[0]
-        for mu in 1..<n where a[mu] > m { m = a[mu] }
-        var total: Scalar = 0
-        var weighted: Scalar = 0
-        for mu in 0..<n {
-          let e = Scalar.exp(a[mu] - m)
-          total += e
-          weighted += e * xp[mu * d + i]
+      workspace.rowWeights.withUnsafeMutableBufferPointer { p in
+        p.baseAddress!.update(from: a.baseAddress!, count: n)
+        Scalar.softmaxInPlace(p.baseAddress!, count: n)
+        return patterns.withUnsafeBufferPointer { xp in
+          Scalar.dot(n: n, x: p.baseAddress!, incx: 1, y: xp.baseAddress! + i, incy: d)
         }
-        return weighted / total
       }
     }
-    let delta = new - old
     states[row, i] = new
+    let shift = beta * (new - old)
     workspace.rowLogits.withUnsafeMutableBufferPointer { a in
       patterns.withUnsafeBufferPointer { xp in
-        for mu in 0..<n { a[mu] += b * xp[mu * d + i] * delta }
+        Scalar.axpy(n: n, alpha: shift, x: xp.baseAddress! + i, incx: d, y: a.baseAddress!, incy: 1)
       }
     }
     return true

@@ -1,5 +1,6 @@
 // Small numeric kernels written in C so that clang vectorises them (the Swift generic SIMD types
-// are not reliably lowered to vector code). Each has a scalar fallback selected at run time.
+// are not reliably lowered to vector code, and generic Swift loops called across modules run
+// unspecialised). Each has a scalar fallback selected at run time through target_clones.
 #ifndef ATTRACTOR_KERNELS_H
 #define ATTRACTOR_KERNELS_H
 #include <stddef.h>
@@ -9,6 +10,14 @@
 /// whose shifted logit is below −87.33 (weight < 2⁻¹²⁶) become exactly 0.
 void attractor_softmax_f32(float *x, size_t count);
 
-/// exp(x[i] − shift) in place, returning the sum of the results (same exponential as above).
-float attractor_exp_shift_sum_f32(float *x, size_t count, float shift);
+/// Replaces x[0..<count] by softmax(x) in place (count ≥ 1), with a double-precision polynomial
+/// exp (degree-13 Taylor after range reduction, about 1 ulp); shifted logits below −708.39 give 0.
+void attractor_softmax_f64(double *x, size_t count);
+
+/// log Σᵢ exp(x[i]) for count ≥ 1, accumulated in double precision (so the result carries about
+/// 1e-16 relative error even for float input). Returns x's maximum when that is ±∞ or NaN.
+double attractor_log_sum_exp_f32(const float *x, size_t count);
+
+/// log Σᵢ exp(x[i]) for count ≥ 1, in double precision.
+double attractor_log_sum_exp_f64(const double *x, size_t count);
 #endif
