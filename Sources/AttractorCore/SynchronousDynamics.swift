@@ -4,8 +4,13 @@ import AttractorLinearAlgebra
 ///
 /// Each step is one call to ``UpdateRule/update(_:into:workspace:)`` on the whole batch (for the
 /// built-in models, BLAS-3 products on preallocated buffers); no allocation happens per step
-/// beyond the amortised growth of the recorded histories. A state that has converged is frozen
-/// (its row is restored after each later batched step), so its trajectory ends where it converged.
+/// beyond the amortised growth of the recorded histories.
+///
+/// By default a state that has converged is frozen (its row is restored after each later batched
+/// step), so its trajectory ends where it converged. With `freezesConvergedStates = false` every
+/// state is iterated until all of them take a step within the tolerance at the same step, or
+/// `maxSteps` is reached (plain q_{t+1} = f(q_t) for a fixed number of steps, as in studies of
+/// iterated attention).
 ///
 /// Whether the energy is non-increasing depends on the rule: it is for the modern Hopfield update
 /// (a CCCP step) and gradient descent with a small enough step; it is not guaranteed for the
@@ -17,22 +22,58 @@ public struct SynchronousDynamics: Dynamics {
   public var recordEnergies: Bool
   /// Record every state x_t (memory grows with steps × batch × dimension).
   public var recordStates: Bool
+  /// Stop updating a state once it has converged (default), or keep iterating it.
+  public var freezesConvergedStates: Bool
 
-  public init(stopping: StoppingCriterion = StoppingCriterion(), recordEnergies: Bool = true, recordStates: Bool = false) {
+  public init(
+    stopping: StoppingCriterion = StoppingCriterion(), recordEnergies: Bool = true, recordStates: Bool = false,
+    freezesConvergedStates: Bool = true
+  ) {
     self.stopping = stopping
     self.recordEnergies = recordEnergies
     self.recordStates = recordStates
+    self.freezesConvergedStates = freezesConvergedStates
   }
 
-  /// Shorthand for `SynchronousDynamics(stopping: StoppingCriterion(maxSteps:tolerance:))`.
-  public init(maxSteps: Int, tolerance: Double = 1e-6, recordEnergies: Bool = true, recordStates: Bool = false) {
+  /// Shorthand for `SynchronousDynamics(stopping: StoppingCriterion(maxSteps:tolerance:), …)`.
+  public init(
+    maxSteps: Int, tolerance: Double = 1e-6, recordEnergies: Bool = true, recordStates: Bool = false,
+    freezesConvergedStates: Bool = true
+  ) {
     self.init(
       stopping: StoppingCriterion(maxSteps: maxSteps, tolerance: tolerance), recordEnergies: recordEnergies,
-      recordStates: recordStates)
+      recordStates: recordStates, freezesConvergedStates: freezesConvergedStates)
+  }
+
+  /// What the batch looks like after step `step` (step 0: the initial states), handed to an
+  /// observer of ``SynchronousDynamics/run(_:from:observe:)``.
+  ///
+  /// The arrays are the run's own buffers, lent for the duration of the call: read them, and copy
+  /// what you keep (holding on to them makes the next step copy its buffers).
+  public struct Step<Scalar: LinearAlgebraScalar> {
+    /// 0 for the initial states, then 1, 2, …
+    public let step: Int
+    /// The states after this step, one per row.
+    public let states: Matrix<Scalar>
+    /// E of each state after this step, when energies are recorded and the rule has one.
+    public let energies: [Scalar]?
+    /// ‖x_t − x_{t−1}‖ of each state at this step (0 for frozen states and at step 0).
+    public let stepSizes: [Scalar]
+    /// Whether each state's latest step was within the tolerance (frozen states stay `true`).
+    public let converged: [Bool]
   }
 
   public func run<Rule: UpdateRule>(
     _ rule: Rule, from initialStates: Matrix<Rule.Scalar>
+  ) throws(DynamicsError) -> DynamicsResult<Rule.Scalar> {
+    try run(rule, from: initialStates, observe: { _ in })
+  }
+
+  /// Runs `rule` from each row of `initialStates`, calling `observe` with the whole batch after
+  /// every step (and once for the initial states), so callers can compute per-step statistics
+  /// without recording every state.
+  public func run<Rule: UpdateRule>(
+    _ rule: Rule, from initialStates: Matrix<Rule.Scalar>, observe: (Step<Rule.Scalar>) -> Void
   ) throws(DynamicsError) -> DynamicsResult<Rule.Scalar> {
     typealias Scalar = Rule.Scalar
     try stopping.validate()
@@ -40,11 +81,15 @@ public struct SynchronousDynamics: Dynamics {
     let batch = initialStates.rows
     let d = initialStates.columns
     let tolerance = Scalar(stopping.tolerance)
+    let freeze = freezesConvergedStates
 
     var current = initialStates
     var next = Matrix<Scalar>(rows: batch, columns: d)
     var workspace = rule.makeWorkspace(batchSize: batch)
     var energies = [Scalar](repeating: 0, count: batch)
+    var sizes = [Scalar](repeating: 0, count: batch)
+    var converged = [Bool](repeating: false, count: batch)
+    var convergedCount = 0
     let hasEnergy = recordEnergies && rule.descentEnergy(current, into: &energies, workspace: &workspace)
 
     let reserve = min(stopping.maxSteps, 1024)
@@ -58,20 +103,19 @@ public struct SynchronousDynamics: Dynamics {
       if recordStates { t.states = [current.row(r)] }
       return t
     }
-    var active = [Bool](repeating: true, count: batch)
-    var activeCount = batch
-    if stopping.maxSteps == 0 || batch == 0 { activeCount = 0 }
+    observe(Step(step: 0, states: current, energies: hasEnergy ? energies : nil, stepSizes: sizes, converged: converged))
 
     var step = 0
-    while activeCount > 0 && step < stopping.maxSteps {
+    while convergedCount < batch && step < stopping.maxSteps {
       step += 1
       rule.update(current, into: &next, workspace: &workspace)
       var failedRow: Int? = nil
       current.withUnsafeBufferPointer { cur in
         next.withUnsafeMutableBufferPointer { nxt in
           for r in 0..<batch {
-            if !active[r] {
+            if freeze && converged[r] {
               for j in 0..<d { nxt[r * d + j] = cur[r * d + j] }
+              sizes[r] = 0
               continue
             }
             let size = rowStep(UnsafeBufferPointer(nxt), cur, row: r, columns: d)
@@ -79,11 +123,12 @@ public struct SynchronousDynamics: Dynamics {
               failedRow = r
               return
             }
+            sizes[r] = size
             trajectories[r].stepSizes.append(size)
-            if size <= tolerance {
-              trajectories[r].converged = true
-              active[r] = false
-              activeCount -= 1
+            let now = size <= tolerance
+            if now != converged[r] {
+              converged[r] = now
+              convergedCount += now ? 1 : -1
             }
           }
         }
@@ -99,7 +144,9 @@ public struct SynchronousDynamics: Dynamics {
           if recordStates { trajectories[r].states!.append(current.row(r)) }
         }
       }
+      observe(Step(step: step, states: current, energies: hasEnergy ? energies : nil, stepSizes: sizes, converged: converged))
     }
+    for r in 0..<batch { trajectories[r].converged = converged[r] }
     return DynamicsResult(finalStates: current, trajectories: trajectories)
   }
 }

@@ -127,58 +127,36 @@ public struct RecallExperiment: Sendable, Equatable, Codable {
     _ rule: Rule, queries: Matrix<Rule.Scalar>, recorder: inout Recorder<Rule.Scalar>
   ) throws(RecallError) -> Matrix<Rule.Scalar> {
     typealias Scalar = Rule.Scalar
-    let b = queries.rows
-    let d = queries.columns
-    let eps = Scalar(tolerance)
-    var current = queries
-    var next = Matrix<Scalar>(rows: b, columns: d)
-    var workspace = rule.makeWorkspace(batchSize: b)
-    var energies = [Scalar](repeating: 0, count: b)
-    var sizes = [Scalar](repeating: 0, count: b)
-    let hasEnergy = recordsEnergies && rule.descentEnergy(current, into: &energies, workspace: &workspace)
-    recorder.record(step: 0, states: current, energies: hasEnergy ? energies : nil, stepSizes: nil)
-
-    var t = 0
-    while t < steps {
-      t += 1
-      if freezesConvergedStates && recorder.convergedCount == b {
-        // Every state is frozen: the remaining steps change nothing.
-        for r in 0..<b { sizes[r] = 0 }
-        recorder.record(step: t, states: current, energies: hasEnergy ? energies : nil, stepSizes: sizes, sameStatesAsBefore: true)
-        continue
-      }
-      rule.update(current, into: &next, workspace: &workspace)
-      var failedRow: Int? = nil
-      let freeze = freezesConvergedStates
-      current.withUnsafeBufferPointer { cur in
-        next.withUnsafeMutableBufferPointer { nxt in
-          for r in 0..<b {
-            if freeze && recorder.stepsToConverge[r] != nil {
-              for j in 0..<d { nxt[r * d + j] = cur[r * d + j] }
-              sizes[r] = 0
-              continue
-            }
-            var s: Scalar = 0
-            for j in 0..<d {
-              let diff = nxt[r * d + j] - cur[r * d + j]
-              s += diff * diff
-            }
-            let size = s.squareRoot()
-            if !size.isFinite {
-              failedRow = r
-              return
-            }
-            sizes[r] = size
-            if size <= eps && recorder.stepsToConverge[r] == nil { recorder.markConverged(row: r, step: t) }
+    let dynamics = SynchronousDynamics(
+      maxSteps: steps, tolerance: tolerance, recordEnergies: recordsEnergies,
+      freezesConvergedStates: freezesConvergedStates)
+    var lastStep = 0
+    var lastEnergies: [Scalar]? = nil
+    let outcome: DynamicsResult<Scalar>
+    do {
+      outcome = try dynamics.run(rule, from: queries) { observed in
+        if observed.step > 0 {
+          for r in 0..<observed.converged.count where observed.converged[r] && recorder.stepsToConverge[r] == nil {
+            recorder.markConverged(row: r, step: observed.step)
           }
         }
+        recorder.record(
+          step: observed.step, states: observed.states, energies: observed.energies,
+          stepSizes: observed.step == 0 ? nil : observed.stepSizes)
+        lastStep = observed.step
+        if observed.step == steps || observed.converged.allSatisfy({ $0 }) { lastEnergies = observed.energies }
       }
-      if let r = failedRow { throw .dynamics(.nonFiniteState(row: r, step: t)) }
-      swap(&current, &next)
-      if hasEnergy { _ = rule.descentEnergy(current, into: &energies, workspace: &workspace) }
-      recorder.record(step: t, states: current, energies: hasEnergy ? energies : nil, stepSizes: sizes)
+    } catch {
+      throw .dynamics(error)
     }
-    return current
+    // The dynamics stop once every state has converged; the remaining steps change nothing.
+    if lastStep < steps {
+      let zeros = [Scalar](repeating: 0, count: queries.rows)
+      for t in (lastStep + 1)...steps {
+        recorder.record(step: t, states: outcome.finalStates, energies: lastEnergies, stepSizes: zeros, sameStatesAsBefore: true)
+      }
+    }
+    return outcome.finalStates
   }
 
   private func runAsynchronous<Rule: UpdateRule>(

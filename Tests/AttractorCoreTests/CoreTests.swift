@@ -133,6 +133,36 @@ struct DynamicsTests {
     #expect(result.trajectories[2].stepSizes.first == 5e5)
   }
 
+  @Test("the observer sees every step with the batch's states, energies, step sizes and convergence")
+  func observer() throws {
+    let e = Quadratic(a: .identity(2), b: [0, 0])
+    let rule = GradientDescent(e, stepSize: 0.5)
+    let starts = Matrix<Double>(rowArrays: [[0, 0], [1, 0], [1e6, 0]])
+    var seen: [(step: Int, first: Double, sizes: [Double], converged: [Bool], energy: Double?)] = []
+    let result = try SynchronousDynamics(maxSteps: 10, tolerance: 1e-3).run(rule, from: starts) { observed in
+      seen.append((observed.step, observed.states[2, 0], observed.stepSizes, observed.converged, observed.energies?[1]))
+    }
+    #expect(seen.map(\.step) == Array(0...10))
+    #expect(seen[0].first == 1e6 && seen[10].first == 1e6 / 1024)
+    #expect(seen[1].sizes == [0, 0.5, 5e5] && seen[1].converged == [true, false, false])
+    #expect(seen[2].sizes[0] == 0)  // frozen
+    for t in 0...10 { #expect(seen[t].energy == result.trajectories[1].energies![t]) }
+  }
+
+  @Test("without freezing, converged states keep being updated and a run ends when all converge together")
+  func withoutFreezing() throws {
+    let e = Quadratic(a: .identity(1), b: [0])
+    let rule = GradientDescent(e, stepSize: 0.5)
+    let starts = Matrix<Double>(rowArrays: [[1e-4], [1]])
+    let frozen = try SynchronousDynamics(maxSteps: 50, tolerance: 1e-3).run(rule, from: starts)
+    let plain = try SynchronousDynamics(maxSteps: 50, tolerance: 1e-3, freezesConvergedStates: false).run(rule, from: starts)
+    #expect(frozen.trajectories[0].stepsTaken == 1 && frozen.finalStates[0, 0] == 5e-5)
+    // Row 1 needs 10 steps (2⁻¹⁰ < 1e-3); row 0 is halved every one of them.
+    #expect(plain.trajectories[0].stepsTaken == 10 && plain.trajectories[1].stepsTaken == 10)
+    #expect(plain.finalStates[0, 0] == 1e-4 / 1024)
+    #expect(plain.allConverged)
+  }
+
   @Test("asynchronous dynamics: seeded, independent of batch composition, records states")
   func asynchronousDeterminism() throws {
     let e = quadratic(seed: 4, d: 5)
