@@ -32,9 +32,9 @@ let package = Package(
       ]
     ),
     .target(name: "AttractorCore", dependencies: ["AttractorLinearAlgebra"]),
-    .target(name: "AttractorModels", dependencies: ["AttractorCore"]),
+    .target(name: "AttractorModels", dependencies: ["AttractorCore", "AttractorLinearAlgebra"]),
     .target(name: "AttractorIO", dependencies: ["AttractorLinearAlgebra"]),
-    .target(name: "AttractorExperiments", dependencies: ["AttractorModels", "AttractorIO"]),
+    .target(name: "AttractorExperiments", dependencies: ["AttractorLinearAlgebra", "AttractorCore", "AttractorModels", "AttractorIO"]),
     .target(
       name: "Attractors",
       dependencies: [

@@ -122,12 +122,13 @@ public enum Corruption: Sendable, Equatable, Hashable, CustomStringConvertible {
   /// Corrupted copies of the stored patterns at `targets`, one query per target, in order.
   ///
   /// One value is drawn from `generator` to seed a root stream; query k then uses the stream
-  /// derived from k (``SeededGenerator/derived(_:)``). So the same generator state gives the same
+  /// derived from k (``/AttractorCore/SeededGenerator/derived(_:)``). So the same generator state gives the same
   /// queries, and query k does not depend on how many queries are made.
   ///
   /// - Parameters:
   ///   - patterns: Stored patterns, one per row (N × d).
   ///   - targets: Row indices into `patterns`, each in 0..<N.
+  ///   - generator: The source of randomness; one value is drawn from it.
   /// - Throws: ``CorruptionError`` for an invalid level, no patterns, a target out of range, or
   ///   `.overlap` with fewer than two patterns.
   public func queries<Scalar: LinearAlgebraScalar>(

@@ -152,7 +152,7 @@ public enum RetrievalMetrics {
   /// Steps until a trajectory converged: the first t ≥ 1 with ‖x_t − x_{t−1}‖ ≤ `tolerance`,
   /// or `nil` if no step was that small.
   ///
-  /// Uses ≤, like ``StoppingCriterion`` (seed 000 writes `< ε`; the two differ only when a step
+  /// Uses ≤, like ``/AttractorCore/StoppingCriterion`` (seed 000 writes `< ε`; the two differ only when a step
   /// equals ε exactly, and ≤ lets a tolerance of 0 detect exact fixed points).
   public static func stepsToConverge<Scalar: LinearAlgebraScalar>(
     _ trajectory: Trajectory<Scalar>, tolerance: Double

@@ -1,7 +1,7 @@
 import AttractorCore
 import AttractorLinearAlgebra
 
-/// Runs any ``UpdateRule`` from a batch of queries for T steps and measures retrieval after every
+/// Runs any ``/AttractorCore/UpdateRule`` from a batch of queries for T steps and measures retrieval after every
 /// step: the experiment behind `attractor recall`, and the inner loop of the iterative-attention
 /// and comparative studies.
 ///
@@ -14,15 +14,15 @@ import AttractorLinearAlgebra
 ///   convergedFraction_t = fraction of states with some step s ≤ t of size ≤ ε
 /// ```
 ///
-/// The energy is the one the rule descends (``UpdateRule/descentEnergy(_:into:workspace:)``), so a
+/// The energy is the one the rule descends (``/AttractorCore/UpdateRule/descentEnergy(_:into:workspace:)``), so a
 /// new model gets energy curves without the runner knowing about it.
 ///
-/// Synchronous runs call ``UpdateRule/update(_:into:workspace:)`` on two preallocated B × d
+/// Synchronous runs call ``/AttractorCore/UpdateRule/update(_:into:workspace:)`` on two preallocated B × d
 /// buffers with one workspace: no allocation per step beyond the per-step records. With
-/// ``freezesConvergedStates`` (the default, as in ``SynchronousDynamics``) a state stops at the
+/// ``freezesConvergedStates`` (the default, as in ``/AttractorCore/SynchronousDynamics``) a state stops at the
 /// step where it converged, so the final states equal those of
 /// `SynchronousDynamics(maxSteps: T, tolerance: ε)`; without it every state is iterated T times
-/// (plain q_{t+1} = f(q_t), as in seed 000). Asynchronous runs use ``AsynchronousDynamics`` (one
+/// (plain q_{t+1} = f(q_t), as in seed 000). Asynchronous runs use ``/AttractorCore/AsynchronousDynamics`` (one
 /// step = one sweep over the coordinates in a seeded random order; a converged state stops) with
 /// recorded states, so they hold B·(T+1)·d values while the metrics are computed.
 public struct RecallExperiment: Sendable, Equatable, Codable {
@@ -31,7 +31,7 @@ public struct RecallExperiment: Sendable, Equatable, Codable {
   public enum Schedule: Sendable, Equatable, Hashable, CustomStringConvertible {
     /// Every coordinate of every state at once.
     case synchronous
-    /// One coordinate at a time in a random order seeded by `seed` (``AsynchronousDynamics``).
+    /// One coordinate at a time in a random order seeded by `seed` (``/AttractorCore/AsynchronousDynamics``).
     case asynchronous(seed: UInt64)
 
     public var description: String {
@@ -83,6 +83,7 @@ public struct RecallExperiment: Sendable, Equatable, Codable {
   /// Runs `rule` from each row of `queries` for ``steps`` steps.
   ///
   /// - Parameters:
+  ///   - rule: The update rule (and, when it has one, the energy) to run.
   ///   - patterns: The stored patterns accuracy is measured against (N × d).
   ///   - queries: Initial states (B × d, B ≥ 1, finite).
   ///   - targets: The pattern each query should retrieve (B indices in 0..<N), or `nil` to skip
