@@ -34,11 +34,24 @@ let package = Package(
     .target(name: "AttractorCore", dependencies: ["AttractorLinearAlgebra"]),
     .target(name: "AttractorModels", dependencies: ["AttractorCore", "AttractorLinearAlgebra"]),
     .target(name: "AttractorIO", dependencies: ["AttractorLinearAlgebra"]),
-    .target(name: "AttractorExperiments", dependencies: ["AttractorLinearAlgebra", "AttractorCore", "AttractorModels", "AttractorIO"]),
+    // SVG charts (no dependencies): used by analysis and experiments to write figures.
+    .target(name: "AttractorPlots"),
+    .target(
+      name: "AttractorAnalysis",
+      dependencies: ["AttractorLinearAlgebra", "AttractorCore", "AttractorModels", "AttractorPlots"]
+    ),
+    .target(
+      name: "AttractorExperiments",
+      dependencies: [
+        "AttractorLinearAlgebra", "AttractorCore", "AttractorModels", "AttractorIO", "AttractorAnalysis",
+        "AttractorPlots",
+      ]
+    ),
     .target(
       name: "Attractors",
       dependencies: [
         "AttractorLinearAlgebra", "AttractorCore", "AttractorModels", "AttractorIO", "AttractorExperiments",
+        "AttractorAnalysis", "AttractorPlots",
         .product(name: "RealModule", package: "swift-numerics"),
         .product(name: "ComplexModule", package: "swift-numerics"),
       ]
@@ -58,6 +71,8 @@ let package = Package(
     ),
     .testTarget(name: "AttractorIOTests", dependencies: ["AttractorIO"], exclude: ["Fixtures"]),
     .testTarget(name: "AttractorExperimentsTests", dependencies: ["AttractorExperiments"]),
+    .testTarget(name: "AttractorAnalysisTests", dependencies: ["AttractorAnalysis"], exclude: ["Reference"]),
+    .testTarget(name: "AttractorPlotsTests", dependencies: ["AttractorPlots"]),
     .testTarget(name: "AttractorsTests", dependencies: ["Attractors"]),
     .testTarget(name: "AttractorCommandsTests", dependencies: ["AttractorCommands"]),
   ]

@@ -1,0 +1,1 @@
+// Fixed-point analysis (issue 3) is being written.
