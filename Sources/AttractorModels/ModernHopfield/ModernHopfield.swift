@@ -65,6 +65,9 @@ public struct ModernHopfield<Scalar: LinearAlgebraScalar>: LinearizableUpdateRul
     var logits: Matrix<Scalar>
     var rowLogits: [Scalar]
     var rowWeights: [Scalar]
+    /// Xᵀ (d × N), built on the first coordinate-wise update so that coordinate i reads row i of
+    /// it contiguously instead of a stride-d column of X.
+    var patternColumns: Matrix<Scalar>?
 
     mutating func fit(batchSize: Int, patternCount: Int) {
       if logits.rows != batchSize || logits.columns != patternCount {
@@ -77,7 +80,8 @@ public struct ModernHopfield<Scalar: LinearAlgebraScalar>: LinearizableUpdateRul
     Workspace(
       logits: Matrix(rows: batchSize, columns: patternCount),
       rowLogits: [Scalar](repeating: 0, count: patternCount),
-      rowWeights: [Scalar](repeating: 0, count: patternCount))
+      rowWeights: [Scalar](repeating: 0, count: patternCount),
+      patternColumns: nil)
   }
 
   /// logits ← β Ξ Xᵀ.
@@ -162,6 +166,7 @@ public struct ModernHopfield<Scalar: LinearAlgebraScalar>: LinearizableUpdateRul
   // MARK: Coordinate-wise (asynchronous) update
 
   public func prepareCoordinateUpdates(row: Int, of states: Matrix<Scalar>, workspace: inout Workspace) {
+    if workspace.patternColumns == nil { workspace.patternColumns = patterns.transposed() }
     let d = dimension
     states.withUnsafeBufferPointer { x in
       patterns.withUnsafeBufferPointer { xp in
@@ -178,23 +183,24 @@ public struct ModernHopfield<Scalar: LinearAlgebraScalar>: LinearizableUpdateRul
   /// by β X_μᵢ Δξᵢ, so one coordinate costs O(N). This is a CCCP step in coordinate i alone, so E
   /// never increases under it either.
   public func updateCoordinate(_ i: Int, row: Int, of states: inout Matrix<Scalar>, workspace: inout Workspace) -> Bool {
+    if workspace.patternColumns == nil { workspace.patternColumns = patterns.transposed() }
     let n = patternCount
-    let d = dimension
     let old = states[row, i]
     let new: Scalar = workspace.rowLogits.withUnsafeBufferPointer { a in
       workspace.rowWeights.withUnsafeMutableBufferPointer { p in
         p.baseAddress!.update(from: a.baseAddress!, count: n)
         Scalar.softmaxInPlace(p.baseAddress!, count: n)
-        return patterns.withUnsafeBufferPointer { xp in
-          Scalar.dot(n: n, x: p.baseAddress!, incx: 1, y: xp.baseAddress! + i, incy: d)
+        return workspace.patternColumns!.withUnsafeBufferPointer { column in
+          Scalar.dot(n: n, x: p.baseAddress!, incx: 1, y: column.baseAddress! + i * n, incy: 1)
         }
       }
     }
     states[row, i] = new
     let shift = beta * (new - old)
+    let columns = workspace.patternColumns!
     workspace.rowLogits.withUnsafeMutableBufferPointer { a in
-      patterns.withUnsafeBufferPointer { xp in
-        Scalar.axpy(n: n, alpha: shift, x: xp.baseAddress! + i, incx: d, y: a.baseAddress!, incy: 1)
+      columns.withUnsafeBufferPointer { column in
+        Scalar.axpy(n: n, alpha: shift, x: column.baseAddress! + i * n, incx: 1, y: a.baseAddress!, incy: 1)
       }
     }
     return true
