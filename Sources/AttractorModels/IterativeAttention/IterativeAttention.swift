@@ -1,0 +1,329 @@
+import AttractorCore
+import AttractorLinearAlgebra
+
+/// Shape of an ``IterativeAttention`` stack.
+public struct IterativeAttentionConfiguration: Sendable, Equatable, Codable {
+  /// Number of attention layers applied in sequence in one step.
+  public var layers: Int
+  /// Heads per layer; `width` must be a multiple of it.
+  public var heads: Int
+  /// Model width d (dimension of queries, keys and values).
+  public var width: Int
+  /// Temperature τ: logits are scaled by 1/(τ √d_head).
+  public var temperature: Double
+
+  public init(layers: Int, heads: Int, width: Int, temperature: Double = 1) {
+    self.layers = layers
+    self.heads = heads
+    self.width = width
+    self.temperature = temperature
+  }
+
+  /// d_head = width / heads.
+  public var headWidth: Int { width / max(1, heads) }
+
+  /// The logit scale 1/(τ √d_head).
+  public var logitScale: Double { 1 / (temperature * Double(headWidth).squareRoot()) }
+
+  func validate() throws(ModelError) {
+    guard layers >= 1 else { throw .invalidParameter(name: "layers", value: "\(layers)", requirement: "at least 1") }
+    guard heads >= 1 else { throw .invalidParameter(name: "heads", value: "\(heads)", requirement: "at least 1") }
+    guard width >= 1 && width % heads == 0 else {
+      throw .invalidParameter(name: "width", value: "\(width)", requirement: "a positive multiple of heads (\(heads))")
+    }
+    guard temperature.isFinite && temperature > 0 else {
+      throw .invalidParameter(name: "temperature", value: "\(temperature)", requirement: "finite and positive")
+    }
+  }
+}
+
+/// The four projections of one attention layer, each `width × width`, acting on row vectors.
+public struct AttentionLayerParameters<Scalar: LinearAlgebraScalar>: Sendable, Equatable {
+  /// W_Q: z = q W_Q.
+  public var query: Matrix<Scalar>
+  /// W_K: projected keys K W_K.
+  public var key: Matrix<Scalar>
+  /// W_V: projected values V W_V.
+  public var value: Matrix<Scalar>
+  /// W_O: output = concat(heads) W_O.
+  public var output: Matrix<Scalar>
+
+  public init(query: Matrix<Scalar>, key: Matrix<Scalar>, value: Matrix<Scalar>, output: Matrix<Scalar>) {
+    self.query = query
+    self.key = key
+    self.value = value
+    self.output = output
+  }
+
+  /// Identity projections.
+  public static func identity(width: Int) -> Self {
+    Self(query: .identity(width), key: .identity(width), value: .identity(width), output: .identity(width))
+  }
+
+  var all: [Matrix<Scalar>] { [query, key, value, output] }
+}
+
+/// A stack of multi-head attention layers over a fixed memory of keys and values, applied as an
+/// update rule at test time: one step is one pass through the whole stack.
+///
+/// For layer l with projections W_Q, W_K, W_V, W_O and heads h = 1…H of width d_h = d/H:
+///
+/// ```
+/// z_h   = q W_Q[:, h]                    (1 × d_h; the head's columns of W_Q)
+/// p_h   = softmax(s · z_h (K W_K[:, h])ᵀ),   s = 1/(τ √d_h)      (1 × M)
+/// o_h   = p_h (V W_V[:, h])              (1 × d_h)
+/// f_l(q) = [o_1 … o_H] W_O               (1 × d)
+/// f(q)  = f_L(… f_1(q))
+/// ```
+///
+/// Mathematical properties:
+/// - With one layer, one head and identity projections, f(q) = V softmax(s K q) with s = 1/(τ√d):
+///   the modern Hopfield update with β = s and patterns K = V (Ramsauer et al.).
+/// - The Jacobian is the chain-rule product J = J_L ⋯ J_1 of the layers' Jacobians, each
+///   J_l = Σ_h W_O[h]ᵀ (V W_V[:, h])ᵀ (diag p_h − p_h p_hᵀ) s (K W_K[:, h]) W_Q[:, h]ᵀ;
+///   in general it is not symmetric (separate query and key projections), so its eigenvalues may
+///   be complex.
+/// - ``descentEnergy(_:into:workspace:)`` reports the diagnostic energy of seed 000,
+///   E(q) = −log Σᵢ exp(q·kᵢ/√d) on the raw keys. It is the energy the update descends only in the
+///   Hopfield case above (up to the quadratic term); for trained projections it is a diagnostic,
+///   not a guarantee.
+///
+/// One step of a batch of B queries costs, per layer, three GEMMs of B × d × d or B × M × d and a
+/// row softmax per head, on buffers preallocated in the ``Workspace``; the projected memory K W_K,
+/// V W_V is computed once per workspace.
+///
+/// References: Vaswani et al., "Attention Is All You Need" (2017); Ramsauer et al., arXiv:2008.02217;
+/// "Associative retrieval as test-time optimization in transformer attention" (seed 000).
+public struct IterativeAttention<Scalar: LinearAlgebraScalar>: LinearizableUpdateRule, AssociativeMemory {
+  public let configuration: IterativeAttentionConfiguration
+  /// Memory keys, one per row (M × d).
+  public let keys: Matrix<Scalar>
+  /// Memory values, one per row (M × d).
+  public let values: Matrix<Scalar>
+  /// Parameters of each layer, first applied first.
+  public let layers: [AttentionLayerParameters<Scalar>]
+
+  /// A stack over the memory `keys`/`values` with the given layer parameters.
+  ///
+  /// - Throws: ``ModelError`` for an invalid configuration, an empty or non-finite memory, keys and
+  ///   values of different shapes, or a layer whose projections are not `width × width` or not finite.
+  public init(
+    configuration: IterativeAttentionConfiguration, keys: Matrix<Scalar>, values: Matrix<Scalar>,
+    layers: [AttentionLayerParameters<Scalar>]
+  ) throws(ModelError) {
+    try configuration.validate()
+    try ModelError.validatePatterns(keys)
+    try ModelError.validatePatterns(values)
+    let d = configuration.width
+    guard keys.columns == d, values.rows == keys.rows, values.columns == d else {
+      throw .invalidParameter(
+        name: "memory", value: "keys \(keys.rows) × \(keys.columns), values \(values.rows) × \(values.columns)",
+        requirement: "keys and values of the same shape M × \(d)")
+    }
+    guard layers.count == configuration.layers else {
+      throw .invalidParameter(name: "layers", value: "\(layers.count) parameter sets", requirement: "\(configuration.layers)")
+    }
+    for (l, layer) in layers.enumerated() {
+      for m in layer.all {
+        guard m.rows == d && m.columns == d else {
+          throw .invalidParameter(name: "layer \(l) projection", value: "\(m.rows) × \(m.columns)", requirement: "\(d) × \(d)")
+        }
+        guard m.isFinite else { throw .invalidParameter(name: "layer \(l) projection", value: "non-finite", requirement: "finite") }
+      }
+    }
+    self.configuration = configuration
+    self.keys = keys
+    self.values = values
+    self.layers = layers
+  }
+
+  /// Identity projections in every layer.
+  public static func identity(
+    configuration: IterativeAttentionConfiguration, keys: Matrix<Scalar>, values: Matrix<Scalar>
+  ) throws(ModelError) -> Self {
+    try Self(
+      configuration: configuration, keys: keys, values: values,
+      layers: Array(repeating: .identity(width: configuration.width), count: max(0, configuration.layers)))
+  }
+
+  /// Projections drawn from N(0, 1/d) (variance-preserving), seeded.
+  public static func random(
+    configuration: IterativeAttentionConfiguration, keys: Matrix<Scalar>, values: Matrix<Scalar>,
+    generator: inout SeededGenerator
+  ) throws(ModelError) -> Self {
+    let d = configuration.width
+    let sd = 1 / Double(max(1, d)).squareRoot()
+    var layers: [AttentionLayerParameters<Scalar>] = []
+    for _ in 0..<max(0, configuration.layers) {
+      layers.append(
+        AttentionLayerParameters(
+          query: generator.gaussianMatrix(rows: d, columns: d, standardDeviation: sd),
+          key: generator.gaussianMatrix(rows: d, columns: d, standardDeviation: sd),
+          value: generator.gaussianMatrix(rows: d, columns: d, standardDeviation: sd),
+          output: generator.gaussianMatrix(rows: d, columns: d, standardDeviation: sd)))
+    }
+    return try Self(configuration: configuration, keys: keys, values: values, layers: layers)
+  }
+
+  public var dimension: Int { configuration.width }
+  /// Memory size M.
+  public var memorySize: Int { keys.rows }
+  /// The stored keys (for retrieval accuracy and analysis).
+  public var patterns: Matrix<Scalar> { keys }
+
+  /// Buffers for a batch: the projected memory of each layer, the projected queries, the attention
+  /// weights of every head, the concatenated head outputs, and the input of each layer.
+  public struct Workspace: Sendable {
+    /// K W_K and V W_V per layer (M × d), computed once.
+    var projectedKeys: [Matrix<Scalar>]
+    var projectedValues: [Matrix<Scalar>]
+    var queries: Matrix<Scalar>  // B × d, q W_Q
+    var weights: [Matrix<Scalar>]  // per head, B × M
+    var heads: Matrix<Scalar>  // B × d, concatenated head outputs
+    var layerInputs: [Matrix<Scalar>]  // input of layers 2…L (B × d)
+    var diagnosticLogits: Matrix<Scalar>  // B × M
+
+    mutating func fit(batch: Int, width d: Int, memory m: Int, headCount: Int, layerCount: Int) {
+      if queries.rows == batch { return }
+      queries = Matrix(rows: batch, columns: d)
+      heads = Matrix(rows: batch, columns: d)
+      weights = Array(repeating: Matrix(rows: batch, columns: m), count: headCount)
+      layerInputs = Array(repeating: Matrix(rows: batch, columns: d), count: max(0, layerCount - 1))
+      diagnosticLogits = Matrix(rows: batch, columns: m)
+    }
+  }
+
+  public func makeWorkspace(batchSize: Int) -> Workspace {
+    let d = dimension, m = memorySize, h = configuration.heads
+    var w = Workspace(
+      projectedKeys: layers.map { keys.multiplied(by: $0.key) },
+      projectedValues: layers.map { values.multiplied(by: $0.value) },
+      queries: Matrix(rows: 0, columns: d), weights: [], heads: Matrix(rows: 0, columns: d), layerInputs: [],
+      diagnosticLogits: Matrix(rows: 0, columns: m))
+    w.fit(batch: batchSize, width: d, memory: m, headCount: h, layerCount: layers.count)
+    return w
+  }
+
+  /// One layer: `output ← f_l(input)`, leaving the attention weights of each head in the workspace.
+  func applyLayer(
+    _ l: Int, input: Matrix<Scalar>, output: inout Matrix<Scalar>, workspace: inout Workspace
+  ) {
+    let b = input.rows, d = dimension, m = memorySize, dh = configuration.headWidth
+    let scale = Scalar(configuration.logitScale)
+    Matrix.multiply(input, layers[l].query, into: &workspace.queries)
+    for h in 0..<configuration.heads {
+      // logits_h = s · Z[:, h] · (K W_K)[:, h]ᵀ   (B × M), on column blocks of width d_h.
+      workspace.queries.withUnsafeBufferPointer { z in
+        workspace.projectedKeys[l].withUnsafeBufferPointer { k in
+          workspace.weights[h].withUnsafeMutableBufferPointer { a in
+            Scalar.gemm(
+              transposeA: false, transposeB: true, m: b, n: m, k: dh, alpha: scale,
+              a: z.baseAddress! + h * dh, lda: d, b: k.baseAddress! + h * dh, ldb: d,
+              beta: 0, c: a.baseAddress!, ldc: m)
+          }
+        }
+      }
+      workspace.weights[h].softmaxRows()
+      // heads[:, h] = p_h · (V W_V)[:, h]   (B × d_h)
+      workspace.weights[h].withUnsafeBufferPointer { p in
+        workspace.projectedValues[l].withUnsafeBufferPointer { v in
+          workspace.heads.withUnsafeMutableBufferPointer { o in
+            Scalar.gemm(
+              transposeA: false, transposeB: false, m: b, n: dh, k: m, alpha: 1,
+              a: p.baseAddress!, lda: m, b: v.baseAddress! + h * dh, ldb: d,
+              beta: 0, c: o.baseAddress! + h * dh, ldc: d)
+          }
+        }
+      }
+    }
+    Matrix.multiply(workspace.heads, layers[l].output, into: &output)
+  }
+
+  public func update(_ states: Matrix<Scalar>, into next: inout Matrix<Scalar>, workspace: inout Workspace) {
+    workspace.fit(
+      batch: states.rows, width: dimension, memory: memorySize, headCount: configuration.heads, layerCount: layers.count)
+    let count = layers.count
+    if count == 1 {
+      applyLayer(0, input: states, output: &next, workspace: &workspace)
+      return
+    }
+    var buffers = workspace.layerInputs
+    workspace.layerInputs = []
+    applyLayer(0, input: states, output: &buffers[0], workspace: &workspace)
+    for l in 1..<count {
+      if l == count - 1 {
+        applyLayer(l, input: buffers[l - 1], output: &next, workspace: &workspace)
+      } else {
+        let input = buffers[l - 1]
+        applyLayer(l, input: input, output: &buffers[l], workspace: &workspace)
+      }
+    }
+    workspace.layerInputs = buffers
+  }
+
+  /// E(q) = −log Σᵢ exp(q·kᵢ/√d) on the raw keys (seed 000's diagnostic energy).
+  public func descentEnergy(_ states: Matrix<Scalar>, into energies: inout [Scalar], workspace: inout Workspace) -> Bool {
+    workspace.fit(
+      batch: states.rows, width: dimension, memory: memorySize, headCount: configuration.heads, layerCount: layers.count)
+    let m = memorySize
+    Matrix.multiply(states, keys, transposeB: true, alpha: 1 / Scalar(dimension).squareRoot(), into: &workspace.diagnosticLogits)
+    workspace.diagnosticLogits.withUnsafeBufferPointer { z in
+      for r in 0..<states.rows { energies[r] = Scalar(-Scalar.logSumExp(z.baseAddress! + r * m, count: m)) }
+    }
+    return true
+  }
+
+  /// Attention of the first layer's heads, averaged over heads (B × M): how strongly each state
+  /// draws on each memory entry.
+  public func separation(_ states: Matrix<Scalar>) -> Matrix<Scalar> {
+    var workspace = makeWorkspace(batchSize: states.rows)
+    var out = Matrix<Scalar>(rows: states.rows, columns: dimension)
+    applyLayer(0, input: states, output: &out, workspace: &workspace)
+    var mean = Matrix<Scalar>(rows: states.rows, columns: memorySize)
+    let inv = 1 / Scalar(configuration.heads)
+    for w in workspace.weights { mean = mean + inv * w }
+    return mean
+  }
+
+  /// J = J_L ⋯ J_1 at `state`, by the chain rule (see the type's documentation).
+  public func jacobian(at state: [Scalar]) -> Matrix<Scalar> {
+    precondition(state.count == dimension, "jacobian: state has \(state.count) entries, needs \(dimension)")
+    let d = dimension, m = memorySize, dh = configuration.headWidth
+    let s = Scalar(configuration.logitScale)
+    var workspace = makeWorkspace(batchSize: 1)
+    var input = Matrix(rows: 1, columns: d, elements: state)
+    var output = Matrix<Scalar>(rows: 1, columns: d)
+    var total = Matrix<Scalar>.identity(d)
+    for l in 0..<layers.count {
+      applyLayer(l, input: input, output: &output, workspace: &workspace)
+      // ∂(head output)/∂q, assembled as a d × d matrix whose rows h·d_h … are head h's d_h outputs.
+      var headJacobian = Matrix<Scalar>(rows: d, columns: d)
+      for h in 0..<configuration.heads {
+        let p = workspace.weights[h].elements  // M
+        // G = (V W_V)[:, h]ᵀ (diag p − p pᵀ) s (K W_K)[:, h]   (d_h × d_h)
+        let kh = Matrix<Scalar>(rows: m, columns: dh) { i, j in workspace.projectedKeys[l][i, h * dh + j] }
+        let vh = Matrix<Scalar>(rows: m, columns: dh) { i, j in workspace.projectedValues[l][i, h * dh + j] }
+        var weightedKeys = kh
+        var meanKey = [Scalar](repeating: 0, count: dh)
+        for i in 0..<m {
+          for j in 0..<dh {
+            weightedKeys[i, j] *= p[i]
+            meanKey[j] += p[i] * kh[i, j]
+          }
+        }
+        let meanValue = vh.multiplied(byVector: p, transpose: true)
+        var g = vh.multiplied(by: weightedKeys, transposeSelf: true)
+        for a in 0..<dh { for c in 0..<dh { g[a, c] = s * (g[a, c] - meanValue[a] * meanKey[c]) } }
+        // ∂o_h/∂q = G · W_Q[:, h]ᵀ   (d_h × d)
+        let wq = Matrix<Scalar>(rows: d, columns: dh) { i, j in layers[l].query[i, h * dh + j] }
+        let block = g.multiplied(by: wq, transposeOther: true)
+        for a in 0..<dh { for c in 0..<d { headJacobian[h * dh + a, c] = block[a, c] } }
+      }
+      // out = heads W_O (row vectors) ⇒ ∂out/∂q = W_Oᵀ ∂heads/∂q.
+      let layerJacobian = layers[l].output.multiplied(by: headJacobian, transposeSelf: true)
+      total = layerJacobian.multiplied(by: total)
+      swap(&input, &output)
+    }
+    return total
+  }
+}
