@@ -119,3 +119,95 @@ struct IterativeAttentionTests {
     }
   }
 }
+
+@Suite("Iterative attention training")
+struct IterativeAttentionTrainingTests {
+  @Test("loss gradients agree with central finite differences for every parameter of every layer")
+  func gradientsMatchFiniteDifferences() throws {
+    let d = 6
+    var rng = SeededGenerator(seed: 31)
+    let keys: Matrix<Double> = rng.gaussianMatrix(rows: 7, columns: d)
+    let values: Matrix<Double> = rng.gaussianMatrix(rows: 7, columns: d)
+    let config = IterativeAttentionConfiguration(layers: 2, heads: 2, width: d, temperature: 0.8)
+    let model = try IterativeAttention.random(configuration: config, keys: keys, values: values, generator: &rng)
+    let queries: Matrix<Double> = rng.gaussianMatrix(rows: 5, columns: d)
+    let targets: Matrix<Double> = rng.gaussianMatrix(rows: 5, columns: d)
+    let (_, gradients) = model.lossAndGradients(queries: queries, targets: targets)
+    let h = 1e-6
+    for l in 0..<2 {
+      for which in 0..<4 {
+        for (i, j) in [(0, 0), (1, 4), (5, 2), (3, 3)] {
+          func loss(_ delta: Double) throws -> Double {
+            var layers = model.layers
+            switch which {
+            case 0: layers[l].query[i, j] += delta
+            case 1: layers[l].key[i, j] += delta
+            case 2: layers[l].value[i, j] += delta
+            default: layers[l].output[i, j] += delta
+            }
+            return try model.replacingLayers(layers).lossAndGradients(queries: queries, targets: targets).loss
+          }
+          let numeric = (try loss(h) - loss(-h)) / (2 * h)
+          let analytic = gradients[l].all[which][i, j]
+          #expect(abs(analytic - numeric) < 1e-7 * max(1, abs(numeric)), "layer \(l) parameter \(which) (\(i), \(j))")
+        }
+      }
+    }
+  }
+
+  @Test("AdamW on a quadratic moves every coordinate towards the minimum; weight decay shrinks it")
+  func adamW() {
+    var parameters = [Matrix<Double>(rowArrays: [[3, -2]])]
+    var optimizer = AdamW<Double>(learningRate: 0.1, weightDecay: 0)
+    for _ in 0..<300 { optimizer.update(&parameters, gradients: [parameters[0]]) }  // ∇(½‖θ‖²) = θ
+    #expect(parameters[0].elements.allSatisfy { abs($0) < 0.05 })
+    var decayed = [Matrix<Double>(rowArrays: [[1]])]
+    var decay = AdamW<Double>(learningRate: 0.1, weightDecay: 0.5)
+    decay.update(&decayed, gradients: [Matrix(rowArrays: [[0]])])
+    #expect(abs(decayed[0][0, 0] - (1 - 0.1 * 0.5)) < 1e-12)
+  }
+}
+
+@Suite("Iterative attention trainer")
+struct IterativeAttentionTrainerTests {
+  /// Noisy copies of stored keys mapped to the clean keys.
+  func task(seed: UInt64, count: Int, keys: Matrix<Double>, sigma: Double) -> (queries: Matrix<Double>, targets: Matrix<Double>) {
+    var rng = SeededGenerator(seed: seed)
+    let targets = keys.rows(at: (0..<count).map { _ in Int(rng.next(upperBound: UInt64(keys.rows))) })
+    let noise: Matrix<Double> = rng.gaussianMatrix(rows: count, columns: keys.columns, standardDeviation: sigma)
+    return (targets + noise, targets)
+  }
+
+  @Test("training lowers the validation loss on a small denoising task, and a fixed seed reproduces it exactly")
+  func trainingHelps() throws {
+    let d = 8
+    var rng = SeededGenerator(seed: 40)
+    let keys: Matrix<Double> = rng.gaussianMatrix(rows: 16, columns: d)
+    let config = IterativeAttentionConfiguration(layers: 1, heads: 2, width: d)
+    let start = try IterativeAttention.random(configuration: config, keys: keys, values: keys, generator: &rng)
+    let training = task(seed: 1, count: 128, keys: keys, sigma: 0.3)
+    let validation = task(seed: 2, count: 64, keys: keys, sigma: 0.3)
+    let trainer = IterativeAttentionTrainer(epochs: 12, batchSize: 32, patience: 5, learningRate: 0.01, seed: 7)
+    let (trained, history) = try trainer.train(start, training: training, validation: validation)
+    #expect(history.bestEpoch >= 1)
+    let best = history.validationLoss[history.bestEpoch - 1]
+    #expect(best < 0.5 * history.initialValidationLoss, "validation loss \(history.initialValidationLoss) → \(best)")
+    #expect(abs(trained.lossAndGradients(queries: validation.queries, targets: validation.targets).loss - best) < 1e-12)
+    let again = try trainer.train(start, training: training, validation: validation)
+    #expect(again.history == history)
+    #expect(again.model.layers == trained.layers)
+  }
+
+  @Test("bad settings and shapes are refused")
+  func invalid() throws {
+    var rng = SeededGenerator(seed: 1)
+    let keys: Matrix<Double> = rng.gaussianMatrix(rows: 4, columns: 4)
+    let model = try IterativeAttention.identity(configuration: .init(layers: 1, heads: 1, width: 4), keys: keys, values: keys)
+    let pair = (keys, keys)
+    #expect(throws: ModelError.self) { try IterativeAttentionTrainer(batchSize: 0).train(model, training: pair, validation: pair) }
+    #expect(throws: ModelError.self) { try IterativeAttentionTrainer(learningRate: -1).train(model, training: pair, validation: pair) }
+    #expect(throws: ModelError.self) {
+      try IterativeAttentionTrainer().train(model, training: (keys, Matrix(rows: 3, columns: 4)), validation: pair)
+    }
+  }
+}
