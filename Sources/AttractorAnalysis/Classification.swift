@@ -1,0 +1,246 @@
+import AttractorCore
+import AttractorLinearAlgebra
+
+/// What a fixed point is, judged from the weights of the stored patterns and its stability.
+///
+/// Ramsauer et al. (2020) show that the modern Hopfield update has three kinds of fixed points: a
+/// global average over all stored patterns (small β), a metastable average over a subset of similar
+/// patterns, and a fixed point near a single pattern (large β, well-separated patterns).
+public enum FixedPointClass: String, Codable, Sendable, Equatable, CaseIterable {
+  /// k ≤ ``ClassificationThresholds/singlePatternMaxK`` patterns hold the weight mass: a retrieval.
+  case singlePattern
+  /// Between the two: an average over a subset (the subset is the k heaviest patterns).
+  case metastable
+  /// k > ``ClassificationThresholds/globalFraction`` · N: an average over (nearly) all patterns.
+  case globalAverage
+  /// ρ(J) ≥ ``ClassificationThresholds/spectralRadiusLimit`` or a Hessian eigenvalue below
+  /// −tolerance: not an attractor, whatever its weights.
+  case unstable
+  /// Stable, but the model stores no patterns to classify against.
+  case stable
+}
+
+/// Thresholds of the classification. Each has a documented default; results carry the evidence so
+/// that other thresholds can be applied afterwards.
+public struct ClassificationThresholds: Codable, Sendable, Equatable {
+  /// Weight mass that k must hold (k₉₀ for the default 0.9, as in Ramsauer et al.'s head analysis).
+  public var mass: Double
+  /// Largest k that counts as a single-pattern fixed point. Default 1.
+  public var singlePatternMaxK: Int
+  /// A fixed point with k > globalFraction · N is a global average. Default 0.5 (class I of
+  /// Ramsauer et al.: k̄ > N/2).
+  public var globalFraction: Double
+  /// A fixed point with ρ(J) ≥ this is unstable. Default 1.
+  public var spectralRadiusLimit: Double
+
+  public init(mass: Double = 0.9, singlePatternMaxK: Int = 1, globalFraction: Double = 0.5, spectralRadiusLimit: Double = 1) {
+    self.mass = mass
+    self.singlePatternMaxK = singlePatternMaxK
+    self.globalFraction = globalFraction
+    self.spectralRadiusLimit = spectralRadiusLimit
+  }
+
+  func validate() throws(AnalysisError) {
+    try AnalysisError.check(mass > 0 && mass <= 1, "mass", mass, "in (0, 1]")
+    try AnalysisError.check(singlePatternMaxK >= 1, "singlePatternMaxK", singlePatternMaxK, "at least 1")
+    try AnalysisError.check(globalFraction > 0 && globalFraction < 1, "globalFraction", globalFraction, "in (0, 1)")
+    try AnalysisError.check(
+      spectralRadiusLimit.isFinite && spectralRadiusLimit > 0, "spectralRadiusLimit", spectralRadiusLimit, "finite and > 0")
+  }
+
+  /// The class the weights alone give (stability not considered).
+  public func regime(k: Int, patternCount n: Int) -> FixedPointClass {
+    if k <= singlePatternMaxK { return .singlePattern }
+    if Double(k) > globalFraction * Double(n) { return .globalAverage }
+    return .metastable
+  }
+}
+
+/// The weight of one stored pattern at a fixed point.
+public struct PatternWeight: Codable, Sendable, Equatable {
+  /// Row of the pattern in the model's `patterns`.
+  public var pattern: Int
+  /// Its weight (from ``/AttractorCore/AssociativeMemory/separation(_:)``).
+  public var weight: Double
+}
+
+/// The evidence a classification rests on: how the weight of the stored patterns is spread at a
+/// fixed point x*, and where x* lies relative to them.
+///
+/// ```
+/// p = separation(x*)                         (softmax(β X x*) for the modern network)
+/// k = min{ m : sum of the m largest pᵢ ≥ mass }        (k₉₀ for mass 0.9)
+/// entropy = −Σ pᵢ log pᵢ  (nats; log N for uniform, 0 for one pattern)
+/// participation ratio = 1 / Σ pᵢ²  (N for uniform, 1 for one pattern)
+/// ```
+public struct SeparationEvidence: Codable, Sendable, Equatable {
+  /// k: how many of the heaviest patterns hold the weight mass.
+  public var k: Int
+  /// The mass used for k (0.9 by default).
+  public var mass: Double
+  /// The k heaviest patterns, heaviest first (the subset of a metastable point). Patterns with
+  /// equal weights are ordered by index.
+  public var heaviest: [PatternWeight]
+  /// −Σ pᵢ log pᵢ in nats.
+  public var entropy: Double
+  /// 1 / Σ pᵢ².
+  public var participationRatio: Double
+  /// The pattern closest to x* in Euclidean distance.
+  public var nearestPattern: Int
+  /// ‖x* − x_nearest‖.
+  public var distanceToNearest: Double
+  /// ‖x* − mean of all patterns‖.
+  public var distanceToMean: Double
+  /// Number of stored patterns N.
+  public var patternCount: Int
+
+  /// The k heaviest patterns' indices, ascending (the subset of a metastable point).
+  public var subset: [Int] { heaviest.map(\.pattern).sorted() }
+}
+
+/// A state classified: stability, evidence, the weight-based regime and the final label.
+public struct ClassifiedState: Codable, Sendable, Equatable {
+  /// Jacobian spectrum.
+  public var jacobian: JacobianSpectrum
+  /// Hessian spectrum, when the rule descends an energy.
+  public var hessian: HessianSpectrum?
+  /// Weight evidence, when the model stores patterns.
+  public var evidence: SeparationEvidence?
+  /// The class the weights give (`nil` without patterns).
+  public var regime: FixedPointClass?
+  /// The label: ``FixedPointClass/unstable`` when ρ(J) or the Hessian says so, else the regime
+  /// (``FixedPointClass/stable`` without patterns).
+  public var label: FixedPointClass
+
+  /// Whether the state passed both stability tests.
+  public var isStable: Bool { label != .unstable }
+}
+
+/// Classifies states (normally fixed points) of a model: the batch path used by
+/// ``FixedPointAnalyzer`` and by the benchmark.
+///
+/// Per batch: one call for all Jacobians/Hessians (``BatchLinearizable`` when the model has it),
+/// one LAPACK eigenvalue call per matrix, one separation call, one GEMM for all distances to the
+/// patterns.
+public struct Classifier: Sendable {
+  /// Derivative options.
+  public var linearization: LinearizationOptions
+  /// Class thresholds.
+  public var thresholds: ClassificationThresholds
+  /// Most elements of one stack of Jacobians (or Hessians) held at once; larger batches are split.
+  var stackLimit = 1 << 24
+
+  public init(linearization: LinearizationOptions = LinearizationOptions(), thresholds: ClassificationThresholds = ClassificationThresholds()) {
+    self.linearization = linearization
+    self.thresholds = thresholds
+  }
+
+  /// Classifies every row of `states` for a model with stored patterns.
+  ///
+  /// - Throws: ``AnalysisError`` for invalid thresholds, wrong dimensions, non-finite states or
+  ///   derivatives, and LAPACK failures.
+  public func classify<Model: UpdateRule & AssociativeMemory>(
+    _ model: Model, at states: Matrix<Model.Scalar>
+  ) throws(AnalysisError) -> [ClassifiedState] {
+    try classify(rule: model, memory: model, at: states)
+  }
+
+  /// Classifies every row of `states` by stability alone (the model stores no patterns).
+  public func classify<Rule: UpdateRule>(_ rule: Rule, at states: Matrix<Rule.Scalar>) throws(AnalysisError) -> [ClassifiedState] {
+    try classify(rule: rule, memory: Optional<NoMemory<Rule.Scalar>>.none, at: states)
+  }
+
+  func classify<Rule: UpdateRule, Memory: AssociativeMemory>(
+    rule: Rule, memory: Memory?, at states: Matrix<Rule.Scalar>
+  ) throws(AnalysisError) -> [ClassifiedState] where Memory.Scalar == Rule.Scalar {
+    typealias Scalar = Rule.Scalar
+    try linearization.validate()
+    try thresholds.validate()
+    let d = rule.dimension
+    guard d >= 1 else { throw .empty(what: "the rule works on states of dimension 0") }
+    guard states.columns == d else { throw .dimensionMismatch(expected: d, actual: states.columns) }
+    guard states.isFinite else { throw .nonFinite(what: "the states to classify") }
+    let k = states.rows
+    if k == 0 { return [] }
+
+    let evidence = try memory.map { m throws(AnalysisError) in try separationEvidence(m, at: states) }
+
+    // Jacobians and Hessians in chunks of at most 2²⁴ elements per stack, so memory stays bounded
+    // for large d.
+    let chunk = max(1, stackLimit / max(1, d * d))
+    var scratch = [Scalar](repeating: 0, count: d * d)
+    var real = [Scalar](repeating: 0, count: d)
+    var imaginary = [Scalar](repeating: 0, count: d)
+    let symmetry = linearization.symmetry(Scalar.self)
+    let hessianTolerance = linearization.hessian(Scalar.self)
+    var results: [ClassifiedState] = []
+    results.reserveCapacity(k)
+    var start = 0
+    while start < k {
+      let end = min(k, start + chunk)
+      let part = start == 0 && end == k ? states : states.rows(at: start..<end)
+      let stacks = Linearize.stacks(of: rule, at: part, options: linearization)
+      for r in 0..<(end - start) {
+        let jacobian = try SpectrumComputation.jacobianSpectrum(
+          stack: stacks.jacobians, block: r, dimension: d, source: stacks.jacobianSource, symmetryTolerance: symmetry,
+          keepEigenvalues: linearization.keepsEigenvalues, scratch: &scratch, real: &real, imaginary: &imaginary)
+        var hessian: HessianSpectrum? = nil
+        if let h = stacks.hessians, let source = stacks.hessianSource {
+          hessian = try SpectrumComputation.hessianSpectrum(
+            stack: h, block: r, dimension: d, source: source, tolerance: hessianTolerance,
+            keepEigenvalues: linearization.keepsEigenvalues, scratch: &scratch, real: &real)
+        }
+        let e = evidence?[start + r]
+        let regime = e.map { thresholds.regime(k: $0.k, patternCount: $0.patternCount) }
+        let unstable = jacobian.spectralRadius >= thresholds.spectralRadiusLimit || (hessian?.index ?? 0) > 0
+        results.append(
+          ClassifiedState(
+            jacobian: jacobian, hessian: hessian, evidence: e, regime: regime,
+            label: unstable ? .unstable : (regime ?? .stable)))
+      }
+      start = end
+    }
+    return results
+  }
+
+  /// Weight statistics and distances for every row of `states`.
+  func separationEvidence<Memory: AssociativeMemory>(
+    _ memory: Memory, at states: Matrix<Memory.Scalar>
+  ) throws(AnalysisError) -> [SeparationEvidence] {
+    typealias Scalar = Memory.Scalar
+    let patterns = memory.patterns
+    let n = patterns.rows
+    guard n >= 1 else { throw .empty(what: "the model stores no patterns") }
+    guard patterns.columns == states.columns else {
+      throw .dimensionMismatch(expected: patterns.columns, actual: states.columns)
+    }
+    let weights = memory.separation(states)
+    guard weights.rows == states.rows && weights.columns == n else {
+      throw .invalidParameter(
+        name: "separation", value: "\(weights.rows) × \(weights.columns)",
+        requirement: "one row of \(n) weights per state (the model's separation(_:) is inconsistent)")
+    }
+    guard weights.isFinite else { throw .nonFinite(what: "the pattern weights (separation)") }
+    let gram = states.multiplied(by: patterns, transposeOther: true)  // K × N
+    let nearest = Kernels.nearestRows(
+      gram: gram, stateNorms: Kernels.squaredRowNorms(states), patternNorms: Kernels.squaredRowNorms(patterns))
+    let ones = [Scalar](repeating: 1 / Scalar(n), count: n)
+    let mean = patterns.multiplied(byVector: ones, transpose: true)
+    let mass = thresholds.mass
+    return weights.withUnsafeBufferPointer { w in
+      (0..<states.rows).map { r in
+        let stats = Kernels.weightStatistics(w.baseAddress! + r * n, count: n, mass: mass)
+        return SeparationEvidence(
+          k: stats.top.count, mass: mass, heaviest: stats.top.map { PatternWeight(pattern: $0.0, weight: $0.1) },
+          entropy: stats.entropy, participationRatio: stats.participationRatio, nearestPattern: nearest[r].index,
+          distanceToNearest: nearest[r].distance, distanceToMean: Kernels.distance(states.row(r), mean), patternCount: n)
+      }
+    }
+  }
+}
+
+/// Stands in for "no associative memory" in the generic path.
+struct NoMemory<Scalar: LinearAlgebraScalar>: AssociativeMemory {
+  var patterns: Matrix<Scalar> { Matrix(rows: 0, columns: 0) }
+  func separation(_ states: Matrix<Scalar>) -> Matrix<Scalar> { Matrix(rows: states.rows, columns: 0) }
+}

@@ -1,1 +1,0 @@
-// Fixed-point analysis (issue 3) is being written.

@@ -1,0 +1,205 @@
+import AttractorLinearAlgebra
+import ComplexModule
+
+/// A complex number in a form that encodes to JSON as `{"re": …, "im": …}`.
+public struct ComplexValue: Codable, Sendable, Equatable, CustomStringConvertible {
+  /// Real part.
+  public var re: Double
+  /// Imaginary part.
+  public var im: Double
+
+  public init(re: Double, im: Double) {
+    self.re = re
+    self.im = im
+  }
+
+  /// |z|.
+  public var modulus: Double { (re * re + im * im).squareRoot() }
+
+  public var description: String {
+    im == 0 ? "\(re)" : "\(re) \(im < 0 ? "−" : "+") \(abs(im))i"
+  }
+}
+
+/// Which LAPACK routine computed a Jacobian's eigenvalues.
+public enum EigenSolver: String, Codable, Sendable, Equatable {
+  /// `?syevd`, used when ‖J − Jᵀ‖_F ≤ tolerance · ‖J‖_F (real eigenvalues, ascending).
+  case symmetric
+  /// `?geev`, used otherwise (complex conjugate pairs possible, LAPACK's order).
+  case general
+}
+
+/// Where a Jacobian or Hessian came from.
+public enum DerivativeSource: String, Codable, Sendable, Equatable {
+  /// The model's closed form (``/AttractorCore/LinearizableUpdateRule``,
+  /// ``/AttractorCore/TwiceDifferentiableEnergy`` or ``BatchLinearizable``).
+  case analytic
+  /// Central finite differences (``/AttractorCore/FiniteDifferences``): the fallback for models
+  /// without a closed form, accurate to about h² plus rounding ε/h.
+  case finiteDifferences
+}
+
+/// The spectrum of the Jacobian of the update at a fixed point: whether the point attracts.
+///
+/// ```
+/// J = ∂f/∂x (x*),   ρ(J) = maxⱼ |λⱼ(J)|
+/// x* is linearly stable under x ← f(x) if ρ(J) < 1 and unstable if ρ(J) > 1
+/// ```
+///
+/// Mathematical property relied on: near x*, f(x) − x* ≈ J (x − x*), so errors shrink by about
+/// ρ(J) per step when ρ(J) < 1 (Hartman–Grobman for maps; ρ = 1 is undecided at first order).
+public struct JacobianSpectrum: Codable, Sendable, Equatable {
+  /// Where J came from.
+  public var source: DerivativeSource
+  /// The solver used (chosen by the symmetry test).
+  public var solver: EigenSolver
+  /// ‖J − Jᵀ‖_F / ‖J‖_F (0 for a zero matrix).
+  public var asymmetry: Double
+  /// Eigenvalues: ascending and real for the symmetric solver; LAPACK's order with conjugate
+  /// pairs adjacent (positive imaginary part first) for the general one.
+  public var eigenvalues: [ComplexValue]
+  /// ρ(J) = maxⱼ |λⱼ|.
+  public var spectralRadius: Double
+  /// Number of conjugate pairs (eigenvalues with non-zero imaginary part, halved).
+  public var complexPairCount: Int
+}
+
+/// Kind of critical point of an energy, read from its Hessian's eigenvalues.
+public enum CriticalPointKind: String, Codable, Sendable, Equatable {
+  /// Every eigenvalue > tolerance: a strict local minimum.
+  case minimum
+  /// At least one eigenvalue < −tolerance: a saddle (or maximum); the count is its index.
+  case saddle
+  /// No eigenvalue < −tolerance but some within ±tolerance: flat directions, undecided at second order.
+  case degenerate
+}
+
+/// The spectrum of the energy's Hessian at a fixed point.
+///
+/// ```
+/// H = ∇²E (x*),   index = #{λ < −τ},   flat = #{|λ| ≤ τ}
+/// ```
+///
+/// Mathematical property relied on: at a critical point of E, E(x* + δ) − E(x*) ≈ ½ δᵀHδ, so all
+/// λ > 0 is a strict minimum and a negative λ is a direction of descent (Morse theory).
+public struct HessianSpectrum: Codable, Sendable, Equatable {
+  /// Where H came from.
+  public var source: DerivativeSource
+  /// Eigenvalues, ascending (symmetric solver; H is symmetrised first).
+  public var eigenvalues: [Double]
+  /// Smallest eigenvalue.
+  public var smallest: Double
+  /// Largest eigenvalue.
+  public var largest: Double
+  /// Number of eigenvalues below −tolerance (the Morse index).
+  public var index: Int
+  /// Number of eigenvalues within ±tolerance.
+  public var flatDirections: Int
+  /// Minimum, saddle or degenerate.
+  public var kind: CriticalPointKind
+  /// The tolerance τ used.
+  public var tolerance: Double
+}
+
+enum SpectrumComputation {
+  /// Eigenvalues of the d × d block of `stack` at row `k`, with the symmetric solver when the block is
+  /// symmetric to `symmetryTolerance` and the general one otherwise. `scratch` has d² elements.
+  static func jacobianSpectrum<Scalar: LinearAlgebraScalar>(
+    stack: Matrix<Scalar>, block k: Int, dimension d: Int, source: DerivativeSource, symmetryTolerance: Double,
+    keepEigenvalues: Bool, scratch: inout [Scalar], real: inout [Scalar], imaginary: inout [Scalar]
+  ) throws(AnalysisError) -> JacobianSpectrum {
+    let (difference, norm, finite) = stack.withUnsafeBufferPointer { p in
+      let base = p.baseAddress! + k * d * d
+      let a = Kernels.asymmetry(base, n: d)
+      scratch.withUnsafeMutableBufferPointer { s in s.baseAddress!.update(from: base, count: d * d) }
+      return (a.difference, a.norm, a.norm.isFinite && a.difference.isFinite)
+    }
+    guard finite else { throw .nonFinite(what: "the Jacobian at fixed point \(k)") }
+    let asymmetry = norm > 0 ? (difference / norm).squareRoot() : 0
+    let symmetric = asymmetry <= symmetryTolerance
+    let info: Int32 = scratch.withUnsafeMutableBufferPointer { a in
+      real.withUnsafeMutableBufferPointer { wr in
+        imaginary.withUnsafeMutableBufferPointer { wi in
+          if symmetric {
+            return Scalar.syevd(computeVectors: false, n: d, a: a.baseAddress!, lda: d, w: wr.baseAddress!)
+          }
+          return Scalar.geev(
+            computeVectors: false, n: d, a: a.baseAddress!, lda: d, wr: wr.baseAddress!, wi: wi.baseAddress!,
+            vr: nil, ldvr: 1)
+        }
+      }
+    }
+    try checkInfo(info, routine: symmetric ? "syevd" : "geev", scalar: Scalar.self)
+    var radius = 0.0
+    var pairs = 0
+    var values: [ComplexValue] = []
+    if keepEigenvalues { values.reserveCapacity(d) }
+    for j in 0..<d {
+      let re = Double(real[j])
+      let im = symmetric ? 0 : Double(imaginary[j])
+      radius = max(radius, (re * re + im * im).squareRoot())
+      if im > 0 { pairs += 1 }
+      if keepEigenvalues { values.append(ComplexValue(re: re, im: im)) }
+    }
+    return JacobianSpectrum(
+      source: source, solver: symmetric ? .symmetric : .general, asymmetry: asymmetry, eigenvalues: values,
+      spectralRadius: radius, complexPairCount: pairs)
+  }
+
+  /// Eigenvalues of the (symmetrised) d × d Hessian block at row `k` of `stack`.
+  static func hessianSpectrum<Scalar: LinearAlgebraScalar>(
+    stack: Matrix<Scalar>, block k: Int, dimension d: Int, source: DerivativeSource, tolerance: Double,
+    keepEigenvalues: Bool, scratch: inout [Scalar], real: inout [Scalar]
+  ) throws(AnalysisError) -> HessianSpectrum {
+    let finite = stack.withUnsafeBufferPointer { p in
+      let base = p.baseAddress! + k * d * d
+      scratch.withUnsafeMutableBufferPointer { s in s.baseAddress!.update(from: base, count: d * d) }
+      return Kernels.asymmetry(base, n: d).norm.isFinite
+    }
+    guard finite else { throw .nonFinite(what: "the Hessian at fixed point \(k)") }
+    // syevd reads the upper triangle; symmetrising first makes the result independent of which
+    // triangle a finite-difference Hessian got slightly wrong.
+    Kernels.symmetrize(&scratch, n: d)
+    let info: Int32 = scratch.withUnsafeMutableBufferPointer { a in
+      real.withUnsafeMutableBufferPointer { w in
+        Scalar.syevd(computeVectors: false, n: d, a: a.baseAddress!, lda: d, w: w.baseAddress!)
+      }
+    }
+    try checkInfo(info, routine: "syevd", scalar: Scalar.self)
+    var values = [Double](repeating: 0, count: d)
+    var index = 0
+    var flat = 0
+    for j in 0..<d {
+      let v = Double(real[j])
+      values[j] = v
+      if v < -tolerance { index += 1 } else if v <= tolerance { flat += 1 }
+    }
+    let kind: CriticalPointKind = index > 0 ? .saddle : (flat > 0 ? .degenerate : .minimum)
+    return HessianSpectrum(
+      source: source, eigenvalues: keepEigenvalues ? values : [], smallest: values.first ?? 0,
+      largest: values.last ?? 0, index: index, flatDirections: flat, kind: kind, tolerance: tolerance)
+  }
+
+  static func checkInfo<Scalar>(_ info: Int32, routine: String, scalar: Scalar.Type) throws(AnalysisError) {
+    let name = (Scalar.self == Float.self ? "s" : "d") + routine
+    if info < 0 { throw .linearAlgebra(.illegalArgument(routine: name, position: Int(-info))) }
+    if info > 0 { throw .linearAlgebra(.noConvergence(routine: name, info: Int(info))) }
+  }
+}
+
+extension Kernels {
+  /// A ← (A + Aᵀ)/2 for an n × n row-major array.
+  @_specialize(where Scalar == Double)
+  @_specialize(where Scalar == Float)
+  static func symmetrize<Scalar: LinearAlgebraScalar>(_ a: inout [Scalar], n: Int) {
+    a.withUnsafeMutableBufferPointer { p in
+      for i in 0..<n {
+        for j in (i + 1)..<max(i + 1, n) {
+          let m = (p[i * n + j] + p[j * n + i]) / 2
+          p[i * n + j] = m
+          p[j * n + i] = m
+        }
+      }
+    }
+  }
+}

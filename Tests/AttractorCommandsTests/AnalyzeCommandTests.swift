@@ -1,0 +1,159 @@
+import ArgumentParser
+import AttractorAnalysis
+import AttractorCommands
+import AttractorCore
+import AttractorIO
+import AttractorLinearAlgebra
+import Foundation
+import Testing
+
+/// The message ArgumentParser would print for `analyze <arguments>`, or nil if they parse.
+private func analyzeRejection(_ arguments: [String]) -> String? {
+  do {
+    _ = try Analyze.parseAsRoot(arguments)
+    return nil
+  } catch {
+    return Analyze.message(for: error)
+  }
+}
+
+private func analyzeTemporaryDirectory() throws -> URL {
+  let url = FileManager.default.temporaryDirectory.appendingPathComponent("attractor-analyze-\(UUID().uuidString)")
+  try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+  return url
+}
+
+/// Two antipodal patterns ±x with ‖x‖² = 2 written as .npy; the global fixed point loses stability at β = 1/2.
+private func writeAntipodalPatterns(in dir: URL) throws -> URL {
+  let x = [1.0, -0.5, 0.5, 1.0, -0.5]  // ‖x‖² = 2.75
+  let url = dir.appendingPathComponent("antipodal.npy")
+  try NumPyFile.write(Tensor(Matrix(rowArrays: [x, x.map { -$0 }])), to: url)
+  return url
+}
+
+@Suite("attractor analyze")
+struct AnalyzeCommandTests {
+  @Test("Default random patterns: a table and --json with the same fixed points; same seed, same result")
+  func tableAndJSON() throws {
+    let arguments = ["--count", "8", "--dimension", "16", "--beta", "30", "--seed", "4"]
+    let table = try Analyze.parse(arguments).execute()
+    let report = try #require(table.report)
+    #expect(table.text.contains("class           pattern or subset"))
+    #expect(table.text.contains("single pattern"))
+    #expect(report.fixedPoints.count >= 1 && report.patternCount == 8 && report.dimension == 16)
+    let json = try Analyze.parse(arguments + ["--json"]).execute()
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(json.text.utf8)) as? [String: Any])
+    #expect(object["beta"] as? Double == 30)
+    let decoded = try JSONDecoder().decode(Analyze.AnalysisRecord.self, from: Data(json.text.utf8))
+    #expect(decoded.report == report)
+  }
+
+  @Test("--patterns FILE.npy: antipodal patterns at β‖x‖² ≈ 2.2 give an unstable global point and two retrievals; files in --output-dir")
+  func patternsFile() throws {
+    let dir = try analyzeTemporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let file = try writeAntipodalPatterns(in: dir)
+    let out = dir.appendingPathComponent("new/sub")
+    let result = try Analyze.parse(["--patterns", file.path, "--beta", "0.8", "--output-dir", out.path]).execute()
+    let report = try #require(result.report)
+    #expect(report.countByClass["unstable"] == 1 && report.countByClass["singlePattern"] == 2)
+    #expect(result.text.contains("unstable (global average)"))
+    #expect(result.files.count == 2)
+    let csv = try String(contentsOf: out.appendingPathComponent("fixed-points.csv"), encoding: .utf8)
+    #expect(csv.split(separator: "\n").count == 1 + report.fixedPoints.count)
+  }
+
+  @Test("--phase-diagram writes CSV, JSON and SVG and finds the antipodal transition β = 1/‖x‖² within 2 %")
+  func phaseDiagram() throws {
+    let dir = try analyzeTemporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let file = try writeAntipodalPatterns(in: dir)
+    let out = dir.appendingPathComponent("pd")
+    let result = try Analyze.parse([
+      "--patterns", file.path, "--phase-diagram", "--beta-range", "0.05:5:7", "--output-dir", out.path,
+      "--mixtures", "0", "--random-starts", "2",
+    ]).execute()
+    let diagram = try #require(result.diagram)
+    let t = try #require(diagram.transition)
+    #expect(abs(t.beta * 2.75 - 1) < 0.02, "β* = \(t.beta)")
+    #expect(diagram.points.count == 7)
+    for name in ["phase-diagram.csv", "phase-diagram.json", "phase-diagram-shares.svg", "phase-diagram-stability.svg"] {
+      #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(name).path), "\(name)")
+    }
+    let svg = try String(contentsOf: out.appendingPathComponent("phase-diagram-shares.svg"), encoding: .utf8)
+    #expect(svg.contains("<svg") && svg.contains("β* ≈"))
+    let csv = try String(contentsOf: out.appendingPathComponent("phase-diagram.csv"), encoding: .utf8)
+    #expect(csv.split(separator: "\n").count == 8)
+    #expect(result.text.contains("stops being a stable global average at β ≈"))
+    #expect(result.text.contains("the global fixed point loses stability"))
+  }
+
+  @Test("--correlation makes the random patterns overlap by about c and moves the fixed points toward averages")
+  func correlatedPatterns() throws {
+    let independent = try Analyze.parse(["--count", "12", "--dimension", "64", "--beta", "8", "--seed", "2"]).execute()
+    let correlated = try Analyze.parse([
+      "--count", "12", "--dimension", "64", "--beta", "8", "--seed", "2", "--correlation", "0.6",
+    ]).execute()
+    #expect(correlated.text.contains("with correlation 0.6"))
+    let a = try #require(independent.report), b = try #require(correlated.report)
+    // Correlated patterns pull the mean of all patterns (and every average) away from 0, and the
+    // single patterns closer together: the smallest distance to the mean over fixed points drops.
+    let nearMean = { (r: FixedPointReport) in r.fixedPoints.map { $0.classification.evidence!.distanceToMean }.min()! }
+    #expect(nearMean(b) < nearMean(a))
+    #expect(b.countByClass["singlePattern"]! < a.countByClass["singlePattern"]!)
+  }
+
+  @Test("--benchmark times a small classification and saves its inputs")
+  func benchmark() throws {
+    let dir = try analyzeTemporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let result = try Analyze.parse([
+      "--benchmark", "--count", "20", "--dimension", "8", "--points", "10", "--repetitions", "1", "--save-inputs", dir.path,
+    ]).execute()
+    let report = try #require(result.benchmark)
+    #expect(report.points == 10 && report.seconds > 0 && report.allSeconds.count == 1)
+    #expect(report.countByClass.values.reduce(0, +) == 10)
+    let points = try NumPyFile.read(from: dir.appendingPathComponent("points.npy"))
+    #expect(points.shape == [10, 8])
+  }
+
+  @Test("Invalid options are rejected with messages that say what to do")
+  func validation() throws {
+    let cases: [([String], String)] = [
+      (["--phase-diagram"], "give --output-dir"),
+      (["--phase-diagram", "--beta", "2", "--output-dir", "x"], "--beta-range lo:hi:count instead of --beta"),
+      (["--phase-diagram", "--beta-range", "1:2", "--output-dir", "x"], "lo:hi:count"),
+      (["--phase-diagram", "--beta-range", "3:2:5", "--output-dir", "x"], "0 < lo < hi"),
+      (["--beta-range", "1:2:5"], "needs --phase-diagram"),
+      (["--mass", "1.5"], "--mass must be in (0, 1]"),
+      (["--beta", "-1"], "--beta must be a finite number > 0"),
+      (["--points", "5"], "--points needs --benchmark"),
+      (["--patterns", "p.npy", "--count", "3"], "mutually exclusive"),
+      (["--merge-tolerance", "0"], "--merge-tolerance must be"),
+      (["--count", "0"], "--count must be between"),
+      (["--dimension", "2000"], "--dimension must be between 1 and 1024"),
+      (["--correlation", "1"], "--correlation must be in [0, 1)"),
+      (["--patterns", "p.npy", "--correlation", "0.5"], "cannot be used with --patterns"),
+      (["--phase-diagram", "--output-dir", "x", "--file-prefix", "a/b"], "plain file name"),
+    ]
+    for (arguments, expected) in cases {
+      let message = try #require(analyzeRejection(arguments), "\(arguments) should be rejected")
+      #expect(message.contains(expected), "\(arguments): \(message)")
+    }
+    #expect(analyzeRejection(["--count", "4", "--dimension", "3"]) == nil)
+  }
+
+  @Test("Unreadable inputs and an --output-dir that is a file fail with a CommandFailure, not a crash")
+  func failures() throws {
+    let dir = try analyzeTemporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    #expect(throws: CommandFailure.self) {
+      try Analyze.parse(["--patterns", dir.appendingPathComponent("missing.npy").path]).execute()
+    }
+    let file = dir.appendingPathComponent("plain")
+    try Data("x".utf8).write(to: file)
+    #expect(throws: CommandFailure.self) {
+      try Analyze.parse(["--count", "4", "--dimension", "3", "--output-dir", file.path]).execute()
+    }
+  }
+}
