@@ -67,6 +67,7 @@ let package = Package(
     .testTarget(
       name: "AttractorModelsTests",
       dependencies: ["AttractorModels"],
+      exclude: ["DAMReference"],
       resources: [.copy("Reference")]
     ),
     .testTarget(name: "AttractorIOTests", dependencies: ["AttractorIO"], exclude: ["Fixtures"]),
