@@ -273,7 +273,7 @@ public struct CapacityExperiment: Sendable, Equatable, Codable {
   ///
   /// - Parameters:
   ///   - model: The model.
-  ///   - patterns: Optional ±1 patterns (K × N) to use instead of random ones.
+  ///   - given: Optional ±1 patterns (K × N) to use instead of random ones.
   ///   - threads: Worker threads (default: all processors).
   ///   - progress: Called after each point (for a command's progress lines).
   public func run(
