@@ -137,3 +137,13 @@ func quotedForMessage(_ text: String, limit: Int = 80) -> String {
   }
   return out
 }
+
+/// The bytes of the file at `url` (memory-mapped when Foundation considers it safe), or the
+/// reader's own typed error built from the path and the system's reason.
+func contents<E: Error>(of url: URL, orThrow failure: (_ path: String, _ reason: String) -> E) throws(E) -> Data {
+  do {
+    return try Data(contentsOf: url, options: .mappedIfSafe)
+  } catch {
+    throw failure(url.path, error.localizedDescription)
+  }
+}

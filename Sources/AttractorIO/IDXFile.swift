@@ -65,12 +65,7 @@ public enum IDXFile {
 
   /// Reads the IDX file at `url`.
   public static func read(from url: URL) throws(IDXError) -> Tensor {
-    let data: Data
-    do {
-      data = try Data(contentsOf: url, options: .mappedIfSafe)
-    } catch {
-      throw .readFailed(path: url.path, reason: error.localizedDescription)
-    }
+    let data = try contents(of: url) { IDXError.readFailed(path: $0, reason: $1) }
     return try read(data: data)
   }
 

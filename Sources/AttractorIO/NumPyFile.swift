@@ -62,12 +62,7 @@ public enum NumPyFile {
   public static func read(
     from url: URL, maxHeaderLength: Int = defaultMaxHeaderLength
   ) throws(NumPyError) -> Tensor {
-    let data: Data
-    do {
-      data = try Data(contentsOf: url, options: .mappedIfSafe)
-    } catch {
-      throw .readFailed(path: url.path, reason: error.localizedDescription)
-    }
+    let data = try contents(of: url) { NumPyError.readFailed(path: $0, reason: $1) }
     return try read(data: data, maxHeaderLength: maxHeaderLength)
   }
 

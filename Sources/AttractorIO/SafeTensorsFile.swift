@@ -82,12 +82,7 @@ public enum SafeTensorsFile {
   public static func read(
     from url: URL, maxHeaderLength: Int = defaultMaxHeaderLength
   ) throws(SafeTensorsError) -> SafeTensors {
-    let data: Data
-    do {
-      data = try Data(contentsOf: url, options: .mappedIfSafe)
-    } catch {
-      throw .readFailed(path: url.path, reason: error.localizedDescription)
-    }
+    let data = try contents(of: url) { SafeTensorsError.readFailed(path: $0, reason: $1) }
     return try read(data: data, maxHeaderLength: maxHeaderLength)
   }
 
