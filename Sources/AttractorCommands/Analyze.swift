@@ -1,6 +1,7 @@
 import ArgumentParser
 import AttractorAnalysis
 import AttractorCore
+import AttractorExperiments
 import AttractorIO
 import AttractorLinearAlgebra
 import AttractorModels
@@ -114,6 +115,9 @@ public struct Analyze: ParsableCommand {
   @Option(name: .customLong("save-inputs"), help: ArgumentHelp("--benchmark: write patterns.npy, points.npy and swift_results.json here (for Scripts/bench_analysis.py).", valueName: "dir"))
   var saveInputs: String?
 
+  @Option(name: .customLong("model-folder"), help: ArgumentHelp("Analyse a trained iterative-attention model folder (see Models/README.md) instead of a modern Hopfield network; its memory gives the starts. Best with small memories (the MNIST models store 10 prototypes): every stored pattern is a start.", valueName: "dir"))
+  var modelFolder: String?
+
   @Flag(help: "Print one JSON object instead of the table.")
   var json = false
 
@@ -122,6 +126,13 @@ public struct Analyze: ParsableCommand {
   // MARK: - Validation
 
   public func validate() throws {
+    if modelFolder != nil {
+      if patterns != nil || count != nil || dimension != nil || correlation != nil {
+        throw ValidationError("--model-folder brings its own memory: leave out --patterns, --count, --dimension and --correlation")
+      }
+      if beta != nil { throw ValidationError("--beta is not used with --model-folder: the model's temperature is in its config.json") }
+      if phaseDiagram || benchmark { throw ValidationError("--model-folder analyses the model's fixed points; --phase-diagram and --benchmark are for the modern Hopfield network") }
+    }
     if patterns != nil {
       if count != nil { throw ValidationError("--patterns and --count are mutually exclusive: the file sets the number of patterns") }
       if dimension != nil { throw ValidationError("--patterns and --dimension are mutually exclusive: the file sets the dimension") }
@@ -224,6 +235,7 @@ public struct Analyze: ParsableCommand {
 
   public func execute() throws -> Output {
     if let threads { BLAS.setThreadCount(threads) }
+    if let modelFolder { return try runFolderAnalysis(modelFolder) }
     let patternMatrix = try loadPatterns()
     if benchmark { return try runBenchmark(patternMatrix) }
     if phaseDiagram { return try runPhaseDiagram(patternMatrix) }
@@ -334,14 +346,60 @@ public struct Analyze: ParsableCommand {
     return Output(text: text, report: report, diagram: nil, benchmark: nil, files: files)
   }
 
+  /// Fixed points of a trained iterative-attention stack, analysed in double precision.
+  func runFolderAnalysis(_ folder: String) throws -> Output {
+    let loaded: (record: IterativeAttentionFolder, model: IterativeAttention<Float>, patterns: Matrix<Float>)
+    do {
+      loaded = try IterativeAttentionFolder.load(from: URL(fileURLWithPath: folder))
+    } catch {
+      throw CommandFailure("cannot load the model folder \(folder): \(error)")
+    }
+    func wide(_ m: Matrix<Float>) -> Matrix<Double> { Matrix(rows: m.rows, columns: m.columns, elements: m.elements.map(Double.init)) }
+    let network: IterativeAttention<Double>
+    do {
+      network = try IterativeAttention(
+        configuration: loaded.model.configuration, keys: wide(loaded.model.keys), values: wide(loaded.model.values),
+        layers: loaded.model.layers.map {
+          AttentionLayerParameters(query: wide($0.query), key: wide($0.key), value: wide($0.value), output: wide($0.output))
+        })
+    } catch {
+      throw CommandFailure("cannot build the model of \(folder): \(error)")
+    }
+    let report: FixedPointReport
+    do { report = try analyzer.analyze(network) } catch { throw CommandFailure("analysis failed: \(error)") }
+    let c = loaded.record.configuration
+    let record = AnalysisRecord(
+      version: Attractor.version, patternsFile: folder, correlation: nil, patternCount: network.memorySize,
+      dimension: network.dimension, beta: c.logitScale, seed: seed, blasThreads: BLAS.threadCount, report: report)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    let jsonText = String(decoding: try encoder.encode(record), as: UTF8.self)
+    var files: [String] = []
+    if let dir = try outputURL() {
+      let csvURL = dir.appendingPathComponent("fixed-points.csv")
+      let jsonURL = dir.appendingPathComponent("fixed-points.json")
+      do {
+        try Data(report.csv().utf8).write(to: csvURL, options: .atomic)
+        try Data(jsonText.utf8).write(to: jsonURL, options: .atomic)
+      } catch {
+        throw CommandFailure("cannot write to --output-dir \(dir.path): \(error.localizedDescription)")
+      }
+      files = [csvURL.path, jsonURL.path]
+    }
+    let title = "Fixed points of the iterative-attention model \(folder) (\(loaded.record.task), \(c.layers) layer(s) × \(c.heads) head(s), "
+      + "width \(c.width), logit scale 1/(τ√d_head) = \(Format.compact(c.logitScale)))"
+    let text = json ? jsonText : table(report, beta: c.logitScale, n: network.memorySize, d: network.dimension, files: files, title: title)
+    return Output(text: text, report: report, diagram: nil, benchmark: nil, files: files)
+  }
+
   static let classNames: [FixedPointClass: String] = [
     .singlePattern: "single pattern", .metastable: "metastable", .globalAverage: "global average",
     .unstable: "unstable", .stable: "stable",
   ]
 
-  func table(_ report: FixedPointReport, beta: Double, n: Int, d: Int, files: [String]) -> String {
+  func table(_ report: FixedPointReport, beta: Double, n: Int, d: Int, files: [String], title: String? = nil) -> String {
     var lines: [String] = []
-    lines.append("Fixed points of the modern Hopfield network: N = \(n) patterns, d = \(d), β = \(Format.compact(beta)) (\(patternDescription))")
+    lines.append(title ?? "Fixed points of the modern Hopfield network: N = \(n) patterns, d = \(d), β = \(Format.compact(beta)) (\(patternDescription))")
     let kinds = StartKind.allCases.compactMap { k in report.startCounts[k.rawValue].map { "\(k.rawValue) \($0)" } }
     lines.append("starts: \(report.totalStarts) (\(kinds.joined(separator: ", "))); not converged: \(report.nonConverged.count)")
     if let first = report.fixedPoints.first {

@@ -12,11 +12,14 @@ public enum ModelKind: String, CaseIterable, ExpressibleByArgument, Codable, Sen
   case modern
   /// ``ClassicalHopfield``: ±1 states, Hebbian weights, sign updates.
   case classical
+  /// A trained ``IterativeAttention`` stack read from a model folder (`--model-folder`).
+  case iterativeAttention = "iterative-attention"
 
   var displayName: String {
     switch self {
     case .modern: "modern Hopfield"
     case .classical: "classical Hopfield"
+    case .iterativeAttention: "iterative attention"
     }
   }
 }
@@ -129,6 +132,9 @@ public struct Recall: ParsableCommand {
   @Option(help: "Memory model.")
   var model: ModelKind = .modern
 
+  @Option(name: .customLong("model-folder"), help: ArgumentHelp("A trained iterative-attention model folder (config.json + weights.safetensors, see Models/README.md): its memory is the patterns, queries are corrupted in the data's dimension and zero-padded to the model width. Runs in float precision.", valueName: "dir"))
+  var modelFolder: String?
+
   @Option(parsing: .unconditional, help: ArgumentHelp("Inverse temperature β of the modern Hopfield network (default \(Recall.defaultBeta); not used by classical). With the default random patterns, β = 16 is in the single-pattern retrieval regime; at β = 8 queries drift into metastable mixtures over the steps.", valueName: "β"))
   var beta: Double?
 
@@ -164,6 +170,16 @@ public struct Recall: ParsableCommand {
   // MARK: - Validation
 
   public func validate() throws {
+    if modelFolder != nil {
+      if patterns != nil || count != nil || dimension != nil {
+        throw ValidationError("--model-folder brings its own memory: leave out --patterns, --count and --dimension")
+      }
+      if model == .classical { throw ValidationError("--model-folder runs the folder's iterative-attention model; leave out --model classical") }
+      if beta != nil { throw ValidationError("--beta is not used with --model-folder: the model's temperature is in its config.json") }
+      if asynchronous { throw ValidationError("--asynchronous is not available for iterative attention; one step is one pass through the stack") }
+    } else if model == .iterativeAttention {
+      throw ValidationError("--model iterative-attention needs --model-folder DIR (a trained model, for example one under Models/)")
+    }
     if patterns != nil {
       if count != nil { throw ValidationError("--patterns and --count are mutually exclusive: the file sets the number of patterns") }
       if dimension != nil { throw ValidationError("--patterns and --dimension are mutually exclusive: the file sets the dimension") }
@@ -240,9 +256,10 @@ public struct Recall: ParsableCommand {
 
   /// Runs the command and returns what it would print, without printing (for tests and callers).
   public func execute() throws -> RecallOutput {
+    if modelFolder != nil { return try execute(as: Float.self) }
     switch precision {
-    case .float: try execute(as: Float.self)
-    case .double: try execute(as: Double.self)
+    case .float: return try execute(as: Float.self)
+    case .double: return try execute(as: Double.self)
     }
   }
 
@@ -252,7 +269,21 @@ public struct Recall: ParsableCommand {
 
     // Patterns.
     var patternMatrix: Matrix<Scalar>
-    if let path = patterns {
+    var folderModel: IterativeAttention<Float>? = nil
+    if let folder = modelFolder {
+      let loaded: (record: IterativeAttentionFolder, model: IterativeAttention<Float>, patterns: Matrix<Float>)
+      do {
+        loaded = try IterativeAttentionFolder.load(from: URL(fileURLWithPath: folder))
+      } catch {
+        throw CommandFailure("cannot load the model folder \(folder): \(error)")
+      }
+      folderModel = loaded.model
+      patternMatrix = Matrix(rows: loaded.patterns.rows, columns: loaded.patterns.columns, elements: loaded.patterns.elements.map { Scalar($0) })
+      if precision == .double { notes.append("model folders hold float32 weights: this run uses float precision") }
+      notes.append(
+        "loaded \(loaded.record.task) \(loaded.record.configuration.layers)-layer × \(loaded.record.configuration.heads)-head stack "
+          + "(width \(loaded.record.configuration.width)) over \(loaded.patterns.rows) patterns of dimension \(loaded.patterns.columns)")
+    } else if let path = patterns {
       patternMatrix = try Recall.loadMatrix(path, role: "patterns", as: Scalar.self)
       guard patternMatrix.rows >= 1 && patternMatrix.columns >= 1 else {
         throw CommandFailure("the patterns file \(path) holds a \(patternMatrix.rows) × \(patternMatrix.columns) array; it needs at least one pattern of dimension at least 1")
@@ -326,6 +357,7 @@ public struct Recall: ParsableCommand {
     var orderRNG = root.derived(3)
     let schedule: RecallExperiment.Schedule = asynchronous ? .asynchronous(seed: orderRNG.next()) : .synchronous
     let experiment = RecallExperiment(steps: steps, tolerance: tolerance, schedule: schedule)
+    let model = folderModel != nil ? ModelKind.iterativeAttention : self.model
     let usedBeta: Double? = model == .modern ? (beta ?? Recall.defaultBeta) : nil
     let run: RecallRun<Scalar>
     do {
@@ -336,6 +368,16 @@ public struct Recall: ParsableCommand {
       case .classical:
         let network = try ClassicalHopfield(patterns: patternMatrix)
         run = try experiment.run(network, queries: queryMatrix, targets: targetList)
+      case .iterativeAttention:
+        // Set in the folder branch above (validation requires --model-folder), which runs in Float.
+        guard let network = folderModel, let floatQueries = queryMatrix as? Matrix<Float> else {
+          throw CommandFailure("--model iterative-attention needs --model-folder")
+        }
+        let padded = floatQueries.zeroPadded(toColumns: network.dimension)
+        guard let converted = try experiment.run(network, queries: padded, targets: targetList) as? RecallRun<Scalar> else {
+          throw CommandFailure("internal error: iterative attention runs in float precision")
+        }
+        run = converted
       }
     } catch let error as RecallError {
       if case .targetOutOfRange = error, let path = targets { throw CommandFailure("--targets \(path): \(error)") }
@@ -353,7 +395,7 @@ public struct Recall: ParsableCommand {
     }
 
     let configuration = RecallReport.Configuration(
-      model: model, beta: usedBeta, precision: precision, seed: seed, blasThreads: BLAS.threadCount,
+      model: model, beta: usedBeta, precision: folderModel != nil ? .float : precision, seed: seed, blasThreads: BLAS.threadCount,
       patterns: .init(
         file: patterns, count: n, dimension: d, generated: patterns == nil, binarized: patternsBinarized),
       queries: .init(

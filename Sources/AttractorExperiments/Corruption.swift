@@ -134,17 +134,33 @@ public enum Corruption: Sendable, Equatable, Hashable, CustomStringConvertible {
   public func queries<Scalar: LinearAlgebraScalar>(
     from patterns: Matrix<Scalar>, targets: [Int], using generator: inout SeededGenerator
   ) throws(CorruptionError) -> CorruptedQueries<Scalar> {
-    try validate()
+    try validatedTargets(targets, patterns: patterns)
+    return try queries(corrupting: patterns.rows(at: targets), patterns: patterns, targets: targets, using: &generator)
+  }
+
+  /// Corrupted copies of arbitrary clean cues `bases` (one per target, B × d), each meant to
+  /// retrieve stored pattern `targets[k]`: noise, masking and flips act on the cue; `.overlap(α)`
+  /// blends it with a stored distractor, α·cue + (1 − α)·ξ_distractor, distractor ≠ target.
+  ///
+  /// With `bases = patterns.rows(at: targets)` this is ``queries(from:targets:using:)``. A
+  /// different base is a cue that is already imperfect, for example the embedding of one MNIST
+  /// image whose target is its class prototype. Randomness as in ``queries(from:targets:using:)``.
+  ///
+  /// - Throws: ``CorruptionError`` as ``queries(from:targets:using:)``, and
+  ///   ``CorruptionError/baseShapeMismatch(rows:columns:expectedRows:expectedColumns:)`` when
+  ///   `bases` is not B × d.
+  public func queries<Scalar: LinearAlgebraScalar>(
+    corrupting bases: Matrix<Scalar>, patterns: Matrix<Scalar>, targets: [Int], using generator: inout SeededGenerator
+  ) throws(CorruptionError) -> CorruptedQueries<Scalar> {
+    try validatedTargets(targets, patterns: patterns)
     let n = patterns.rows
     let d = patterns.columns
-    guard n >= 1 && d >= 1 else { throw .emptyPatterns(count: n, dimension: d) }
-    for (k, t) in targets.enumerated() where t < 0 || t >= n {
-      throw .targetOutOfRange(position: k, value: t, patternCount: n)
+    guard bases.rows == targets.count && bases.columns == d else {
+      throw .baseShapeMismatch(rows: bases.rows, columns: bases.columns, expectedRows: targets.count, expectedColumns: d)
     }
-    if case .overlap = self, n < 2 { throw .overlapNeedsTwoPatterns(patternCount: n) }
 
     let root = SeededGenerator(seed: generator.next())
-    var queries = patterns.rows(at: targets)
+    var queries = bases
     var distractors: [Int] = []
     if case .overlap = self { distractors.reserveCapacity(targets.count) }
     var order = [Int](repeating: 0, count: d)
@@ -171,7 +187,7 @@ public enum Corruption: Sendable, Equatable, Hashable, CustomStringConvertible {
           let a = Scalar(alpha)
           let b = Scalar(1 - alpha)
           patterns.withUnsafeBufferPointer { p in
-            for j in 0..<d { q[base + j] = a * p[target * d + j] + b * p[other * d + j] }
+            for j in 0..<d { q[base + j] = a * q[base + j] + b * p[other * d + j] }
           }
         case .none:
           break
@@ -180,6 +196,19 @@ public enum Corruption: Sendable, Equatable, Hashable, CustomStringConvertible {
     }
     let isOverlap = if case .overlap = self { true } else { false }
     return CorruptedQueries(queries: queries, targets: targets, distractors: isOverlap ? distractors : nil)
+  }
+
+  private func validatedTargets<Scalar: LinearAlgebraScalar>(
+    _ targets: [Int], patterns: Matrix<Scalar>
+  ) throws(CorruptionError) {
+    try validate()
+    let n = patterns.rows
+    let d = patterns.columns
+    guard n >= 1 && d >= 1 else { throw .emptyPatterns(count: n, dimension: d) }
+    for (k, t) in targets.enumerated() where t < 0 || t >= n {
+      throw .targetOutOfRange(position: k, value: t, patternCount: n)
+    }
+    if case .overlap = self, n < 2 { throw .overlapNeedsTwoPatterns(patternCount: n) }
   }
 
   /// `count` targets drawn uniformly from 0..<patternCount (with replacement).
@@ -246,6 +275,8 @@ public enum CorruptionError: Error, Equatable, Sendable, CustomStringConvertible
   case emptyPatterns(count: Int, dimension: Int)
   /// `targets[position] = value` is not a row of the patterns.
   case targetOutOfRange(position: Int, value: Int, patternCount: Int)
+  /// The clean cues are not one row per target of the patterns' dimension.
+  case baseShapeMismatch(rows: Int, columns: Int, expectedRows: Int, expectedColumns: Int)
 
   public var description: String {
     switch self {
@@ -257,6 +288,8 @@ public enum CorruptionError: Error, Equatable, Sendable, CustomStringConvertible
       return "corruption needs at least one pattern of dimension at least 1, got \(count) patterns of dimension \(dimension)"
     case .targetOutOfRange(let position, let value, let count):
       return "target \(position) is \(value), but there are \(count) patterns (valid targets are 0..<\(count))"
+    case .baseShapeMismatch(let rows, let columns, let expectedRows, let expectedColumns):
+      return "the clean cues are \(rows) × \(columns), but one row per target of the patterns' dimension is \(expectedRows) × \(expectedColumns)"
     }
   }
 }

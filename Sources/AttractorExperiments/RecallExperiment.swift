@@ -179,7 +179,15 @@ public struct RecallExperiment: Sendable, Equatable, Codable {
     var states = Matrix<Scalar>(rows: b, columns: d)
     var energies = [Scalar](repeating: 0, count: b)
     var sizes = [Scalar](repeating: 0, count: b)
+    // Once every trajectory has ended (converged or out of sweeps), later steps repeat its states.
+    let longest = trajectories.map { ($0.states?.count ?? steps + 1) - 1 }.max() ?? steps
     for t in 0...steps {
+      if t > longest && t > 0 {
+        for r in 0..<b { sizes[r] = 0 }
+        recorder.record(
+          step: t, states: states, energies: hasEnergy ? energies : nil, stepSizes: sizes, sameStatesAsBefore: true)
+        continue
+      }
       for (r, trajectory) in trajectories.enumerated() {
         // A trajectory stops where it converged; later steps repeat its last state.
         if let recorded = trajectory.states {

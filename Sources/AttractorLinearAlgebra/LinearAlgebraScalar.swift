@@ -39,6 +39,17 @@ where RawSignificand: FixedWidthInteger {
   /// log Σᵢ exp(xᵢ) of `count ≥ 1` contiguous values, accumulated in double precision.
   static func logSumExp(_ x: UnsafePointer<Self>, count: Int) -> Double
 
+  /// Softmax backward pass in place on `rows` contiguous rows of `count` values:
+  /// gᵢ ← pᵢ (gᵢ − Σⱼ pⱼ gⱼ) (vectorised C kernel; the dot product is accumulated in double).
+  static func softmaxBackwardInPlace(probabilities p: UnsafePointer<Self>, gradients g: UnsafeMutablePointer<Self>, rows: Int, count: Int)
+
+  /// One AdamW step on `count` contiguous parameters, moments updated in place (vectorised C kernel).
+  /// `c1`, `c2` are the bias corrections 1 − β₁ᵗ and 1 − β₂ᵗ.
+  static func adamWStep(
+    parameters: UnsafeMutablePointer<Self>, gradients: UnsafePointer<Self>, firstMoments: UnsafeMutablePointer<Self>,
+    secondMoments: UnsafeMutablePointer<Self>, count: Int, beta1: Self, beta2: Self, learningRate: Self, epsilon: Self,
+    weightDecay: Self, c1: Self, c2: Self)
+
   /// LAPACK `?syevd` on a row-major symmetric matrix (upper triangle read). Returns LAPACK's `info`.
   static func syevd(
     computeVectors: Bool, n: Int, a: UnsafeMutablePointer<Self>, lda: Int, w: UnsafeMutablePointer<Self>
@@ -101,6 +112,21 @@ extension Float: LinearAlgebraScalar {
     attractor_log_sum_exp_f32(x, count)
   }
 
+  public static func softmaxBackwardInPlace(
+    probabilities p: UnsafePointer<Float>, gradients g: UnsafeMutablePointer<Float>, rows: Int, count: Int
+  ) {
+    attractor_softmax_backward_f32(p, g, rows, count)
+  }
+
+  public static func adamWStep(
+    parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, firstMoments: UnsafeMutablePointer<Float>,
+    secondMoments: UnsafeMutablePointer<Float>, count: Int, beta1: Float, beta2: Float, learningRate: Float, epsilon: Float,
+    weightDecay: Float, c1: Float, c2: Float
+  ) {
+    attractor_adamw_f32(
+      parameters, gradients, firstMoments, secondMoments, count, beta1, beta2, learningRate, epsilon, weightDecay, c1, c2)
+  }
+
   public static func syevd(
     computeVectors: Bool, n: Int, a: UnsafeMutablePointer<Float>, lda: Int, w: UnsafeMutablePointer<Float>
   ) -> Int32 {
@@ -159,6 +185,21 @@ extension Double: LinearAlgebraScalar {
 
   public static func logSumExp(_ x: UnsafePointer<Double>, count: Int) -> Double {
     attractor_log_sum_exp_f64(x, count)
+  }
+
+  public static func softmaxBackwardInPlace(
+    probabilities p: UnsafePointer<Double>, gradients g: UnsafeMutablePointer<Double>, rows: Int, count: Int
+  ) {
+    attractor_softmax_backward_f64(p, g, rows, count)
+  }
+
+  public static func adamWStep(
+    parameters: UnsafeMutablePointer<Double>, gradients: UnsafePointer<Double>, firstMoments: UnsafeMutablePointer<Double>,
+    secondMoments: UnsafeMutablePointer<Double>, count: Int, beta1: Double, beta2: Double, learningRate: Double, epsilon: Double,
+    weightDecay: Double, c1: Double, c2: Double
+  ) {
+    attractor_adamw_f64(
+      parameters, gradients, firstMoments, secondMoments, count, beta1, beta2, learningRate, epsilon, weightDecay, c1, c2)
   }
 
   public static func syevd(

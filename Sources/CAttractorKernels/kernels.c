@@ -172,3 +172,56 @@ double attractor_log_sum_exp_f64(const double *x, size_t count) {
   if (!isfinite(m)) return m;
   return m + log(shifted_exp_sum_f64(x, count, m));
 }
+
+VECTORISED void attractor_softmax_backward_f32(const float *restrict p, float *restrict g, size_t rows, size_t count) {
+  for (size_t r = 0; r < rows; r++) {
+    const float *pr = p + r * count;
+    float *gr = g + r * count;
+    double acc[LANES] = {0};
+    size_t i = 0;
+    for (; i + LANES <= count; i += LANES)
+      for (int k = 0; k < LANES; k++) acc[k] += (double)pr[i + k] * (double)gr[i + k];
+    double dot = 0;
+    for (; i < count; i++) dot += (double)pr[i] * (double)gr[i];
+    for (int k = 0; k < LANES; k++) dot += acc[k];
+    float d = (float)dot;
+    for (size_t j = 0; j < count; j++) gr[j] = pr[j] * (gr[j] - d);
+  }
+}
+
+VECTORISED void attractor_softmax_backward_f64(const double *restrict p, double *restrict g, size_t rows, size_t count) {
+  for (size_t r = 0; r < rows; r++) {
+    const double *pr = p + r * count;
+    double *gr = g + r * count;
+    double acc[LANES] = {0};
+    size_t i = 0;
+    for (; i + LANES <= count; i += LANES)
+      for (int k = 0; k < LANES; k++) acc[k] += pr[i + k] * gr[i + k];
+    double dot = 0;
+    for (; i < count; i++) dot += pr[i] * gr[i];
+    for (int k = 0; k < LANES; k++) dot += acc[k];
+    for (size_t j = 0; j < count; j++) gr[j] = pr[j] * (gr[j] - dot);
+  }
+}
+
+VECTORISED void attractor_adamw_f32(float *restrict theta, const float *restrict g, float *restrict m, float *restrict v,
+                                    size_t count, float beta1, float beta2, float eta, float epsilon, float lambda,
+                                    float c1, float c2) {
+  for (size_t i = 0; i < count; i++) {
+    m[i] = beta1 * m[i] + (1 - beta1) * g[i];
+    v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i];
+    float mhat = m[i] / c1, vhat = v[i] / c2;
+    theta[i] -= eta * (mhat / (sqrtf(vhat) + epsilon) + lambda * theta[i]);
+  }
+}
+
+VECTORISED void attractor_adamw_f64(double *restrict theta, const double *restrict g, double *restrict m, double *restrict v,
+                                    size_t count, double beta1, double beta2, double eta, double epsilon, double lambda,
+                                    double c1, double c2) {
+  for (size_t i = 0; i < count; i++) {
+    m[i] = beta1 * m[i] + (1 - beta1) * g[i];
+    v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i];
+    double mhat = m[i] / c1, vhat = v[i] / c2;
+    theta[i] -= eta * (mhat / (sqrt(vhat) + epsilon) + lambda * theta[i]);
+  }
+}

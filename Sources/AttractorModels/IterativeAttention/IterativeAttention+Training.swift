@@ -23,75 +23,182 @@ extension IterativeAttention {
   public func lossAndGradients(
     queries: Matrix<Scalar>, targets: Matrix<Scalar>
   ) -> (loss: Scalar, gradients: [AttentionLayerParameters<Scalar>]) {
-    precondition(queries.columns == dimension && targets.columns == dimension && queries.rows == targets.rows,
-      "lossAndGradients: queries and targets must both be B × \(dimension)")
-    let b = queries.rows, d = dimension, m = memorySize, dh = configuration.headWidth, heads = configuration.heads
-    let s = Scalar(configuration.logitScale)
-    var workspace = makeWorkspace(batchSize: b)
+    var workspace = makeTrainingWorkspace(batchSize: queries.rows)
+    var gradients = zeroGradients()
+    let loss = lossAndGradients(queries: queries, targets: targets, workspace: &workspace, gradients: &gradients)
+    return (loss, gradients)
+  }
 
-    // Forward, keeping what the backward pass needs.
-    var inputs: [Matrix<Scalar>] = [queries]
-    var projected: [Matrix<Scalar>] = []
-    var weights: [[Matrix<Scalar>]] = []
-    var headOutputs: [Matrix<Scalar>] = []
-    var output = Matrix<Scalar>(rows: b, columns: d)
-    for l in 0..<layers.count {
-      applyLayer(l, input: inputs[l], output: &output, workspace: &workspace)
-      projected.append(workspace.queries)
-      weights.append(workspace.weights)
-      headOutputs.append(workspace.heads)
-      inputs.append(output)
-    }
-    var residual = inputs[layers.count] - targets
-    var loss: Scalar = 0
-    for v in residual.elements { loss += v * v }
-    loss /= 2 * Scalar(b)
-    residual = (1 / Scalar(b)) * residual  // ∂L/∂f
-
-    // Backward.
-    var gradients = layers.map { _ in
+  /// Gradient buffers of the right shapes, all zero.
+  public func zeroGradients() -> [AttentionLayerParameters<Scalar>] {
+    let d = dimension
+    return layers.map { _ in
       AttentionLayerParameters<Scalar>(
         query: Matrix(rows: d, columns: d), key: Matrix(rows: d, columns: d), value: Matrix(rows: d, columns: d),
         output: Matrix(rows: d, columns: d))
     }
-    var upstream = residual  // ∂L/∂Y of the current layer
-    for l in stride(from: layers.count - 1, through: 0, by: -1) {
-      let layer = layers[l]
-      Matrix.multiply(headOutputs[l], upstream, transposeA: true, into: &gradients[l].output)
-      let dO = upstream.multiplied(by: layer.output, transposeOther: true)  // B × d
-      var dZ = Matrix<Scalar>(rows: b, columns: d)
-      var dKp = Matrix<Scalar>(rows: m, columns: d)
-      var dVp = Matrix<Scalar>(rows: m, columns: d)
-      let kp = workspace.projectedKeys[l], vp = workspace.projectedValues[l]
-      for h in 0..<heads {
-        let p = weights[l][h]  // B × M
-        let dOh = Matrix<Scalar>(rows: b, columns: dh) { r, j in dO[r, h * dh + j] }
-        let zh = Matrix<Scalar>(rows: b, columns: dh) { r, j in projected[l][r, h * dh + j] }
-        let kh = Matrix<Scalar>(rows: m, columns: dh) { i, j in kp[i, h * dh + j] }
-        let vh = Matrix<Scalar>(rows: m, columns: dh) { i, j in vp[i, h * dh + j] }
-        var dA = dOh.multiplied(by: vh, transposeOther: true)  // ∂P, B × M
-        let dVh = p.multiplied(by: dOh, transposeSelf: true)  // M × d_h
-        for r in 0..<b {
-          var dotPd: Scalar = 0
-          for i in 0..<m { dotPd += p[r, i] * dA[r, i] }
-          for i in 0..<m { dA[r, i] = p[r, i] * (dA[r, i] - dotPd) }
-        }
-        let dZh = s * dA.multiplied(by: kh)  // B × d_h
-        let dKh = s * dA.multiplied(by: zh, transposeSelf: true)  // M × d_h
-        for r in 0..<b { for j in 0..<dh { dZ[r, h * dh + j] = dZh[r, j] } }
-        for i in 0..<m {
-          for j in 0..<dh {
-            dKp[i, h * dh + j] = dKh[i, j]
-            dVp[i, h * dh + j] = dVh[i, j]
+  }
+
+  /// Every buffer of one forward and backward pass over a batch of `batchSize` pairs: the
+  /// projected memory, the per-layer activations kept for the backward pass, and the backward
+  /// scratch matrices. Reused across minibatches (and across parameter updates: the projected
+  /// memory is recomputed into it on every call), so training allocates nothing per batch.
+  public struct TrainingWorkspace: Sendable {
+    let batchSize: Int
+    var projectedKeys: [Matrix<Scalar>]  // K W_K per layer, M × d
+    var projectedValues: [Matrix<Scalar>]  // V W_V per layer, M × d
+    var layers: [LayerBuffers]  // activations of each layer
+    var outputs: [Matrix<Scalar>]  // output of each layer, B × d
+    var upstream: Matrix<Scalar>  // ∂L/∂Y of the current layer, B × d
+    var headGradient: Matrix<Scalar>  // ∂L/∂O, B × d
+    var queryGradient: Matrix<Scalar>  // ∂L/∂Z, B × d
+    var logitGradient: Matrix<Scalar>  // ∂L/∂Pₕ, then ∂L/∂Aₕ, B × M
+    var keyGradient: Matrix<Scalar>  // ∂L/∂(K W_K), M × d
+    var valueGradient: Matrix<Scalar>  // ∂L/∂(V W_V), M × d
+  }
+
+  /// Buffers for ``lossAndGradients(queries:targets:workspace:gradients:)`` on batches of exactly
+  /// `batchSize` pairs.
+  public func makeTrainingWorkspace(batchSize: Int) -> TrainingWorkspace {
+    let d = dimension, m = memorySize, l = layers.count, b = batchSize
+    return TrainingWorkspace(
+      batchSize: b,
+      projectedKeys: Array(repeating: Matrix(rows: m, columns: d), count: l),
+      projectedValues: Array(repeating: Matrix(rows: m, columns: d), count: l),
+      layers: Array(repeating: LayerBuffers(batch: b, width: d, memory: m, headCount: configuration.heads), count: l),
+      outputs: Array(repeating: Matrix(rows: b, columns: d), count: l),
+      upstream: Matrix(rows: b, columns: d), headGradient: Matrix(rows: b, columns: d),
+      queryGradient: Matrix(rows: b, columns: d), logitGradient: Matrix(rows: b, columns: m),
+      keyGradient: Matrix(rows: m, columns: d), valueGradient: Matrix(rows: m, columns: d))
+  }
+
+  /// The one-step loss of a batch, with its gradients written into `gradients` (shapes as from
+  /// ``zeroGradients()``), on preallocated buffers: every product is a (strided) BLAS GEMM and the
+  /// softmax backward pass is a vectorised C kernel.
+  public func lossAndGradients(
+    queries: Matrix<Scalar>, targets: Matrix<Scalar>, workspace ws: inout TrainingWorkspace,
+    gradients: inout [AttentionLayerParameters<Scalar>]
+  ) -> Scalar {
+    precondition(queries.columns == dimension && targets.columns == dimension && queries.rows == targets.rows,
+      "lossAndGradients: queries and targets must both be B × \(dimension)")
+    precondition(queries.rows == ws.batchSize, "lossAndGradients: workspace is for batches of \(ws.batchSize)")
+    precondition(gradients.count == layers.count, "lossAndGradients: one gradient set per layer")
+    let b = queries.rows, d = dimension, m = memorySize, dh = configuration.headWidth, heads = configuration.heads
+    let s = Scalar(configuration.logitScale)
+    let count = layers.count
+
+    // Forward, keeping every layer's activations.
+    for l in 0..<count {
+      Matrix.multiply(keys, layers[l].key, into: &ws.projectedKeys[l])
+      Matrix.multiply(values, layers[l].value, into: &ws.projectedValues[l])
+      let input = l == 0 ? queries : ws.outputs[l - 1]
+      applyLayer(
+        l, input: input, output: &ws.outputs[l], buffers: &ws.layers[l], projectedKeys: ws.projectedKeys[l],
+        projectedValues: ws.projectedValues[l])
+    }
+    // ∂L/∂f = (f − t)/B and L = ‖f − t‖²/(2B).
+    var loss: Scalar = 0
+    let inverseBatch = 1 / Scalar(b)
+    ws.outputs[count - 1].withUnsafeBufferPointer { f in
+      targets.withUnsafeBufferPointer { t in
+        ws.upstream.withUnsafeMutableBufferPointer { g in
+          for i in 0..<(b * d) {
+            let r = f[i] - t[i]
+            loss += r * r
+            g[i] = r * inverseBatch
           }
         }
       }
-      Matrix.multiply(keys, dKp, transposeA: true, into: &gradients[l].key)
-      Matrix.multiply(values, dVp, transposeA: true, into: &gradients[l].value)
-      Matrix.multiply(inputs[l], dZ, transposeA: true, into: &gradients[l].query)
-      upstream = dZ.multiplied(by: layer.query, transposeOther: true)
     }
-    return (loss, gradients)
+    loss *= inverseBatch / 2
+
+    // Backward.
+    for l in stride(from: count - 1, through: 0, by: -1) {
+      let input = l == 0 ? queries : ws.outputs[l - 1]
+      Matrix.multiply(ws.layers[l].heads, ws.upstream, transposeA: true, into: &gradients[l].output)
+      Matrix.multiply(ws.upstream, layers[l].output, transposeB: true, into: &ws.headGradient)  // ∂O
+      for h in 0..<heads {
+        let offset = h * dh
+        ws.headGradient.withUnsafeBufferPointer { dO in
+          ws.projectedValues[l].withUnsafeBufferPointer { vp in
+            ws.layers[l].weights[h].withUnsafeBufferPointer { p in
+              ws.logitGradient.withUnsafeMutableBufferPointer { dA in
+                // ∂Pₕ = ∂Oₕ (V W_V)ₕᵀ   (B × M)
+                Scalar.gemm(
+                  transposeA: false, transposeB: true, m: b, n: m, k: dh, alpha: 1,
+                  a: dO.baseAddress! + offset, lda: d, b: vp.baseAddress! + offset, ldb: d,
+                  beta: 0, c: dA.baseAddress!, ldc: m)
+                // ∂Aₕ = Pₕ ⊙ (∂Pₕ − rowsum(∂Pₕ ⊙ Pₕ))
+                Scalar.softmaxBackwardInPlace(probabilities: p.baseAddress!, gradients: dA.baseAddress!, rows: b, count: m)
+              }
+              ws.valueGradient.withUnsafeMutableBufferPointer { dV in
+                // ∂(V W_V)ₕ = Pₕᵀ ∂Oₕ   (M × d_h)
+                Scalar.gemm(
+                  transposeA: true, transposeB: false, m: m, n: dh, k: b, alpha: 1,
+                  a: p.baseAddress!, lda: m, b: dO.baseAddress! + offset, ldb: d,
+                  beta: 0, c: dV.baseAddress! + offset, ldc: d)
+              }
+            }
+          }
+        }
+        ws.logitGradient.withUnsafeBufferPointer { dA in
+          ws.projectedKeys[l].withUnsafeBufferPointer { kp in
+            ws.queryGradient.withUnsafeMutableBufferPointer { dZ in
+              // ∂Zₕ = s ∂Aₕ (K W_K)ₕ   (B × d_h)
+              Scalar.gemm(
+                transposeA: false, transposeB: false, m: b, n: dh, k: m, alpha: s,
+                a: dA.baseAddress!, lda: m, b: kp.baseAddress! + offset, ldb: d,
+                beta: 0, c: dZ.baseAddress! + offset, ldc: d)
+            }
+          }
+          ws.layers[l].queries.withUnsafeBufferPointer { z in
+            ws.keyGradient.withUnsafeMutableBufferPointer { dK in
+              // ∂(K W_K)ₕ = s ∂Aₕᵀ Zₕ   (M × d_h)
+              Scalar.gemm(
+                transposeA: true, transposeB: false, m: m, n: dh, k: b, alpha: s,
+                a: dA.baseAddress!, lda: m, b: z.baseAddress! + offset, ldb: d,
+                beta: 0, c: dK.baseAddress! + offset, ldc: d)
+            }
+          }
+        }
+      }
+      Matrix.multiply(keys, ws.keyGradient, transposeA: true, into: &gradients[l].key)
+      Matrix.multiply(values, ws.valueGradient, transposeA: true, into: &gradients[l].value)
+      Matrix.multiply(input, ws.queryGradient, transposeA: true, into: &gradients[l].query)
+      if l > 0 {
+        Matrix.multiply(ws.queryGradient, layers[l].query, transposeB: true, into: &ws.upstream)
+      }
+    }
+    return loss
+  }
+
+  /// The one-step loss L = (1/2B) Σ_r ‖f(q_r) − t_r‖² without gradients, evaluated in chunks of
+  /// `batchSize` rows (the validation loss of training).
+  public func loss(queries: Matrix<Scalar>, targets: Matrix<Scalar>, batchSize: Int = 1024) -> Double {
+    precondition(queries.columns == dimension && targets.columns == dimension && queries.rows == targets.rows,
+      "loss: queries and targets must both be B × \(dimension)")
+    let n = queries.rows, d = dimension
+    guard n > 0 else { return 0 }
+    let chunk = max(1, min(batchSize, n))
+    var workspace = makeWorkspace(batchSize: chunk)
+    var total = 0.0
+    var start = 0
+    while start < n {
+      let rows = Array(start..<min(start + chunk, n))
+      let q = queries.rows(at: rows), t = targets.rows(at: rows)
+      var f = Matrix<Scalar>(rows: rows.count, columns: d)
+      update(q, into: &f, workspace: &workspace)
+      f.withUnsafeBufferPointer { fp in
+        t.withUnsafeBufferPointer { tp in
+          for i in 0..<(rows.count * d) {
+            let r = Double(fp[i] - tp[i])
+            total += r * r
+          }
+        }
+      }
+      start += chunk
+    }
+    return total / (2 * Double(n))
   }
 
   /// The same memory and configuration with other projections (shapes as in `layers`).
@@ -138,13 +245,18 @@ public struct AdamW<Scalar: LinearAlgebraScalar>: Sendable {
     let eps = Scalar(epsilon)
     for k in parameters.indices {
       precondition(parameters[k].elements.count == gradients[k].elements.count, "AdamW: shapes changed")
-      let g = gradients[k].elements
-      parameters[k].withUnsafeMutableBufferPointer { theta in
-        for i in theta.indices {
-          firstMoments[k][i] = b1 * firstMoments[k][i] + (1 - b1) * g[i]
-          secondMoments[k][i] = b2 * secondMoments[k][i] + (1 - b2) * g[i] * g[i]
-          let mHat = firstMoments[k][i] / c1, vHat = secondMoments[k][i] / c2
-          theta[i] -= eta * (mHat / (vHat.squareRoot() + eps) + lambda * theta[i])
+      let count = firstMoments[k].count
+      precondition(parameters[k].elements.count == count, "AdamW: shapes changed")
+      gradients[k].withUnsafeBufferPointer { g in
+        parameters[k].withUnsafeMutableBufferPointer { theta in
+          firstMoments[k].withUnsafeMutableBufferPointer { m in
+            secondMoments[k].withUnsafeMutableBufferPointer { v in
+              Scalar.adamWStep(
+                parameters: theta.baseAddress!, gradients: g.baseAddress!, firstMoments: m.baseAddress!,
+                secondMoments: v.baseAddress!, count: count, beta1: b1, beta2: b2, learningRate: eta, epsilon: eps,
+                weightDecay: lambda, c1: c1, c2: c2)
+            }
+          }
         }
       }
     }
@@ -189,7 +301,8 @@ public struct IterativeAttentionTrainer: Sendable {
     public var stoppedEarly = false
   }
 
-  /// Trains from `model`'s current parameters; returns the best model by validation loss.
+  /// Trains from `model`'s current parameters on fixed training pairs; returns the best model by
+  /// validation loss.
   ///
   /// - Throws: ``ModelError/invalidParameter(name:value:requirement:)`` for bad settings or shapes,
   ///   or if the parameters become non-finite (for example a learning rate that is far too large).
@@ -198,14 +311,37 @@ public struct IterativeAttentionTrainer: Sendable {
     training: (queries: Matrix<Scalar>, targets: Matrix<Scalar>),
     validation: (queries: Matrix<Scalar>, targets: Matrix<Scalar>)
   ) throws(ModelError) -> (model: IterativeAttention<Scalar>, history: History) {
+    try train(model, trainingPairs: { _ in training }, validation: validation)
+  }
+
+  /// Trains from `model`'s current parameters on pairs drawn afresh for every epoch (for example
+  /// a new corruption of the same clean targets, the usual denoising set-up); returns the best
+  /// model by validation loss. `trainingPairs(epoch)` is called once per epoch, epoch = 1, 2, ….
+  ///
+  /// Minibatches are seeded random orders of the rows; each step computes the one-step loss and
+  /// its gradients on preallocated buffers (``IterativeAttention/TrainingWorkspace``) and applies
+  /// ``AdamW``. After each epoch the validation loss is computed; the best parameters are kept,
+  /// and training stops after `patience` epochs without improvement.
+  ///
+  /// - Throws: ``ModelError/invalidParameter(name:value:requirement:)`` for bad settings or shapes,
+  ///   or if the parameters become non-finite.
+  public func train<Scalar: LinearAlgebraScalar>(
+    _ model: IterativeAttention<Scalar>,
+    trainingPairs: (Int) throws(ModelError) -> (queries: Matrix<Scalar>, targets: Matrix<Scalar>),
+    validation: (queries: Matrix<Scalar>, targets: Matrix<Scalar>),
+    progress: ((Int, History) -> Void)? = nil
+  ) throws(ModelError) -> (model: IterativeAttention<Scalar>, history: History) {
     guard epochs >= 0 else { throw .invalidParameter(name: "epochs", value: "\(epochs)", requirement: "at least 0") }
     guard batchSize >= 1 else { throw .invalidParameter(name: "batchSize", value: "\(batchSize)", requirement: "at least 1") }
     guard patience >= 1 else { throw .invalidParameter(name: "patience", value: "\(patience)", requirement: "at least 1") }
     guard learningRate.isFinite && learningRate > 0 else {
       throw .invalidParameter(name: "learningRate", value: "\(learningRate)", requirement: "finite and positive")
     }
+    guard weightDecay.isFinite && weightDecay >= 0 else {
+      throw .invalidParameter(name: "weightDecay", value: "\(weightDecay)", requirement: "finite and ≥ 0")
+    }
     let d = model.dimension
-    for (name, pair) in [("training", training), ("validation", validation)] {
+    func check(_ name: String, _ pair: (queries: Matrix<Scalar>, targets: Matrix<Scalar>)) throws(ModelError) {
       guard pair.queries.columns == d, pair.targets.columns == d, pair.queries.rows == pair.targets.rows, pair.queries.rows >= 1 else {
         throw .invalidParameter(
           name: name, value: "queries \(pair.queries.rows) × \(pair.queries.columns), targets \(pair.targets.rows) × \(pair.targets.columns)",
@@ -215,23 +351,31 @@ public struct IterativeAttentionTrainer: Sendable {
         throw .invalidParameter(name: name, value: "non-finite entries", requirement: "finite")
       }
     }
+    try check("validation", validation)
     var rng = SeededGenerator(seed: seed)
     var optimizer = AdamW<Scalar>(learningRate: learningRate, weightDecay: weightDecay)
     var current = model
     var best = model
-    var bestLoss = Double(model.lossAndGradients(queries: validation.queries, targets: validation.targets).loss)
+    var bestLoss = model.loss(queries: validation.queries, targets: validation.targets)
     var history = History(initialValidationLoss: bestLoss)
-    var order = [Int](repeating: 0, count: training.queries.rows)
     var sinceImprovement = 0
+    var workspaces: [Int: IterativeAttention<Scalar>.TrainingWorkspace] = [:]
+    var gradients = model.zeroGradients()
     for epoch in 1...max(1, epochs) where epochs > 0 {
+      let training = try trainingPairs(epoch)
+      try check("training", training)
+      var order = [Int](repeating: 0, count: training.queries.rows)
       rng.shuffle(&order)
       var total = 0.0, batches = 0
       var start = 0
       while start < order.count {
         let batch = Array(order[start..<min(start + batchSize, order.count)])
         start += batchSize
-        let (loss, gradients) = current.lossAndGradients(
-          queries: training.queries.rows(at: batch), targets: training.targets.rows(at: batch))
+        var workspace = workspaces.removeValue(forKey: batch.count) ?? current.makeTrainingWorkspace(batchSize: batch.count)
+        let loss = current.lossAndGradients(
+          queries: training.queries.rows(at: batch), targets: training.targets.rows(at: batch), workspace: &workspace,
+          gradients: &gradients)
+        workspaces[batch.count] = workspace
         total += Double(loss)
         batches += 1
         var parameters = current.layers.flatMap(\.all)
@@ -245,7 +389,7 @@ public struct IterativeAttentionTrainer: Sendable {
         current = try current.replacingLayers(layers)
       }
       history.trainingLoss.append(total / Double(batches))
-      let validationLoss = Double(current.lossAndGradients(queries: validation.queries, targets: validation.targets).loss)
+      let validationLoss = current.loss(queries: validation.queries, targets: validation.targets)
       history.validationLoss.append(validationLoss)
       if validationLoss < bestLoss {
         bestLoss = validationLoss
@@ -254,10 +398,11 @@ public struct IterativeAttentionTrainer: Sendable {
         sinceImprovement = 0
       } else {
         sinceImprovement += 1
-        if sinceImprovement >= patience {
-          history.stoppedEarly = epoch < epochs
-          break
-        }
+      }
+      progress?(epoch, history)
+      if sinceImprovement >= patience {
+        history.stoppedEarly = epoch < epochs
+        break
       }
     }
     return (best, history)

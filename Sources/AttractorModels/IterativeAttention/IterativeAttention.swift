@@ -171,23 +171,33 @@ public struct IterativeAttention<Scalar: LinearAlgebraScalar>: LinearizableUpdat
   /// The stored keys (for retrieval accuracy and analysis).
   public var patterns: Matrix<Scalar> { keys }
 
-  /// Buffers for a batch: the projected memory of each layer, the projected queries, the attention
-  /// weights of every head, the concatenated head outputs, and the input of each layer.
+  /// The per-layer buffers of a forward pass over a batch: projected queries, the attention
+  /// weights of every head, and the concatenated head outputs.
+  struct LayerBuffers: Sendable {
+    var queries: Matrix<Scalar>  // B × d, q W_Q
+    var weights: [Matrix<Scalar>]  // per head, B × M
+    var heads: Matrix<Scalar>  // B × d, concatenated head outputs
+
+    init(batch: Int, width d: Int, memory m: Int, headCount: Int) {
+      queries = Matrix(rows: batch, columns: d)
+      weights = Array(repeating: Matrix(rows: batch, columns: m), count: headCount)
+      heads = Matrix(rows: batch, columns: d)
+    }
+  }
+
+  /// Buffers for a batch: the projected memory of each layer, one set of ``LayerBuffers``, and the
+  /// input of each layer after the first.
   public struct Workspace: Sendable {
     /// K W_K and V W_V per layer (M × d), computed once.
     var projectedKeys: [Matrix<Scalar>]
     var projectedValues: [Matrix<Scalar>]
-    var queries: Matrix<Scalar>  // B × d, q W_Q
-    var weights: [Matrix<Scalar>]  // per head, B × M
-    var heads: Matrix<Scalar>  // B × d, concatenated head outputs
+    var buffers: LayerBuffers
     var layerInputs: [Matrix<Scalar>]  // input of layers 2…L (B × d)
     var diagnosticLogits: Matrix<Scalar>  // B × M
 
     mutating func fit(batch: Int, width d: Int, memory m: Int, headCount: Int, layerCount: Int) {
-      if queries.rows == batch { return }
-      queries = Matrix(rows: batch, columns: d)
-      heads = Matrix(rows: batch, columns: d)
-      weights = Array(repeating: Matrix(rows: batch, columns: m), count: headCount)
+      if buffers.queries.rows == batch { return }
+      buffers = LayerBuffers(batch: batch, width: d, memory: m, headCount: headCount)
       layerInputs = Array(repeating: Matrix(rows: batch, columns: d), count: max(0, layerCount - 1))
       diagnosticLogits = Matrix(rows: batch, columns: m)
     }
@@ -198,7 +208,7 @@ public struct IterativeAttention<Scalar: LinearAlgebraScalar>: LinearizableUpdat
     var w = Workspace(
       projectedKeys: layers.map { keys.multiplied(by: $0.key) },
       projectedValues: layers.map { values.multiplied(by: $0.value) },
-      queries: Matrix(rows: 0, columns: d), weights: [], heads: Matrix(rows: 0, columns: d), layerInputs: [],
+      buffers: LayerBuffers(batch: 0, width: d, memory: m, headCount: h), layerInputs: [],
       diagnosticLogits: Matrix(rows: 0, columns: m))
     w.fit(batch: batchSize, width: d, memory: m, headCount: h, layerCount: layers.count)
     return w
@@ -208,14 +218,25 @@ public struct IterativeAttention<Scalar: LinearAlgebraScalar>: LinearizableUpdat
   func applyLayer(
     _ l: Int, input: Matrix<Scalar>, output: inout Matrix<Scalar>, workspace: inout Workspace
   ) {
+    applyLayer(
+      l, input: input, output: &output, buffers: &workspace.buffers, projectedKeys: workspace.projectedKeys[l],
+      projectedValues: workspace.projectedValues[l])
+  }
+
+  /// One layer on explicit buffers: Z = X W_Q; per head Pₕ = softmax(s Zₕ (K W_K)ₕᵀ) and
+  /// Oₕ = Pₕ (V W_V)ₕ, each a strided GEMM on the head's column block; Y = O W_O.
+  func applyLayer(
+    _ l: Int, input: Matrix<Scalar>, output: inout Matrix<Scalar>, buffers: inout LayerBuffers,
+    projectedKeys: Matrix<Scalar>, projectedValues: Matrix<Scalar>
+  ) {
     let b = input.rows, d = dimension, m = memorySize, dh = configuration.headWidth
     let scale = Scalar(configuration.logitScale)
-    Matrix.multiply(input, layers[l].query, into: &workspace.queries)
+    Matrix.multiply(input, layers[l].query, into: &buffers.queries)
     for h in 0..<configuration.heads {
       // logits_h = s · Z[:, h] · (K W_K)[:, h]ᵀ   (B × M), on column blocks of width d_h.
-      workspace.queries.withUnsafeBufferPointer { z in
-        workspace.projectedKeys[l].withUnsafeBufferPointer { k in
-          workspace.weights[h].withUnsafeMutableBufferPointer { a in
+      buffers.queries.withUnsafeBufferPointer { z in
+        projectedKeys.withUnsafeBufferPointer { k in
+          buffers.weights[h].withUnsafeMutableBufferPointer { a in
             Scalar.gemm(
               transposeA: false, transposeB: true, m: b, n: m, k: dh, alpha: scale,
               a: z.baseAddress! + h * dh, lda: d, b: k.baseAddress! + h * dh, ldb: d,
@@ -223,11 +244,11 @@ public struct IterativeAttention<Scalar: LinearAlgebraScalar>: LinearizableUpdat
           }
         }
       }
-      workspace.weights[h].softmaxRows()
+      buffers.weights[h].softmaxRows()
       // heads[:, h] = p_h · (V W_V)[:, h]   (B × d_h)
-      workspace.weights[h].withUnsafeBufferPointer { p in
-        workspace.projectedValues[l].withUnsafeBufferPointer { v in
-          workspace.heads.withUnsafeMutableBufferPointer { o in
+      buffers.weights[h].withUnsafeBufferPointer { p in
+        projectedValues.withUnsafeBufferPointer { v in
+          buffers.heads.withUnsafeMutableBufferPointer { o in
             Scalar.gemm(
               transposeA: false, transposeB: false, m: b, n: dh, k: m, alpha: 1,
               a: p.baseAddress!, lda: m, b: v.baseAddress! + h * dh, ldb: d,
@@ -236,7 +257,7 @@ public struct IterativeAttention<Scalar: LinearAlgebraScalar>: LinearizableUpdat
         }
       }
     }
-    Matrix.multiply(workspace.heads, layers[l].output, into: &output)
+    Matrix.multiply(buffers.heads, layers[l].output, into: &output)
   }
 
   public func update(_ states: Matrix<Scalar>, into next: inout Matrix<Scalar>, workspace: inout Workspace) {
@@ -281,7 +302,7 @@ public struct IterativeAttention<Scalar: LinearAlgebraScalar>: LinearizableUpdat
     applyLayer(0, input: states, output: &out, workspace: &workspace)
     var mean = Matrix<Scalar>(rows: states.rows, columns: memorySize)
     let inv = 1 / Scalar(configuration.heads)
-    for w in workspace.weights { mean = mean + inv * w }
+    for w in workspace.buffers.weights { mean = mean + inv * w }
     return mean
   }
 
@@ -299,7 +320,7 @@ public struct IterativeAttention<Scalar: LinearAlgebraScalar>: LinearizableUpdat
       // ∂(head output)/∂q, assembled as a d × d matrix whose rows h·d_h … are head h's d_h outputs.
       var headJacobian = Matrix<Scalar>(rows: d, columns: d)
       for h in 0..<configuration.heads {
-        let p = workspace.weights[h].elements  // M
+        let p = workspace.buffers.weights[h].elements  // M
         // G = (V W_V)[:, h]ᵀ (diag p − p pᵀ) s (K W_K)[:, h]   (d_h × d_h)
         let kh = Matrix<Scalar>(rows: m, columns: dh) { i, j in workspace.projectedKeys[l][i, h * dh + j] }
         let vh = Matrix<Scalar>(rows: m, columns: dh) { i, j in workspace.projectedValues[l][i, h * dh + j] }

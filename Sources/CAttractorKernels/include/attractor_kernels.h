@@ -20,4 +20,20 @@ double attractor_log_sum_exp_f32(const float *x, size_t count);
 
 /// log Σᵢ exp(x[i]) for count ≥ 1, in double precision.
 double attractor_log_sum_exp_f64(const double *x, size_t count);
+/// Softmax backward pass in place over `rows` rows of `count` values: for each row,
+/// g[i] ← p[i] (g[i] − Σⱼ p[j] g[j]), the gradient with respect to the logits given the gradient g
+/// with respect to the probabilities p = softmax(logits). The dot product is accumulated in double.
+void attractor_softmax_backward_f32(const float *p, float *g, size_t rows, size_t count);
+
+/// The double-precision softmax backward pass (see `attractor_softmax_backward_f32`).
+void attractor_softmax_backward_f64(const double *p, double *g, size_t rows, size_t count);
+
+/// Adam with decoupled weight decay on `count` parameters in place: m ← β₁m + (1−β₁)g,
+/// v ← β₂v + (1−β₂)g², θ ← θ − η(m/c₁ / (√(v/c₂) + ε) + λθ), where c₁, c₂ are the bias corrections.
+void attractor_adamw_f32(float *theta, const float *g, float *m, float *v, size_t count,
+                         float beta1, float beta2, float eta, float epsilon, float lambda, float c1, float c2);
+
+/// The double-precision AdamW step (see `attractor_adamw_f32`).
+void attractor_adamw_f64(double *theta, const double *g, double *m, double *v, size_t count,
+                         double beta1, double beta2, double eta, double epsilon, double lambda, double c1, double c2);
 #endif
