@@ -6,7 +6,7 @@ import AttractorModels
 import Foundation
 
 /// What `attractor bench --model iterative-attention` measured: one iteration of a random
-/// ``IterativeAttention`` stack beside the same `cblas_sgemm` calls without the softmax.
+/// `IterativeAttention` stack beside the same `cblas_sgemm` calls without the softmax.
 public struct IterativeAttentionBenchReport: Codable, Sendable, Equatable {
   /// Layers L.
   public let layers: Int
@@ -79,7 +79,7 @@ extension Bench {
   ///
   /// The memory is M Gaussian N(0, 1) vectors, used as both keys and values; the queries are the
   /// first B of them (cyclically) plus N(0, 0.25²) noise; the projections are
-  /// ``IterativeAttention/random(configuration:keys:values:generator:)`` (N(0, 1/d)), all from `--seed`.
+  /// `IterativeAttention.random(configuration:keys:values:generator:)` (N(0, 1/d)), all from `--seed`.
   ///
   /// `--threads`, when given, sets the OpenBLAS thread count for the rest of the process.
   ///
@@ -185,7 +185,7 @@ extension Bench {
   }
 }
 
-/// The GEMMs of one iteration of an ``IterativeAttention`` stack with nothing else: the same
+/// The GEMMs of one iteration of an `IterativeAttention` stack with nothing else: the same
 /// `cblas_sgemm` calls (shapes, strides, α) on preallocated buffers, with the softmax left out.
 /// The projected memory K W_K, V W_V is computed once here, as the model's workspace does.
 struct GEMMReference {

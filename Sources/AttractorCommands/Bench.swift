@@ -14,7 +14,7 @@ public enum BenchModel: String, CaseIterable, ExpressibleByArgument, Sendable {
 ///
 /// `--model modern-hopfield` (the default) times the batched modern Hopfield update;
 /// `--model iterative-attention` times one iteration (one pass through the stack) of an
-/// ``IterativeAttention`` model (see `Bench+IterativeAttention.swift`).
+/// `IterativeAttention` model (see `Bench+IterativeAttention.swift`).
 public struct Bench: ParsableCommand {
   public static let configuration = CommandConfiguration(
     abstract: "Time one model update against plain cblas_sgemm on the same shapes.",
