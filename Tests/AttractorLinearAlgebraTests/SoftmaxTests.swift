@@ -78,3 +78,64 @@ struct FloatSoftmaxKernelTests {
     #expect(extreme.elements == [1, 0, 0, 0])
   }
 }
+
+@Suite("Training kernels")
+struct TrainingKernelTests {
+  @Test("softmax backward equals p ⊙ (g − ⟨p, g⟩) row by row, Float and Double, odd lengths")
+  func softmaxBackward() {
+    for count in [1, 7, 16, 33, 1000] {
+      let rows = 3
+      var p = [Double](repeating: 0, count: rows * count), g = p
+      for r in 0..<rows {
+        var sum = 0.0
+        for i in 0..<count {
+          p[r * count + i] = Double((i * 37 + r * 11) % 17 + 1)
+          sum += p[r * count + i]
+          g[r * count + i] = Double((i * 13 + r * 5) % 11) / 5 - 1
+        }
+        for i in 0..<count { p[r * count + i] /= sum }
+      }
+      var expected = g
+      for r in 0..<rows {
+        var dot = 0.0
+        for i in 0..<count { dot += p[r * count + i] * g[r * count + i] }
+        for i in 0..<count { expected[r * count + i] = p[r * count + i] * (g[r * count + i] - dot) }
+      }
+      var gd = g
+      p.withUnsafeBufferPointer { pp in
+        gd.withUnsafeMutableBufferPointer { gp in Double.softmaxBackwardInPlace(probabilities: pp.baseAddress!, gradients: gp.baseAddress!, rows: rows, count: count) }
+      }
+      #expect(zip(gd, expected).allSatisfy { abs($0 - $1) < 1e-15 })
+      let pf = p.map(Float.init)
+      var gf = g.map(Float.init)
+      pf.withUnsafeBufferPointer { pp in
+        gf.withUnsafeMutableBufferPointer { gp in Float.softmaxBackwardInPlace(probabilities: pp.baseAddress!, gradients: gp.baseAddress!, rows: rows, count: count) }
+      }
+      #expect(zip(gf, expected).allSatisfy { abs(Double($0) - $1) < 1e-6 })
+    }
+  }
+
+  @Test("one AdamW step: first step moves each parameter by about −η·sign(g) − ηλθ")
+  func adamW() {
+    var theta: [Float] = [1, -2, 0.5, 3]
+    let g: [Float] = [0.1, -4, 0, 2]
+    var m = [Float](repeating: 0, count: 4), v = m
+    let before = theta
+    theta.withUnsafeMutableBufferPointer { t in
+      g.withUnsafeBufferPointer { gp in
+        m.withUnsafeMutableBufferPointer { mp in
+          v.withUnsafeMutableBufferPointer { vp in
+            Float.adamWStep(
+              parameters: t.baseAddress!, gradients: gp.baseAddress!, firstMoments: mp.baseAddress!, secondMoments: vp.baseAddress!,
+              count: 4, beta1: 0.9, beta2: 0.999, learningRate: 0.01, epsilon: 1e-8, weightDecay: 0.1, c1: 0.1, c2: 0.001)
+          }
+        }
+      }
+    }
+    for i in 0..<4 {
+      let sign: Float = g[i] > 0 ? 1 : (g[i] < 0 ? -1 : 0)
+      #expect(abs(theta[i] - (before[i] - 0.01 * sign - 0.01 * 0.1 * before[i])) < 1e-5)
+      #expect(abs(m[i] - 0.1 * g[i]) < 1e-6 && abs(v[i] - 0.001 * g[i] * g[i]) < 1e-6)
+    }
+  }
+}
