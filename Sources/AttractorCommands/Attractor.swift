@@ -15,7 +15,7 @@ public struct Attractor: ParsableCommand {
       (OpenBLAS results differ in the last bits between thread counts).
       """,
     version: version,
-    subcommands: [Recall.self, Analyze.self, Capacity.self, Bench.self]
+    subcommands: [Recall.self, Analyze.self, Capacity.self, Bench.self, Compare.self, Merge.self]
   )
 
   public init() {}
