@@ -181,6 +181,8 @@ public struct StudyReport: Sendable, Equatable, Codable {
       out.append("")
       out.append("## Figures")
       out.append("")
+      out.append("Error bars are ± one standard error over the seeds. A line identical to an earlier one (for example identity attention and the modern network with β = 1/√d, the same update) is drawn dashed on top of it.")
+      out.append("")
       for f in figures { out.append("![\(f)](\(f))") }
     }
     return out.joined(separator: "\n") + "\n"
@@ -228,9 +230,20 @@ public struct StudyReport: Sendable, Equatable, Codable {
     }
     var chart = LineChart(
       title: "Accuracy after T = \(t) steps: \(corruption) (\(dataset))", xLabel: Self.levelLabel(corruption),
-      yLabel: "accuracy (mean ± SE over \(study.seeds.count) seeds)", series: series)
+      yLabel: "accuracy (mean ± SE over \(study.seeds.count) seeds)", series: Self.dashingDuplicates(series))
     chart.yRange = 0...1
+    chart.insetFraction = 0.03
     return chart
+  }
+
+  /// Series identical to an earlier one (such as identity attention and modern β = 1/√d) drawn
+  /// dashed, so that both stay visible where they coincide.
+  static func dashingDuplicates(_ series: [Series]) -> [Series] {
+    var out = series
+    for k in out.indices where out[..<k].contains(where: { $0.points == out[k].points && !out[k].points.isEmpty }) {
+      out[k].dashed = true
+    }
+    return out
   }
 
   /// Accuracy against T (0 = the queries) at the middle level of `corruption`.
@@ -244,8 +257,9 @@ public struct StudyReport: Sendable, Equatable, Codable {
     }
     var chart = LineChart(
       title: "Accuracy against steps: \(corruption.kind) \(compactNumber(level)) (\(dataset))", xLabel: "steps T (0 = the corrupted queries)",
-      yLabel: "accuracy (mean ± SE over \(study.seeds.count) seeds)", series: series)
+      yLabel: "accuracy (mean ± SE over \(study.seeds.count) seeds)", series: Self.dashingDuplicates(series))
     chart.yRange = 0...1
+    chart.insetFraction = 0.03
     return chart
   }
 
