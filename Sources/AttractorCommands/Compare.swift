@@ -228,8 +228,8 @@ func seconds(_ d: Duration) -> Double {
   Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
 }
 
-/// Progress on standard error: a bar with the time left on a terminal, plain lines (at most one
-/// every two seconds, and the last) otherwise.
+/// Progress on standard error: a bar with the time left on a terminal (redrawn at most ten times
+/// a second), plain lines (at most one every two seconds, and the last) otherwise.
 public final class ProgressPrinter: @unchecked Sendable {
   let isTerminal = isatty(STDERR_FILENO) != 0
   var lastPrint = -Double.infinity
@@ -240,6 +240,9 @@ public final class ProgressPrinter: @unchecked Sendable {
   func update(_ p: StudyProgress) {
     let left = p.remaining.map { Self.duration($0) } ?? "?"
     if isTerminal {
+      // Redraw at most ten times a second (and for the last cell).
+      guard p.elapsed - lastPrint >= 0.1 || p.done == p.total else { return }
+      lastPrint = p.elapsed
       let width = 30
       let filled = p.total > 0 ? width * p.done / p.total : width
       let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)

@@ -4,8 +4,12 @@ import AttractorStudies
 import Foundation
 import Testing
 
+// The code between the `snippet` markers is shown verbatim in Docs/Studies.md and in the DocC
+// article Sources/Attractors/Attractors.docc/AddingAModelToStudies.md; the last test checks that.
+
 /// A model defined outside the library: one step jumps to the stored pattern with the largest
-/// dot product (an "oracle" baseline). The same code is in Docs/Studies.md.
+/// dot product (an "oracle" baseline).
+// snippet.start model
 struct SnapToNearest: UpdateRule, AssociativeMemory {
   let patterns: Matrix<Double>
   var dimension: Int { patterns.columns }
@@ -18,7 +22,7 @@ struct SnapToNearest: UpdateRule, AssociativeMemory {
     }
   }
 
-  func separation(_ states: Matrix<Double>) -> Matrix<Double> {
+  func separation(_ states: Matrix<Double>) -> Matrix<Double> {  // one-hot weights
     let scores = states.multiplied(by: patterns, transposeOther: true)
     var weights = Matrix<Double>(rows: states.rows, columns: patterns.rows)
     for r in 0..<states.rows { weights[r, (0..<patterns.rows).max { scores[r, $0] < scores[r, $1] }!] = 1 }
@@ -27,14 +31,15 @@ struct SnapToNearest: UpdateRule, AssociativeMemory {
 }
 
 struct SnapToNearestFactory: StudyModelFactory {
-  static let name = "snap"
+  static let name = "snap"  // "model": "snap" in study files
   static let summary = "jumps to the stored pattern with the largest dot product"
-  static let parameters: [StudyParameter] = []
+  static let parameters: [StudyParameter] = []  // e.g. [.positiveNumber("beta", summary: "β")]
   init(parameters: StudyParameterValues) throws(StudyParameterError) {}
   var label: String { "snap" }
-  var encoding: StateEncoding { .real }
+  var encoding: StateEncoding { .real }  // .binary: stored and run on signs
   func make(patterns: Matrix<Double>, seed: UInt64) throws -> SnapToNearest { SnapToNearest(patterns: patterns) }
 }
+// snippet.end model
 
 @Suite("adding a model to studies")
 struct ExtensibilityTests {
@@ -64,5 +69,19 @@ struct ExtensibilityTests {
     }
     // The second step changes nothing: converged at step 2.
     #expect(snap[1].convergedFraction == 1 && snap[1].stepsToConverge?.mean == 2)
+  }
+
+  @Test("Docs/Studies.md and the DocC article show exactly the code compiled here")
+  func documentationMatchesCode() throws {
+    let here = URL(fileURLWithPath: #filePath)
+    let root = here.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let source = try String(contentsOf: here, encoding: .utf8)
+    let start = try #require(source.range(of: "// snippet.start model\n"))
+    let end = try #require(source.range(of: "// snippet.end model\n"))
+    let snippet = String(source[start.upperBound..<end.lowerBound])
+    for page in ["Docs/Studies.md", "Sources/Attractors/Attractors.docc/AddingAModelToStudies.md"] {
+      let text = try String(contentsOf: root.appendingPathComponent(page), encoding: .utf8)
+      #expect(text.contains("```swift\n" + snippet + "```"), "\(page) shows different code")
+    }
   }
 }
