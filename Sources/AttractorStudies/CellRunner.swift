@@ -120,7 +120,7 @@ extension Study {
       let made = try corruption.queries(from: patterns, targets: targets, using: &corruptionRNG)
       return CellInputs(patterns: patterns, queries: made.queries, targets: targets)
     } catch {
-      throw .cellFailed(cell: -1, message: "cannot make the queries: \(error)")
+      throw .cellFailed(cell: -1, message: "cannot make the queries: \(error)")  // the runner sets the cell
     }
   }
 

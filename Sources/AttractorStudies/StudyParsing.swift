@@ -178,7 +178,25 @@ extension StudySpec {
       }
     }
 
-    guard c.issues.isEmpty else { throw StudySpecError(file: file, issues: c.issues) }
+    // Matrices of a cell: queries × d, queries × K (similarities, attention weights), K × d.
+    for (k, source) in sources.enumerated() {
+      let (b, n, d) = (queries, source.patternCount, source.dimension)
+      for (rows, columns, what) in [(b, n, "queries × patterns"), (b, d, "queries × dimension"), (n, d, "patterns × dimension")] {
+        let (product, overflow) = rows.multipliedReportingOverflow(by: columns)
+        if overflow || product > maxElements {
+          c.add("$.datasets[\(k)]", "\(what) = \(rows) × \(columns) is more than the \(maxElements) values one matrix may hold; use fewer queries or patterns")
+        }
+      }
+    }
+    guard c.issues.isEmpty else {
+      // Report in the order of the file's sections (the dictionary lost the key order).
+      let order = ["$"] + topLevelKeys.map { "$.\($0)" }
+      func rank(_ path: String) -> Int {
+        order.lastIndex { path == $0 || path.hasPrefix($0 + ".") || path.hasPrefix($0 + "[") } ?? 0
+      }
+      let sorted = c.issues.enumerated().sorted { (rank($0.element.path), $0.offset) < (rank($1.element.path), $1.offset) }.map(\.element)
+      throw StudySpecError(file: file, issues: sorted)
+    }
     let spec = StudySpec(
       name: name, queries: queries, steps: steps, seeds: seeds, tolerance: tolerance, models: models, datasets: datasets,
       corruptions: corruptions)

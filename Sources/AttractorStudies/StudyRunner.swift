@@ -163,9 +163,15 @@ public struct StudyRunner: Sendable {
       let key = [cell.dataset, cell.seed, cell.corruption, cell.level]
       if key != cachedKey {
         let patternsKey = [cell.dataset, cell.seed]
-        let inputs = try study.inputs(
-          dataset: cell.dataset, seed: cell.seed, corruption: cell.corruption, level: cell.level,
-          patterns: patternsKey == cachedPatternsKey ? cachedPatterns : nil)
+        let inputs: CellInputs
+        do {
+          inputs = try study.inputs(
+            dataset: cell.dataset, seed: cell.seed, corruption: cell.corruption, level: cell.level,
+            patterns: patternsKey == cachedPatternsKey ? cachedPatterns : nil)
+        } catch {
+          if case .cellFailed(_, let message) = error { throw .cellFailed(cell: cell.index, message: message) }
+          throw error
+        }
         cachedPatternsKey = patternsKey
         cachedPatterns = inputs.patterns
         cachedKey = key

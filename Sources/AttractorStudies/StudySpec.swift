@@ -125,6 +125,8 @@ public struct StudySpec: Sendable, Equatable, Codable {
   static let maxSteps = 100_000
   static let maxCount = 1 << 24
   static let maxDimension = 1 << 20
+  /// Largest number of values of one matrix of a cell (2³¹, 16 GiB in double precision).
+  static let maxElements = 1 << 31
 
   /// The built-in study of `attractor compare`: 32 Gaussian patterns (N(0, 1) entries) in d = 64,
   /// past the classical network's capacity (≈ 0.14·d = 9); classical, modern β = 1/8 and 1/2,

@@ -324,3 +324,51 @@ struct StudyTests {
     #expect(steps.components(separatedBy: "<circle").count - 1 == 3 * 4)
   }
 }
+
+@Suite("study datasets")
+struct StudyDatasetTests {
+  @Test("MNIST-format IDX images: K chosen per seed, standardised; too many images is a spec error")
+  func mnistFormat() throws {
+    let folder = try temporaryFolder("idx")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    // Twelve 4 × 4 "images" with distinct random pixels.
+    var rng = SeededGenerator(seed: 3)
+    let pixels = (0..<(12 * 16)).map { _ in UInt8(rng.next(upperBound: UInt64(256))) }
+    try IDXFile.writeUnsignedBytes(pixels, shape: [12, 4, 4], to: folder.appendingPathComponent("train-images-idx3-ubyte"))
+    let text = """
+      {"queries": 16, "steps": [1], "seeds": [0, 1], "models": [{"model": "modern", "beta": 1}],
+       "datasets": [{"kind": "mnist", "count": 5, "directory": "."}], "corruptions": [{"kind": "none"}]}
+      """
+    let study = try StudySpec.parse(Data(text.utf8), baseDirectory: folder)
+    #expect(study.sources[0].dimension == 16 && study.sources[0].patternCount == 5)
+    let outcome = try StudyRunner(study: study).run(into: folder.appendingPathComponent("out"))
+    // Uncorrupted queries start on their own (distinct) images.
+    #expect(outcome.results.allSatisfy { $0.initialAccuracy == 1 && $0.patterns == 5 && $0.dimension == 16 })
+    do {
+      _ = try StudySpec.parse(Data(text.replacingOccurrences(of: "\"count\": 5", with: "\"count\": 13").utf8), baseDirectory: folder)
+      Issue.record("accepted 13 of 12 images")
+    } catch {
+      #expect(error.issues.map(\.path) == ["$.datasets[0].count"] && error.description.contains("at most the 12 images"))
+    }
+  }
+
+  @Test("sizes that cannot be allocated and degrees that overflow are spec errors, in file order")
+  func sizes() throws {
+    let text = """
+      {"corruptions": [{"kind": "mask", "levels": [7]}], "queries": 1048576,
+       "models": [{"model": "dense-polynomial", "degree": 64}, {"model": "classical"}],
+       "datasets": [{"kind": "gaussian", "count": 16777216, "dimension": 128}, {"kind": "gaussian", "count": 4, "dimension": 1048576}]}
+      """
+    do {
+      _ = try StudySpec.parse(Data(text.utf8))
+      Issue.record("accepted an impossible study")
+    } catch {
+      let paths = error.issues.map(\.path)
+      // models before datasets before corruptions, whatever the order in the file
+      #expect(paths.first == "$.models[0]" && paths.last == "$.corruptions[0].levels[0]")
+      #expect(error.description.contains("x^64 overflows double precision at the overlaps of d = 1048576 units"))
+      #expect(error.description.contains("the d × d weight matrix (d = 1048576) is more than 2³¹ values"))
+      #expect(error.description.contains("queries × patterns = 1048576 × 16777216 is more than"))
+    }
+  }
+}

@@ -1,5 +1,6 @@
 import AttractorLinearAlgebra
 import AttractorModels
+import Foundation
 
 /// ``/AttractorModels/ClassicalHopfield`` in studies: `{"model": "classical"}`.
 ///
@@ -18,6 +19,11 @@ public struct ClassicalHopfieldFactory: StudyModelFactory {
 
   public var label: String { "classical" }
   public var encoding: StateEncoding { .binary }
+
+  public func check(dimension: Int, patternCount: Int) -> [String] {
+    let (size, overflow) = dimension.multipliedReportingOverflow(by: dimension)
+    return overflow || size > 1 << 31 ? ["the d × d weight matrix (d = \(dimension)) is more than 2³¹ values"] : []
+  }
 
   public func make(patterns: Matrix<Double>, seed: UInt64) throws -> ClassicalHopfield<Double> {
     try ClassicalHopfield(patterns: patterns)
@@ -75,6 +81,12 @@ public struct DensePolynomialFactory: StudyModelFactory {
 
   public var label: String { "dense x^\(degree)" }
   public var encoding: StateEncoding { .binary }
+
+  /// The decision table holds F(x + 1) − F(x − 1) up to |x| = d − 1, which must stay finite.
+  public func check(dimension: Int, patternCount: Int) -> [String] {
+    Foundation.pow(Double(dimension), Double(degree)).isFinite
+      ? [] : ["F(x) = x^\(degree) overflows double precision at the overlaps of d = \(dimension) units; use a smaller degree"]
+  }
 
   public func make(patterns: Matrix<Double>, seed: UInt64) throws -> DenseAssociativeMemory<Double, Polynomial> {
     try DenseAssociativeMemory(patterns: patterns, interaction: Polynomial(degree: degree))

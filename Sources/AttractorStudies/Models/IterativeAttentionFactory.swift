@@ -57,7 +57,11 @@ public struct IterativeAttentionFactory: StudyModelFactory {
   public var encoding: StateEncoding { .real }
 
   public func check(dimension: Int, patternCount: Int) -> [String] {
-    dimension % heads == 0 ? [] : ["heads = \(heads) must divide the dimension d = \(dimension)"]
+    var problems: [String] = []
+    if dimension % heads != 0 { problems.append("heads = \(heads) must divide the dimension d = \(dimension)") }
+    let (size, overflow) = dimension.multipliedReportingOverflow(by: dimension)
+    if overflow || size > 1 << 31 { problems.append("the d × d projections (d = \(dimension)) are more than 2³¹ values each") }
+    return problems
   }
 
   public func make(patterns: Matrix<Double>, seed: UInt64) throws -> IterativeAttention<Double> {
