@@ -103,13 +103,14 @@ public struct Compare: ParsableCommand {
     print(result)
   }
 
-  /// The study of --study (every problem printed to stderr, exit 64) or the built-in one.
-  public func loadStudy() throws -> Study {
+  /// The study of --study or the built-in one. A study file with problems is reported through
+  /// `report` (standard error by default), all of them, and ends the command with exit status 64.
+  public func loadStudy(report: ((String) -> Void)? = nil) throws -> Study {
     guard let path = study else { return Study.standard }
     do {
       return try StudySpec.load(from: URL(fileURLWithPath: path), baseDirectory: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
     } catch {
-      printToStandardError("error: \(error)")
+      (report ?? { printToStandardError($0) })("error: \(error)")
       throw ExitCode(Compare.specErrorStatus)
     }
   }

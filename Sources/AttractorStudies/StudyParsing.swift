@@ -144,7 +144,7 @@ extension StudySpec {
         for p in schema {
           let ppath = "\(path).\(p.name)"
           guard let value = o[p.name] ?? p.defaultValue else {
-            c.add(ppath, "is required: \(p.summary) (\(p.kind.summary))")
+            c.add(ppath, "is required (\(p.summary), \(p.kind.summary))")
             valid = false
             continue
           }

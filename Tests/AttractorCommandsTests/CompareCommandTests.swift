@@ -76,10 +76,18 @@ struct CompareCommandTests {
       .write(to: spec, atomically: true, encoding: .utf8)
     let out = dir.appendingPathComponent("out")
     let command = try parse(["compare", "--study", spec.path, "--output", out.path], as: Compare.self)
-    #expect(throws: ExitCode(64)) { try command.run() }
+    var printed: [String] = []
+    #expect(throws: ExitCode(64)) { _ = try command.loadStudy { printed.append($0) } }
+    let message = printed.joined(separator: "\n")
+    #expect(message.hasPrefix("error: \(spec.path) has 3 problems:"))
+    for fragment in ["$.models[0].beta: is required (inverse temperature β, a number)" , "$.datasets: must not be empty", "$.corruptions[0].levels[0]: the level of a mask corruption must be a fraction in [0, 1], got 2.0"] {
+      #expect(message.contains(fragment), "missing \(fragment) in \(message)")
+    }
     #expect(!FileManager.default.fileExists(atPath: out.path))
     let missing = try parse(["compare", "--study", dir.appendingPathComponent("none.json").path], as: Compare.self)
-    #expect(throws: ExitCode(64)) { _ = try missing.loadStudy() }
+    printed = []
+    #expect(throws: ExitCode(64)) { _ = try missing.loadStudy { printed.append($0) } }
+    #expect(printed.count == 1 && printed[0].contains("cannot read the study file"))
   }
 
   @Test("option validation gives clear messages")

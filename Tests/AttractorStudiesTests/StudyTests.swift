@@ -267,7 +267,7 @@ struct StudyTests {
       #expect(text.hasPrefix("broken.json has \(error.issues.count) problems:"))
       for fragment in [
         "unknown key \"colour\"", "unknown model \"hopfield-2000\"; registered models: classical, modern, dense-polynomial",
-        "is required: inverse temperature β", "unknown parameter \"beta\" for model \"classical\"; it takes no parameters",
+        "$.models[2].beta: is required (inverse temperature β, a number)", "unknown parameter \"beta\" for model \"classical\"; it takes no parameters",
         "heads = 3 must divide the dimension d = 16", "must be an integer, got a number 2.5", "one of \"identity\", \"random\"",
         "label \"same\" is used by another model", "no such file", "fetch MNIST", "unknown dataset kind \"csv\"",
         "the level of a mask corruption must be a fraction in [0, 1], got 1.5", "unknown corruption \"blur\"", "must not be empty",
