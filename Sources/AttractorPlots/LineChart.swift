@@ -118,7 +118,8 @@ public struct LineChart: Sendable, Equatable {
   /// The chart as an SVG document of the given size in pixels.
   public func svg(width: Double = 760, height: Double = 460) throws(PlotError) -> String {
     try validate()
-    let legendWidth = series.isEmpty ? 0 : min(220, 24 + 7 * Double(series.map(\.name.count).max() ?? 0) + 20)
+    // Up to 220 px, or 40 % of a wider chart, so that long series names fit beside the plot.
+    let legendWidth = series.isEmpty ? 0 : min(max(220, 0.4 * width), 24 + 7 * Double(series.map(\.name.count).max() ?? 0) + 20)
     let left = 72.0, right = 16 + legendWidth, top = 40.0, bottom = 58.0
     let plotWidth = max(40, width - left - right), plotHeight = max(40, height - top - bottom)
     let inset = min(max(insetFraction, 0), 0.25)

@@ -64,6 +64,16 @@ struct LineChartTests {
     #expect(Axis(scale: .logarithmic, range: 1...100, length: 100, inset: 10).position(1) == 10)
   }
 
+  @Test("a long series name widens the legend (up to 40 % of the width) instead of running off the edge")
+  func longLegend() throws {
+    var chart = sample()
+    chart.series[1].name = "modern Hopfield network, β = 1/4"  // 32 characters: 24 + 7·32 + 20 = 268 px
+    let svg = try chart.svg(width: 760, height: 460)
+    // Plot width 760 − 72 − (16 + 268) = 404; legend text starts at 72 + 404 + 14 + 28 = 518.
+    #expect(svg.contains(#"<text x="518" y="74">modern Hopfield network, β = 1/4</text>"#))
+    #expect(518 + 7 * 32 <= 760)
+  }
+
   @Test("nice ticks: 1, 2, 5 × 10ᵏ on linear axes, decades on logarithmic ones")
   func ticks() {
     #expect(Axis(scale: .linear, range: 0...1, length: 100).ticks == [0, 0.2, 0.4, 0.6000000000000001, 0.8, 1])
