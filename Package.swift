@@ -47,11 +47,20 @@ let package = Package(
         "AttractorPlots",
       ]
     ),
+    // Comparative studies: study files, the model registry, resumable and sharded runs, reports.
+    .target(
+      name: "AttractorStudies",
+      dependencies: [
+        "AttractorLinearAlgebra", "AttractorCore", "AttractorModels", "AttractorExperiments", "AttractorAnalysis",
+        "AttractorIO", "AttractorPlots",
+      ]
+    ),
     .target(
       name: "Attractors",
       dependencies: [
         "AttractorLinearAlgebra", "AttractorCore", "AttractorModels", "AttractorIO", "AttractorExperiments",
         "AttractorAnalysis", "AttractorPlots",
+        "AttractorStudies",
         .product(name: "RealModule", package: "swift-numerics"),
         .product(name: "ComplexModule", package: "swift-numerics"),
       ]
@@ -74,6 +83,7 @@ let package = Package(
     .testTarget(name: "AttractorExperimentsTests", dependencies: ["AttractorExperiments"]),
     .testTarget(name: "AttractorAnalysisTests", dependencies: ["AttractorAnalysis"], exclude: ["Reference"]),
     .testTarget(name: "AttractorPlotsTests", dependencies: ["AttractorPlots"]),
+    .testTarget(name: "AttractorStudiesTests", dependencies: ["AttractorStudies"]),
     .testTarget(name: "AttractorsTests", dependencies: ["Attractors"]),
     .testTarget(name: "AttractorCommandsTests", dependencies: ["AttractorCommands"]),
   ]

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The main job on its built-in default (no download): a recall demo of the modern and classical
-# Hopfield networks on random patterns. Extra arguments go to `attractor recall`.
+# The main job on its built-in default (no download): `attractor compare` runs every model
+# (classical and modern Hopfield, dense associative memories, iterative attention) on the same
+# random patterns and corrupted queries, prints the table and writes the report folder
+# report-compare/ (report.md, results.csv, results.json, SVG figures). Extra arguments go to
+# `attractor compare` (for example --study my-study.json, --output dir, --resume).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Scripts/install-dependencies.sh
 swift build -c release --product attractor >&2
 bin="$(swift build -c release --show-bin-path)/attractor"
-"$bin" recall "$@"
-echo
-"$bin" recall --model classical --corruption flip --level 0.2 --count 10 --dimension 200 "$@"
+"$bin" compare "$@"

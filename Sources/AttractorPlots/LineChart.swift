@@ -100,6 +100,10 @@ public struct LineChart: Sendable, Equatable {
   public var yRange: ClosedRange<Double>? = nil
   public var series: [Series] = []
   public var markers: [VerticalMarker] = []
+  /// Space between the axis range and the frame on each side, as a fraction of the plot's width
+  /// and height (0: the range touches the frame). A small inset keeps points at the ends of a
+  /// fixed range, such as an accuracy of exactly 1, and their error bars visible.
+  public var insetFraction: Double = 0
 
   public init(title: String, xLabel: String, yLabel: String, series: [Series] = []) {
     self.title = title
@@ -114,11 +118,13 @@ public struct LineChart: Sendable, Equatable {
   /// The chart as an SVG document of the given size in pixels.
   public func svg(width: Double = 760, height: Double = 460) throws(PlotError) -> String {
     try validate()
-    let legendWidth = series.isEmpty ? 0 : min(220, 24 + 7 * Double(series.map(\.name.count).max() ?? 0) + 20)
+    // Up to 220 px, or 40 % of a wider chart, so that long series names fit beside the plot.
+    let legendWidth = series.isEmpty ? 0 : min(max(220, 0.4 * width), 24 + 7 * Double(series.map(\.name.count).max() ?? 0) + 20)
     let left = 72.0, right = 16 + legendWidth, top = 40.0, bottom = 58.0
     let plotWidth = max(40, width - left - right), plotHeight = max(40, height - top - bottom)
-    let xAxis = Axis(scale: xScale, range: xRange ?? dataRange(\.x, includeErrors: false), length: plotWidth)
-    let yAxis = Axis(scale: yScale, range: yRange ?? dataRange(\.y, includeErrors: true), length: plotHeight)
+    let inset = min(max(insetFraction, 0), 0.25)
+    let xAxis = Axis(scale: xScale, range: xRange ?? dataRange(\.x, includeErrors: false), length: plotWidth, inset: inset * plotWidth)
+    let yAxis = Axis(scale: yScale, range: yRange ?? dataRange(\.y, includeErrors: true), length: plotHeight, inset: inset * plotHeight)
     func px(_ x: Double) -> Double { left + xAxis.position(x) }
     func py(_ y: Double) -> Double { top + plotHeight - yAxis.position(y) }
 
@@ -239,10 +245,13 @@ struct Axis {
   let length: Double
   let ticks: [Double]
   let step: Double
+  /// Pixels left free at each end.
+  let inset: Double
 
-  init(scale: AxisScale, range: ClosedRange<Double>, length: Double) {
+  init(scale: AxisScale, range: ClosedRange<Double>, length: Double, inset: Double = 0) {
     self.scale = scale
     self.length = length
+    self.inset = inset
     var lo = range.lowerBound, hi = range.upperBound
     switch scale {
     case .linear:
@@ -307,11 +316,12 @@ struct Axis {
   }
 
   func position(_ v: Double) -> Double {
+    let span = length - 2 * inset
     switch scale {
-    case .linear: return (v - low) / (high - low) * length
+    case .linear: return inset + (v - low) / (high - low) * span
     case .logarithmic:
       let lv = Foundation.log10(max(v, low / 1e12))
-      return (lv - Foundation.log10(low)) / (Foundation.log10(high) - Foundation.log10(low)) * length
+      return inset + (lv - Foundation.log10(low)) / (Foundation.log10(high) - Foundation.log10(low)) * span
     }
   }
 

@@ -6,5 +6,6 @@
 @_exported import AttractorLinearAlgebra
 @_exported import AttractorModels
 @_exported import AttractorPlots
+@_exported import AttractorStudies
 @_exported import ComplexModule
 @_exported import RealModule

@@ -49,6 +49,31 @@ struct LineChartTests {
     #expect(svg.contains(#"<text x="64" y="44" text-anchor="end">1</text>"#))  // tick 1 at the top
   }
 
+  @Test("an inset keeps points at the ends of a fixed range off the frame; ticks move with the data")
+  func inset() throws {
+    var chart = sample()
+    chart.insetFraction = 0.05
+    let svg = try chart.svg(width: 760, height: 460)
+    // Plot height 362, inset 18.1 px: y = 1 at 40 + 18.1, y = 0 at 402 − 18.1.
+    #expect(svg.contains(#"<text x="64" y="62.1" text-anchor="end">1</text>"#))
+    #expect(svg.contains(#"<text x="64" y="387.9" text-anchor="end">0</text>"#))
+    let polyline = try #require(svg.split(separator: "\n").first { $0.hasPrefix("<polyline") })
+    let ys = polyline.split(separator: "\"")[1].split(separator: " ").map { Double($0.split(separator: ",")[1])! }
+    for y in ys { #expect(y > 58 && y < 384) }
+    #expect(Axis(scale: .linear, range: 0...1, length: 100, inset: 10).position(1) == 90)
+    #expect(Axis(scale: .logarithmic, range: 1...100, length: 100, inset: 10).position(1) == 10)
+  }
+
+  @Test("a long series name widens the legend (up to 40 % of the width) instead of running off the edge")
+  func longLegend() throws {
+    var chart = sample()
+    chart.series[1].name = "modern Hopfield network, β = 1/4"  // 32 characters: 24 + 7·32 + 20 = 268 px
+    let svg = try chart.svg(width: 760, height: 460)
+    // Plot width 760 − 72 − (16 + 268) = 404; legend text starts at 72 + 404 + 14 + 28 = 518.
+    #expect(svg.contains(#"<text x="518" y="74">modern Hopfield network, β = 1/4</text>"#))
+    #expect(518 + 7 * 32 <= 760)
+  }
+
   @Test("nice ticks: 1, 2, 5 × 10ᵏ on linear axes, decades on logarithmic ones")
   func ticks() {
     #expect(Axis(scale: .linear, range: 0...1, length: 100).ticks == [0, 0.2, 0.4, 0.6000000000000001, 0.8, 1])

@@ -1,0 +1,212 @@
+import AttractorExperiments
+import Foundation
+
+/// Where the patterns of a study come from.
+///
+/// ```
+/// gaussian:  K patterns with independent N(0, σ²) entries in dimension d, drawn per seed
+/// npy:       the rows of a 2-D .npy file (the same for every seed); standardize: optional
+/// mnist:     K training images chosen per seed from the IDX file in `directory`, pixels / 255;
+///            standardize (default): each image centred on its own mean and scaled to unit RMS
+/// standardize: x ← (x − mean(x)) / rms(x − mean(x))   (norm √d, the scale of N(0, 1) entries)
+/// ```
+///
+/// Unit-variance entries are the scale attention assumes (logits q·k/√d of order 1), so the
+/// attention model and the modern network's β mean the same on all three sources.
+public struct StudyDataset: Sendable, Equatable, Codable {
+  public enum Kind: String, Sendable, Codable, CaseIterable {
+    case gaussian, npy, mnist
+  }
+
+  public var kind: Kind
+  /// Label in tables (default: a description of the source).
+  public var label: String
+  /// K (gaussian, mnist).
+  public var count: Int?
+  /// d (gaussian).
+  public var dimension: Int?
+  /// σ (gaussian).
+  public var standardDeviation: Double?
+  /// The .npy file (npy).
+  public var path: String?
+  /// The folder holding `train-images-idx3-ubyte` (mnist).
+  public var directory: String?
+  /// Centre each pattern and scale it to unit RMS (npy, mnist).
+  public var standardize: Bool?
+
+  public init(
+    kind: Kind, label: String, count: Int? = nil, dimension: Int? = nil, standardDeviation: Double? = nil,
+    path: String? = nil, directory: String? = nil, standardize: Bool? = nil
+  ) {
+    self.kind = kind
+    self.label = label
+    self.count = count
+    self.dimension = dimension
+    self.standardDeviation = standardDeviation
+    self.path = path
+    self.directory = directory
+    self.standardize = standardize
+  }
+}
+
+/// One corruption kind and the levels it is applied at.
+public struct StudyCorruption: Sendable, Equatable, Codable {
+  public var kind: Corruption.Kind
+  /// Levels in the order given (σ for noise, fraction for mask and flip, α for overlap).
+  public var levels: [Double]
+
+  public init(kind: Corruption.Kind, levels: [Double]) {
+    self.kind = kind
+    self.levels = levels
+  }
+}
+
+/// One model of a study: the factory's name, a label, and its validated parameters.
+public struct StudyModelEntry: Sendable, Equatable, Codable {
+  /// ``StudyModelFactory/name``.
+  public var model: String
+  /// Label in tables and legends (unique within the study).
+  public var label: String
+  public var parameters: StudyParameterValues
+
+  public init(model: String, label: String, parameters: StudyParameterValues) {
+    self.model = model
+    self.label = label
+    self.parameters = parameters
+  }
+}
+
+/// A comparative study: models × datasets × corruptions × levels × seeds, each run for the
+/// largest number of steps with measurements at every T in ``steps``.
+///
+/// A study file is this structure in JSON (see Docs/Studies.md):
+///
+/// ```json
+/// {
+///   "name": "my study", "queries": 128, "steps": [1, 5, 10], "seeds": [0, 1, 2],
+///   "models": [{"model": "modern", "beta": 0.25}, {"model": "classical"}],
+///   "datasets": [{"kind": "gaussian", "count": 32, "dimension": 64}],
+///   "corruptions": [{"kind": "noise", "levels": [0.5, 1]}]
+/// }
+/// ```
+public struct StudySpec: Sendable, Equatable, Codable {
+  public var name: String
+  /// Queries per cell B.
+  public var queries: Int
+  /// The T at which everything is measured (ascending, ≥ 1); a cell runs max(T) steps.
+  public var steps: [Int]
+  /// One repetition per seed (patterns where random, targets, corruptions, random projections).
+  public var seeds: [UInt64]
+  /// A step ‖q_t − q_{t−1}‖ ≤ tolerance has converged (the state then stops).
+  public var tolerance: Double
+  public var models: [StudyModelEntry]
+  public var datasets: [StudyDataset]
+  public var corruptions: [StudyCorruption]
+
+  public init(
+    name: String, queries: Int, steps: [Int], seeds: [UInt64], tolerance: Double = 1e-6, models: [StudyModelEntry],
+    datasets: [StudyDataset], corruptions: [StudyCorruption]
+  ) {
+    self.name = name
+    self.queries = queries
+    self.steps = steps
+    self.seeds = seeds
+    self.tolerance = tolerance
+    self.models = models
+    self.datasets = datasets
+    self.corruptions = corruptions
+  }
+
+  /// The keys a study file may have at the top level.
+  public static let topLevelKeys = ["name", "queries", "steps", "seeds", "tolerance", "models", "datasets", "corruptions"]
+
+  /// Largest queries per cell, steps, and patterns accepted (to refuse absurd files early).
+  static let maxQueries = 1 << 20
+  static let maxSteps = 100_000
+  static let maxCount = 1 << 24
+  static let maxDimension = 1 << 20
+  /// Largest number of values of one matrix of a cell (2³¹, 16 GiB in double precision).
+  static let maxElements = 1 << 31
+
+  /// The built-in study of `attractor compare`: 32 Gaussian patterns (N(0, 1) entries) in d = 64,
+  /// past the classical network's capacity (≈ 0.14·d = 9); classical, modern β = 1/8 and 1/2,
+  /// dense x³ and exp, one-layer identity attention (β = 1/√d = 1/8); noise, mask and overlap at
+  /// three levels; T = 1, 5, 10; three seeds; 128 queries per cell.
+  public static let standard: StudySpec = {
+    func entry(_ factory: any StudyModelFactory.Type, _ values: [String: StudyValue]) -> StudyModelEntry {
+      var filled: [String: StudyValue] = [:]
+      for p in factory.parameters { filled[p.name] = values[p.name] ?? p.defaultValue }
+      let made = try! factory.init(parameters: StudyParameterValues(filled))
+      return StudyModelEntry(model: factory.name, label: made.label, parameters: StudyParameterValues(filled))
+    }
+    return StudySpec(
+      name: "default", queries: 128, steps: [1, 5, 10], seeds: [0, 1, 2], tolerance: 1e-6,
+      models: [
+        entry(ClassicalHopfieldFactory.self, [:]),
+        entry(ModernHopfieldFactory.self, ["beta": .number(0.125)]),
+        entry(ModernHopfieldFactory.self, ["beta": .number(0.5)]),
+        entry(DensePolynomialFactory.self, ["degree": .number(3)]),
+        entry(DenseExponentialFactory.self, ["beta": .number(1)]),
+        entry(IterativeAttentionFactory.self, [:]),
+      ],
+      datasets: [StudyDataset(kind: .gaussian, label: "gaussian K=32 d=64", count: 32, dimension: 64, standardDeviation: 1)],
+      corruptions: [
+        StudyCorruption(kind: .noise, levels: [0.5, 1, 1.5]),
+        StudyCorruption(kind: .mask, levels: [0.25, 0.5, 0.75]),
+        StudyCorruption(kind: .overlap, levels: [0.9, 0.7, 0.55]),
+      ])
+  }()
+
+  /// The spec as a study file (pretty JSON, sorted keys; parameters inline as in a hand-written file).
+  public func studyFileJSON() -> String {
+    var root: [String: StudyValue] = [
+      "name": .string(name), "queries": .number(Double(queries)), "steps": .array(steps.map { .number(Double($0)) }),
+      "seeds": .array(seeds.map { .number(Double($0)) }), "tolerance": .number(tolerance),
+    ]
+    root["models"] = .array(
+      models.map { m in
+        var o = m.parameters.values
+        o["model"] = .string(m.model)
+        o["label"] = .string(m.label)
+        return .object(o)
+      })
+    root["datasets"] = .array(
+      datasets.map { d in
+        var o: [String: StudyValue] = ["kind": .string(d.kind.rawValue), "label": .string(d.label)]
+        if let c = d.count { o["count"] = .number(Double(c)) }
+        if let c = d.dimension { o["dimension"] = .number(Double(c)) }
+        if let c = d.standardDeviation { o["standardDeviation"] = .number(c) }
+        if let c = d.path { o["path"] = .string(c) }
+        if let c = d.directory { o["directory"] = .string(c) }
+        if let c = d.standardize { o["standardize"] = .boolean(c) }
+        return .object(o)
+      })
+    root["corruptions"] = .array(
+      corruptions.map { .object(["kind": .string($0.kind.rawValue), "levels": .array($0.levels.map { .number($0) })]) })
+    return String(decoding: canonicalJSON(StudyValue.object(root), pretty: true), as: UTF8.self) + "\n"
+  }
+}
+
+/// JSON with sorted keys (pretty or compact), the encoding used for hashes and report files.
+func canonicalJSON<T: Encodable>(_ value: T, pretty: Bool = false) -> Data {
+  let encoder = JSONEncoder()
+  encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+  encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+  // Encoding plain value types cannot fail.
+  return (try? encoder.encode(value)) ?? Data()
+}
+
+/// 64-bit FNV-1a of `bytes`, as 16 hex digits (a fingerprint, not a cryptographic hash).
+func fnv1a(_ bytes: some Sequence<UInt8>, seed: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
+  var h = seed
+  for b in bytes {
+    h ^= UInt64(b)
+    h = h &* 0x100_0000_01b3
+  }
+  return h
+}
+
+func hex(_ value: UInt64) -> String {
+  let s = String(value, radix: 16)
+  return String(repeating: "0", count: 16 - s.count) + s
+}

@@ -1,0 +1,124 @@
+import ArgumentParser
+import AttractorCommands
+import Foundation
+import Testing
+
+/// The message ArgumentParser would print for `attractor <arguments>`, or nil if they parse.
+private func rootRejection(_ arguments: [String]) -> String? {
+  do {
+    _ = try Attractor.parseAsRoot(arguments)
+    return nil
+  } catch {
+    return Attractor.message(for: error)
+  }
+}
+
+private func parse<C: ParsableCommand>(_ arguments: [String], as _: C.Type) throws -> C {
+  try #require(try Attractor.parseAsRoot(arguments) as? C)
+}
+
+private let tinyStudy = """
+  {"name": "tiny", "queries": 12, "steps": [1, 2], "seeds": [0, 1],
+   "models": [{"model": "modern", "beta": 1}, {"model": "dense-exponential"}],
+   "datasets": [{"kind": "gaussian", "count": 5, "dimension": 16}],
+   "corruptions": [{"kind": "overlap", "levels": [0.8, 0.6]}]}
+  """
+
+@Suite("attractor compare and merge")
+struct CompareCommandTests {
+  @Test("a study file runs in process; shards merged print the same table")
+  func runShardAndMerge() throws {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let spec = dir.appendingPathComponent("tiny.json")
+    try tinyStudy.write(to: spec, atomically: true, encoding: .utf8)
+    let whole = dir.appendingPathComponent("whole").path
+    let command = try parse(["compare", "--study", spec.path, "--output", whole, "--quiet"], as: Compare.self)
+    let text = try command.execute(study: try command.loadStudy())
+    #expect(text.contains("| modern β=1 | overlap | 0.8 | 2 |") && text.contains("| dense exp | overlap | 0.6 | 2 |"))
+    #expect(text.contains("8 cells (0 resumed), 12 queries each") && text.contains("report: \(whole)/report.md"))
+
+    var shards: [String] = []
+    for i in 1...2 {
+      let out = dir.appendingPathComponent("s\(i)").path
+      let shard = try parse(["compare", "--study", spec.path, "--output", out, "--shard", "\(i)/2"], as: Compare.self)
+      let printed = try shard.execute(study: try shard.loadStudy())
+      #expect(printed.contains("shard \(i)/2 done: 4 cells"))
+      shards.append(out)
+    }
+    let merged = dir.appendingPathComponent("merged").path
+    let mergeText = try parse(["merge"] + shards + ["--output", merged], as: Merge.self).execute()
+    // Same accuracy table as the unsharded run (the time column differs between runs).
+    func accuracyColumns(_ s: String) -> [String] {
+      s.split(separator: "\n").filter { $0.hasPrefix("| modern") || $0.hasPrefix("| dense") }.map {
+        $0.split(separator: "|").prefix(5).joined(separator: "|")
+      }
+    }
+    #expect(accuracyColumns(mergeText) == accuracyColumns(text) && accuracyColumns(text).count == 4)
+    #expect(throws: CommandFailure.self) { _ = try parse(["merge", shards[0], "--output", merged + "2"], as: Merge.self).execute() }
+
+    // --max-cells stops early and says how to continue; --resume finishes.
+    let partial = dir.appendingPathComponent("partial").path
+    let stopped = try parse(["compare", "--study", spec.path, "--output", partial, "--max-cells", "3"], as: Compare.self)
+    #expect(try stopped.execute(study: try stopped.loadStudy()).contains("3 of 8 cells done"))
+    let again = try parse(["compare", "--study", spec.path, "--output", partial], as: Compare.self)
+    #expect(throws: CommandFailure.self) { _ = try again.execute(study: try again.loadStudy()) }
+    let resumed = try parse(["compare", "--study", spec.path, "--output", partial, "--resume"], as: Compare.self)
+    #expect(try resumed.execute(study: try resumed.loadStudy()).contains("8 cells (3 resumed)"))
+  }
+
+  @Test("a bad study file exits with status 64 before any work")
+  func badStudyFile() throws {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let spec = dir.appendingPathComponent("bad.json")
+    try #"{"models": [{"model": "modern"}], "datasets": [], "corruptions": [{"kind": "mask", "levels": [2]}]}"#
+      .write(to: spec, atomically: true, encoding: .utf8)
+    let out = dir.appendingPathComponent("out")
+    let command = try parse(["compare", "--study", spec.path, "--output", out.path], as: Compare.self)
+    var printed: [String] = []
+    #expect(throws: ExitCode(64)) { _ = try command.loadStudy { printed.append($0) } }
+    let message = printed.joined(separator: "\n")
+    #expect(message.hasPrefix("error: \(spec.path) has 3 problems:"))
+    for fragment in ["$.models[0].beta: is required (inverse temperature β, a number)" , "$.datasets: must not be empty", "$.corruptions[0].levels[0]: the level of a mask corruption must be a fraction in [0, 1], got 2.0"] {
+      #expect(message.contains(fragment), "missing \(fragment) in \(message)")
+    }
+    #expect(!FileManager.default.fileExists(atPath: out.path))
+    let missing = try parse(["compare", "--study", dir.appendingPathComponent("none.json").path], as: Compare.self)
+    printed = []
+    #expect(throws: ExitCode(64)) { _ = try missing.loadStudy { printed.append($0) } }
+    #expect(printed.count == 1 && printed[0].contains("cannot read the study file"))
+  }
+
+  @Test("option validation gives clear messages")
+  func validation() throws {
+    #expect(rootRejection(["compare", "--shard", "0/4"])?.contains("--shard: the shard index i in i/n must be from 1 to n = 4, got 0") == true)
+    #expect(rootRejection(["compare", "--shard", "5/4"])?.contains("got 5") == true)
+    #expect(rootRejection(["compare", "--shard", "two"])?.contains("a shard is written i/n") == true)
+    #expect(rootRejection(["compare", "--shard", "1/0"])?.contains("at least 1") == true)
+    #expect(rootRejection(["compare", "--max-cells", "0"])?.contains("--max-cells must be at least 1") == true)
+    #expect(rootRejection(["compare", "--threads", "0"])?.contains("--threads must be from 1") == true)
+    #expect(rootRejection(["compare", "--benchmark", "--shard", "1/2"])?.contains("cannot be combined") == true)
+    #expect(rootRejection(["compare", "--benchmark-queries", "0"]) != nil)
+    #expect(rootRejection(["merge", "--output", "x"])?.contains("give the shard folders") == true)
+    #expect(rootRejection(["merge", "a", "b", "--output", "a"])?.contains("is one of the shard folders") == true)
+    #expect(rootRejection(["compare", "--shard", "2/3"]) == nil)
+  }
+
+  @Test("--benchmark prints queries per second per model with the thread count")
+  func benchmark() throws {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let spec = dir.appendingPathComponent("tiny.json")
+    try tinyStudy.write(to: spec, atomically: true, encoding: .utf8)
+    let command = try parse(["compare", "--study", spec.path, "--benchmark", "--benchmark-queries", "64", "--benchmark-repetitions", "3"], as: Compare.self)
+    let text = try Compare.benchmarkText(command)
+    #expect(text.contains("OpenBLAS threads") && text.contains("B = 64 queries, T = 2 steps"))
+    let rows = text.split(separator: "\n").filter { $0.hasPrefix("| modern") || $0.hasPrefix("| dense") }
+    #expect(rows.count == 2)
+    for row in rows {
+      let qps = Double(row.split(separator: "|")[2].trimmingCharacters(in: .whitespaces))
+      #expect((qps ?? 0) > 0)
+    }
+  }
+}
