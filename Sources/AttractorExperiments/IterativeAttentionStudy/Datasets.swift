@@ -114,9 +114,12 @@ public struct MNISTEmbedding<Scalar: LinearAlgebraScalar>: Sendable {
   /// splits.
   ///
   /// - Parameters:
+  ///   - directory: The folder holding the four IDX files.
+  ///   - dimension: The embedding dimension k (1…784).
   ///   - trainingCount: How many of the first 50,000 training images to use (fit and training
-  ///     pairs); the validation and test splits are `validationCount` and `testCount` images from
-  ///     their ranges.
+  ///     pairs).
+  ///   - validationCount: How many of training images 50,000–59,999 form the validation split.
+  ///   - testCount: How many of the 10,000 test images form the test split.
   /// - Throws: ``DatasetError`` for missing or malformed files (with the command that fetches
   ///   them), bad counts, or a failed eigen-decomposition.
   public init(

@@ -420,7 +420,7 @@ public struct IterativeAttentionReport: Sendable {
       pattern in ONE application of the stack (loss ½‖f(q) − target‖²); one corruption per training query, \
       drawn afresh each epoch: Gaussian noise σ ~ U[0, \(s.trainingNoiseMax)], masking of a fraction ~ U[0, 0.9], \
       or overlap α ~ U[0.5, 1] with another stored pattern. Projections start at identity + N(0, 0.02²). AdamW \
-      (learning rate \(s.learningRate), weight decay \(s.weightDecay)), batch \(s.batchSize), at most \(s.epochs) epochs, \
+      (learning rate \(s.learningRate) with cosine decay to \(s.finalLearningRateFraction)× over the epochs, weight decay \(s.weightDecay)), batch \(s.batchSize), at most \(s.epochs) epochs, \
       early stopping with patience \(s.patience). At test time the stack is iterated, q_(t+1) = f(q_t), with fixed \
       parameters; T = 0 is the corrupted cue itself. Accuracy: the nearest stored pattern by cosine similarity is the \
       target. Seeds: \(s.seeds.map(String.init).joined(separator: ", ")) (each redraws data, initialisation, training \

@@ -240,7 +240,7 @@ extension IterativeAttentionStudy {
       (loss ½‖f(q) − target‖² averaged over the batch); corruptions drawn afresh each epoch, one kind per query: \
       Gaussian noise σ ~ U[0, \(settings.trainingNoiseMax)], masking of a fraction ~ U[0, 0.9] of the coordinates, or \
       overlap α ~ U[0.5, 1] with another stored pattern. Projections initialised at identity + N(0, 0.02²). AdamW \
-      (learning rate \(settings.learningRate), weight decay \(settings.weightDecay)), batch \(settings.batchSize), at most \
+      (learning rate \(settings.learningRate) with cosine decay to \(settings.finalLearningRateFraction)× over the epochs, weight decay \(settings.weightDecay)), batch \(settings.batchSize), at most \
       \(settings.epochs) epochs, early stopping with patience \(settings.patience) on the validation loss. Iteration happens \
       only at test time.
 

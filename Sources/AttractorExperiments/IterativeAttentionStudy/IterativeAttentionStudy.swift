@@ -79,7 +79,9 @@ public struct IterativeAttentionStudy: Sendable {
     public var epochs = 10
     public var patience = 2
     public var batchSize = 256
-    public var learningRate = 3e-3
+    public var learningRate = 1e-2
+    /// Cosine decay to this fraction of the learning rate at the last epoch.
+    public var finalLearningRateFraction = 0.05
     public var weightDecay = 0.01
     /// Largest training noise σ.
     public var trainingNoiseMax = 2.0
@@ -273,8 +275,9 @@ public struct IterativeAttentionStudy: Sendable {
     let trainingTargets = task.patterns.rows(at: task.training.targets).zeroPadded(toColumns: spec.width)
     let trainer = IterativeAttentionTrainer(
       epochs: settings.epochs, batchSize: settings.batchSize, patience: settings.patience,
-      learningRate: settings.learningRate, weightDecay: settings.weightDecay, seed: rng.next())
-    var epochRNG = rng.derived(3)
+      learningRate: settings.learningRate, weightDecay: settings.weightDecay, seed: rng.next(),
+      finalLearningRateFraction: settings.finalLearningRateFraction)
+    let epochRNG = rng.derived(3)
     let clock = ContinuousClock()
     let began = clock.now
     let name = "\(task.name) \(spec.name) seed \(seed)"

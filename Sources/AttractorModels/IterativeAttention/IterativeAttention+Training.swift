@@ -277,14 +277,31 @@ public struct IterativeAttentionTrainer: Sendable {
   public var learningRate: Double
   public var weightDecay: Double
   public var seed: UInt64
+  /// Final learning rate as a fraction of `learningRate` under cosine decay; 1 keeps it constant.
+  ///
+  /// Epoch e of E uses η_e = η · (f + (1 − f)(1 + cos(π (e − 1)/(E − 1)))/2): η at the first epoch,
+  /// f·η at the last.
+  public var finalLearningRateFraction: Double
 
-  public init(epochs: Int = 100, batchSize: Int = 64, patience: Int = 5, learningRate: Double = 1e-3, weightDecay: Double = 0.01, seed: UInt64 = 0) {
+  public init(
+    epochs: Int = 100, batchSize: Int = 64, patience: Int = 5, learningRate: Double = 1e-3, weightDecay: Double = 0.01,
+    seed: UInt64 = 0, finalLearningRateFraction: Double = 1
+  ) {
     self.epochs = epochs
     self.batchSize = batchSize
     self.patience = patience
     self.learningRate = learningRate
     self.weightDecay = weightDecay
     self.seed = seed
+    self.finalLearningRateFraction = finalLearningRateFraction
+  }
+
+  /// The learning rate of epoch `epoch` (1-based) under the cosine schedule.
+  public func learningRate(epoch: Int) -> Double {
+    let f = finalLearningRateFraction
+    guard epochs > 1, f != 1 else { return learningRate }
+    let progress = Double(min(max(epoch, 1), epochs) - 1) / Double(epochs - 1)
+    return learningRate * (f + (1 - f) * (1 + cosine(Double.pi * progress)) / 2)
   }
 
   /// Losses per epoch and where training stopped.
@@ -337,6 +354,9 @@ public struct IterativeAttentionTrainer: Sendable {
     guard learningRate.isFinite && learningRate > 0 else {
       throw .invalidParameter(name: "learningRate", value: "\(learningRate)", requirement: "finite and positive")
     }
+    guard finalLearningRateFraction.isFinite && finalLearningRateFraction > 0 && finalLearningRateFraction <= 1 else {
+      throw .invalidParameter(name: "finalLearningRateFraction", value: "\(finalLearningRateFraction)", requirement: "in (0, 1]")
+    }
     guard weightDecay.isFinite && weightDecay >= 0 else {
       throw .invalidParameter(name: "weightDecay", value: "\(weightDecay)", requirement: "finite and ≥ 0")
     }
@@ -362,6 +382,7 @@ public struct IterativeAttentionTrainer: Sendable {
     var workspaces: [Int: IterativeAttention<Scalar>.TrainingWorkspace] = [:]
     var gradients = model.zeroGradients()
     for epoch in 1...max(1, epochs) where epochs > 0 {
+      optimizer.learningRate = learningRate(epoch: epoch)
       let training = try trainingPairs(epoch)
       try check("training", training)
       var order = [Int](repeating: 0, count: training.queries.rows)
@@ -407,4 +428,18 @@ public struct IterativeAttentionTrainer: Sendable {
     }
     return (best, history)
   }
+}
+
+/// cos(x) by its Taylor series after reduction to [−π, π] (this module does not import a maths
+/// library; 20 terms give double precision on that interval).
+func cosine(_ x: Double) -> Double {
+  var r = x.truncatingRemainder(dividingBy: 2 * Double.pi)
+  if r > Double.pi { r -= 2 * Double.pi }
+  if r < -Double.pi { r += 2 * Double.pi }
+  var term = 1.0, sum = 1.0
+  for k in 1...20 {
+    term *= -r * r / Double((2 * k - 1) * (2 * k))
+    sum += term
+  }
+  return sum
 }

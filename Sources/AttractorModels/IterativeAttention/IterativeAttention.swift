@@ -185,7 +185,8 @@ public struct IterativeAttention<Scalar: LinearAlgebraScalar>: LinearizableUpdat
     }
   }
 
-  /// Buffers for a batch: the projected memory of each layer, one set of ``LayerBuffers``, and the
+  /// Buffers for a batch: the projected memory of each layer, one set of per-layer buffers
+  /// (projected queries, attention weights of every head, concatenated head outputs), and the
   /// input of each layer after the first.
   public struct Workspace: Sendable {
     /// K W_K and V W_V per layer (M × d), computed once.
