@@ -41,6 +41,9 @@ public struct Reproduce: ParsableCommand {
   @Flag(name: .customLong("skip-mnist"), help: "Run the Synthetic-Gaussian task only.")
   var skipMNIST = false
 
+  @Flag(name: .customLong("skip-synthetic"), help: "Run the MNIST task only (no ablations, memory-size or cost measurements, which use the Synthetic task).")
+  var skipSynthetic = false
+
   @Option(help: ArgumentHelp("Seeds, comma-separated (default 0,1,2; quick 0,1).", valueName: "list"))
   var seeds: String?
 
@@ -80,6 +83,7 @@ public struct Reproduce: ParsableCommand {
       }
     }
     if outputDirectory.isEmpty { throw ValidationError("--output-dir must not be empty") }
+    if skipMNIST && skipSynthetic { throw ValidationError("--skip-mnist and --skip-synthetic together leave no task to run") }
     if let learningRate, !(learningRate.isFinite && learningRate > 0) {
       throw ValidationError("--learning-rate must be a positive number, got \(learningRate)")
     }
@@ -106,6 +110,7 @@ public struct Reproduce: ParsableCommand {
     if let modelsDirectory { parts += ["--models-dir", modelsDirectory] }
     if mnist != "Data/mnist" { parts += ["--mnist", mnist] }
     if skipMNIST { parts.append("--skip-mnist") }
+    if skipSynthetic { parts.append("--skip-synthetic") }
     if let seeds { parts += ["--seeds", seeds] }
     if let epochs { parts += ["--epochs", "\(epochs)"] }
     if let learningRate { parts += ["--learning-rate", "\(learningRate)"] }
@@ -123,6 +128,7 @@ public struct Reproduce: ParsableCommand {
     if let seeds { s.seeds = seeds.split(separator: ",").compactMap { UInt64($0.trimmingCharacters(in: .whitespaces)) } }
     if let epochs { s.epochs = epochs }
     if skipMNIST { s.includesMNIST = false }
+    if skipSynthetic { s.includesSynthetic = false }
     if skipAblations { s.runsAblations = false }
     if let learningRate { s.learningRate = learningRate }
     if let batchSize { s.batchSize = batchSize }

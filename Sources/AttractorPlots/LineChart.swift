@@ -339,8 +339,13 @@ struct Axis {
     if scale == .logarithmic || abs(v - v.rounded()) < 1e-9 * max(1, a) {
       if abs(v - v.rounded()) < 1e-9 * max(1, a) { return String(Int(v.rounded())) }
     }
+    if scale == .logarithmic {
+      // Enough decimals to show the value's first significant digit (0.01, 0.5, 20).
+      let digits = max(0, min(6, -Int(Foundation.log10(a).rounded(.down))))
+      return String(format: "%.\(digits)f", v)
+    }
     let digits = max(0, min(6, -Int(Foundation.log10(step).rounded(.down))))
-    return String(format: "%.\(scale == .logarithmic ? max(digits, 1) : digits)f", v)
+    return String(format: "%.\(digits)f", v)
   }
 }
 

@@ -111,3 +111,12 @@ struct LineChartTests {
     #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["chart.svg"])
   }
 }
+
+@Test("log-axis tick labels keep their first significant digit (0.01 is not printed as 0.0)")
+func logTickLabels() throws {
+  var chart = LineChart(title: "t", xLabel: "x", yLabel: "y", series: [Series(name: "s", points: [DataPoint(x: 1, y: 0.02), DataPoint(x: 2, y: 30)])])
+  chart.yScale = .logarithmic
+  let svg = try chart.svg()
+  #expect(svg.contains(">0.1<") && svg.contains(">10<"))
+  #expect(!svg.contains(">0.0<"))
+}

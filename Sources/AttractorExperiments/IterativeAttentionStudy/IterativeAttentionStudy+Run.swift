@@ -91,8 +91,8 @@ extension IterativeAttentionStudy {
     var costModels: [(String, IterativeAttention<Float>)] = []
     for seed in settings.seeds {
       let synthetic = try syntheticTask(seed: seed)
-      results.tasks[synthetic.name] = synthetic.summary
-      for task in [synthetic] + (mnist.map { [$0] } ?? []) {
+      if settings.includesSynthetic { results.tasks[synthetic.name] = synthetic.summary }
+      for task in (settings.includesSynthetic ? [synthetic] : []) + (mnist.map { [$0] } ?? []) {
         log("\(task.name), seed \(seed): untrained attention and the classical Hopfield network")
         results.curves += try evaluate(untrainedAttention(task: task), name: Self.untrainedName, task: task, seed: seed)
         results.curves += try evaluateClassical(task: task, seed: seed)
@@ -129,7 +129,7 @@ extension IterativeAttentionStudy {
         checkpoint?(results)
       }
     }
-    results.costs = try measureCosts(costModels, task: try syntheticTask(seed: firstSeed))
+    if !costModels.isEmpty { results.costs = try measureCosts(costModels, task: try syntheticTask(seed: firstSeed)) }
     results.seconds = (clock.now - began).seconds
     return results
   }

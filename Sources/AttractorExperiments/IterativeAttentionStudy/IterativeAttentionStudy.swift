@@ -65,6 +65,8 @@ public struct IterativeAttentionStudy: Sendable {
     /// Synthetic-Gaussian vectors and their dimension.
     public var syntheticCount = 10_000
     public var syntheticDimension = 64
+    /// Whether to run the Synthetic-Gaussian task (with the ablations, A.2 and A.3).
+    public var includesSynthetic = true
     /// Whether to run the MNIST task (needs the IDX files).
     public var includesMNIST = true
     public var mnistDimension = 128
