@@ -397,7 +397,8 @@ public struct Recall: ParsableCommand {
     let configuration = RecallReport.Configuration(
       model: model, beta: usedBeta, precision: folderModel != nil ? .float : precision, seed: seed, blasThreads: BLAS.threadCount,
       patterns: .init(
-        file: patterns, count: n, dimension: d, generated: patterns == nil, binarized: patternsBinarized),
+        file: modelFolder ?? patterns, count: n, dimension: d, generated: patterns == nil && modelFolder == nil,
+        binarized: patternsBinarized),
       queries: .init(
         file: queries, targetsFile: targets, count: queryMatrix.rows, corruption: corruptionUsed,
         binarized: queriesBinarized),
