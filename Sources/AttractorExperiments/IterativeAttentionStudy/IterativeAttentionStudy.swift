@@ -415,3 +415,48 @@ extension Duration {
     return Double(c.seconds) + Double(c.attoseconds) * 1e-18
   }
 }
+
+extension IterativeAttentionStudy.Settings {
+  private enum CodingKeys: String, CodingKey {
+    case syntheticCount, syntheticDimension, includesSynthetic, includesMNIST, mnistDimension, mnistTrainingCount, mnistValidationCount, mnistTestCount, seeds, models, epochs, patience, batchSize, learningRate, finalLearningRateFraction, weightDecay, trainingNoiseMax, steps, tolerance, noiseLevels, maskLevels, overlapLevels, runsAblations, ablationSeeds, memorySizes, costSteps, costBatch, classicalSweeps
+  }
+
+  /// Decodes settings, taking the default for any key an older `results.json` lacks (so reports of
+  /// earlier runs can be re-rendered with `--from-results`).
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    var s = IterativeAttentionStudy.Settings()
+    func take<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
+      if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
+    }
+    try take(.syntheticCount, &s.syntheticCount)
+    try take(.syntheticDimension, &s.syntheticDimension)
+    try take(.includesSynthetic, &s.includesSynthetic)
+    try take(.includesMNIST, &s.includesMNIST)
+    try take(.mnistDimension, &s.mnistDimension)
+    try take(.mnistTrainingCount, &s.mnistTrainingCount)
+    try take(.mnistValidationCount, &s.mnistValidationCount)
+    try take(.mnistTestCount, &s.mnistTestCount)
+    try take(.seeds, &s.seeds)
+    try take(.models, &s.models)
+    try take(.epochs, &s.epochs)
+    try take(.patience, &s.patience)
+    try take(.batchSize, &s.batchSize)
+    try take(.learningRate, &s.learningRate)
+    try take(.finalLearningRateFraction, &s.finalLearningRateFraction)
+    try take(.weightDecay, &s.weightDecay)
+    try take(.trainingNoiseMax, &s.trainingNoiseMax)
+    try take(.steps, &s.steps)
+    try take(.tolerance, &s.tolerance)
+    try take(.noiseLevels, &s.noiseLevels)
+    try take(.maskLevels, &s.maskLevels)
+    try take(.overlapLevels, &s.overlapLevels)
+    try take(.runsAblations, &s.runsAblations)
+    try take(.memorySizes, &s.memorySizes)
+    try take(.costSteps, &s.costSteps)
+    try take(.costBatch, &s.costBatch)
+    try take(.classicalSweeps, &s.classicalSweeps)
+    s.ablationSeeds = try c.decodeIfPresent([UInt64].self, forKey: .ablationSeeds)
+    self = s
+  }
+}
