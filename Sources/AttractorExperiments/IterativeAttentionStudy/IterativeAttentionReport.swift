@@ -267,6 +267,7 @@ public struct IterativeAttentionReport: Sendable {
   func accuracyChart(task: String, sigma: Double) -> LineChart {
     let c = Corruption.gaussianNoise(sigma: sigma)
     var chart = LineChart(title: "\(task): accuracy against iterations, σ = \(sigma)", xLabel: "iteration t (0 = the cue)", yLabel: "retrieval accuracy (%)")
+    chart.yRange = 0...100
     for model in modelNames where model != Study.classicalName {
       let points = (0...steps).compactMap { t -> DataPoint? in
         accuracy(results.curves, task: task, model: model, corruption: c, step: t).map { DataPoint(x: Double(t), y: $0.mean, error: $0.standardError) }
@@ -305,6 +306,7 @@ public struct IterativeAttentionReport: Sendable {
     default: "level"
     }
     var chart = LineChart(title: "\(task): accuracy against corruption (solid T = 1, dashed T = \(steps))", xLabel: label, yLabel: "retrieval accuracy (%)")
+    chart.yRange = 0...100
     var levels: [Double] = []
     for c in results.curves where c.task == task && c.corruption.kind == kind { if let l = c.corruption.level, !levels.contains(l) { levels.append(l) } }
     levels.sort()
@@ -323,6 +325,7 @@ public struct IterativeAttentionReport: Sendable {
 
   func memoryChart() -> LineChart {
     var chart = LineChart(title: "Synthetic-Gaussian: accuracy against memory size, σ = \(hardNoise)", xLabel: "stored patterns M", yLabel: "retrieval accuracy (%)")
+    chart.yRange = 0...100
     chart.xScale = .logarithmic
     var models: [String] = []
     for p in results.memorySizes where !models.contains(p.model) { models.append(p.model) }
