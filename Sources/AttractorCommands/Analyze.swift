@@ -319,6 +319,24 @@ public struct Analyze: ParsableCommand {
     public var report: FixedPointReport
   }
 
+  /// The record as JSON text, also written with the CSV table into --output-dir when given
+  /// (atomically); returns the text and the files written.
+  func writeRecord(_ record: AnalysisRecord) throws -> (json: String, files: [String]) {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    let jsonText = String(decoding: try encoder.encode(record), as: UTF8.self)
+    guard let dir = try outputURL() else { return (jsonText, []) }
+    let csvURL = dir.appendingPathComponent("fixed-points.csv")
+    let jsonURL = dir.appendingPathComponent("fixed-points.json")
+    do {
+      try Data(record.report.csv().utf8).write(to: csvURL, options: .atomic)
+      try Data(jsonText.utf8).write(to: jsonURL, options: .atomic)
+    } catch {
+      throw CommandFailure("cannot write to --output-dir \(dir.path): \(error.localizedDescription)")
+    }
+    return (jsonText, [csvURL.path, jsonURL.path])
+  }
+
   func runAnalysis(_ patternMatrix: Matrix<Double>) throws -> Output {
     let usedBeta = beta ?? Analyze.defaultBeta
     let network = try model(patternMatrix, beta: usedBeta)
@@ -327,21 +345,7 @@ public struct Analyze: ParsableCommand {
     let record = AnalysisRecord(
       version: Attractor.version, patternsFile: patterns, correlation: correlation, patternCount: patternMatrix.rows, dimension: patternMatrix.columns,
       beta: usedBeta, seed: seed, blasThreads: BLAS.threadCount, report: report)
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    let jsonText = String(decoding: try encoder.encode(record), as: UTF8.self)
-    var files: [String] = []
-    if let dir = try outputURL() {
-      let csvURL = dir.appendingPathComponent("fixed-points.csv")
-      let jsonURL = dir.appendingPathComponent("fixed-points.json")
-      do {
-        try Data(report.csv().utf8).write(to: csvURL, options: .atomic)
-        try Data(jsonText.utf8).write(to: jsonURL, options: .atomic)
-      } catch {
-        throw CommandFailure("cannot write to --output-dir \(dir.path): \(error.localizedDescription)")
-      }
-      files = [csvURL.path, jsonURL.path]
-    }
+    let (jsonText, files) = try writeRecord(record)
     let text = json ? jsonText : table(report, beta: usedBeta, n: patternMatrix.rows, d: patternMatrix.columns, files: files)
     return Output(text: text, report: report, diagram: nil, benchmark: nil, files: files)
   }
@@ -371,21 +375,7 @@ public struct Analyze: ParsableCommand {
     let record = AnalysisRecord(
       version: Attractor.version, patternsFile: folder, correlation: nil, patternCount: network.memorySize,
       dimension: network.dimension, beta: c.logitScale, seed: seed, blasThreads: BLAS.threadCount, report: report)
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    let jsonText = String(decoding: try encoder.encode(record), as: UTF8.self)
-    var files: [String] = []
-    if let dir = try outputURL() {
-      let csvURL = dir.appendingPathComponent("fixed-points.csv")
-      let jsonURL = dir.appendingPathComponent("fixed-points.json")
-      do {
-        try Data(report.csv().utf8).write(to: csvURL, options: .atomic)
-        try Data(jsonText.utf8).write(to: jsonURL, options: .atomic)
-      } catch {
-        throw CommandFailure("cannot write to --output-dir \(dir.path): \(error.localizedDescription)")
-      }
-      files = [csvURL.path, jsonURL.path]
-    }
+    let (jsonText, files) = try writeRecord(record)
     let title = "Fixed points of the iterative-attention model \(folder) (\(loaded.record.task), \(c.layers) layer(s) × \(c.heads) head(s), "
       + "width \(c.width), logit scale 1/(τ√d_head) = \(Format.compact(c.logitScale)))"
     let text = json ? jsonText : table(report, beta: c.logitScale, n: network.memorySize, d: network.dimension, files: files, title: title)
