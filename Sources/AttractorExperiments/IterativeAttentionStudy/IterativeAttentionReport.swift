@@ -73,10 +73,7 @@ public struct IterativeAttentionReport: Sendable {
     return String(format: "%+.1f", b.mean - a.mean)
   }
 
-  var hardNoise: Double {
-    let levels = results.settings.noiseLevels
-    return levels.contains(2.0) ? 2.0 : (levels.max() ?? 2.0)
-  }
+  var hardNoise: Double { results.settings.hardNoise }
 
   var steps: Int { results.settings.steps }
 

@@ -139,9 +139,7 @@ extension IterativeAttentionStudy {
     [.gaussianNoise(sigma: 0.3), .gaussianNoise(sigma: hardNoise)]
   }
 
-  /// The noise level beyond seed 000's range used to show where iteration matters (2.0, or the
-  /// largest configured level).
-  public var hardNoise: Double { settings.noiseLevels.contains(2.0) ? 2.0 : (settings.noiseLevels.max() ?? 2.0) }
+  var hardNoise: Double { settings.hardNoise }
 
   /// A.2: the trained stack, untrained attention and the classical network over sub-memories of
   /// M patterns. The sub-memory holds the first min(M, n_test) test targets, topped up with

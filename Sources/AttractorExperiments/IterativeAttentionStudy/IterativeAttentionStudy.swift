@@ -139,6 +139,10 @@ public struct IterativeAttentionStudy: Sendable {
       return s
     }
 
+    /// The noise level beyond seed 000's range that shows where iteration matters: 2.0 when it is
+    /// a test level, else the largest test level.
+    public var hardNoise: Double { noiseLevels.contains(2.0) ? 2.0 : (noiseLevels.max() ?? 2.0) }
+
     /// Checks every size and setting.
     public func validate() throws(DatasetError) {
       func require(_ ok: Bool, _ name: String, _ value: Any, _ requirement: String) throws(DatasetError) {
@@ -266,8 +270,7 @@ public struct IterativeAttentionStudy: Sendable {
     let tag: Int = 0x7EA1 + spec.width * 31 + spec.layers * 7 + spec.heads + Int(spec.temperature * 1000) * 131
     var rng = SeededGenerator(seed: seed).derived(tag)
     var initRNG = rng.derived(1)
-    let start = model(spec, memory: memory, rng: &initRNG)
-    let model = try start.get()
+    let model = try initialModel(spec, memory: memory, rng: &initRNG)
     var validationRNG = rng.derived(2)
     let validationQueries = try mixedQueries(
       cues: task.validation.cues, targets: task.validation.targets, patterns: task.patterns, using: &validationRNG)
@@ -308,10 +311,6 @@ public struct IterativeAttentionStudy: Sendable {
     return TrainedModel(
       spec: spec, seed: seed, task: task.name, model: result.model, history: result.history,
       seconds: (clock.now - began).seconds)
-  }
-
-  private func model(_ spec: ModelSpec, memory: Matrix<Float>, rng: inout SeededGenerator) -> Result<IterativeAttention<Float>, ModelError> {
-    do { return .success(try initialModel(spec, memory: memory, rng: &rng)) } catch { return .failure(error) }
   }
 
   // MARK: Evaluation

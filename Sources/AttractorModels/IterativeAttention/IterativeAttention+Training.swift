@@ -1,3 +1,4 @@
+import Foundation
 import AttractorCore
 import AttractorLinearAlgebra
 
@@ -301,7 +302,7 @@ public struct IterativeAttentionTrainer: Sendable {
     let f = finalLearningRateFraction
     guard epochs > 1, f != 1 else { return learningRate }
     let progress = Double(min(max(epoch, 1), epochs) - 1) / Double(epochs - 1)
-    return learningRate * (f + (1 - f) * (1 + cosine(Double.pi * progress)) / 2)
+    return learningRate * (f + (1 - f) * (1 + Foundation.cos(Double.pi * progress)) / 2)
   }
 
   /// Losses per epoch and where training stopped.
@@ -430,16 +431,3 @@ public struct IterativeAttentionTrainer: Sendable {
   }
 }
 
-/// cos(x) by its Taylor series after reduction to [−π, π] (this module does not import a maths
-/// library; 20 terms give double precision on that interval).
-func cosine(_ x: Double) -> Double {
-  var r = x.truncatingRemainder(dividingBy: 2 * Double.pi)
-  if r > Double.pi { r -= 2 * Double.pi }
-  if r < -Double.pi { r += 2 * Double.pi }
-  var term = 1.0, sum = 1.0
-  for k in 1...20 {
-    term *= -r * r / Double((2 * k - 1) * (2 * k))
-    sum += term
-  }
-  return sum
-}
