@@ -46,13 +46,15 @@ struct ClosedFormTests {
     }
     let t = try #require(diagram.transition)
     #expect(abs(t.beta / critical - 1) < 0.02, "β* = \(t.beta), closed form \(critical)")
-    #expect(t.lower <= critical && critical <= t.upper)
+    // The grid holds β = β* itself (up to rounding), where ρ = 1 and either side is right.
+    let slack = 1e-9 * critical
+    #expect(t.lower <= critical + slack && critical - slack <= t.upper)
     #expect(abs((t.spectralRadiusAtLower ?? 0) - 1) < 0.02 && t.regimeAtUpper == .globalAverage)
     // Below β*: the probe finds a stable global average with ρ = β‖x‖².
     for p in diagram.points {
       let rho = try #require(p.global.spectralRadius)
       #expect(abs(rho - p.beta * squaredNorm) < 1e-9 * max(1, rho), "β = \(p.beta)")
-      #expect(p.global.isStableGlobal == (p.beta * squaredNorm < 1))
+      if abs(p.beta * squaredNorm - 1) > 1e-9 { #expect(p.global.isStableGlobal == (p.beta * squaredNorm < 1)) }
     }
 
     // At β‖x‖² = 2: 0 is found (the mean start) and labelled unstable, a saddle of index 1; the two
@@ -197,7 +199,19 @@ struct AnalysisBehaviourTests {
     let states: Matrix<Double> = gaussianPatterns(7, 5, seed: 32)
     var chunked = Classifier()
     chunked.stackLimit = 2 * 25
-    #expect(try chunked.classify(model, at: states) == Classifier().classify(model, at: states))
+    // Same labels, evidence and spectra; eigenvalues to rounding (the BLAS kernels that OpenBLAS
+    // picks for a CPU may block a stacked product differently from a single one).
+    let a = try chunked.classify(model, at: states)
+    let b = try Classifier().classify(model, at: states)
+    #expect(a.count == b.count)
+    for (x, y) in zip(a, b) {
+      #expect(x.label == y.label && x.regime == y.regime && x.evidence?.k == y.evidence?.k)
+      #expect(x.evidence?.subset == y.evidence?.subset)
+      #expect(abs(x.jacobian.spectralRadius - y.jacobian.spectralRadius) < 1e-12)
+      let hx = try #require(x.hessian), hy = try #require(y.hessian)
+      #expect(hx.kind == hy.kind && hx.index == hy.index)
+      for (u, v) in zip(hx.eigenvalues, hy.eigenvalues) { #expect(abs(u - v) < 1e-12) }
+    }
   }
 
   @Test("Evidence: k₉₀, entropy and participation ratio from the weights; thresholds are parameters")
