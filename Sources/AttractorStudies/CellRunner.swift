@@ -164,7 +164,7 @@ extension Study {
     let hasEnergy = model.descentEnergy(queries, into: &initialEnergies, workspace: &measureWorkspace)
     var energies = [Double](repeating: 0, count: b)
     let regimeRule = factory.regimeRule
-    let setupSeconds = seconds(clock.now - setupStart)
+    let setupSeconds = (clock.now - setupStart).seconds
 
     let checkpoints = spec.steps
     let maxSteps = checkpoints.last ?? 0
@@ -201,7 +201,7 @@ extension Study {
         if observed.step > 0 {
           for r in 0..<b where observed.converged[r] && firstConverged[r] == nil { firstConverged[r] = observed.step }
           if checkpoints.contains(observed.step) {
-            measure(observed.step, states: observed.states, dynamicsSeconds: seconds(entered - runStart - observerTime))
+            measure(observed.step, states: observed.states, dynamicsSeconds: (entered - runStart - observerTime).seconds)
           }
         }
         observerTime += clock.now - entered
@@ -210,7 +210,7 @@ extension Study {
       throw .cellFailed(cell: cell.index, message: "\(spec.models[cell.model].label): \(error)")
     }
     // Every state converged before the largest T: later steps change nothing.
-    let total = seconds(clock.now - runStart - observerTime)
+    let total = (clock.now - runStart - observerTime).seconds
     for t in checkpoints where t > lastStep { measure(t, states: outcome.finalStates, dynamicsSeconds: total) }
 
     let corruption = spec.corruptions[cell.corruption]
@@ -220,9 +220,4 @@ extension Study {
       patterns: patterns.rows, dimension: patterns.columns, initialAccuracy: initialAccuracy, steps: results,
       setupSeconds: setupSeconds, blasThreads: BLAS.threadCount)
   }
-}
-
-/// A duration in seconds.
-func seconds(_ d: Duration) -> Double {
-  Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
 }

@@ -34,7 +34,7 @@ public enum DatasetSource: Sendable {
     switch self {
     case .gaussian: return 0
     case .npy(let m, _), .mnist(let m, _, _):
-      return m.withUnsafeBufferPointer { p in fnv1a(UnsafeRawBufferPointer(p)) }
+      return m.withUnsafeBufferPointer { p in Fingerprint.fnv1a(UnsafeRawBufferPointer(p)) }
     }
   }
 
@@ -217,6 +217,6 @@ public struct Study: Sendable {
     for source in sources {
       withUnsafeBytes(of: source.fingerprint.littleEndian) { bytes += $0 }
     }
-    return hex(fnv1a(bytes))
+    return Fingerprint.hex(Fingerprint.fnv1a(bytes))
   }
 }

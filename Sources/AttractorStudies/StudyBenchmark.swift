@@ -35,7 +35,7 @@ extension Study {
       do { _ = try dynamics.run(model, from: queries) } catch {
         throw .cellFailed(cell: -1, message: "\(spec.models[m].label): \(error)")
       }
-      if k > 0 { times.append(seconds(clock.now - start)) }  // k = 0 is the warm-up
+      if k > 0 { times.append((clock.now - start).seconds) }  // k = 0 is the warm-up
     }
     times.sort()
     return times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2

@@ -186,7 +186,7 @@ public struct StudyRunner: Sendable {
       }
       done[cell.index] = result
       ran += 1
-      let elapsed = seconds(clock.now - runStart)
+      let elapsed = (clock.now - runStart).seconds
       let left = assigned.count - done.count
       progress(
         StudyProgress(
@@ -208,7 +208,7 @@ public struct StudyRunner: Sendable {
         report = r
       }
     }
-    return Outcome(results: results, complete: complete, resumed: resumed, seconds: seconds(clock.now - start), report: report)
+    return Outcome(results: results, complete: complete, resumed: resumed, seconds: (clock.now - start).seconds, report: report)
   }
 
   func describe(_ cell: StudyCell) -> String {

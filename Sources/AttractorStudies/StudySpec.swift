@@ -1,3 +1,4 @@
+import AttractorCore
 import AttractorExperiments
 import Foundation
 
@@ -189,24 +190,6 @@ public struct StudySpec: Sendable, Equatable, Codable {
 
 /// JSON with sorted keys (pretty or compact), the encoding used for hashes and report files.
 func canonicalJSON<T: Encodable>(_ value: T, pretty: Bool = false) -> Data {
-  let encoder = JSONEncoder()
-  encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
-  encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
   // Encoding plain value types cannot fail.
-  return (try? encoder.encode(value)) ?? Data()
-}
-
-/// 64-bit FNV-1a of `bytes`, as 16 hex digits (a fingerprint, not a cryptographic hash).
-func fnv1a(_ bytes: some Sequence<UInt8>, seed: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
-  var h = seed
-  for b in bytes {
-    h ^= UInt64(b)
-    h = h &* 0x100_0000_01b3
-  }
-  return h
-}
-
-func hex(_ value: UInt64) -> String {
-  let s = String(value, radix: 16)
-  return String(repeating: "0", count: 16 - s.count) + s
+  (try? JSONCoding.encode(value, pretty: pretty)) ?? Data()
 }
