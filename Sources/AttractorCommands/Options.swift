@@ -1,0 +1,134 @@
+import ArgumentParser
+import Attractors
+import Foundation
+
+// The option groups every command shares, so that one concept has one name across the tool. The
+// vocabulary (one name per concept) is written down in Docs/CommandLine.md; keep the two in step.
+
+/// Where stored patterns come from: `--patterns FILE.npy`, or `--count` random patterns of
+/// dimension `--dimension` (defaults chosen by the command).
+struct PatternOptions: ParsableArguments {
+  @Option(help: ArgumentHelp("Stored patterns: a 2-D .npy array, one pattern per row (float32, float64, int32 or int64).", valueName: "file.npy"))
+  var patterns: String?
+
+  @Option(help: ArgumentHelp("Number N of random patterns (default: see the command's description).", valueName: "N"))
+  var count: Int?
+
+  @Option(help: ArgumentHelp("Dimension d of the random patterns (default: see the command's description).", valueName: "d"))
+  var dimension: Int?
+
+  func validate() throws {
+    if patterns != nil {
+      if count != nil { throw ValidationError("--patterns and --count are mutually exclusive: the file sets the number of patterns") }
+      if dimension != nil { throw ValidationError("--patterns and --dimension are mutually exclusive: the file sets the dimension") }
+    }
+    if let count, count < 1 { throw ValidationError("--count must be at least 1, got \(count)") }
+    if let dimension, dimension < 1 { throw ValidationError("--dimension must be at least 1, got \(dimension)") }
+  }
+}
+
+/// `--seed`: the seed of every random choice of a run.
+struct SeedOptions: ParsableArguments {
+  @Option(help: "Seed of every random choice (patterns, queries, starts, update orders, initialisations).")
+  var seed: UInt64 = 0
+}
+
+/// `--threads`: OpenBLAS threads. Always BLAS threads; worker threads are `--workers`.
+struct ExecutionOptions: ParsableArguments {
+  @Option(help: ArgumentHelp("OpenBLAS threads (default: OpenBLAS's own choice). Results differ in the last bits between thread counts.", valueName: "n"))
+  var threads: Int?
+
+  func validate() throws {
+    if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+  }
+
+  /// Sets the OpenBLAS thread count when `--threads` was given; returns the count in force.
+  @discardableResult
+  func apply() -> Int {
+    if let threads { BLAS.setThreadCount(threads) }
+    return BLAS.threadCount
+  }
+}
+
+/// `--output-dir`: the folder a command writes its files into. Without it a command writes into
+/// `report-<name>` under the current directory (git-ignored in the repository), never into a
+/// tracked folder such as Docs/: regenerating a committed report takes an explicit `--output-dir`.
+struct OutputFolderOptions: ParsableArguments {
+  @Option(name: .customLong("output-dir"), help: ArgumentHelp("Folder for the files written (created if missing; default report-<command> in the current directory).", valueName: "dir"))
+  var outputDirectory: String?
+
+  func validate() throws {
+    if let outputDirectory, outputDirectory.isEmpty { throw ValidationError("--output-dir must not be empty") }
+  }
+
+  /// The folder to write into: `--output-dir`, or `report-<defaultName>` in the current directory.
+  func folder(defaultName: String) -> URL {
+    URL(fileURLWithPath: outputDirectory ?? "report-\(defaultName)")
+  }
+
+  /// The folder, created if missing; a file in its place is a ``CommandFailure``.
+  func createFolder(defaultName: String) throws -> URL {
+    let url = folder(defaultName: defaultName)
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+      throw CommandFailure("\(url.path) exists and is not a folder; choose another --output-dir")
+    }
+    do {
+      try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    } catch {
+      throw CommandFailure("cannot create the folder \(url.path): \(error.localizedDescription)")
+    }
+    return url
+  }
+}
+
+/// `--json`: print one JSON object (the project's encoding, ``JSONCoding``) instead of a table.
+struct JSONOutputOptions: ParsableArguments {
+  @Flag(help: "Print one JSON object instead of the table.")
+  var json = false
+
+  /// Prints `value` as pretty JSON on standard output.
+  func printJSON<T: Encodable>(_ value: T) throws {
+    print(try JSONCoding.string(value), terminator: "")
+  }
+}
+
+/// `--repetitions`: timed repetitions of a benchmark after one warm-up run.
+struct RepetitionOptions: ParsableArguments {
+  @Option(help: ArgumentHelp("Timed repetitions after one warm-up (the median is reported).", valueName: "r"))
+  var repetitions: Int = 5
+
+  func validate() throws {
+    if repetitions < 1 { throw ValidationError("--repetitions must be at least 1, got \(repetitions)") }
+  }
+}
+
+// MARK: - Typed lists
+
+/// A comma-separated list typed as `Element` (`--dimension 64,256`, `--count 10,100,1000`), parsed
+/// in one place: empty items, unparsable items and duplicates are refused with the item named.
+struct ArgumentList<Element: LosslessStringConvertible & Hashable & Sendable>: ExpressibleByArgument, Sendable {
+  var values: [Element]
+
+  init(_ values: [Element]) { self.values = values }
+
+  init?(argument: String) {
+    let items = argument.split(separator: ",", omittingEmptySubsequences: false).map {
+      $0.trimmingCharacters(in: .whitespaces)
+    }
+    var values: [Element] = []
+    var seen: Set<Element> = []
+    for item in items {
+      guard !item.isEmpty, let value = Element(item), seen.insert(value).inserted else { return nil }
+      values.append(value)
+    }
+    guard !values.isEmpty else { return nil }
+    self.values = values
+  }
+
+  var defaultValueDescription: String { values.map { "\($0)" }.joined(separator: ",") }
+}
+
+typealias IntList = ArgumentList<Int>
+typealias DoubleList = ArgumentList<Double>
+typealias SeedList = ArgumentList<UInt64>
