@@ -103,8 +103,8 @@ public struct IterativeAttentionModelFolder: Sendable, Codable, Equatable {
   /// Validates the files (``/AttractorIO/ModelFolder``), the kind and version, the data dimension
   /// against the width, and every tensor's name, shape and dtype (``expectedTensors``). A stored
   /// memory is read from `memory.keys`; a recipe is passed to `regenerate` (count, dimension,
-  /// seed), which returns the patterns (`SyntheticGaussianDataset` in `AttractorExperiments`
-  /// provides ``load(from:)`` with it).
+  /// seed), which returns the patterns; `AttractorExperiments` adds `load(from:)`, which passes
+  /// `SyntheticGaussianDataset`'s patterns.
   ///
   /// - Returns: the record, the model and the unpadded patterns (M × d_data).
   /// - Throws: ``/AttractorIO/ModelFolderError`` naming the file and what is wrong.

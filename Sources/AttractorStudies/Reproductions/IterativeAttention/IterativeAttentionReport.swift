@@ -7,7 +7,7 @@ import Foundation
 /// 000's published numbers beside ours.
 ///
 /// Every number in the report is computed from ``IterativeAttentionStudy/Results``: accuracy in
-/// percent as mean ± standard error over the seeds (``MeanAndStandardError``; no error with one
+/// percent as mean ± standard error over the seeds (``/AttractorExperiments/MeanAndStandardError``; no error with one
 /// seed). The paper's numbers are quoted from its Tables 1–3 for comparison only.
 public struct IterativeAttentionReport: Sendable {
   public let results: IterativeAttentionStudy.Results
@@ -27,7 +27,7 @@ public struct IterativeAttentionReport: Sendable {
     "Transformer-Medium": ["73.6 ± 0.3", "86.9 ± 0.4", "90.1 ± 0.3"],
   ]
   /// Table 2: accuracy (%) and steps to converge of the classical network, single-step attention
-  /// and iterative attention with T = 5 and T = 10 (the rows of ``table2(task:)``, in this order).
+  /// and iterative attention with T = 5 and T = 10 (the rows of Table 2 in the report, in this order).
   public static let paperTable2: [(model: String, accuracy: String, steps: String)] = [
     ("Classical Hopfield", "62.4", "15"), ("Single-Step Attention", "72.3", "1"),
     ("Iterative Attention (T=5)", "84.7", "5"), ("Iterative Attention (T=10)", "88.2", "10"),
