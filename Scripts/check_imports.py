@@ -103,14 +103,16 @@ def main():
         used = {m for m in imported if m not in SYSTEM_MODULES and m != name}
         for module in sorted(used - declared):
             problems += 1
-            print("%s: imports %s (in %s) but does not declare it" % (name, module, ", ".join(sorted(imported[module]))))
+            files = ", ".join(sorted(imported[module]))
+            print("%s: imports %s (in %s) but does not declare it" % (name, module, files))
         for module in sorted(declared - used):
             problems += 1
             print("%s: declares %s but no file imports it" % (name, module))
     if problems:
         print("%d mismatch(es) between imports and Package.swift" % problems)
         return 1
-    print("imports match Package.swift for %d targets" % sum(1 for t in targets if t[0] not in ("systemLibrary", "binaryTarget")))
+    checked = sum(1 for t in targets if t[0] not in ("systemLibrary", "binaryTarget"))
+    print("imports match Package.swift for %d targets" % checked)
     return 0
 
 

@@ -18,7 +18,8 @@ struct ModelFolderTests {
     let url = tmp.file("toy")
     let config = Data(#"{"model": "toy", "formatVersion": 2, "size": 3}"#.utf8)
     try ModelFolder.write(to: url, config: config, tensors: tensors(), card: "# Toy\n")
-    #expect(try FileManager.default.contentsOfDirectory(atPath: url.path).sorted() == ["CARD.md", "config.json", "weights.safetensors"])
+    let names = try FileManager.default.contentsOfDirectory(atPath: url.path).sorted()
+    #expect(names == ["CARD.md", "config.json", "weights.safetensors"])
     let folder = try ModelFolder(opening: url)
     struct Config: Decodable { var size: Int }
     #expect(try folder.config(Config.self, kind: kind).size == 3)
@@ -28,15 +29,20 @@ struct ModelFolderTests {
       try folder.tensors(expecting: [.init("v", shape: [2, 3])])
     }
     _ = try folder.tensors(expecting: [.init("v", shape: [2, 3], isOptional: true)])
-    #expect { try folder.tensors(expecting: [.init("w", shape: [3, 2])]) } throws: { "\($0)".contains("shape [2, 3], expected [3, 2]") }
+    #expect { try folder.tensors(expecting: [.init("w", shape: [3, 2])]) } throws: {
+      "\($0)".contains("shape [2, 3], expected [3, 2]")
+    }
     #expect { try folder.tensors(expecting: [.init("w", shape: [2, 3], dtype: .float64)]) } throws: {
       "\($0)".contains("dtype F32, expected F64")
     }
-    #expect { try folder.tensors(expecting: [], allowingOthers: false) } throws: { "\($0)".contains("not a tensor of this model") }
+    #expect { try folder.tensors(expecting: [], allowingOthers: false) } throws: {
+      "\($0)".contains("not a tensor of this model")
+    }
     // Writing again replaces the whole folder (a stray file disappears) and leaves no staging folder.
     try Data().write(to: url.appendingPathComponent("stray"))
     try ModelFolder.write(to: url, config: config, tensors: tensors(), card: nil)
-    #expect(try FileManager.default.contentsOfDirectory(atPath: url.path).sorted() == ["config.json", "weights.safetensors"])
+    let replaced = try FileManager.default.contentsOfDirectory(atPath: url.path).sorted()
+    #expect(replaced == ["config.json", "weights.safetensors"])
     #expect(try tmp.contents() == ["toy"])
   }
 

@@ -51,9 +51,7 @@ extension IterativeAttentionModelFolder {
   ///
   /// - Returns: the record, the model and the unpadded patterns (M × d_data).
   /// - Throws: ``/AttractorIO/ModelFolderError`` naming the file and what is wrong.
-  public static func load(
-    from folder: URL
-  ) throws(ModelFolderError) -> (record: IterativeAttentionModelFolder, model: IterativeAttention<Float>, patterns: Matrix<Float>) {
+  public static func load(from folder: URL) throws(ModelFolderError) -> Loaded {
     try load(from: folder) { count, dimension, seed in
       try SyntheticGaussianDataset<Float>(count: count, dimension: dimension, seed: seed).patterns
     }

@@ -62,6 +62,12 @@ public struct IterativeAttentionModelFolder: Sendable, Codable, Equatable {
     self.trainingSeconds = trainingSeconds
   }
 
+  /// What ``load(from:regeneratingMemory:)`` returns: the record, the model, and the unpadded
+  /// patterns (M × d_data).
+  public typealias Loaded = (
+    record: IterativeAttentionModelFolder, model: IterativeAttention<Float>, patterns: Matrix<Float>
+  )
+
   /// The tensors a folder with this record must hold: each layer's four width × width F32
   /// projections, and `memory.keys` (M × d_data) when the memory is stored.
   public var expectedTensors: [ModelFolder.TensorExpectation] {
@@ -109,14 +115,16 @@ public struct IterativeAttentionModelFolder: Sendable, Codable, Equatable {
   /// - Returns: the record, the model and the unpadded patterns (M × d_data).
   /// - Throws: ``/AttractorIO/ModelFolderError`` naming the file and what is wrong.
   public static func load(
-    from folder: URL, regeneratingMemory regenerate: (_ count: Int, _ dimension: Int, _ seed: UInt64) throws -> Matrix<Float>
-  ) throws(ModelFolderError) -> (record: IterativeAttentionModelFolder, model: IterativeAttention<Float>, patterns: Matrix<Float>) {
+    from folder: URL,
+    regeneratingMemory regenerate: (_ count: Int, _ dimension: Int, _ seed: UInt64) throws -> Matrix<Float>
+  ) throws(ModelFolderError) -> Loaded {
     let files = try ModelFolder(opening: folder)
     let configPath = files.configURL.path
     let record = try files.config(IterativeAttentionModelFolder.self, kind: kind)
     let c = record.configuration
     guard record.dataDimension >= 1 && record.dataDimension <= c.width else {
-      throw .invalidConfig(path: configPath, reason: "dataDimension \(record.dataDimension) must be in 1…width (\(c.width))")
+      throw .invalidConfig(
+        path: configPath, reason: "dataDimension \(record.dataDimension) must be in 1…width (\(c.width))")
     }
     let tensors = try files.tensors(expecting: record.expectedTensors)
     func matrix(_ name: String) throws(ModelFolderError) -> Matrix<Float> {
