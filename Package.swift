@@ -31,23 +31,31 @@ let package = Package(
         .product(name: "ComplexModule", package: "swift-numerics"),
       ]
     ),
-    .target(name: "AttractorCore", dependencies: ["AttractorLinearAlgebra"]),
-    .target(name: "AttractorModels", dependencies: ["AttractorCore", "AttractorLinearAlgebra"]),
+    .target(
+      name: "AttractorCore",
+      dependencies: ["AttractorLinearAlgebra", .product(name: "RealModule", package: "swift-numerics")]
+    ),
+    // Models depend on IO for their model folders (`IterativeAttention+ModelFolder.swift`).
+    .target(name: "AttractorModels", dependencies: ["AttractorCore", "AttractorLinearAlgebra", "AttractorIO"]),
     .target(name: "AttractorIO", dependencies: ["AttractorLinearAlgebra"]),
     // SVG charts (no dependencies): used by analysis and experiments to write figures.
     .target(name: "AttractorPlots"),
     .target(
       name: "AttractorAnalysis",
-      dependencies: ["AttractorLinearAlgebra", "AttractorCore", "AttractorModels", "AttractorPlots"]
-    ),
-    .target(
-      name: "AttractorExperiments",
       dependencies: [
-        "AttractorLinearAlgebra", "AttractorCore", "AttractorModels", "AttractorIO", "AttractorAnalysis",
-        "AttractorPlots",
+        "AttractorLinearAlgebra", "AttractorCore", "AttractorModels", "AttractorPlots",
+        .product(name: "RealModule", package: "swift-numerics"),
+        .product(name: "ComplexModule", package: "swift-numerics"),
       ]
     ),
-    // Comparative studies: study files, the model registry, resumable and sharded runs, reports.
+    // Building blocks of experiments: corruptions, metrics, recall and capacity runners, and the
+    // dataset layer (`Datasets/`: synthetic Gaussian, MNIST reader and embeddings, DatasetError).
+    .target(
+      name: "AttractorExperiments",
+      dependencies: ["AttractorLinearAlgebra", "AttractorCore", "AttractorModels", "AttractorIO", "AttractorPlots"]
+    ),
+    // Studies: the comparative-study framework (study files, the model registry, resumable and
+    // sharded runs, reports) and the paper reproductions under `Reproductions/`.
     .target(
       name: "AttractorStudies",
       dependencies: [
@@ -71,20 +79,43 @@ let package = Package(
     ),
     .executableTarget(name: "attractor", dependencies: ["AttractorCommands"]),
 
-    .testTarget(name: "AttractorLinearAlgebraTests", dependencies: ["AttractorLinearAlgebra"]),
-    .testTarget(name: "AttractorCoreTests", dependencies: ["AttractorCore"]),
+    .testTarget(
+      name: "AttractorLinearAlgebraTests",
+      dependencies: ["AttractorLinearAlgebra", .product(name: "ComplexModule", package: "swift-numerics")]
+    ),
+    .testTarget(name: "AttractorCoreTests", dependencies: ["AttractorCore", "AttractorLinearAlgebra"]),
     .testTarget(
       name: "AttractorModelsTests",
-      dependencies: ["AttractorModels"],
+      dependencies: ["AttractorModels", "AttractorCore", "AttractorLinearAlgebra"],
       exclude: ["DAMReference"],
       resources: [.copy("Reference")]
     ),
-    .testTarget(name: "AttractorIOTests", dependencies: ["AttractorIO"], exclude: ["Fixtures"]),
-    .testTarget(name: "AttractorExperimentsTests", dependencies: ["AttractorExperiments"]),
-    .testTarget(name: "AttractorAnalysisTests", dependencies: ["AttractorAnalysis"], exclude: ["Reference"]),
+    .testTarget(
+      name: "AttractorIOTests", dependencies: ["AttractorIO", "AttractorLinearAlgebra"], exclude: ["Fixtures"]
+    ),
+    .testTarget(
+      name: "AttractorExperimentsTests",
+      dependencies: ["AttractorExperiments", "AttractorCore", "AttractorLinearAlgebra", "AttractorModels"]
+    ),
+    .testTarget(
+      name: "AttractorAnalysisTests",
+      dependencies: ["AttractorAnalysis", "AttractorCore", "AttractorLinearAlgebra", "AttractorModels"],
+      exclude: ["Reference"]
+    ),
     .testTarget(name: "AttractorPlotsTests", dependencies: ["AttractorPlots"]),
-    .testTarget(name: "AttractorStudiesTests", dependencies: ["AttractorStudies"]),
+    .testTarget(
+      name: "AttractorStudiesTests",
+      dependencies: [
+        "AttractorStudies", "AttractorCore", "AttractorExperiments", "AttractorIO", "AttractorLinearAlgebra",
+        "AttractorModels",
+      ]
+    ),
     .testTarget(name: "AttractorsTests", dependencies: ["Attractors"]),
-    .testTarget(name: "AttractorCommandsTests", dependencies: ["AttractorCommands"]),
+    .testTarget(
+      name: "AttractorCommandsTests",
+      dependencies: [
+        "AttractorCommands", "Attractors", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
   ]
 )

@@ -260,11 +260,9 @@ public struct PhaseDiagram: Codable, Sendable, Equatable {
     let jsonURL = directory.appendingPathComponent("\(prefix).json")
     let sharesURL = directory.appendingPathComponent("\(prefix)-shares.svg")
     let stabilityURL = directory.appendingPathComponent("\(prefix)-stability.svg")
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     do {
       try Data(csv().utf8).write(to: csvURL, options: .atomic)
-      try encoder.encode(self).write(to: jsonURL, options: .atomic)
+      try JSONCoding.encode(self).write(to: jsonURL, options: .atomic)
     } catch {
       throw .writeFailed(path: directory.path, reason: error.localizedDescription)
     }

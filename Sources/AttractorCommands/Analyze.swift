@@ -1,10 +1,5 @@
 import ArgumentParser
-import AttractorAnalysis
-import AttractorCore
-import AttractorExperiments
-import AttractorIO
-import AttractorLinearAlgebra
-import AttractorModels
+import Attractors
 import Foundation
 
 /// `attractor analyze`: find, linearise and classify the fixed points of a modern Hopfield network;
@@ -352,9 +347,9 @@ public struct Analyze: ParsableCommand {
 
   /// Fixed points of a trained iterative-attention stack, analysed in double precision.
   func runFolderAnalysis(_ folder: String) throws -> Output {
-    let loaded: (record: IterativeAttentionFolder, model: IterativeAttention<Float>, patterns: Matrix<Float>)
+    let loaded: (record: IterativeAttentionModelFolder, model: IterativeAttention<Float>, patterns: Matrix<Float>)
     do {
-      loaded = try IterativeAttentionFolder.load(from: URL(fileURLWithPath: folder))
+      loaded = try IterativeAttentionModelFolder.load(from: URL(fileURLWithPath: folder))
     } catch {
       throw CommandFailure("cannot load the model folder \(folder): \(error)")
     }

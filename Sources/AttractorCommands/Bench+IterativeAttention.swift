@@ -1,8 +1,5 @@
 import ArgumentParser
-import AttractorCore
-import AttractorIO
-import AttractorLinearAlgebra
-import AttractorModels
+import Attractors
 import Foundation
 
 /// What `attractor bench --model iterative-attention` measured: one iteration of a random

@@ -1,7 +1,5 @@
-import AttractorCore
-import AttractorLinearAlgebra
-import AttractorModels
 import ArgumentParser
+import Attractors
 import Foundation
 
 /// `--model` values of `attractor bench`.

@@ -1,9 +1,5 @@
 import ArgumentParser
-import AttractorCore
-import AttractorExperiments
-import AttractorIO
-import AttractorLinearAlgebra
-import AttractorModels
+import Attractors
 import Foundation
 
 /// `--model` values of `attractor capacity`.

@@ -1,8 +1,5 @@
 import ArgumentParser
-import AttractorCore
-import AttractorExperiments
-import AttractorLinearAlgebra
-import AttractorStudies
+import Attractors
 import Foundation
 
 /// `attractor compare`: every model on the same patterns and the same corrupted queries; a

@@ -1,9 +1,5 @@
 import ArgumentParser
-import AttractorCore
-import AttractorExperiments
-import AttractorIO
-import AttractorLinearAlgebra
-import AttractorModels
+import Attractors
 import Foundation
 
 /// Memory models `attractor recall` can run.
@@ -271,9 +267,9 @@ public struct Recall: ParsableCommand {
     var patternMatrix: Matrix<Scalar>
     var folderModel: IterativeAttention<Float>? = nil
     if let folder = modelFolder {
-      let loaded: (record: IterativeAttentionFolder, model: IterativeAttention<Float>, patterns: Matrix<Float>)
+      let loaded: (record: IterativeAttentionModelFolder, model: IterativeAttention<Float>, patterns: Matrix<Float>)
       do {
-        loaded = try IterativeAttentionFolder.load(from: URL(fileURLWithPath: folder))
+        loaded = try IterativeAttentionModelFolder.load(from: URL(fileURLWithPath: folder))
       } catch {
         throw CommandFailure("cannot load the model folder \(folder): \(error)")
       }

@@ -1,6 +1,5 @@
 import ArgumentParser
-import AttractorExperiments
-import AttractorLinearAlgebra
+import Attractors
 import Foundation
 
 /// The published studies `attractor reproduce` can run.

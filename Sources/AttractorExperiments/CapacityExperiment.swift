@@ -365,8 +365,7 @@ public struct CapacityExperiment: Sendable, Equatable, Codable {
     do {
       run = try memory.runAsynchronous(from: states, seed: dynamicsSeed, maxSweeps: maxSweeps, targets: targets, threads: threads)
     } catch { throw .modelFailed("the dynamics failed: \(error)") }
-    let elapsed = clock.now - begin
-    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    let seconds = (clock.now - begin).seconds
 
     var histogram = [Int](repeating: 0, count: n + 1)
     var errorFree = 0, within = 0, onPattern = 0, totalErrors = 0

@@ -92,42 +92,20 @@ public enum DatasetSource: Sendable {
 
   /// A 2-D, finite, non-empty .npy file as doubles, with a readable error otherwise.
   static func readNumPy(_ url: URL) throws(DatasetError) -> Matrix<Double> {
-    guard FileManager.default.fileExists(atPath: url.path) else { throw DatasetError("no such file: \(url.path)") }
+    guard FileManager.default.fileExists(atPath: url.path) else { throw .missingFile(path: url.path, hint: "") }
     let tensor: Tensor
-    do { tensor = try NumPyFile.read(from: url) } catch { throw DatasetError("cannot read \(url.path): \(error)") }
+    do { tensor = try NumPyFile.read(from: url) } catch { throw .badFile(path: url.path, reason: "\(error)") }
     guard tensor.rank == 2 else {
-      throw DatasetError("\(url.path) holds an array of shape \(tensor.shape); patterns must be 2-D, one per row")
+      throw .badFile(path: url.path, reason: "an array of shape \(tensor.shape); patterns must be 2-D, one per row")
     }
     let m: Matrix<Double>
-    do { m = try tensor.matrix(as: Double.self) } catch { throw DatasetError("cannot use \(url.path): \(error)") }
-    guard m.rows >= 1 && m.columns >= 1 else { throw DatasetError("\(url.path) holds a \(m.rows) × \(m.columns) array; it needs at least one pattern") }
-    guard m.isFinite else { throw DatasetError("\(url.path) contains NaN or infinity") }
+    do { m = try tensor.matrix(as: Double.self) } catch { throw .badFile(path: url.path, reason: "\(error)") }
+    guard m.rows >= 1 && m.columns >= 1 else {
+      throw .badFile(path: url.path, reason: "a \(m.rows) × \(m.columns) array; it needs at least one pattern")
+    }
+    guard m.isFinite else { throw .badFile(path: url.path, reason: "it contains NaN or infinity") }
     return m
   }
-
-  /// MNIST training images (N × 784) from an IDX file.
-  static func readMNIST(_ url: URL) throws(DatasetError) -> Matrix<Double> {
-    guard FileManager.default.fileExists(atPath: url.path) else { throw DatasetError("no such file: \(url.path)") }
-    let tensor: Tensor
-    do { tensor = try IDXFile.read(from: url) } catch { throw DatasetError("cannot read \(url.path): \(error)") }
-    guard tensor.rank == 3, tensor.shape[0] >= 1 else {
-      throw DatasetError("\(url.path) holds an array of shape \(tensor.shape); MNIST images are N × 28 × 28")
-    }
-    let flat: Tensor
-    do {
-      flat = try Tensor(shape: [tensor.shape[0], tensor.shape[1] * tensor.shape[2]], storage: tensor.storage)
-      return try flat.matrix(as: Double.self)
-    } catch {
-      throw DatasetError("cannot use \(url.path): \(error)")
-    }
-  }
-}
-
-/// A data file that cannot be used.
-public struct DatasetError: Error, Sendable, Equatable, CustomStringConvertible {
-  public var message: String
-  public init(_ message: String) { self.message = message }
-  public var description: String { message }
 }
 
 /// One unit of work: a model on a dataset with one corruption at one level for one seed. All T

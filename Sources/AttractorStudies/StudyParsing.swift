@@ -280,9 +280,9 @@ extension StudySpec {
         return nil
       } ?? true
       guard c.issues.count == before, let count, let directory, let standardize else { return nil }
-      let url = resolve(directory, against: baseDirectory).appendingPathComponent("train-images-idx3-ubyte")
+      let url = resolve(directory, against: baseDirectory).appendingPathComponent(MNIST.trainingImages)
       do {
-        let images = try DatasetSource.readMNIST(url)
+        let images = try MNIST.images(at: url)
         guard count <= images.rows else {
           c.add("\(path).count", "must be at most the \(images.rows) images in \(url.path), got \(count)")
           return nil
@@ -291,7 +291,7 @@ extension StudySpec {
           kind: .mnist, label: label ?? "mnist K=\(count)", count: count, directory: directory, standardize: standardize)
         return (d, .mnist(images: images, count: count, standardize: standardize))
       } catch {
-        c.add("\(path).directory", "\(error) (fetch MNIST with `python3 Scripts/fetch_mnist.py`, which writes Data/mnist)")
+        c.add("\(path).directory", "\(error)")
         return nil
       }
     }

@@ -1,9 +1,6 @@
 import ArgumentParser
-import AttractorAnalysis
 import AttractorCommands
-import AttractorCore
-import AttractorIO
-import AttractorLinearAlgebra
+import Attractors
 import Foundation
 import Testing
 

@@ -1,7 +1,6 @@
 import ArgumentParser
 import AttractorCommands
-import AttractorIO
-import AttractorLinearAlgebra
+import Attractors
 import Foundation
 import Testing
 

@@ -1,8 +1,6 @@
 import ArgumentParser
 import AttractorCommands
-import AttractorCore
-import AttractorIO
-import AttractorLinearAlgebra
+import Attractors
 import Foundation
 import Testing
 

@@ -1,6 +1,6 @@
 import ArgumentParser
 import AttractorCommands
-import AttractorExperiments
+import Attractors
 import Foundation
 import Testing
 

@@ -1,4 +1,5 @@
 import AttractorCore
+import AttractorExperiments
 import AttractorLinearAlgebra
 import AttractorModels
 import Foundation
@@ -404,14 +405,6 @@ public struct IterativeAttentionStudy: Sendable {
     try IterativeAttention<Float>.identity(
       configuration: IterativeAttentionConfiguration(layers: 1, heads: 1, width: task.patterns.columns),
       keys: task.patterns, values: task.patterns)
-  }
-}
-
-extension Duration {
-  /// The duration in seconds.
-  var seconds: Double {
-    let c = components
-    return Double(c.seconds) + Double(c.attoseconds) * 1e-18
   }
 }
 

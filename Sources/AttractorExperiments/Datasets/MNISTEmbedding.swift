@@ -1,72 +1,5 @@
-import AttractorCore
-import AttractorIO
 import AttractorLinearAlgebra
 import Foundation
-
-/// Errors raised while building a dataset.
-public enum DatasetError: Error, Equatable, Sendable, CustomStringConvertible {
-  /// A size parameter is out of range.
-  case invalidParameter(name: String, value: String, requirement: String)
-  /// A data file is missing; `hint` says how to get it.
-  case missingFile(path: String, hint: String)
-  /// A data file could not be read or has the wrong contents.
-  case badFile(path: String, reason: String)
-  /// A linear-algebra step (the PCA eigen-decomposition) failed.
-  case numerics(String)
-
-  public var description: String {
-    switch self {
-    case .invalidParameter(let name, let value, let requirement):
-      return "dataset parameter \(name) = \(value) is invalid: it must be \(requirement)"
-    case .missingFile(let path, let hint):
-      return "the data file \(path) does not exist; \(hint)"
-    case .badFile(let path, let reason):
-      return "the data file \(path) is unusable: \(reason)"
-    case .numerics(let reason):
-      return "a linear-algebra step failed while building the dataset: \(reason)"
-    }
-  }
-}
-
-/// Seed 000's Synthetic-Gaussian task: `count` vectors with independent N(0, 1) entries, keys =
-/// values, split into training, validation and test targets.
-///
-/// ```
-/// ξ_μ ~ N(0, I_d),  μ = 1 … count;   split of a seeded permutation: first 80 %, next 10 %, last 10 %
-/// ```
-///
-/// Every vector is stored in the memory; the split decides which stored vectors are used as
-/// targets of training, validation and test queries. So test queries ask for stored vectors that
-/// training never asked for. With entries of unit variance, the noise level σ of
-/// ``Corruption/gaussianNoise(sigma:)`` is the noise-to-signal ratio per coordinate.
-public struct SyntheticGaussianDataset<Scalar: LinearAlgebraScalar>: Sendable {
-  /// The stored vectors, one per row (count × d).
-  public let patterns: Matrix<Scalar>
-  /// Row indices used as targets while training (80 %).
-  public let training: [Int]
-  /// Row indices used for early stopping (10 %).
-  public let validation: [Int]
-  /// Row indices used for every reported number (the rest, about 10 %).
-  public let test: [Int]
-
-  /// Draws the dataset from `seed` (the vectors and the split use separate derived streams).
-  ///
-  /// - Throws: ``DatasetError/invalidParameter(name:value:requirement:)`` unless count ≥ 10 and d ≥ 1.
-  public init(count: Int = 10_000, dimension: Int = 64, seed: UInt64) throws(DatasetError) {
-    guard count >= 10 else { throw .invalidParameter(name: "count", value: "\(count)", requirement: "at least 10") }
-    guard dimension >= 1 else { throw .invalidParameter(name: "dimension", value: "\(dimension)", requirement: "at least 1") }
-    let root = SeededGenerator(seed: seed)
-    var vectors = root.derived(0)
-    patterns = vectors.gaussianMatrix(rows: count, columns: dimension, standardDeviation: 1)
-    var splitter = root.derived(1)
-    var order = [Int](repeating: 0, count: count)
-    splitter.shuffle(&order)
-    let trainingCount = count * 8 / 10, validationCount = count / 10
-    training = Array(order[0..<trainingCount])
-    validation = Array(order[trainingCount..<(trainingCount + validationCount)])
-    test = Array(order[(trainingCount + validationCount)...])
-  }
-}
 
 /// MNIST digits embedded by principal component analysis of the pixels, with one prototype per
 /// class: the stand-in for seed 000's ResNet-18 embeddings, which cannot be obtained here.
@@ -105,10 +38,8 @@ public struct MNISTEmbedding<Scalar: LinearAlgebraScalar>: Sendable {
   /// The scale c.
   public let scale: Double
 
-  /// The standard IDX file names inside the data folder.
-  public static var fileNames: [String] {
-    ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
-  }
+  /// The standard IDX file names inside the data folder (``MNIST/fileNames``).
+  public static var fileNames: [String] { MNIST.fileNames }
 
   /// Reads the four IDX files in `directory`, fits the PCA on the training images and embeds all
   /// splits.
@@ -138,8 +69,10 @@ public struct MNISTEmbedding<Scalar: LinearAlgebraScalar>: Sendable {
     guard (1...10_000).contains(testCount) else {
       throw .invalidParameter(name: "testCount", value: "\(testCount)", requirement: "in 1…10,000")
     }
-    let (trainPixels, trainLabels) = try Self.read(directory: directory, images: Self.fileNames[0], labels: Self.fileNames[1], count: 60_000)
-    let (testPixels, testLabels) = try Self.read(directory: directory, images: Self.fileNames[2], labels: Self.fileNames[3], count: 10_000)
+    let (trainPixels, trainLabels) = try Self.read(
+      directory: directory, images: MNIST.trainingImages, labels: MNIST.trainingLabels, count: 60_000)
+    let (testPixels, testLabels) = try Self.read(
+      directory: directory, images: MNIST.testImages, labels: MNIST.testLabels, count: 10_000)
 
     let fitRows = Array(0..<trainingCount)
     let x = trainPixels.rows(at: fitRows)
@@ -219,63 +152,15 @@ public struct MNISTEmbedding<Scalar: LinearAlgebraScalar>: Sendable {
     return out
   }
 
-  /// Reads `count` images (count × 784, scaled to [0, 1]) and labels (digits 0…9), validating shapes.
+  /// Reads `count` images (count × 784, scaled to [0, 1]) and their labels with ``MNIST``.
   static func read(
     directory: URL, images: String, labels: String, count: Int
   ) throws(DatasetError) -> (Matrix<Double>, [Int]) {
-    let hint = "fetch MNIST with `python3 Scripts/fetch_mnist.py` (it writes the IDX files into Data/mnist)"
-    let imageURL = directory.appendingPathComponent(images)
-    let labelURL = directory.appendingPathComponent(labels)
-    for url in [imageURL, labelURL] where !FileManager.default.fileExists(atPath: url.path) {
-      throw .missingFile(path: url.path, hint: hint)
+    var pixels = try MNIST.images(at: directory.appendingPathComponent(images), count: count)
+    let digits = try MNIST.labels(at: directory.appendingPathComponent(labels), count: count)
+    pixels.withUnsafeMutableBufferPointer { p in
+      for k in p.indices { p[k] /= 255 }
     }
-    let imageTensor: Tensor, labelTensor: Tensor
-    do {
-      imageTensor = try IDXFile.read(from: imageURL)
-      labelTensor = try IDXFile.read(from: labelURL)
-    } catch {
-      throw .badFile(path: imageURL.deletingLastPathComponent().path, reason: "\(error)")
-    }
-    guard imageTensor.shape == [count, 28, 28] else {
-      throw .badFile(path: imageURL.path, reason: "shape \(imageTensor.shape), expected [\(count), 28, 28]")
-    }
-    guard labelTensor.shape == [count] else {
-      throw .badFile(path: labelURL.path, reason: "shape \(labelTensor.shape), expected [\(count)]")
-    }
-    let pixels: [Double]
-    switch imageTensor.storage {
-    case .int32(let v): pixels = v.map { Double($0) / 255 }
-    case .int64(let v): pixels = v.map { Double($0) / 255 }
-    case .float32(let v): pixels = v.map { Double($0) / 255 }
-    case .float64(let v): pixels = v.map { $0 / 255 }
-    }
-    guard pixels.allSatisfy({ $0 >= 0 && $0 <= 1 }) else {
-      throw .badFile(path: imageURL.path, reason: "pixel values outside 0…255")
-    }
-    let labelValues: [Int64]
-    do { labelValues = try labelTensor.int64Values() } catch { throw .badFile(path: labelURL.path, reason: "\(error)") }
-    guard labelValues.allSatisfy({ (0...9).contains($0) }) else {
-      throw .badFile(path: labelURL.path, reason: "labels outside 0…9")
-    }
-    return (Matrix(rows: count, columns: 784, elements: pixels), labelValues.map { Int($0) })
-  }
-}
-
-extension Matrix {
-  /// The matrix with zero columns appended up to `width` columns (a copy; `width ≥ columns`).
-  ///
-  /// Zero padding is an isometric embedding of ℝ^d in ℝ^width: dot products, norms and cosine
-  /// similarities of padded vectors equal those of the originals.
-  public func zeroPadded(toColumns width: Int) -> Matrix {
-    precondition(width >= columns, "zeroPadded: \(width) < \(columns) columns")
-    if width == columns { return self }
-    var out = Matrix(rows: rows, columns: width)
-    let d = columns
-    withUnsafeBufferPointer { src in
-      out.withUnsafeMutableBufferPointer { dst in
-        for r in 0..<rows { for j in 0..<d { dst[r * width + j] = src[r * d + j] } }
-      }
-    }
-    return out
+    return (pixels, digits)
   }
 }

@@ -3,6 +3,7 @@ import AttractorExperiments
 import AttractorIO
 import AttractorLinearAlgebra
 import AttractorModels
+import AttractorStudies
 import Foundation
 import Testing
 
@@ -148,7 +149,7 @@ struct IterativeAttentionStudyTests {
     let folders = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
     #expect(folders == ["iterative-attention-synthetic-gaussian-single-head", "iterative-attention-synthetic-gaussian-transformer-small"])
     let folder = dir.appendingPathComponent(folders[1])
-    let loaded = try IterativeAttentionFolder.load(from: folder)
+    let loaded = try IterativeAttentionModelFolder.load(from: folder)
     #expect(loaded.model.configuration == IterativeAttentionConfiguration(layers: 2, heads: 2, width: 16))
     let original = try #require(folders.isEmpty ? nil : folders[1])
     #expect(original.hasSuffix("transformer-small"))
@@ -160,11 +161,11 @@ struct IterativeAttentionStudyTests {
     var tensors = try SafeTensorsFile.read(from: weights).tensors
     tensors["layers.1.key"] = nil
     try SafeTensorsFile.write(tensors, to: weights)
-    #expect { try IterativeAttentionFolder.load(from: folder) } throws: { error in
+    #expect { try IterativeAttentionModelFolder.load(from: folder) } throws: { error in
       "\(error)".contains("layers.1.key is missing")
     }
     try FileManager.default.removeItem(at: folder.appendingPathComponent("config.json"))
-    #expect { try IterativeAttentionFolder.load(from: folder) } throws: { error in
+    #expect { try IterativeAttentionModelFolder.load(from: folder) } throws: { error in
       "\(error)".contains("config.json does not exist")
     }
   }

@@ -1,4 +1,5 @@
 import AttractorCore
+import AttractorExperiments
 import AttractorLinearAlgebra
 import AttractorModels
 import Foundation
@@ -210,7 +211,7 @@ extension IterativeAttentionStudy {
 
   /// Saves a trained model of the first seed as a `Models/` folder.
   func save(_ trained: TrainedModel, task: Task, seed: UInt64, command: String, into directory: URL) throws {
-    let memory: IterativeAttentionFolder.Memory
+    let memory: IterativeAttentionModelFolder.Memory
     let stored: Matrix<Float>?
     if task.name == "Synthetic-Gaussian" {
       memory = .syntheticGaussian(count: settings.syntheticCount, dimension: settings.syntheticDimension, seed: seed)
@@ -219,7 +220,7 @@ extension IterativeAttentionStudy {
       memory = .stored
       stored = task.patterns
     }
-    let record = IterativeAttentionFolder(
+    let record = IterativeAttentionModelFolder(
       configuration: trained.spec.configuration, dataDimension: task.patterns.columns, memory: memory, task: task.name,
       seed: seed, command: command, history: trained.history, trainingSeconds: trained.seconds)
     let folder = directory.appendingPathComponent(
@@ -251,6 +252,6 @@ extension IterativeAttentionStudy {
       **Load** with `attractor recall --model-folder <this folder>` or `attractor analyze --model-folder <this folder>`; \
       the memory is \(stored == nil ? "regenerated from its seeded recipe in config.json" : "stored in weights.safetensors as memory.keys").
       """
-    try IterativeAttentionFolder.save(trained.model, record: record, memoryKeys: stored, card: card + "\n", to: folder)
+    try IterativeAttentionModelFolder.save(trained.model, record: record, memoryKeys: stored, card: card + "\n", to: folder)
   }
 }

@@ -1,3 +1,5 @@
+import AttractorCore
+import AttractorExperiments
 import AttractorPlots
 import Foundation
 
@@ -5,7 +7,7 @@ import Foundation
 /// 000's published numbers beside ours.
 ///
 /// Every number in the report is computed from ``IterativeAttentionStudy/Results``: accuracy in
-/// percent as mean ± standard error over the seeds (``MeanAndStandardError``; no error with one
+/// percent as mean ± standard error over the seeds (``/AttractorExperiments/MeanAndStandardError``; no error with one
 /// seed). The paper's numbers are quoted from its Tables 1–3 for comparison only.
 public struct IterativeAttentionReport: Sendable {
   public let results: IterativeAttentionStudy.Results
@@ -24,8 +26,9 @@ public struct IterativeAttentionReport: Sendable {
     "Transformer-Small": ["72.3 ± 0.4", "84.7 ± 0.5", "88.2 ± 0.3"],
     "Transformer-Medium": ["73.6 ± 0.3", "86.9 ± 0.4", "90.1 ± 0.3"],
   ]
-  /// Table 2: accuracy (%) and steps to converge.
-  public static let paperTable2: [(String, String, String)] = [
+  /// Table 2: accuracy (%) and steps to converge of the classical network, single-step attention
+  /// and iterative attention with T = 5 and T = 10 (the rows of Table 2 in the report, in this order).
+  public static let paperTable2: [(model: String, accuracy: String, steps: String)] = [
     ("Classical Hopfield", "62.4", "15"), ("Single-Step Attention", "72.3", "1"),
     ("Iterative Attention (T=5)", "84.7", "5"), ("Iterative Attention (T=10)", "88.2", "10"),
   ]
@@ -110,18 +113,20 @@ public struct IterativeAttentionReport: Sendable {
       rows.append([
         "Classical Hopfield (asynchronous)", Self.text(final(results.curves, task: task, model: Study.classicalName, corruption: c)),
         "≤ \(results.settings.classicalSweeps) sweeps", Self.text(MeanAndStandardError(classical.compactMap(\.meanStepsToConverge))),
-        Self.text(MeanAndStandardError(classical.map { 100 * $0.convergedFraction })), "62.4", "15",
+        Self.text(MeanAndStandardError(classical.map { 100 * $0.convergedFraction })),
+        Self.paperTable2[0].accuracy, Self.paperTable2[0].steps,
       ])
     }
     let small = IterativeAttentionStudy.ModelSpec.small.name
     let smallCurves = curves(results.curves, task: task, model: small, corruption: c)
     if !smallCurves.isEmpty {
-      let rowsSpec: [(String, Int, String, String)] = [
-        ("Single-step attention (Transformer-Small, T = 1)", 1, "72.3", "1"),
-        ("Iterative attention (T = \(min(5, steps)))", min(5, steps), "84.7", "5"),
-        ("Iterative attention (T = \(steps))", steps, "88.2", "10"),
+      let rowsSpec: [(label: String, steps: Int, paper: Int)] = [
+        ("Single-step attention (Transformer-Small, T = 1)", 1, 1),
+        ("Iterative attention (T = \(min(5, steps)))", min(5, steps), 2),
+        ("Iterative attention (T = \(steps))", steps, 3),
       ]
-      for (label, t, paperAccuracy, paperSteps) in rowsSpec {
+      for (label, t, paperRow) in rowsSpec {
+        let (paperAccuracy, paperSteps) = (Self.paperTable2[paperRow].accuracy, Self.paperTable2[paperRow].steps)
         let last = t == steps
         rows.append([
           label, Self.text(accuracy(results.curves, task: task, model: small, corruption: c, step: t)), "\(t)",
@@ -355,10 +360,7 @@ public struct IterativeAttentionReport: Sendable {
   /// Writes `results.json` (everything measured), or another `name`, atomically.
   public func writeResults(to directory: URL, name: String = "results.json") throws {
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-    try encoder.encode(results).write(to: directory.appendingPathComponent(name), options: .atomic)
+    try JSONCoding.encode(results).write(to: directory.appendingPathComponent(name), options: .atomic)
   }
 
   /// Writes the report (README.md), the tables as CSV, results.json and the SVG figures.
@@ -461,6 +463,6 @@ public struct IterativeAttentionReport: Sendable {
 extension IterativeAttentionStudy {
   /// The MNIST IDX files not present in `directory`.
   public static func missingMNISTFiles(in directory: URL) -> [String] {
-    MNISTEmbedding<Float>.fileNames.filter { !FileManager.default.fileExists(atPath: directory.appendingPathComponent($0).path) }
+    MNIST.missingFiles(in: directory)
   }
 }
