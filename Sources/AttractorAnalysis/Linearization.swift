@@ -18,8 +18,7 @@ import AttractorModels
 /// (``/AttractorCore/GradientDescent`` takes its energy's Hessian by finite differences, since its
 /// `Energy` is any ``/AttractorCore/EnergyFunction`` there). ``LinearizationOptions/forceFiniteDifferences``
 /// overrides every closed form. The built-in models and ``/AttractorCore/GradientDescent`` conform.
-public protocol AnalyzableRule<Scalar>: UpdateRule {
-  associatedtype Scalar
+public protocol AnalyzableRule: UpdateRule {
   /// The Jacobian at every row of `states` as a `K × d²` stack, and where it came from.
   func jacobianStack(
     at states: Matrix<Scalar>, options: LinearizationOptions

@@ -14,6 +14,9 @@ import AttractorLinearAlgebra
 /// ``BatchedStateModel`` (simple energies leave `Workspace` as `Void`). An energy is only a function:
 /// the rules whose dynamics descend it say so by conforming to ``EnergyDescending``.
 public protocol EnergyFunction<Scalar>: BatchedStateModel {
+  /// `Float` or `Double` (restated so that a conforming type's `Scalar` is inferred from these
+  /// requirements).
+  associatedtype Scalar
   /// Writes E(xᵣ) for each row r of `states` into `energies` (`energies.count == states.rows`).
   func energy(_ states: Matrix<Scalar>, into energies: inout [Scalar], workspace: inout Workspace)
 

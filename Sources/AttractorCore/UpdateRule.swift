@@ -13,6 +13,9 @@ import AttractorLinearAlgebra
 /// ``CoordinateUpdatable`` (a coordinate-wise form that makes ``AsynchronousDynamics`` cheap),
 /// ``LinearizableUpdateRule`` and ``BatchLinearizable`` (closed-form Jacobians for analysis).
 public protocol UpdateRule<Scalar>: BatchedStateModel {
+  /// `Float` or `Double` (restated so that a conforming type's `Scalar` is inferred from these
+  /// requirements).
+  associatedtype Scalar
   /// Writes f(xᵣ) for every row of `states` into the same-shaped `next`. Must not allocate.
   func update(_ states: Matrix<Scalar>, into next: inout Matrix<Scalar>, workspace: inout Workspace)
 }

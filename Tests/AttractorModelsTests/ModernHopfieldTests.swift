@@ -150,15 +150,20 @@ struct ModernHopfieldTests {
     #expect(checkedNonTrivial >= 20)
   }
 
-  @Test("as an UpdateRule it records its own energy; separation rows are softmax distributions")
+  @Test("as an EnergyDescending rule it records its own energy; separation rows are softmax distributions")
   func protocolWiring() throws {
     let patterns: Matrix<Float> = gaussianPatterns(5, 4, seed: 1)
     let model = try ModernHopfield(patterns: patterns, beta: 3)
-    func energiesThroughGenericRule<R: UpdateRule>(_ rule: R, _ x: Matrix<R.Scalar>) throws -> [R.Scalar]? {
+    func energiesThroughGenericRule<R: EnergyDescending>(_ rule: R, _ x: Matrix<R.Scalar>) throws -> [R.Scalar]? {
+      try SynchronousDynamics(maxSteps: 3).run(rule, from: x).trajectories[0].energies
+    }
+    // The overload follows the static type: a context that knows only UpdateRule records none.
+    func energiesThroughUpdateRule<R: UpdateRule>(_ rule: R, _ x: Matrix<R.Scalar>) throws -> [R.Scalar]? {
       try SynchronousDynamics(maxSteps: 3).run(rule, from: x).trajectories[0].energies
     }
     let e = try #require(try energiesThroughGenericRule(model, patterns))
     #expect(abs(e[0] - model.energy(patterns)[0]) < 1e-6)
+    #expect(try energiesThroughUpdateRule(model, patterns) == nil)
     let s = model.separation(patterns)
     for r in 0..<5 { #expect(abs((0..<5).reduce(Float(0)) { $0 + s[r, $1] } - 1) < 1e-5) }
   }
