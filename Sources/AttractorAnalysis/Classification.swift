@@ -119,7 +119,7 @@ public struct ClassifiedState: Codable, Sendable, Equatable {
 /// Classifies states (normally fixed points) of a model: the batch path used by
 /// ``FixedPointAnalyzer`` and by the benchmark.
 ///
-/// Per batch: one call for all Jacobians/Hessians (``BatchLinearizable`` when the model has it),
+/// Per batch: one call for all Jacobians/Hessians (``/AttractorCore/BatchLinearizable`` when the model has it, see ``AnalyzableRule``),
 /// one LAPACK eigenvalue call per matrix, one separation call, one GEMM for all distances to the
 /// patterns.
 public struct Classifier: Sendable {
@@ -139,18 +139,18 @@ public struct Classifier: Sendable {
   ///
   /// - Throws: ``AnalysisError`` for invalid thresholds, wrong dimensions, non-finite states or
   ///   derivatives, and LAPACK failures.
-  public func classify<Model: UpdateRule & AssociativeMemory>(
+  public func classify<Model: AnalyzableRule & AssociativeMemory>(
     _ model: Model, at states: Matrix<Model.Scalar>
   ) throws(AnalysisError) -> [ClassifiedState] {
     try classify(rule: model, memory: model, at: states)
   }
 
   /// Classifies every row of `states` by stability alone (the model stores no patterns).
-  public func classify<Rule: UpdateRule>(_ rule: Rule, at states: Matrix<Rule.Scalar>) throws(AnalysisError) -> [ClassifiedState] {
+  public func classify<Rule: AnalyzableRule>(_ rule: Rule, at states: Matrix<Rule.Scalar>) throws(AnalysisError) -> [ClassifiedState] {
     try classify(rule: rule, memory: Optional<NoMemory<Rule.Scalar>>.none, at: states)
   }
 
-  func classify<Rule: UpdateRule, Memory: AssociativeMemory>(
+  func classify<Rule: AnalyzableRule, Memory: AssociativeMemory>(
     rule: Rule, memory: Memory?, at states: Matrix<Rule.Scalar>
   ) throws(AnalysisError) -> [ClassifiedState] where Memory.Scalar == Rule.Scalar {
     typealias Scalar = Rule.Scalar
@@ -179,7 +179,7 @@ public struct Classifier: Sendable {
     while start < k {
       let end = min(k, start + chunk)
       let part = start == 0 && end == k ? states : states.rows(at: start..<end)
-      let stacks = Linearize.stacks(of: rule, at: part, options: linearization)
+      let stacks = rule.linearization(at: part, options: linearization)
       for r in 0..<(end - start) {
         let jacobian = try SpectrumComputation.jacobianSpectrum(
           stack: stacks.jacobians, block: r, dimension: d, source: stacks.jacobianSource, symmetryTolerance: symmetry,

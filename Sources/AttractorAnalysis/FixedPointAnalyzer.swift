@@ -116,8 +116,8 @@ public struct FixedPointReport: Codable, Sendable, Equatable {
 /// contraction with a single global fixed point (Lemma A3); H = I − J. For any model, ρ(J) < 1 makes
 /// x* attracting under the synchronous iteration.
 ///
-/// Works for any ``/AttractorCore/UpdateRule``. Derivatives come from, in order of preference,
-/// ``BatchLinearizable``, ``/AttractorCore/LinearizableUpdateRule`` /
+/// Works for any ``AnalyzableRule``. Derivatives come from, in order of preference,
+/// ``/AttractorCore/BatchLinearizable``, ``/AttractorCore/LinearizableUpdateRule`` /
 /// ``/AttractorCore/TwiceDifferentiableEnergy``, and ``/AttractorCore/FiniteDifferences``; each
 /// spectrum says which (``DerivativeSource``).
 public struct FixedPointAnalyzer: Sendable {
@@ -133,7 +133,7 @@ public struct FixedPointAnalyzer: Sendable {
 
   /// Analyses a model with stored patterns, from the seeded starts of ``search`` plus
   /// `additionalStarts` (rows; may be `nil`).
-  public func analyze<Model: UpdateRule & AssociativeMemory>(
+  public func analyze<Model: AnalyzableRule & AssociativeMemory>(
     _ model: Model, additionalStarts: Matrix<Model.Scalar>? = nil
   ) throws(AnalysisError) -> FixedPointReport {
     try search.validate()
@@ -154,7 +154,7 @@ public struct FixedPointAnalyzer: Sendable {
   /// Analyses a rule without stored patterns from `starts` plus ``FixedPointSearch/randomStarts``
   /// random states of norm about `scale`. Labels are then ``FixedPointClass/stable`` or
   /// ``FixedPointClass/unstable``.
-  public func analyze<Rule: UpdateRule>(
+  public func analyze<Rule: AnalyzableRule>(
     _ rule: Rule, starts given: Matrix<Rule.Scalar>? = nil, scale: Double = 1
   ) throws(AnalysisError) -> FixedPointReport {
     try search.validate()
@@ -173,7 +173,7 @@ public struct FixedPointAnalyzer: Sendable {
     return try run(rule: rule, memory: Optional<NoMemory<Rule.Scalar>>.none, starts: starts, origins: origins, scale: scale)
   }
 
-  func run<Rule: UpdateRule, Memory: AssociativeMemory>(
+  func run<Rule: AnalyzableRule, Memory: AssociativeMemory>(
     rule: Rule, memory: Memory?, starts: Matrix<Rule.Scalar>, origins: [Start], scale: Double
   ) throws(AnalysisError) -> FixedPointReport where Memory.Scalar == Rule.Scalar {
     try classifier.linearization.validate()

@@ -190,7 +190,7 @@ struct SearchOutcome<Scalar: LinearAlgebraScalar> {
 
 extension FixedPointSearch {
   /// Runs the dynamics from `starts`, merges converged end points and polishes them with Newton.
-  func run<Rule: UpdateRule>(
+  func run<Rule: AnalyzableRule>(
     _ rule: Rule, from starts: Matrix<Rule.Scalar>, origins: [Start], scale: Double, linearization: LinearizationOptions
   ) throws(AnalysisError) -> SearchOutcome<Rule.Scalar> {
     typealias Scalar = Rule.Scalar
@@ -255,7 +255,7 @@ extension FixedPointSearch {
 
   /// Newton steps on F(x) = f(x) − x: x ← x + (I − J)⁻¹ F(x), each kept only if ‖F‖ decreases and the
   /// total move stays within `maxMove`. Returns the point, ‖F‖ there and the steps kept.
-  func newton<Rule: UpdateRule>(
+  func newton<Rule: AnalyzableRule>(
     _ rule: Rule, from start: [Rule.Scalar], maxMove: Double, linearization: LinearizationOptions
   ) -> ([Rule.Scalar], Double, Int) {
     typealias Scalar = Rule.Scalar
@@ -265,7 +265,7 @@ extension FixedPointSearch {
     var residual = Kernels.distance(fx, x)
     var taken = 0
     for _ in 0..<newtonSteps where residual > 0 {
-      let j = Linearize.stacks(of: rule, at: Matrix(rows: 1, columns: d, elements: x), options: linearization).jacobians
+      let j = rule.linearization(at: Matrix(rows: 1, columns: d, elements: x), options: linearization).jacobians
       var a = [Double](repeating: 0, count: d * d)
       for p in 0..<(d * d) { a[p] = -Double(j.elements[p]) }
       for i in 0..<d { a[i * d + i] += 1 }

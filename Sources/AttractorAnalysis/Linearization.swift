@@ -1,32 +1,125 @@
 import AttractorCore
 import AttractorLinearAlgebra
+import AttractorModels
 
-/// A model that computes the Jacobians (and optionally the Hessians) of many states at once.
+/// A rule fixed-point analysis can linearize: where its Jacobians, and the Hessians of the energy
+/// it descends, come from.
 ///
 /// ```
-/// jacobianStack(X)ₖ = vec(J(xₖ))     (K × d², each row a row-major d × d block)
+/// J(x) = ∂f/∂x   from ``/AttractorCore/BatchLinearizable`` › ``/AttractorCore/LinearizableUpdateRule`` › finite differences
+/// H(x) = ∇²E(x)  for ``/AttractorCore/EnergyDescending`` rules, of their descended energy:
+///                 ``/AttractorCore/BatchLinearizable`` › ``/AttractorCore/TwiceDifferentiableEnergy`` › finite differences
 /// ```
 ///
-/// Analysis prefers this over ``/AttractorCore/LinearizableUpdateRule/jacobian(at:)`` when a model
-/// offers it: a batch of Jacobians can be one large BLAS-3 product instead of K small ones. The
-/// values must equal the per-state closed forms; the Hessian stack is `nil` when the rule descends
-/// no energy with a closed-form Hessian.
-public protocol BatchLinearizable<Scalar>: UpdateRule {
-  /// The Jacobian of the update at every row of `states` and the Hessian of the energy (or `nil`),
-  /// as `K × d²` stacks.
-  func linearizationStacks(at states: Matrix<Scalar>) -> (jacobians: Matrix<Scalar>, hessians: Matrix<Scalar>?)
+/// Conform with an empty extension (`extension MyRule: AnalyzableRule {}`): every requirement has a
+/// default, and the compiler picks, when the conformance is declared, the most specific default
+/// the type's capabilities allow (a rule that is not ``/AttractorCore/EnergyDescending`` gets no
+/// Hessian). A generic type gets the defaults its generic constraints allow at the conformance
+/// (``/AttractorCore/GradientDescent`` takes its energy's Hessian by finite differences, since its
+/// `Energy` is any ``/AttractorCore/EnergyFunction`` there). ``LinearizationOptions/forceFiniteDifferences``
+/// overrides every closed form. The built-in models and ``/AttractorCore/GradientDescent`` conform.
+public protocol AnalyzableRule: UpdateRule {
+  /// The Jacobian at every row of `states` as a `K × d²` stack, and where it came from.
+  func jacobianStack(
+    at states: Matrix<Scalar>, options: LinearizationOptions
+  ) -> (stack: Matrix<Scalar>, source: DerivativeSource)
+  /// The Hessian of the descended energy at every row as a `K × d²` stack, or `nil` when the rule
+  /// descends no energy.
+  func hessianStack(
+    at states: Matrix<Scalar>, options: LinearizationOptions
+  ) -> (stack: Matrix<Scalar>, source: DerivativeSource)?
+  /// Both, from the best source (a ``/AttractorCore/BatchLinearizable`` rule computes them together).
+  func linearization(at states: Matrix<Scalar>, options: LinearizationOptions) -> Linearization<Scalar>
 }
 
-/// A rule that descends an energy it can hand out (so analysis can take the energy's Hessian,
-/// by finite differences if need be). ``/AttractorCore/GradientDescent`` conforms.
-public protocol DescendsEnergy<Scalar>: UpdateRule {
-  /// The energy the rule descends.
-  var descendedEnergy: any EnergyFunction<Scalar> { get }
+extension AnalyzableRule {
+  /// Central finite differences of the update.
+  public func jacobianStack(
+    at states: Matrix<Scalar>, options: LinearizationOptions
+  ) -> (stack: Matrix<Scalar>, source: DerivativeSource) {
+    let h = Scalar(options.step(Scalar.self))
+    return (perRow(states) { FiniteDifferences.jacobian(of: self, at: $0, step: h) }, .finiteDifferences)
+  }
+
+  /// None: the rule descends no energy.
+  public func hessianStack(
+    at states: Matrix<Scalar>, options: LinearizationOptions
+  ) -> (stack: Matrix<Scalar>, source: DerivativeSource)? { nil }
+
+  /// ``jacobianStack(at:options:)`` and ``hessianStack(at:options:)``.
+  public func linearization(at states: Matrix<Scalar>, options: LinearizationOptions) -> Linearization<Scalar> {
+    let j = jacobianStack(at: states, options: options)
+    let h = hessianStack(at: states, options: options)
+    return Linearization(jacobians: j.stack, jacobianSource: j.source, hessians: h?.stack, hessianSource: h?.source)
+  }
+
+  /// `K × d²`: row k holds `block(row k of states)` row-major.
+  func perRow(_ states: Matrix<Scalar>, _ block: ([Scalar]) -> Matrix<Scalar>) -> Matrix<Scalar> {
+    let d = dimension
+    var stack = Matrix<Scalar>(rows: states.rows, columns: d * d)
+    for r in 0..<states.rows { stack.setRow(r, to: block(states.row(r)).elements) }
+    return stack
+  }
 }
 
-extension GradientDescent: DescendsEnergy {
-  public var descendedEnergy: any EnergyFunction<Energy.Scalar> { energy }
+extension AnalyzableRule where Self: LinearizableUpdateRule {
+  /// ``/AttractorCore/LinearizableUpdateRule/jacobian(at:)`` (finite differences when forced).
+  public func jacobianStack(
+    at states: Matrix<Scalar>, options: LinearizationOptions
+  ) -> (stack: Matrix<Scalar>, source: DerivativeSource) {
+    let h = Scalar(options.step(Scalar.self))
+    if options.forceFiniteDifferences {
+      return (perRow(states) { FiniteDifferences.jacobian(of: self, at: $0, step: h) }, .finiteDifferences)
+    }
+    return (perRow(states) { jacobian(at: $0) }, .analytic)
+  }
 }
+
+extension AnalyzableRule where Self: EnergyDescending {
+  /// Finite differences of the descended energy's gradient.
+  public func hessianStack(
+    at states: Matrix<Scalar>, options: LinearizationOptions
+  ) -> (stack: Matrix<Scalar>, source: DerivativeSource)? {
+    let h = Scalar(options.step(Scalar.self))
+    let energy = descendedEnergy
+    return (perRow(states) { FiniteDifferences.hessian(of: energy, at: $0, step: h) }, .finiteDifferences)
+  }
+}
+
+extension AnalyzableRule where Self: EnergyDescending, DescendedEnergy: TwiceDifferentiableEnergy {
+  /// The descended energy's ``/AttractorCore/TwiceDifferentiableEnergy/hessian(at:)`` (finite
+  /// differences when forced).
+  public func hessianStack(
+    at states: Matrix<Scalar>, options: LinearizationOptions
+  ) -> (stack: Matrix<Scalar>, source: DerivativeSource)? {
+    let h = Scalar(options.step(Scalar.self))
+    let energy = descendedEnergy
+    if options.forceFiniteDifferences {
+      return (perRow(states) { FiniteDifferences.hessian(of: energy, at: $0, step: h) }, .finiteDifferences)
+    }
+    return (perRow(states) { energy.hessian(at: $0) }, .analytic)
+  }
+}
+
+extension AnalyzableRule where Self: BatchLinearizable {
+  /// ``/AttractorCore/BatchLinearizable/linearizationStacks(at:)`` (the per-state forms when
+  /// forced to finite differences).
+  public func linearization(at states: Matrix<Scalar>, options: LinearizationOptions) -> Linearization<Scalar> {
+    if options.forceFiniteDifferences {
+      let j = jacobianStack(at: states, options: options)
+      let h = hessianStack(at: states, options: options)
+      return Linearization(jacobians: j.stack, jacobianSource: j.source, hessians: h?.stack, hessianSource: h?.source)
+    }
+    let s = linearizationStacks(at: states)
+    return Linearization(
+      jacobians: s.jacobians, jacobianSource: .analytic, hessians: s.hessians, hessianSource: s.hessians == nil ? nil : .analytic)
+  }
+}
+
+extension GradientDescent: AnalyzableRule {}
+extension ClassicalHopfield: AnalyzableRule {}
+extension DenseAssociativeMemory: AnalyzableRule {}
+extension IterativeAttention: AnalyzableRule {}
 
 /// How analysis obtains derivatives and reads their spectra.
 ///
@@ -83,57 +176,23 @@ public struct LinearizationOptions: Codable, Sendable, Equatable {
   }
 }
 
-/// The linearisation of a rule at a batch of states.
-struct LinearizationStacks<Scalar: LinearAlgebraScalar> {
-  var jacobians: Matrix<Scalar>
-  var jacobianSource: DerivativeSource
-  var hessians: Matrix<Scalar>?
-  var hessianSource: DerivativeSource?
-}
+/// The linearisation of a rule at a batch of states: `K × d²` stacks, row k the row-major d × d
+/// block at state k.
+public struct Linearization<Scalar: LinearAlgebraScalar>: Sendable {
+  /// J(xₖ) per row.
+  public var jacobians: Matrix<Scalar>
+  public var jacobianSource: DerivativeSource
+  /// H(xₖ) of the descended energy per row; `nil` when the rule descends none.
+  public var hessians: Matrix<Scalar>?
+  public var hessianSource: DerivativeSource?
 
-enum Linearize {
-  /// Jacobians and Hessians of `rule` at every row of `states`, from the best source available:
-  /// a batched closed form, then per-state closed forms, then finite differences.
-  static func stacks<Rule: UpdateRule>(
-    of rule: Rule, at states: Matrix<Rule.Scalar>, options: LinearizationOptions
-  ) -> LinearizationStacks<Rule.Scalar> {
-    typealias Scalar = Rule.Scalar
-    let d = rule.dimension
-    let k = states.rows
-    let h = Scalar(options.step(Scalar.self))
-    if !options.forceFiniteDifferences, let batched = rule as? any BatchLinearizable<Scalar> {
-      let s = batched.linearizationStacks(at: states)
-      return LinearizationStacks(
-        jacobians: s.jacobians, jacobianSource: .analytic, hessians: s.hessians,
-        hessianSource: s.hessians == nil ? nil : .analytic)
-    }
-    var jacobians = Matrix<Scalar>(rows: k, columns: d * d)
-    let jacobianSource: DerivativeSource
-    let linearizable = options.forceFiniteDifferences ? nil : rule as? any LinearizableUpdateRule<Scalar>
-    for r in 0..<k {
-      let x = states.row(r)
-      let j = linearizable?.jacobian(at: x) ?? FiniteDifferences.jacobian(of: rule, at: x, step: h)
-      jacobians.setRow(r, to: j.elements)
-    }
-    jacobianSource = linearizable == nil ? .finiteDifferences : .analytic
-
-    // The Hessian of the energy the rule descends: the rule's own, or the one it hands out.
-    let energy: (any EnergyFunction<Scalar>)? =
-      (rule as? any EnergyFunction<Scalar>) ?? (rule as? any DescendsEnergy<Scalar>)?.descendedEnergy
-    guard let energy else { return LinearizationStacks(jacobians: jacobians, jacobianSource: jacobianSource) }
-    let twice = options.forceFiniteDifferences ? nil : energy as? any TwiceDifferentiableEnergy<Scalar>
-    var hessians = Matrix<Scalar>(rows: k, columns: d * d)
-    for r in 0..<k {
-      let x = states.row(r)
-      let m = twice?.hessian(at: x) ?? finiteDifferenceHessian(energy, at: x, step: h)
-      hessians.setRow(r, to: m.elements)
-    }
-    return LinearizationStacks(
-      jacobians: jacobians, jacobianSource: jacobianSource, hessians: hessians,
-      hessianSource: twice == nil ? .finiteDifferences : .analytic)
-  }
-
-  private static func finiteDifferenceHessian<E: EnergyFunction>(_ energy: E, at x: [E.Scalar], step: E.Scalar) -> Matrix<E.Scalar> {
-    FiniteDifferences.hessian(of: energy, at: x, step: step)
+  public init(
+    jacobians: Matrix<Scalar>, jacobianSource: DerivativeSource, hessians: Matrix<Scalar>? = nil,
+    hessianSource: DerivativeSource? = nil
+  ) {
+    self.jacobians = jacobians
+    self.jacobianSource = jacobianSource
+    self.hessians = hessians
+    self.hessianSource = hessianSource
   }
 }

@@ -2,7 +2,7 @@ import AttractorCore
 import AttractorLinearAlgebra
 import AttractorModels
 
-extension ModernHopfield: BatchLinearizable {
+extension ModernHopfield: BatchLinearizable, AnalyzableRule {
   /// The Jacobians and Hessians of K states in BLAS-3 form.
   ///
   /// ```

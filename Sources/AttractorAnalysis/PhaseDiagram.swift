@@ -95,7 +95,7 @@ public struct PhaseDiagram: Codable, Sendable, Equatable {
   ///     the grid's resolution). Default 30.
   ///   - model: Builds the model at a given β; its errors are reported as
   ///     ``AnalysisError/modelConstruction(parameter:message:)``.
-  public static func sweep<Model: UpdateRule & AssociativeMemory>(
+  public static func sweep<Model: AnalyzableRule & AssociativeMemory>(
     betas: [Double], analyzer: FixedPointAnalyzer = FixedPointAnalyzer(), bisectionSteps: Int = 30,
     model: (Double) throws -> Model
   ) throws(AnalysisError) -> PhaseDiagram {
@@ -144,7 +144,7 @@ public struct PhaseDiagram: Codable, Sendable, Equatable {
 
   /// Iterates from the mean of the patterns, polishes with Newton (which also rescues a slow,
   /// nearly critical approach) and classifies the point reached.
-  public static func probeGlobal<Model: UpdateRule & AssociativeMemory>(
+  public static func probeGlobal<Model: AnalyzableRule & AssociativeMemory>(
     _ model: Model, analyzer: FixedPointAnalyzer = FixedPointAnalyzer()
   ) throws(AnalysisError) -> GlobalFixedPointProbe {
     typealias Scalar = Model.Scalar

@@ -32,7 +32,7 @@ public enum EigenSolver: String, Codable, Sendable, Equatable {
 /// Where a Jacobian or Hessian came from.
 public enum DerivativeSource: String, Codable, Sendable, Equatable {
   /// The model's closed form (``/AttractorCore/LinearizableUpdateRule``,
-  /// ``/AttractorCore/TwiceDifferentiableEnergy`` or ``BatchLinearizable``).
+  /// ``/AttractorCore/TwiceDifferentiableEnergy`` or ``/AttractorCore/BatchLinearizable``).
   case analytic
   /// Central finite differences (``/AttractorCore/FiniteDifferences``): the fallback for models
   /// without a closed form, accurate to about h² plus rounding ε/h.

@@ -8,9 +8,11 @@ import AttractorLinearAlgebra
 /// ```
 ///
 /// One step of the trajectory is one sweep over all d coordinates; its step size is ‖x_t − x_{t−1}‖
-/// over the sweep. Rules with a coordinate-wise form (``UpdateRule/updateCoordinate(_:row:of:workspace:)``)
-/// cost O(field update) per coordinate; for others the full update of the state is computed for
-/// each coordinate (correct but d times more work).
+/// over the sweep. ``CoordinateUpdatable`` rules use their coordinate-wise form
+/// (``CoordinateUpdatable/updateCoordinate(_:of:workspace:)``, O(field update) per coordinate); for
+/// others the full update of the state is computed for each coordinate (correct but d times more
+/// work). Which one, and whether energies are recorded (``EnergyDescending`` rules), is decided at
+/// compile time by the `run` overload (see ``Dynamics``).
 ///
 /// Mathematical properties: for the classical Hopfield network (symmetric W, zero diagonal) the
 /// energy −½xᵀWx never increases under asynchronous sign updates and the dynamics reach a fixed
@@ -23,7 +25,7 @@ public struct AsynchronousDynamics: Dynamics {
   public var stopping: StoppingCriterion
   /// Seed of the coordinate orders.
   public var seed: UInt64
-  /// Record E(x_t) after each sweep when the rule has an energy.
+  /// Record E(x_t) after each sweep when the rule is ``EnergyDescending``.
   public var recordEnergies: Bool
   /// Record the state after each sweep.
   public var recordStates: Bool
@@ -45,8 +47,42 @@ public struct AsynchronousDynamics: Dynamics {
       recordEnergies: recordEnergies, recordStates: recordStates)
   }
 
+  /// Runs `rule` with the full-update fallback per coordinate and no energies (see ``Dynamics``
+  /// for the overloads).
   public func run<Rule: UpdateRule>(
     _ rule: Rule, from initialStates: Matrix<Rule.Scalar>
+  ) throws(DynamicsError) -> DynamicsResult<Rule.Scalar> {
+    try run(rule, from: initialStates, energy: NoEnergyProbe(), coordinates: FullUpdateCoordinates())
+  }
+
+  /// Runs `rule` with the full-update fallback, recording its descended energy after each sweep
+  /// when ``recordEnergies`` is set.
+  public func run<Rule: EnergyDescending>(
+    _ rule: Rule, from initialStates: Matrix<Rule.Scalar>
+  ) throws(DynamicsError) -> DynamicsResult<Rule.Scalar> {
+    try run(
+      rule, from: initialStates, energy: DescendedEnergyProbe(isRecording: recordEnergies),
+      coordinates: FullUpdateCoordinates())
+  }
+
+  /// Runs `rule` with its coordinate-wise form and no energies.
+  public func run<Rule: CoordinateUpdatable>(
+    _ rule: Rule, from initialStates: Matrix<Rule.Scalar>
+  ) throws(DynamicsError) -> DynamicsResult<Rule.Scalar> {
+    try run(rule, from: initialStates, energy: NoEnergyProbe(), coordinates: RuleCoordinates())
+  }
+
+  /// Runs `rule` with its coordinate-wise form, recording its descended energy after each sweep
+  /// when ``recordEnergies`` is set.
+  public func run<Rule: EnergyDescending & CoordinateUpdatable>(
+    _ rule: Rule, from initialStates: Matrix<Rule.Scalar>
+  ) throws(DynamicsError) -> DynamicsResult<Rule.Scalar> {
+    try run(
+      rule, from: initialStates, energy: DescendedEnergyProbe(isRecording: recordEnergies), coordinates: RuleCoordinates())
+  }
+
+  func run<Rule: UpdateRule, Energy: EnergyProbe<Rule>, Coordinates: CoordinateSweep<Rule>>(
+    _ rule: Rule, from initialStates: Matrix<Rule.Scalar>, energy probe: Energy, coordinates: Coordinates
   ) throws(DynamicsError) -> DynamicsResult<Rule.Scalar> {
     typealias Scalar = Rule.Scalar
     try stopping.validate()
@@ -73,30 +109,24 @@ public struct AsynchronousDynamics: Dynamics {
       state.copyRow(r, of: initialStates, to: 0)
       var trajectory = Trajectory<Scalar>(energies: nil, stepSizes: [], states: nil, converged: false)
       trajectory.stepSizes.reserveCapacity(reserve)
-      let hasEnergy = recordEnergies && rule.descentEnergy(state, into: &energy, workspace: &workspace)
+      let hasEnergy = probe.isRecording
+      if hasEnergy { probe.energies(of: rule, state, into: &energy, workspace: &workspace) }
       if hasEnergy { trajectory.energies = [energy[0]] }
       if recordStates { trajectory.states = [state.elements] }
-      var coordinateWise = true
 
       var sweep = 0
       while sweep < stopping.maxSteps {
         sweep += 1
         previous.assign(state)
         rng.shuffle(&order)
-        rule.prepareCoordinateUpdates(row: 0, of: state, workspace: &workspace)
-        for i in order {
-          if coordinateWise && rule.updateCoordinate(i, row: 0, of: &state, workspace: &workspace) { continue }
-          coordinateWise = false
-          rule.update(state, into: &full, workspace: &workspace)
-          state[0, i] = full[0, i]
-        }
+        coordinates.sweep(rule, order: order, state: &state, scratch: &full, workspace: &workspace)
         let size = state.withUnsafeBufferPointer { s in
           previous.withUnsafeBufferPointer { p in rowStep(s, p, row: 0, columns: d) }
         }
         guard size.isFinite else { throw .nonFiniteState(row: r, step: sweep) }
         trajectory.stepSizes.append(size)
         if hasEnergy {
-          _ = rule.descentEnergy(state, into: &energy, workspace: &workspace)
+          probe.energies(of: rule, state, into: &energy, workspace: &workspace)
           trajectory.energies!.append(energy[0])
         }
         if recordStates { trajectory.states!.append(state.elements) }
@@ -109,5 +139,39 @@ public struct AsynchronousDynamics: Dynamics {
       trajectories.append(trajectory)
     }
     return DynamicsResult(finalStates: result, trajectories: trajectories)
+  }
+}
+
+/// How a sweep updates coordinates: the rule's coordinate-wise form, or the full update per
+/// coordinate. Chosen by the `run` overload.
+protocol CoordinateSweep<Rule> {
+  associatedtype Rule: UpdateRule
+  /// Updates the coordinates of `state` (1 × d) in `order`, one at a time.
+  func sweep(
+    _ rule: Rule, order: [Int], state: inout Matrix<Rule.Scalar>, scratch: inout Matrix<Rule.Scalar>,
+    workspace: inout Rule.Workspace)
+}
+
+/// xᵢ ← f(x)ᵢ from a full update of the state, for each coordinate.
+struct FullUpdateCoordinates<Rule: UpdateRule>: CoordinateSweep {
+  func sweep(
+    _ rule: Rule, order: [Int], state: inout Matrix<Rule.Scalar>, scratch: inout Matrix<Rule.Scalar>,
+    workspace: inout Rule.Workspace
+  ) {
+    for i in order {
+      rule.update(state, into: &scratch, workspace: &workspace)
+      state[0, i] = scratch[0, i]
+    }
+  }
+}
+
+/// The rule's ``CoordinateUpdatable`` form.
+struct RuleCoordinates<Rule: CoordinateUpdatable>: CoordinateSweep {
+  func sweep(
+    _ rule: Rule, order: [Int], state: inout Matrix<Rule.Scalar>, scratch: inout Matrix<Rule.Scalar>,
+    workspace: inout Rule.Workspace
+  ) {
+    rule.prepareCoordinateUpdates(of: state, workspace: &workspace)
+    for i in order { rule.updateCoordinate(i, of: &state, workspace: &workspace) }
   }
 }

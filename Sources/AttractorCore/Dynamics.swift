@@ -4,12 +4,111 @@ import AttractorLinearAlgebra
 ///
 /// Implementations: ``SynchronousDynamics`` (every coordinate of every state at once, batched) and
 /// ``AsynchronousDynamics`` (one coordinate at a time in a seeded random order).
+///
+/// `run` is overloaded on the rule's abilities, and the overload is chosen at compile time from
+/// the rule's static type, the most specific one winning:
+///
+/// | Rule known to be                              | Energies recorded | Coordinate form used |
+/// |-----------------------------------------------|-------------------|----------------------|
+/// | ``UpdateRule``                                | no                | no                   |
+/// | ``EnergyDescending``                          | yes               | no                   |
+/// | ``CoordinateUpdatable``                       | no                | yes (asynchronous)   |
+/// | ``EnergyDescending`` & ``CoordinateUpdatable`` | yes               | yes (asynchronous)   |
+///
+/// A concrete model gets everything it conforms to. Generic code gets what its constraints say:
+/// `func f<R: UpdateRule>(_ r: R)` runs `r` without energies even if `R` is a ``ModernHopfield``-like
+/// model, so generic code that wants energies (or coordinate updates) must constrain its parameter
+/// to ``EnergyDescending`` (or ``CoordinateUpdatable``). The same holds through `any Dynamics` or
+/// `some Dynamics`: the requirements are overloaded the same way.
+///
+/// To implement a dynamics, implement ``run(_:from:)-(UpdateRule,_)``; the other three default to
+/// it (no energies, no coordinate form) unless you implement them too.
 public protocol Dynamics: Sendable {
   /// Runs `rule` from each row of `initialStates` and returns the final states with one
-  /// ``Trajectory`` per row.
+  /// ``Trajectory`` per row (no energies).
   func run<Rule: UpdateRule>(
     _ rule: Rule, from initialStates: Matrix<Rule.Scalar>
   ) throws(DynamicsError) -> DynamicsResult<Rule.Scalar>
+
+  /// The same, recording the descended energy when the dynamics are configured to.
+  func run<Rule: EnergyDescending>(
+    _ rule: Rule, from initialStates: Matrix<Rule.Scalar>
+  ) throws(DynamicsError) -> DynamicsResult<Rule.Scalar>
+
+  /// The same, using the coordinate-wise form where the dynamics update coordinates.
+  func run<Rule: CoordinateUpdatable>(
+    _ rule: Rule, from initialStates: Matrix<Rule.Scalar>
+  ) throws(DynamicsError) -> DynamicsResult<Rule.Scalar>
+
+  /// The same, with both.
+  func run<Rule: EnergyDescending & CoordinateUpdatable>(
+    _ rule: Rule, from initialStates: Matrix<Rule.Scalar>
+  ) throws(DynamicsError) -> DynamicsResult<Rule.Scalar>
+}
+
+extension Dynamics {
+  /// Defaults to the plain ``UpdateRule`` run.
+  public func run<Rule: EnergyDescending>(
+    _ rule: Rule, from initialStates: Matrix<Rule.Scalar>
+  ) throws(DynamicsError) -> DynamicsResult<Rule.Scalar> {
+    try runPlain(self, rule, from: initialStates)
+  }
+
+  /// Defaults to the plain ``UpdateRule`` run.
+  public func run<Rule: CoordinateUpdatable>(
+    _ rule: Rule, from initialStates: Matrix<Rule.Scalar>
+  ) throws(DynamicsError) -> DynamicsResult<Rule.Scalar> {
+    try runPlain(self, rule, from: initialStates)
+  }
+
+  /// Defaults to the ``EnergyDescending`` run.
+  public func run<Rule: EnergyDescending & CoordinateUpdatable>(
+    _ rule: Rule, from initialStates: Matrix<Rule.Scalar>
+  ) throws(DynamicsError) -> DynamicsResult<Rule.Scalar> {
+    try runDescending(self, rule, from: initialStates)
+  }
+}
+
+/// Calls the plain requirement (inside, `Rule` is only an ``UpdateRule``).
+private func runPlain<D: Dynamics, Rule: UpdateRule>(
+  _ dynamics: D, _ rule: Rule, from initialStates: Matrix<Rule.Scalar>
+) throws(DynamicsError) -> DynamicsResult<Rule.Scalar> {
+  try dynamics.run(rule, from: initialStates)
+}
+
+/// Calls the ``EnergyDescending`` requirement.
+private func runDescending<D: Dynamics, Rule: EnergyDescending>(
+  _ dynamics: D, _ rule: Rule, from initialStates: Matrix<Rule.Scalar>
+) throws(DynamicsError) -> DynamicsResult<Rule.Scalar> {
+  try dynamics.run(rule, from: initialStates)
+}
+
+/// How a run obtains energies: not at all, or from an ``EnergyDescending`` rule. Chosen by the
+/// `run` overload, so the loops are specialised for it.
+protocol EnergyProbe<Rule> {
+  associatedtype Rule: UpdateRule
+  /// Whether energies are recorded.
+  var isRecording: Bool { get }
+  func energies(
+    of rule: Rule, _ states: Matrix<Rule.Scalar>, into energies: inout [Rule.Scalar], workspace: inout Rule.Workspace)
+}
+
+/// No energies.
+struct NoEnergyProbe<Rule: UpdateRule>: EnergyProbe {
+  var isRecording: Bool { false }
+  func energies(
+    of rule: Rule, _ states: Matrix<Rule.Scalar>, into energies: inout [Rule.Scalar], workspace: inout Rule.Workspace
+  ) {}
+}
+
+/// The rule's descended energy, when `isRecording`.
+struct DescendedEnergyProbe<Rule: EnergyDescending>: EnergyProbe {
+  let isRecording: Bool
+  func energies(
+    of rule: Rule, _ states: Matrix<Rule.Scalar>, into energies: inout [Rule.Scalar], workspace: inout Rule.Workspace
+  ) {
+    rule.descendedEnergy(states, into: &energies, workspace: &workspace)
+  }
 }
 
 /// When dynamics stop: at a step size ‖x_t − x_{t−1}‖ ≤ `tolerance` (converged) or after `maxSteps`.
@@ -36,8 +135,8 @@ public struct StoppingCriterion: Sendable, Equatable {
 
 /// What happened to one state under a ``Dynamics``.
 public struct Trajectory<Scalar: LinearAlgebraScalar>: Sendable, Equatable {
-  /// E(x₀), E(x₁), …, E(x_T) when the rule has an energy (``UpdateRule/descentEnergy(_:into:workspace:)``)
-  /// and energies were recorded; otherwise `nil`.
+  /// E(x₀), E(x₁), …, E(x_T) when the rule is ``EnergyDescending`` (known at the call site, see
+  /// ``Dynamics``) and energies were recorded; otherwise `nil`.
   public internal(set) var energies: [Scalar]?
   /// ‖x_t − x_{t−1}‖ for t = 1 … T (a sweep for asynchronous dynamics).
   public internal(set) var stepSizes: [Scalar]

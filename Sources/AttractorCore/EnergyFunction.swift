@@ -7,23 +7,16 @@ import AttractorLinearAlgebra
 /// ```
 ///
 /// Conform to this protocol to define a new energy model; ``GradientDescent`` then turns it into an
-/// ``UpdateRule`` and any ``Dynamics`` runs it, with energies recorded along the way.
+/// ``UpdateRule`` that is ``EnergyDescending``, and any ``Dynamics`` runs it, with energies recorded
+/// along the way.
 ///
-/// Models that need scratch space (logits, fields) declare a `Workspace` type and create it in
-/// ``makeWorkspace(batchSize:)``; dynamics create one workspace per run and pass it to every call, so
-/// a step allocates nothing. Simple energies leave `Workspace` as `Void`.
-public protocol EnergyFunction<Scalar>: Sendable {
-  /// `Float` or `Double`.
-  associatedtype Scalar: LinearAlgebraScalar
-  /// Scratch space reused across calls; `Void` when none is needed.
-  associatedtype Workspace = Void
-
-  /// Dimension d of a state.
-  var dimension: Int { get }
-
-  /// Scratch space for batches of up to `batchSize` states.
-  func makeWorkspace(batchSize: Int) -> Workspace
-
+/// `Scalar`, `Workspace`, `dimension` and ``BatchedStateModel/makeWorkspace(batchSize:)`` come from
+/// ``BatchedStateModel`` (simple energies leave `Workspace` as `Void`). An energy is only a function:
+/// the rules whose dynamics descend it say so by conforming to ``EnergyDescending``.
+public protocol EnergyFunction<Scalar>: BatchedStateModel {
+  /// `Float` or `Double` (restated so that a conforming type's `Scalar` is inferred from these
+  /// requirements).
+  associatedtype Scalar
   /// Writes E(xᵣ) for each row r of `states` into `energies` (`energies.count == states.rows`).
   func energy(_ states: Matrix<Scalar>, into energies: inout [Scalar], workspace: inout Workspace)
 
@@ -46,10 +39,6 @@ public protocol TwiceDifferentiableEnergy<Scalar>: EnergyFunction {
 }
 
 // MARK: - Default implementations
-
-extension EnergyFunction where Workspace == Void {
-  public func makeWorkspace(batchSize: Int) {}
-}
 
 extension EnergyFunction {
   /// E(xᵣ) for each row, in a new array (allocates; loops use ``energy(_:into:workspace:)``).

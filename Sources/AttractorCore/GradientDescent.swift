@@ -10,8 +10,9 @@ import AttractorLinearAlgebra
 /// Mathematical properties: if ∇E is L-Lipschitz and 0 < η ≤ 1/L, then
 /// E(x − η∇E(x)) ≤ E(x) − (η/2)‖∇E(x)‖², so the energy never increases and fixed points are the
 /// stationary points of E. With a larger step no such guarantee holds; the recorded energies show it.
-/// The energy descended is `energy`'s, so dynamics record it per step.
-public struct GradientDescent<Energy: EnergyFunction>: UpdateRule {
+/// It conforms to ``EnergyDescending`` with `energy` as the descended energy, so dynamics record
+/// it per step (the descent holds for η ≤ 1/L).
+public struct GradientDescent<Energy: EnergyFunction>: EnergyDescending {
   public typealias Scalar = Energy.Scalar
   public typealias Workspace = Energy.Workspace
 
@@ -41,8 +42,11 @@ public struct GradientDescent<Energy: EnergyFunction>: UpdateRule {
     }
   }
 
-  public func descentEnergy(_ states: Matrix<Scalar>, into energies: inout [Scalar], workspace: inout Workspace) -> Bool {
+  /// `energy`.
+  public var descendedEnergy: Energy { energy }
+
+  /// E(xᵣ) of `energy`.
+  public func descendedEnergy(_ states: Matrix<Scalar>, into energies: inout [Scalar], workspace: inout Workspace) {
     energy.energy(states, into: &energies, workspace: &workspace)
-    return true
   }
 }

@@ -18,7 +18,7 @@ import AttractorLinearAlgebra
 public struct SynchronousDynamics: Dynamics {
   /// When to stop.
   public var stopping: StoppingCriterion
-  /// Record E(x_t) per step when the rule has an energy (costs one energy evaluation per step).
+  /// Record E(x_t) per step when the rule is ``EnergyDescending`` (costs one energy evaluation per step).
   public var recordEnergies: Bool
   /// Record every state x_t (memory grows with steps × batch × dimension).
   public var recordStates: Bool
@@ -55,7 +55,7 @@ public struct SynchronousDynamics: Dynamics {
     public let step: Int
     /// The states after this step, one per row.
     public let states: Matrix<Scalar>
-    /// E of each state after this step, when energies are recorded and the rule has one.
+    /// E of each state after this step, when energies are recorded and the rule is ``EnergyDescending``.
     public let energies: [Scalar]?
     /// ‖x_t − x_{t−1}‖ of each state at this step (0 for frozen states and at step 0).
     public let stepSizes: [Scalar]
@@ -63,17 +63,40 @@ public struct SynchronousDynamics: Dynamics {
     public let converged: [Bool]
   }
 
+  /// Runs `rule` from each row of `initialStates` (no energies: see ``Dynamics`` for the overloads).
   public func run<Rule: UpdateRule>(
     _ rule: Rule, from initialStates: Matrix<Rule.Scalar>
   ) throws(DynamicsError) -> DynamicsResult<Rule.Scalar> {
-    try run(rule, from: initialStates, observe: { _ in })
+    try run(rule, from: initialStates, energy: NoEnergyProbe(), observe: { _ in })
+  }
+
+  /// Runs `rule` from each row of `initialStates`, recording its descended energy when
+  /// ``recordEnergies`` is set.
+  public func run<Rule: EnergyDescending>(
+    _ rule: Rule, from initialStates: Matrix<Rule.Scalar>
+  ) throws(DynamicsError) -> DynamicsResult<Rule.Scalar> {
+    try run(rule, from: initialStates, energy: DescendedEnergyProbe(isRecording: recordEnergies), observe: { _ in })
   }
 
   /// Runs `rule` from each row of `initialStates`, calling `observe` with the whole batch after
   /// every step (and once for the initial states), so callers can compute per-step statistics
-  /// without recording every state.
+  /// without recording every state. No energies (the overload for ``EnergyDescending`` rules has them).
   public func run<Rule: UpdateRule>(
     _ rule: Rule, from initialStates: Matrix<Rule.Scalar>, observe: (Step<Rule.Scalar>) -> Void
+  ) throws(DynamicsError) -> DynamicsResult<Rule.Scalar> {
+    try run(rule, from: initialStates, energy: NoEnergyProbe(), observe: observe)
+  }
+
+  /// The same for an ``EnergyDescending`` rule: ``Step/energies`` holds its descended energy when
+  /// ``recordEnergies`` is set.
+  public func run<Rule: EnergyDescending>(
+    _ rule: Rule, from initialStates: Matrix<Rule.Scalar>, observe: (Step<Rule.Scalar>) -> Void
+  ) throws(DynamicsError) -> DynamicsResult<Rule.Scalar> {
+    try run(rule, from: initialStates, energy: DescendedEnergyProbe(isRecording: recordEnergies), observe: observe)
+  }
+
+  func run<Rule: UpdateRule, Energy: EnergyProbe<Rule>>(
+    _ rule: Rule, from initialStates: Matrix<Rule.Scalar>, energy probe: Energy, observe: (Step<Rule.Scalar>) -> Void
   ) throws(DynamicsError) -> DynamicsResult<Rule.Scalar> {
     typealias Scalar = Rule.Scalar
     try stopping.validate()
@@ -90,7 +113,8 @@ public struct SynchronousDynamics: Dynamics {
     var sizes = [Scalar](repeating: 0, count: batch)
     var converged = [Bool](repeating: false, count: batch)
     var convergedCount = 0
-    let hasEnergy = recordEnergies && rule.descentEnergy(current, into: &energies, workspace: &workspace)
+    let hasEnergy = probe.isRecording
+    if hasEnergy { probe.energies(of: rule, current, into: &energies, workspace: &workspace) }
 
     let reserve = min(stopping.maxSteps, 1024)
     var trajectories = (0..<batch).map { r -> Trajectory<Scalar> in
@@ -136,7 +160,7 @@ public struct SynchronousDynamics: Dynamics {
       if let r = failedRow { throw .nonFiniteState(row: r, step: step) }
       swap(&current, &next)
       if hasEnergy {
-        _ = rule.descentEnergy(current, into: &energies, workspace: &workspace)
+        probe.energies(of: rule, current, into: &energies, workspace: &workspace)
       }
       if hasEnergy || recordStates {
         for r in 0..<batch where trajectories[r].stepSizes.count == step {

@@ -7,39 +7,17 @@ import AttractorLinearAlgebra
 /// x ← f(x)
 /// ```
 ///
-/// A rule may also say which energy it descends (``descentEnergy(_:into:workspace:)``; automatic
-/// for a type that is also an ``EnergyFunction``) so that dynamics record energies per step, and
-/// may offer a coordinate-wise form (``updateCoordinate(_:row:of:workspace:)``) that makes
-/// asynchronous dynamics cheap. Both have defaults.
-public protocol UpdateRule<Scalar>: Sendable {
-  /// `Float` or `Double`.
-  associatedtype Scalar: LinearAlgebraScalar
-  /// Scratch space reused across steps; `Void` when none is needed.
-  associatedtype Workspace = Void
-
-  /// Dimension d of a state.
-  var dimension: Int { get }
-
-  /// Scratch space for batches of up to `batchSize` states.
-  func makeWorkspace(batchSize: Int) -> Workspace
-
+/// `Scalar`, `Workspace`, `dimension` and ``BatchedStateModel/makeWorkspace(batchSize:)`` come from
+/// ``BatchedStateModel``. Optional abilities are refining protocols, checked at compile time:
+/// ``EnergyDescending`` (the rule names the energy its dynamics descend, so dynamics record it),
+/// ``CoordinateUpdatable`` (a coordinate-wise form that makes ``AsynchronousDynamics`` cheap),
+/// ``LinearizableUpdateRule`` and ``BatchLinearizable`` (closed-form Jacobians for analysis).
+public protocol UpdateRule<Scalar>: BatchedStateModel {
+  /// `Float` or `Double` (restated so that a conforming type's `Scalar` is inferred from these
+  /// requirements).
+  associatedtype Scalar
   /// Writes f(xᵣ) for every row of `states` into the same-shaped `next`. Must not allocate.
   func update(_ states: Matrix<Scalar>, into next: inout Matrix<Scalar>, workspace: inout Workspace)
-
-  /// Writes the energy this rule descends for every row into `energies` and returns `true`, or
-  /// returns `false` if the rule has no energy. Default: the type's own energy when it is an
-  /// ``EnergyFunction``, otherwise `false`.
-  func descentEnergy(_ states: Matrix<Scalar>, into energies: inout [Scalar], workspace: inout Workspace) -> Bool
-
-  /// Called before a sweep of coordinate updates on `row`, so the rule can cache what
-  /// ``updateCoordinate(_:row:of:workspace:)`` needs (fields, logits). Default: nothing.
-  func prepareCoordinateUpdates(row: Int, of states: Matrix<Scalar>, workspace: inout Workspace)
-
-  /// Sets coordinate `i` of `row` to its updated value with every other coordinate held (one step
-  /// of asynchronous dynamics) and returns `true`; returns `false` if the rule has no coordinate-wise
-  /// form, in which case ``AsynchronousDynamics`` applies the full update to the row and keeps
-  /// coordinate `i` (correct, but a full update per coordinate). Default: `false`.
-  func updateCoordinate(_ i: Int, row: Int, of states: inout Matrix<Scalar>, workspace: inout Workspace) -> Bool
 }
 
 /// An update rule whose Jacobian is available in closed form (used by fixed-point analysis).
@@ -73,21 +51,7 @@ public protocol AssociativeMemory<Scalar>: Sendable {
 
 // MARK: - Default implementations
 
-extension UpdateRule where Workspace == Void {
-  public func makeWorkspace(batchSize: Int) {}
-}
-
 extension UpdateRule {
-  public func descentEnergy(
-    _ states: Matrix<Scalar>, into energies: inout [Scalar], workspace: inout Workspace
-  ) -> Bool { false }
-
-  public func prepareCoordinateUpdates(row: Int, of states: Matrix<Scalar>, workspace: inout Workspace) {}
-
-  public func updateCoordinate(
-    _ i: Int, row: Int, of states: inout Matrix<Scalar>, workspace: inout Workspace
-  ) -> Bool { false }
-
   /// f(xᵣ) for every row, in a new matrix (allocates; loops use ``update(_:into:workspace:)``).
   public func update(_ states: Matrix<Scalar>) -> Matrix<Scalar> {
     var workspace = makeWorkspace(batchSize: states.rows)
@@ -99,14 +63,5 @@ extension UpdateRule {
   /// f(x) for one state.
   public func update(at state: [Scalar]) -> [Scalar] {
     update(Matrix(rows: 1, columns: state.count, elements: state)).elements
-  }
-}
-
-extension UpdateRule where Self: EnergyFunction {
-  public func descentEnergy(
-    _ states: Matrix<Scalar>, into energies: inout [Scalar], workspace: inout Workspace
-  ) -> Bool {
-    energy(states, into: &energies, workspace: &workspace)
-    return true
   }
 }

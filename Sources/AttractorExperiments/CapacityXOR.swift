@@ -54,8 +54,8 @@ public enum XORExperiment {
       var results: [Int] = []
       for z0 in [1, -1] {
         var state = Matrix<Double>(rows: 1, columns: 3, elements: [Double(x), Double(y), Double(z0)])
-        memory.prepareCoordinateUpdates(row: 0, of: state, workspace: &workspace)
-        _ = memory.updateCoordinate(2, row: 0, of: &state, workspace: &workspace)
+        memory.prepareCoordinateUpdates(of: state, workspace: &workspace)
+        memory.updateCoordinate(2, of: &state, workspace: &workspace)
         results.append(Int(state[0, 2]))
       }
       let expected = -x * y

@@ -14,8 +14,12 @@ import AttractorLinearAlgebra
 ///   convergedFraction_t = fraction of states with some step s ≤ t of size ≤ ε
 /// ```
 ///
-/// The energy is the one the rule descends (``/AttractorCore/UpdateRule/descentEnergy(_:into:workspace:)``), so a
-/// new model gets energy curves without the runner knowing about it.
+/// The energy is the one the rule descends
+/// (``/AttractorCore/EnergyDescending/descendedEnergy(_:into:workspace:)``), so a new model gets energy
+/// curves without the runner knowing about it. `run` is overloaded like ``/AttractorCore/Dynamics``:
+/// energies are recorded when the rule's static type at the call site is
+/// ``/AttractorCore/EnergyDescending``, and asynchronous runs use the coordinate-wise form when it
+/// is ``/AttractorCore/CoordinateUpdatable`` (generic callers must carry those constraints).
 ///
 /// Synchronous runs call ``/AttractorCore/UpdateRule/update(_:into:workspace:)`` on two preallocated B × d
 /// buffers with one workspace: no allocation per step beyond the per-step records. With
@@ -73,17 +77,41 @@ public struct RecallExperiment: Sendable, Equatable, Codable {
     }
   }
 
-  /// Runs `memory` from `queries`, scoring against its own stored patterns.
+  /// Runs `memory` from `queries`, scoring against its own stored patterns (no energies; see the
+  /// type's documentation for the overloads).
   public func run<Memory: UpdateRule & AssociativeMemory>(
     _ memory: Memory, queries: Matrix<Memory.Scalar>, targets: [Int]?
   ) throws(RecallError) -> RecallRun<Memory.Scalar> {
     try run(memory, patterns: memory.patterns, queries: queries, targets: targets)
   }
 
-  /// Runs `rule` from each row of `queries` for ``steps`` steps.
+  /// Runs `memory` from `queries`, scoring against its own stored patterns, with its energy.
+  public func run<Memory: EnergyDescending & AssociativeMemory>(
+    _ memory: Memory, queries: Matrix<Memory.Scalar>, targets: [Int]?
+  ) throws(RecallError) -> RecallRun<Memory.Scalar> {
+    try run(memory, patterns: memory.patterns, queries: queries, targets: targets)
+  }
+
+  /// Runs `memory` from `queries`, scoring against its own stored patterns, with coordinate updates.
+  public func run<Memory: CoordinateUpdatable & AssociativeMemory>(
+    _ memory: Memory, queries: Matrix<Memory.Scalar>, targets: [Int]?
+  ) throws(RecallError) -> RecallRun<Memory.Scalar> {
+    try run(memory, patterns: memory.patterns, queries: queries, targets: targets)
+  }
+
+  /// Runs `memory` from `queries`, scoring against its own stored patterns, with its energy and
+  /// coordinate updates.
+  public func run<Memory: EnergyDescending & CoordinateUpdatable & AssociativeMemory>(
+    _ memory: Memory, queries: Matrix<Memory.Scalar>, targets: [Int]?
+  ) throws(RecallError) -> RecallRun<Memory.Scalar> {
+    try run(memory, patterns: memory.patterns, queries: queries, targets: targets)
+  }
+
+  /// Runs `rule` from each row of `queries` for ``steps`` steps (no energies, full updates per
+  /// coordinate when asynchronous).
   ///
   /// - Parameters:
-  ///   - rule: The update rule (and, when it has one, the energy) to run.
+  ///   - rule: The update rule to run.
   ///   - patterns: The stored patterns accuracy is measured against (N × d).
   ///   - queries: Initial states (B × d, B ≥ 1, finite).
   ///   - targets: The pattern each query should retrieve (B indices in 0..<N), or `nil` to skip
@@ -92,6 +120,62 @@ public struct RecallExperiment: Sendable, Equatable, Codable {
   ///   or infinity.
   public func run<Rule: UpdateRule>(
     _ rule: Rule, patterns: Matrix<Rule.Scalar>, queries: Matrix<Rule.Scalar>, targets: [Int]?
+  ) throws(RecallError) -> RecallRun<Rule.Scalar> {
+    try run(
+      rule, patterns: patterns, queries: queries, targets: targets,
+      synchronous: { d, q, o throws(DynamicsError) in try d.run(rule, from: q, observe: o) },
+      asynchronous: { d, q throws(DynamicsError) in try d.run(rule, from: q) })
+  }
+
+  /// The same for a rule that descends an energy: its mean is recorded per step.
+  public func run<Rule: EnergyDescending>(
+    _ rule: Rule, patterns: Matrix<Rule.Scalar>, queries: Matrix<Rule.Scalar>, targets: [Int]?
+  ) throws(RecallError) -> RecallRun<Rule.Scalar> {
+    try run(
+      rule, patterns: patterns, queries: queries, targets: targets,
+      synchronous: { d, q, o throws(DynamicsError) in try d.run(rule, from: q, observe: o) },
+      asynchronous: { d, q throws(DynamicsError) in try d.run(rule, from: q) })
+  }
+
+  /// The same for a rule with a coordinate-wise form (used by the asynchronous schedule).
+  public func run<Rule: CoordinateUpdatable>(
+    _ rule: Rule, patterns: Matrix<Rule.Scalar>, queries: Matrix<Rule.Scalar>, targets: [Int]?
+  ) throws(RecallError) -> RecallRun<Rule.Scalar> {
+    try run(
+      rule, patterns: patterns, queries: queries, targets: targets,
+      synchronous: { d, q, o throws(DynamicsError) in try d.run(rule, from: q, observe: o) },
+      asynchronous: { d, q throws(DynamicsError) in try d.run(rule, from: q) })
+  }
+
+  /// The same for a rule with both.
+  public func run<Rule: EnergyDescending & CoordinateUpdatable>(
+    _ rule: Rule, patterns: Matrix<Rule.Scalar>, queries: Matrix<Rule.Scalar>, targets: [Int]?
+  ) throws(RecallError) -> RecallRun<Rule.Scalar> {
+    try run(
+      rule, patterns: patterns, queries: queries, targets: targets,
+      synchronous: { d, q, o throws(DynamicsError) in try d.run(rule, from: q, observe: o) },
+      asynchronous: { d, q throws(DynamicsError) in try d.run(rule, from: q) })
+  }
+
+  /// A plain run that records `energy` of the states instead (a diagnostic the rule need not
+  /// descend, such as an attention stack's), when ``recordsEnergies`` is set.
+  func run<Rule: UpdateRule>(
+    _ rule: Rule, patterns: Matrix<Rule.Scalar>, queries: Matrix<Rule.Scalar>, targets: [Int]?,
+    energy: @escaping EnergyMeasure<Rule.Scalar>
+  ) throws(RecallError) -> RecallRun<Rule.Scalar> {
+    try run(
+      rule, patterns: patterns, queries: queries, targets: targets,
+      synchronous: { d, q, o throws(DynamicsError) in try d.run(rule, from: q, observe: o) },
+      asynchronous: { d, q throws(DynamicsError) in try d.run(rule, from: q) }, energy: recordsEnergies ? energy : nil)
+  }
+
+  typealias EnergyMeasure<Scalar: LinearAlgebraScalar> = (Matrix<Scalar>, inout [Scalar]) -> Void
+
+  /// The shared body; the closures call the dynamics overloads chosen for the rule's static type.
+  private func run<Rule: UpdateRule>(
+    _ rule: Rule, patterns: Matrix<Rule.Scalar>, queries: Matrix<Rule.Scalar>, targets: [Int]?,
+    synchronous: SynchronousRun<Rule.Scalar>, asynchronous: AsynchronousRun<Rule.Scalar>,
+    energy: EnergyMeasure<Rule.Scalar>? = nil
   ) throws(RecallError) -> RecallRun<Rule.Scalar> {
     try validate()
     let b = queries.rows
@@ -116,18 +200,26 @@ public struct RecallExperiment: Sendable, Equatable, Codable {
     let finalStates: Matrix<Rule.Scalar>
     switch schedule {
     case .synchronous:
-      finalStates = try runSynchronous(rule, queries: queries, recorder: &recorder)
+      finalStates = try runSynchronous(synchronous, queries: queries, energy: energy, recorder: &recorder)
     case .asynchronous(let seed):
-      finalStates = try runAsynchronous(rule, queries: queries, seed: seed, recorder: &recorder)
+      finalStates = try runAsynchronous(asynchronous, queries: queries, seed: seed, energy: energy, recorder: &recorder)
     }
     let result = recorder.finish(finalStates: finalStates, patternCount: n, dimension: d)
     return RecallRun(result: result, finalStates: finalStates)
   }
 
-  private func runSynchronous<Rule: UpdateRule>(
-    _ rule: Rule, queries: Matrix<Rule.Scalar>, recorder: inout Recorder<Rule.Scalar>
-  ) throws(RecallError) -> Matrix<Rule.Scalar> {
-    typealias Scalar = Rule.Scalar
+  private typealias SynchronousRun<Scalar: LinearAlgebraScalar> = (
+    SynchronousDynamics, Matrix<Scalar>, (SynchronousDynamics.Step<Scalar>) -> Void
+  ) throws(DynamicsError) -> DynamicsResult<Scalar>
+  private typealias AsynchronousRun<Scalar: LinearAlgebraScalar> = (
+    AsynchronousDynamics, Matrix<Scalar>
+  ) throws(DynamicsError) -> DynamicsResult<Scalar>
+
+  private func runSynchronous<Scalar: LinearAlgebraScalar>(
+    _ run: SynchronousRun<Scalar>, queries: Matrix<Scalar>, energy: EnergyMeasure<Scalar>?,
+    recorder: inout Recorder<Scalar>
+  ) throws(RecallError) -> Matrix<Scalar> {
+    var measured = [Scalar](repeating: 0, count: queries.rows)
     let dynamics = SynchronousDynamics(
       maxSteps: steps, tolerance: tolerance, recordEnergies: recordsEnergies,
       freezesConvergedStates: freezesConvergedStates)
@@ -135,17 +227,22 @@ public struct RecallExperiment: Sendable, Equatable, Codable {
     var lastEnergies: [Scalar]? = nil
     let outcome: DynamicsResult<Scalar>
     do {
-      outcome = try dynamics.run(rule, from: queries) { observed in
+      outcome = try run(dynamics, queries) { observed in
+        var energies = observed.energies
+        if let energy {
+          energy(observed.states, &measured)
+          energies = measured
+        }
         if observed.step > 0 {
           for r in 0..<observed.converged.count where observed.converged[r] && recorder.stepsToConverge[r] == nil {
             recorder.markConverged(row: r, step: observed.step)
           }
         }
         recorder.record(
-          step: observed.step, states: observed.states, energies: observed.energies,
+          step: observed.step, states: observed.states, energies: energies,
           stepSizes: observed.step == 0 ? nil : observed.stepSizes)
         lastStep = observed.step
-        if observed.step == steps || observed.converged.allSatisfy({ $0 }) { lastEnergies = observed.energies }
+        if observed.step == steps || observed.converged.allSatisfy({ $0 }) { lastEnergies = energies }
       }
     } catch {
       throw .dynamics(error)
@@ -160,22 +257,22 @@ public struct RecallExperiment: Sendable, Equatable, Codable {
     return outcome.finalStates
   }
 
-  private func runAsynchronous<Rule: UpdateRule>(
-    _ rule: Rule, queries: Matrix<Rule.Scalar>, seed: UInt64, recorder: inout Recorder<Rule.Scalar>
-  ) throws(RecallError) -> Matrix<Rule.Scalar> {
-    typealias Scalar = Rule.Scalar
+  private func runAsynchronous<Scalar: LinearAlgebraScalar>(
+    _ run: AsynchronousRun<Scalar>, queries: Matrix<Scalar>, seed: UInt64, energy: EnergyMeasure<Scalar>?,
+    recorder: inout Recorder<Scalar>
+  ) throws(RecallError) -> Matrix<Scalar> {
     let dynamics = AsynchronousDynamics(
       maxSteps: steps, tolerance: tolerance, seed: seed, recordEnergies: recordsEnergies, recordStates: true)
     let outcome: DynamicsResult<Scalar>
     do {
-      outcome = try dynamics.run(rule, from: queries)
+      outcome = try run(dynamics, queries)
     } catch {
       throw .dynamics(error)
     }
     let b = queries.rows
     let d = queries.columns
     let trajectories = outcome.trajectories
-    let hasEnergy = trajectories.allSatisfy { $0.energies != nil }
+    let hasEnergy = energy != nil || trajectories.allSatisfy { $0.energies != nil }
     var states = Matrix<Scalar>(rows: b, columns: d)
     var energies = [Scalar](repeating: 0, count: b)
     var sizes = [Scalar](repeating: 0, count: b)
@@ -193,7 +290,7 @@ public struct RecallExperiment: Sendable, Equatable, Codable {
         if let recorded = trajectory.states {
           states.setRow(r, to: recorded[min(t, recorded.count - 1)])
         }
-        if hasEnergy, let e = trajectory.energies { energies[r] = e[min(t, e.count - 1)] }
+        if energy == nil, let e = trajectory.energies { energies[r] = e[min(t, e.count - 1)] }
         sizes[r] = t >= 1 && t <= trajectory.stepSizes.count ? trajectory.stepSizes[t - 1] : 0
         if t >= 1 && t <= trajectory.stepSizes.count && trajectory.stepSizes[t - 1] <= Scalar(tolerance)
           && recorder.stepsToConverge[r] == nil
@@ -201,6 +298,7 @@ public struct RecallExperiment: Sendable, Equatable, Codable {
           recorder.markConverged(row: r, step: t)
         }
       }
+      if let energy { energy(states, &energies) }
       recorder.record(step: t, states: states, energies: hasEnergy ? energies : nil, stepSizes: t == 0 ? nil : sizes)
     }
     return outcome.finalStates

@@ -55,7 +55,8 @@ public struct StudyStepResult: Sendable, Equatable, Codable {
   public var convergedFraction: Double
   /// Mean, over the queries converged by T, of the step at which they converged; `nil` if none.
   public var meanStepsToConverge: Double?
-  /// mean_r [E(q₀,r) − E(q_T,r)] of the rule's own descent energy; `nil` when it has none.
+  /// mean_r [E(q₀,r) − E(q_T,r)] of the energy the rule descends; `nil` when it is not
+  /// ``/AttractorCore/EnergyDescending``.
   public var energyReduction: Double?
   /// Regimes of the states after T steps; `nil` when the model's ``RegimeRule`` is `notApplicable`.
   public var regime: RegimeMix?
@@ -129,13 +130,14 @@ extension Study {
     return rng.next()
   }
 
-  /// Runs one cell on prepared inputs.
+  /// Runs one cell on prepared inputs, through the factory so that the model's capabilities are
+  /// those of its concrete type (``StudyModelFactory/run(_:)``).
   func run(cell: StudyCell, inputs: CellInputs) throws(StudyRunError) -> StudyCellResult {
-    try runCell(factories[cell.model], cell: cell, inputs: inputs)
+    try factories[cell.model].run(StudyCellRun(study: self, cell: cell, inputs: inputs))
   }
 
-  private func runCell<Factory: StudyModelFactory>(
-    _ factory: Factory, cell: StudyCell, inputs: CellInputs
+  func runCell<Factory: StudyModelFactory, Energy: CellEnergy<Factory.Model>>(
+    _ factory: Factory, cell: StudyCell, inputs: CellInputs, energy probe: Energy
   ) throws(StudyRunError) -> StudyCellResult {
     let clock = ContinuousClock()
     let setupStart = clock.now
@@ -161,7 +163,8 @@ extension Study {
     let initialAccuracy = accuracy(queries)
     var measureWorkspace = model.makeWorkspace(batchSize: b)
     var initialEnergies = [Double](repeating: 0, count: b)
-    let hasEnergy = model.descentEnergy(queries, into: &initialEnergies, workspace: &measureWorkspace)
+    let hasEnergy = probe.isMeasured
+    if hasEnergy { probe.energies(of: model, queries, into: &initialEnergies, workspace: &measureWorkspace) }
     var energies = [Double](repeating: 0, count: b)
     let regimeRule = factory.regimeRule
     let setupSeconds = (clock.now - setupStart).seconds
@@ -177,7 +180,7 @@ extension Study {
       for r in 0..<b { if let s = firstConverged[r], s <= t { convergedCount += 1; stepSum += s } }
       var reduction: Double? = nil
       if hasEnergy {
-        _ = model.descentEnergy(states, into: &energies, workspace: &measureWorkspace)
+        probe.energies(of: model, states, into: &energies, workspace: &measureWorkspace)
         var sum = 0.0
         for r in 0..<b { sum += initialEnergies[r] - energies[r] }
         reduction = sum / Double(b)
@@ -219,5 +222,49 @@ extension Study {
       corruption: corruption.kind, level: corruption.levels[cell.level], seed: spec.seeds[cell.seed], queries: b,
       patterns: patterns.rows, dimension: patterns.columns, initialAccuracy: initialAccuracy, steps: results,
       setupSeconds: setupSeconds, blasThreads: BLAS.threadCount)
+  }
+}
+
+/// One cell of a study, ready to run: handed to ``StudyModelFactory/run(_:)``, which runs it with
+/// the factory's model.
+public struct StudyCellRun: @unchecked Sendable {
+  let study: Study
+  let cell: StudyCell
+  let inputs: CellInputs
+}
+
+/// Whether a cell measures the energy column E(q₀) − E(q_T): chosen statically by the
+/// ``StudyModelFactory/run(_:)`` default the factory's conformance picked.
+protocol CellEnergy<Model> {
+  associatedtype Model: UpdateRule where Model.Scalar == Double
+  var isMeasured: Bool { get }
+  func energies(of model: Model, _ states: Matrix<Double>, into energies: inout [Double], workspace: inout Model.Workspace)
+}
+
+/// No energy column (the model is not ``/AttractorCore/EnergyDescending``).
+struct NoCellEnergy<Model: UpdateRule>: CellEnergy where Model.Scalar == Double {
+  var isMeasured: Bool { false }
+  func energies(of model: Model, _ states: Matrix<Double>, into energies: inout [Double], workspace: inout Model.Workspace) {}
+}
+
+/// The descended energy.
+struct DescendedCellEnergy<Model: EnergyDescending>: CellEnergy where Model.Scalar == Double {
+  var isMeasured: Bool { true }
+  func energies(of model: Model, _ states: Matrix<Double>, into energies: inout [Double], workspace: inout Model.Workspace) {
+    model.descendedEnergy(states, into: &energies, workspace: &workspace)
+  }
+}
+
+extension StudyModelFactory {
+  /// Runs the cell without the energy column.
+  public func run(_ cell: StudyCellRun) throws(StudyRunError) -> StudyCellResult {
+    try cell.study.runCell(self, cell: cell.cell, inputs: cell.inputs, energy: NoCellEnergy<Model>())
+  }
+}
+
+extension StudyModelFactory where Model: EnergyDescending {
+  /// Runs the cell with the energy column: E(q₀) − E(q_T) of the model's descended energy.
+  public func run(_ cell: StudyCellRun) throws(StudyRunError) -> StudyCellResult {
+    try cell.study.runCell(self, cell: cell.cell, inputs: cell.inputs, energy: DescendedCellEnergy<Model>())
   }
 }

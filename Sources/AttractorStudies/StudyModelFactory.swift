@@ -132,7 +132,9 @@ public struct StudyParameterError: Error, Sendable, Equatable, CustomStringConve
 ///
 /// Properties the runner relies on: `make` is deterministic given `patterns` and `seed`; the
 /// model's `patterns` are the rows accuracy is measured against (nearest by cosine); its
-/// `Scalar` is `Double`.
+/// `Scalar` is `Double`. The energy column is reported for models that are
+/// ``/AttractorCore/EnergyDescending`` (decided at compile time, when the factory conforms: a
+/// factory generic over its model gets the column only if its constraints say `EnergyDescending`).
 public protocol StudyModelFactory: Sendable {
   /// The model built for a cell.
   associatedtype Model: UpdateRule & AssociativeMemory where Model.Scalar == Double
@@ -160,6 +162,12 @@ public protocol StudyModelFactory: Sendable {
   func check(dimension: Int, patternCount: Int) -> [String]
   /// The model storing `patterns` (already encoded); `seed` drives any random parameters.
   func make(patterns: Matrix<Double>, seed: UInt64) throws -> Model
+
+  /// Builds the model for one cell and runs it. Provided: do not implement. The runner calls it so
+  /// that the cell is run where `Model`'s concrete type is known; the default is picked when the
+  /// factory declares its conformance: with the energy column E(q₀) − E(q_T) when `Model` is
+  /// ``/AttractorCore/EnergyDescending``, without it (n/a) otherwise.
+  func run(_ cell: StudyCellRun) throws(StudyRunError) -> StudyCellResult
 }
 
 extension StudyModelFactory {

@@ -153,10 +153,11 @@ public struct StudyReport: Sendable, Equatable, Codable {
       - **steps to converge**: the first step whose size ‖q_t − q_{t−1}‖ ≤ ε, averaged over the queries \
       converged by T (then over seeds); in brackets the percentage converged by T. A state that \
       converged stops moving.
-      - **E(q₀)−E(q_T)**: mean drop of the rule's own descent energy (`descentEnergy`): Ramsauer et al.'s \
-      energy for modern Hopfield, −½xᵀWx for classical, the reported energy −ΣF (or −β⁻¹ log Σ exp) for \
-      dense memories, and the diagnostic −lse(q·k/√d) for attention; n/a when the rule has none. The \
-      dense memories are run synchronously here, which does not guarantee descent.
+      - **E(q₀)−E(q_T)**: mean drop of the energy the rule descends (models that are `EnergyDescending`): \
+      Ramsauer et al.'s energy for modern Hopfield, −½xᵀWx for classical, the reported energy −ΣF (or \
+      −β⁻¹ log Σ exp) for dense memories; n/a for attention, whose update descends no known energy. \
+      Classical and dense memories descend theirs under asynchronous updates; they are run synchronously \
+      here, which does not guarantee descent.
       - **single / metastable / global**: regime of the states after T steps from the softmax weights \
       p = separation(q_T): k₉₀ = fewest patterns holding 90 % of p; k₉₀ = 1 single pattern, \
       k₉₀ > N/2 global average, else metastable mixture (the analysis layer's default thresholds). \

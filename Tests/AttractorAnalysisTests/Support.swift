@@ -1,3 +1,4 @@
+import AttractorAnalysis
 import AttractorCore
 import AttractorLinearAlgebra
 import AttractorModels
@@ -21,7 +22,7 @@ func normalizedRows(_ m: Matrix<Double>) -> Matrix<Double> {
 ///
 /// Not the gradient of any energy when W_Kᵀ W_Q is not symmetric, so its Jacobian is not symmetric;
 /// no closed forms are offered, so analysis falls back to finite differences.
-struct ProjectedAttention: UpdateRule, AssociativeMemory {
+struct ProjectedAttention: AnalyzableRule, AssociativeMemory {
   let patterns: Matrix<Double>  // N × d
   let keys: Matrix<Double>  // N × d: X W_Kᵀ... stored as K = X W_K
   let query: Matrix<Double>  // d × d: W_Q
@@ -74,8 +75,9 @@ func pairRotation(dimension d: Int, angle: Double) -> Matrix<Double> {
 }
 
 /// The modern network seen only through its update and energy (no closed-form derivatives), so
-/// analysis must use finite differences.
-struct OpaqueHopfield: UpdateRule, EnergyFunction, AssociativeMemory {
+/// analysis must use finite differences (for the Jacobian, and for the Hessian of the energy it
+/// descends).
+struct OpaqueHopfield: EnergyDescending, EnergyFunction, AssociativeMemory, AnalyzableRule {
   typealias Scalar = Double
   typealias Workspace = Void
   let model: ModernHopfield<Double>
@@ -96,7 +98,7 @@ struct OpaqueHopfield: UpdateRule, EnergyFunction, AssociativeMemory {
 }
 
 /// A linear map x ← A x with its Jacobian A (for comparing eigenvalues with NumPy).
-struct LinearMap: LinearizableUpdateRule {
+struct LinearMap: LinearizableUpdateRule, AnalyzableRule {
   let matrix: Matrix<Double>
   var dimension: Int { matrix.rows }
   func update(_ states: Matrix<Double>, into next: inout Matrix<Double>, workspace: inout Void) {
@@ -106,7 +108,7 @@ struct LinearMap: LinearizableUpdateRule {
 }
 
 /// A rule that produces NaN (to check that analysis reports it instead of crashing).
-struct ExplodingRule: UpdateRule {
+struct ExplodingRule: AnalyzableRule {
   var dimension: Int { 3 }
   func update(_ states: Matrix<Double>, into next: inout Matrix<Double>, workspace: inout Void) {
     next.withUnsafeMutableBufferPointer { p in for k in p.indices { p[k] = .nan } }

@@ -37,7 +37,7 @@ struct ClassicalHopfieldTests {
       var workspace = model.makeWorkspace(batchSize: 1)
       var previous = model.energy(state)[0]
       for i in 0..<d {
-        _ = model.updateCoordinate((i * 7) % d, row: 0, of: &state, workspace: &workspace)
+        model.updateCoordinate((i * 7) % d, of: &state, workspace: &workspace)
         let now = model.energy(state)[0]
         #expect(now <= previous + S(1e-4))
         previous = now

@@ -57,10 +57,10 @@ struct DenseAssociativeMemoryTests {
         changed = false
         sweeps += 1
         rng.shuffle(&order)
-        memory.prepareCoordinateUpdates(row: 0, of: state, workspace: &workspace)
+        memory.prepareCoordinateUpdates(of: state, workspace: &workspace)
         for i in order {
           let before = state[0, i]
-          _ = memory.updateCoordinate(i, row: 0, of: &state, workspace: &workspace)
+          memory.updateCoordinate(i, of: &state, workspace: &workspace)
           let now = memory.energy(state)[0]
           if state[0, i] != before {
             changed = true
@@ -119,8 +119,8 @@ struct DenseAssociativeMemoryTests {
           let expected = bruteDecision(f, patterns: patterns, state: row, unit: i)
           #expect(sync[r, i] == expected, "\(name) trial \(trial) row \(r) unit \(i) (synchronous)")
           var single = Matrix(rows: 1, columns: n, elements: row)
-          memory.prepareCoordinateUpdates(row: 0, of: single, workspace: &workspace)
-          _ = memory.updateCoordinate(i, row: 0, of: &single, workspace: &workspace)
+          memory.prepareCoordinateUpdates(of: single, workspace: &workspace)
+          memory.updateCoordinate(i, of: &single, workspace: &workspace)
           #expect(single[0, i] == expected, "\(name) trial \(trial) row \(r) unit \(i) (coordinate)")
         }
       }
@@ -167,10 +167,10 @@ struct DenseAssociativeMemoryTests {
       while changed && sweeps < 200 {
         sweeps += 1
         changed = false
-        memory.prepareCoordinateUpdates(row: 0, of: s, workspace: &workspace)
+        memory.prepareCoordinateUpdates(of: s, workspace: &workspace)
         for i in 0..<states.columns {
           let before = s[0, i]
-          _ = memory.updateCoordinate(i, row: 0, of: &s, workspace: &workspace)
+          memory.updateCoordinate(i, of: &s, workspace: &workspace)
           if s[0, i] != before { changed = true }
         }
       }
@@ -206,7 +206,7 @@ struct DenseAssociativeMemoryTests {
     let memory = try DenseAssociativeMemory(patterns: patterns, interaction: try Polynomial(degree: 3))
     var state: Matrix<Double> = rng.signMatrix(rows: 1, columns: n)
     var workspace = memory.makeWorkspace(batchSize: 1)
-    memory.prepareCoordinateUpdates(row: 0, of: state, workspace: &workspace)
+    memory.prepareCoordinateUpdates(of: state, workspace: &workspace)
     var flips = 0
     for step in 0..<20_000 {
       let i = Int(rng.next(upperBound: UInt64(n)))
@@ -220,7 +220,7 @@ struct DenseAssociativeMemoryTests {
         flips += 1
       } else {
         let before = state[0, i]
-        _ = memory.updateCoordinate(i, row: 0, of: &state, workspace: &workspace)
+        memory.updateCoordinate(i, of: &state, workspace: &workspace)
         if state[0, i] != before { flips += 1 }
       }
     }

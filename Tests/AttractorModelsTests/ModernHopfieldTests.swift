@@ -150,15 +150,20 @@ struct ModernHopfieldTests {
     #expect(checkedNonTrivial >= 20)
   }
 
-  @Test("as an UpdateRule it records its own energy; separation rows are softmax distributions")
+  @Test("as an EnergyDescending rule it records its own energy; separation rows are softmax distributions")
   func protocolWiring() throws {
     let patterns: Matrix<Float> = gaussianPatterns(5, 4, seed: 1)
     let model = try ModernHopfield(patterns: patterns, beta: 3)
-    func energiesThroughGenericRule<R: UpdateRule>(_ rule: R, _ x: Matrix<R.Scalar>) throws -> [R.Scalar]? {
+    func energiesThroughGenericRule<R: EnergyDescending>(_ rule: R, _ x: Matrix<R.Scalar>) throws -> [R.Scalar]? {
+      try SynchronousDynamics(maxSteps: 3).run(rule, from: x).trajectories[0].energies
+    }
+    // The overload follows the static type: a context that knows only UpdateRule records none.
+    func energiesThroughUpdateRule<R: UpdateRule>(_ rule: R, _ x: Matrix<R.Scalar>) throws -> [R.Scalar]? {
       try SynchronousDynamics(maxSteps: 3).run(rule, from: x).trajectories[0].energies
     }
     let e = try #require(try energiesThroughGenericRule(model, patterns))
     #expect(abs(e[0] - model.energy(patterns)[0]) < 1e-6)
+    #expect(try energiesThroughUpdateRule(model, patterns) == nil)
     let s = model.separation(patterns)
     for r in 0..<5 { #expect(abs((0..<5).reduce(Float(0)) { $0 + s[r, $1] } - 1) < 1e-5) }
   }
@@ -191,5 +196,55 @@ struct WithoutCoordinateForm: UpdateRule {
   func makeWorkspace(batchSize: Int) -> ModernHopfield<Double>.Workspace { model.makeWorkspace(batchSize: batchSize) }
   func update(_ states: Matrix<Double>, into next: inout Matrix<Double>, workspace: inout ModernHopfield<Double>.Workspace) {
     model.update(states, into: &next, workspace: &workspace)
+  }
+}
+
+@Suite("Coordinate-wise forms and energies of the built-in models")
+struct CapabilityResolutionTests {
+  /// Coordinate i after `updateCoordinate` equals coordinate i of the full update of the same state.
+  func checkCoordinates<R: CoordinateUpdatable>(_ rule: R, state: [R.Scalar], tolerance: Double) {
+    let d = rule.dimension
+    var workspace = rule.makeWorkspace(batchSize: 1)
+    var current = Matrix(rows: 1, columns: d, elements: state)
+    rule.prepareCoordinateUpdates(of: current, workspace: &workspace)
+    for i in [0, d / 2, d - 1] {
+      let full = rule.update(current)
+      rule.updateCoordinate(i, of: &current, workspace: &workspace)
+      #expect(abs(Double(current[0, i] - full[0, i])) <= tolerance, "\(R.self) coordinate \(i)")
+    }
+  }
+
+  @Test("a coordinate update equals the full update's coordinate (modern, classical, dense)")
+  func coordinateEqualsFullUpdate() throws {
+    let patterns: Matrix<Double> = gaussianPatterns(6, 8, seed: 5)
+    checkCoordinates(try ModernHopfield(patterns: patterns, beta: 2), state: patterns.row(1).map { $0 * 0.7 }, tolerance: 1e-12)
+    let binary = ClassicalHopfield.binarized(patterns)
+    var cue = binary.row(2)
+    cue[0] = -cue[0]
+    cue[5] = -cue[5]
+    checkCoordinates(try ClassicalHopfield(patterns: binary), state: cue, tolerance: 0)
+    checkCoordinates(try DenseAssociativeMemory(patterns: binary, interaction: Polynomial(degree: 3)), state: cue, tolerance: 0)
+  }
+
+  @Test("asynchronous dynamics use the coordinate form: the same states as the full-update fallback")
+  func asynchronousUsesCoordinateForm() throws {
+    let patterns: Matrix<Double> = gaussianPatterns(6, 8, seed: 6)
+    let model = try ModernHopfield(patterns: patterns, beta: 4)
+    let dynamics = AsynchronousDynamics(maxSteps: 4, seed: 3)
+    let fast = try dynamics.run(model, from: patterns)
+    let slow = try dynamics.run(WithoutCoordinateForm(model: model), from: patterns)
+    #expect(fast.finalStates.maxAbsDifference(slow.finalStates) < 1e-10)
+    #expect(fast.trajectories[0].energies != nil && slow.trajectories[0].energies == nil)
+  }
+
+  @Test("iterative attention is not EnergyDescending: no energies, even through any Dynamics")
+  func attentionRecordsNoEnergy() throws {
+    let keys: Matrix<Double> = gaussianPatterns(5, 4, seed: 9)
+    let model = try IterativeAttention.identity(
+      configuration: IterativeAttentionConfiguration(layers: 1, heads: 1, width: 4), keys: keys, values: keys)
+    for dynamics in [SynchronousDynamics(maxSteps: 3) as any Dynamics, AsynchronousDynamics(maxSteps: 3)] {
+      #expect(try dynamics.run(model, from: keys).trajectories.allSatisfy { $0.energies == nil })
+    }
+    #expect(try SynchronousDynamics(maxSteps: 3).run(model, from: keys).trajectories.allSatisfy { $0.energies == nil })
   }
 }

@@ -19,9 +19,15 @@ import AttractorLinearAlgebra
 /// The energy and update accept any real states (the gradient and Hessian are those of the
 /// quadratic form); the update itself always produces ±1 values.
 ///
+/// Capabilities: ``/AttractorCore/EnergyDescending`` (E never increases under the coordinate-wise,
+/// asynchronous updates; synchronous runs record it too, without that guarantee),
+/// ``/AttractorCore/CoordinateUpdatable``, ``/AttractorCore/TwiceDifferentiableEnergy``.
+///
 /// Reference: J. J. Hopfield, "Neural networks and physical systems with emergent collective
 /// computational abilities", PNAS 79 (1982).
-public struct ClassicalHopfield<Scalar: LinearAlgebraScalar>: UpdateRule, TwiceDifferentiableEnergy, AssociativeMemory {
+public struct ClassicalHopfield<Scalar: LinearAlgebraScalar>: EnergyDescending, CoordinateUpdatable,
+  TwiceDifferentiableEnergy, AssociativeMemory
+{
   /// Stored ±1 patterns, one per row (N × d).
   public let patterns: Matrix<Scalar>
   /// Hebbian weights W (d × d, symmetric, zero diagonal).
@@ -105,16 +111,15 @@ public struct ClassicalHopfield<Scalar: LinearAlgebraScalar>: UpdateRule, TwiceD
   }
 
   /// xᵢ ← sign(Wᵢ · x), O(d); a zero field keeps the sign of xᵢ.
-  public func updateCoordinate(_ i: Int, row: Int, of states: inout Matrix<Scalar>, workspace: inout Workspace) -> Bool {
+  public func updateCoordinate(_ i: Int, of state: inout Matrix<Scalar>, workspace: inout Workspace) {
     let d = dimension
-    let field: Scalar = states.withUnsafeBufferPointer { x in
+    let field: Scalar = state.withUnsafeBufferPointer { x in
       couplings.withUnsafeBufferPointer { w in
-        Scalar.dot(n: d, x: w.baseAddress! + i * d, incx: 1, y: x.baseAddress! + row * d, incy: 1)
+        Scalar.dot(n: d, x: w.baseAddress! + i * d, incx: 1, y: x.baseAddress!, incy: 1)
       }
     }
-    let old = states[row, i]
-    states[row, i] = field > 0 ? 1 : (field < 0 ? -1 : (old >= 0 ? 1 : -1))
-    return true
+    let old = state[0, i]
+    state[0, i] = field > 0 ? 1 : (field < 0 ? -1 : (old >= 0 ? 1 : -1))
   }
 
   /// Share of each pattern in the state's squared overlaps: m_μ² / Σ_ν m_ν² with m_μ = ξ^μ·x / d

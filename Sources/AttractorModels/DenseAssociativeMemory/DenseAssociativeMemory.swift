@@ -43,8 +43,12 @@ import Foundation
 /// References: D. Krotov and J. J. Hopfield, "Dense Associative Memory for Pattern Recognition",
 /// NeurIPS 2016, arXiv:1606.01164; M. Demircigil, J. Heusel, M. Löwe, S. Upgang, F. Vermet, "On a
 /// model of associative memory with huge storage capacity", J. Stat. Phys. 168 (2017).
-public struct DenseAssociativeMemory<Scalar: LinearAlgebraScalar, Interaction: InteractionFunction>: UpdateRule,
-  EnergyFunction, AssociativeMemory
+///
+/// Capabilities: ``/AttractorCore/EnergyDescending`` (E never increases under the coordinate-wise,
+/// asynchronous updates; synchronous runs record it too, without that guarantee) and
+/// ``/AttractorCore/CoordinateUpdatable``.
+public struct DenseAssociativeMemory<Scalar: LinearAlgebraScalar, Interaction: InteractionFunction>: EnergyDescending,
+  CoordinateUpdatable, EnergyFunction, AssociativeMemory
 {
   /// Stored ±1 patterns, one per row (K × N).
   public let patterns: Matrix<Scalar>
@@ -190,11 +194,11 @@ public struct DenseAssociativeMemory<Scalar: LinearAlgebraScalar, Interaction: I
     }
   }
 
-  /// Computes the exact overlaps of the row's signs (O(N·K)), kept up to date by
-  /// ``updateCoordinate(_:row:of:workspace:)``.
-  public func prepareCoordinateUpdates(row: Int, of states: Matrix<Scalar>, workspace: inout Workspace) {
+  /// Computes the exact overlaps of the state's signs (O(N·K)), kept up to date by
+  /// ``updateCoordinate(_:of:workspace:)``.
+  public func prepareCoordinateUpdates(of state: Matrix<Scalar>, workspace: inout Workspace) {
     let n = dimension
-    for i in 0..<n { workspace.rowState[i] = states[row, i] >= 0 ? 1 : -1 }
+    for i in 0..<n { workspace.rowState[i] = state[0, i] >= 0 ? 1 : -1 }
     workspace.rowState.withUnsafeBufferPointer { s in
       workspace.rowOverlaps.withUnsafeMutableBufferPointer { m in kernel.computeOverlaps(state: s.baseAddress!, into: m.baseAddress!) }
     }
@@ -202,16 +206,15 @@ public struct DenseAssociativeMemory<Scalar: LinearAlgebraScalar, Interaction: I
 
   /// σᵢ ← Sign Σ_μ ξ^μᵢ D(m_μ − ξ^μᵢσᵢ) from the workspace's overlaps; on a flip the overlaps are
   /// updated, m_μ += 2 ξ^μᵢ σᵢ. O(K).
-  public func updateCoordinate(_ i: Int, row: Int, of states: inout Matrix<Scalar>, workspace: inout Workspace) -> Bool {
-    let s: Int32 = states[row, i] >= 0 ? 1 : -1
+  public func updateCoordinate(_ i: Int, of state: inout Matrix<Scalar>, workspace: inout Workspace) {
+    let s: Int32 = state[0, i] >= 0 ? 1 : -1
     let new = workspace.rowOverlaps.withUnsafeMutableBufferPointer { m -> Int32 in
       let v = kernel.decide(unit: i, current: s, overlaps: m.baseAddress!, cache: &workspace.cache)
       if v != s { kernel.applyFlip(unit: i, newValue: v, overlaps: m.baseAddress!) }
       return v
     }
     workspace.rowState[i] = new
-    states[row, i] = Scalar(new)
-    return true
+    state[0, i] = Scalar(new)
   }
 
   /// The exact overlaps ξ^μ·σ the coordinate updates currently hold (for checks).

@@ -83,10 +83,10 @@ public struct AttentionLayerParameters<Scalar: LinearAlgebraScalar>: Sendable, E
 ///   J_l = Σ_h W_O[h]ᵀ (V W_V[:, h])ᵀ (diag p_h − p_h p_hᵀ) s (K W_K[:, h]) W_Q[:, h]ᵀ;
 ///   in general it is not symmetric (separate query and key projections), so its eigenvalues may
 ///   be complex.
-/// - ``descentEnergy(_:into:workspace:)`` reports the diagnostic energy of seed 000,
-///   E(q) = −log Σᵢ exp(q·kᵢ/√d) on the raw keys. It is the energy the update descends only in the
-///   Hopfield case above (up to the quadratic term); for trained projections it is a diagnostic,
-///   not a guarantee.
+/// - ``diagnosticEnergy(_:into:workspace:)`` reports the diagnostic energy of seed 000,
+///   E(q) = −log Σᵢ exp(q·kᵢ/√d) on the raw keys. The update does not descend it (not even in the
+///   Hopfield case above, which descends lse plus a quadratic term), so the stack is not
+///   ``/AttractorCore/EnergyDescending``: dynamics record no energies for it, and studies report none.
 ///
 /// One step of a batch of B queries costs, per layer, three GEMMs of B × d × d or B × M × d and a
 /// row softmax per head, on buffers preallocated in the ``Workspace``; the projected memory K W_K,
@@ -283,8 +283,10 @@ public struct IterativeAttention<Scalar: LinearAlgebraScalar>: LinearizableUpdat
     workspace.layerInputs = buffers
   }
 
-  /// E(q) = −log Σᵢ exp(q·kᵢ/√d) on the raw keys (seed 000's diagnostic energy).
-  public func descentEnergy(_ states: Matrix<Scalar>, into energies: inout [Scalar], workspace: inout Workspace) -> Bool {
+  /// E(q) = −log Σᵢ exp(q·kᵢ/√d) on the raw keys (seed 000's diagnostic energy), for each row.
+  ///
+  /// A diagnostic only: the update does not descend it, and it can rise along the dynamics.
+  public func diagnosticEnergy(_ states: Matrix<Scalar>, into energies: inout [Scalar], workspace: inout Workspace) {
     workspace.fit(
       batch: states.rows, width: dimension, memory: memorySize, headCount: configuration.heads, layerCount: layers.count)
     let m = memorySize
@@ -292,7 +294,6 @@ public struct IterativeAttention<Scalar: LinearAlgebraScalar>: LinearizableUpdat
     workspace.diagnosticLogits.withUnsafeBufferPointer { z in
       for r in 0..<states.rows { energies[r] = Scalar(-Scalar.logSumExp(z.baseAddress! + r * m, count: m)) }
     }
-    return true
   }
 
   /// Attention of the first layer's heads, averaged over heads (B × M): how strongly each state

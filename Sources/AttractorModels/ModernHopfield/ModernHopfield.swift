@@ -29,8 +29,12 @@ import AttractorLinearAlgebra
 /// preallocated in the ``Workspace``.
 ///
 /// Reference: H. Ramsauer et al., "Hopfield Networks is All You Need", ICLR 2021, arXiv:2008.02217.
+///
+/// Capabilities: ``/AttractorCore/EnergyDescending`` (E, under synchronous and coordinate-wise
+/// updates), ``/AttractorCore/CoordinateUpdatable``, ``/AttractorCore/LinearizableUpdateRule``,
+/// ``/AttractorCore/TwiceDifferentiableEnergy``.
 public struct ModernHopfield<Scalar: LinearAlgebraScalar>: LinearizableUpdateRule, TwiceDifferentiableEnergy,
-  AssociativeMemory
+  EnergyDescending, CoordinateUpdatable, AssociativeMemory
 {
   /// Stored patterns X, one per row (N × d).
   public let patterns: Matrix<Scalar>
@@ -165,15 +169,16 @@ public struct ModernHopfield<Scalar: LinearAlgebraScalar>: LinearizableUpdateRul
 
   // MARK: Coordinate-wise (asynchronous) update
 
-  public func prepareCoordinateUpdates(row: Int, of states: Matrix<Scalar>, workspace: inout Workspace) {
+  /// Caches the logits β X ξ of `state` (O(N d)).
+  public func prepareCoordinateUpdates(of state: Matrix<Scalar>, workspace: inout Workspace) {
     if workspace.patternColumns == nil { workspace.patternColumns = patterns.transposed() }
     let d = dimension
-    states.withUnsafeBufferPointer { x in
+    state.withUnsafeBufferPointer { x in
       patterns.withUnsafeBufferPointer { xp in
         workspace.rowLogits.withUnsafeMutableBufferPointer { a in
           Scalar.gemv(
             transpose: false, m: patternCount, n: d, alpha: beta, a: xp.baseAddress!, lda: d,
-            x: x.baseAddress! + row * d, incx: 1, beta: 0, y: a.baseAddress!, incy: 1)
+            x: x.baseAddress!, incx: 1, beta: 0, y: a.baseAddress!, incy: 1)
         }
       }
     }
@@ -182,10 +187,10 @@ public struct ModernHopfield<Scalar: LinearAlgebraScalar>: LinearizableUpdateRul
   /// ξᵢ ← Σ_μ p_μ X_μᵢ with p = softmax(β X ξ) for the current ξ; the cached logits are then moved
   /// by β X_μᵢ Δξᵢ, so one coordinate costs O(N). This is a CCCP step in coordinate i alone, so E
   /// never increases under it either.
-  public func updateCoordinate(_ i: Int, row: Int, of states: inout Matrix<Scalar>, workspace: inout Workspace) -> Bool {
+  public func updateCoordinate(_ i: Int, of state: inout Matrix<Scalar>, workspace: inout Workspace) {
     if workspace.patternColumns == nil { workspace.patternColumns = patterns.transposed() }
     let n = patternCount
-    let old = states[row, i]
+    let old = state[0, i]
     let new: Scalar = workspace.rowLogits.withUnsafeBufferPointer { a in
       workspace.rowWeights.withUnsafeMutableBufferPointer { p in
         p.baseAddress!.update(from: a.baseAddress!, count: n)
@@ -195,7 +200,7 @@ public struct ModernHopfield<Scalar: LinearAlgebraScalar>: LinearizableUpdateRul
         }
       }
     }
-    states[row, i] = new
+    state[0, i] = new
     let shift = beta * (new - old)
     let columns = workspace.patternColumns!
     workspace.rowLogits.withUnsafeMutableBufferPointer { a in
@@ -203,6 +208,5 @@ public struct ModernHopfield<Scalar: LinearAlgebraScalar>: LinearizableUpdateRul
         Scalar.axpy(n: n, alpha: shift, x: column.baseAddress! + i * n, incx: 1, y: a.baseAddress!, incy: 1)
       }
     }
-    return true
   }
 }

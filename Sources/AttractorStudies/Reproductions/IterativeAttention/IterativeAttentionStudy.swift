@@ -356,14 +356,42 @@ public struct IterativeAttentionStudy: Sendable {
     return h
   }
 
-  /// Runs any rule for T steps from `queries` and summarises it.
+  /// Runs any rule for T steps from `queries` and summarises it (energies only for the overloads
+  /// below: a rule that descends an energy, or an attention stack's diagnostic energy).
   public func curve<Rule: UpdateRule>(
     _ rule: Rule, patterns: Matrix<Rule.Scalar>, queries: Matrix<Rule.Scalar>, targets: [Int], steps: Int,
     schedule: RecallExperiment.Schedule = .synchronous, label: (task: String, model: String, seed: UInt64, corruption: Corruption)
   ) throws -> Curve {
-    let experiment = RecallExperiment(
+    summary(try experiment(steps, schedule).run(rule, patterns: patterns, queries: queries, targets: targets).result, label)
+  }
+
+  /// The same for a rule that descends an energy and updates coordinate-wise (the classical network).
+  public func curve<Rule: EnergyDescending & CoordinateUpdatable>(
+    _ rule: Rule, patterns: Matrix<Rule.Scalar>, queries: Matrix<Rule.Scalar>, targets: [Int], steps: Int,
+    schedule: RecallExperiment.Schedule = .synchronous, label: (task: String, model: String, seed: UInt64, corruption: Corruption)
+  ) throws -> Curve {
+    summary(try experiment(steps, schedule).run(rule, patterns: patterns, queries: queries, targets: targets).result, label)
+  }
+
+  /// The same for an attention stack, recording its diagnostic energy
+  /// (``/AttractorModels/IterativeAttention/diagnosticEnergy(_:into:workspace:)``, not descended).
+  public func curve<Scalar>(
+    _ model: IterativeAttention<Scalar>, patterns: Matrix<Scalar>, queries: Matrix<Scalar>, targets: [Int], steps: Int,
+    schedule: RecallExperiment.Schedule = .synchronous, label: (task: String, model: String, seed: UInt64, corruption: Corruption)
+  ) throws -> Curve {
+    var workspace = model.makeWorkspace(batchSize: queries.rows)
+    let run = try experiment(steps, schedule).run(
+      model, patterns: patterns, queries: queries, targets: targets,
+      energy: { states, energies in model.diagnosticEnergy(states, into: &energies, workspace: &workspace) })
+    return summary(run.result, label)
+  }
+
+  private func experiment(_ steps: Int, _ schedule: RecallExperiment.Schedule) -> RecallExperiment {
+    RecallExperiment(
       steps: steps, tolerance: settings.tolerance, schedule: schedule, freezesConvergedStates: false, recordsEnergies: true)
-    let run = try experiment.run(rule, patterns: patterns, queries: queries, targets: targets).result
+  }
+
+  private func summary(_ run: RecallResult, _ label: (task: String, model: String, seed: UInt64, corruption: Corruption)) -> Curve {
     let energies = run.steps.map(\.meanEnergy)
     return Curve(
       task: label.task, model: label.model, seed: label.seed, corruption: label.corruption,
