@@ -159,7 +159,9 @@ public struct RecallExperiment: Sendable, Equatable, Codable {
 
   /// A plain run that records `energy` of the states instead (a diagnostic the rule need not
   /// descend, such as an attention stack's), when ``recordsEnergies`` is set.
-  func run<Rule: UpdateRule>(
+  ///
+  /// Nothing guarantees that such an energy decreases along the run: it is reported as measured.
+  public func run<Rule: UpdateRule>(
     _ rule: Rule, patterns: Matrix<Rule.Scalar>, queries: Matrix<Rule.Scalar>, targets: [Int]?,
     energy: @escaping EnergyMeasure<Rule.Scalar>
   ) throws(RecallError) -> RecallRun<Rule.Scalar> {
@@ -169,7 +171,8 @@ public struct RecallExperiment: Sendable, Equatable, Codable {
       asynchronous: { d, q throws(DynamicsError) in try d.run(rule, from: q) }, energy: recordsEnergies ? energy : nil)
   }
 
-  typealias EnergyMeasure<Scalar: LinearAlgebraScalar> = (Matrix<Scalar>, inout [Scalar]) -> Void
+  /// Writes an energy of each row of the states into the array (one value per row).
+  public typealias EnergyMeasure<Scalar: LinearAlgebraScalar> = (Matrix<Scalar>, inout [Scalar]) -> Void
 
   /// The shared body; the closures call the dynamics overloads chosen for the rule's static type.
   private func run<Rule: UpdateRule>(
