@@ -1,3 +1,4 @@
+import AttractorCore
 import AttractorPlots
 import Foundation
 
@@ -43,12 +44,9 @@ public struct CapacityReport: Sendable, Equatable, Codable {
     return lines.joined(separator: "\n") + "\n"
   }
 
-  /// Pretty-printed JSON with sorted keys.
+  /// The report as JSON (``JSONCoding``: pretty, sorted keys, non-finite numbers as strings).
   public func jsonData() throws -> Data {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-    return try encoder.encode(self)
+    try JSONCoding.encode(self)
   }
 
   /// Recall against K, one line per (model, N): the error-free fraction (solid) and, when
