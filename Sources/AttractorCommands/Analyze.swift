@@ -120,8 +120,7 @@ extension Analyze {
     @Option(name: .customLong("model-folder"), help: ArgumentHelp("Analyse a trained iterative-attention model folder (see Models/README.md) instead of a modern Hopfield network; its memory gives the starts. Best with small memories (the MNIST models store 10 prototypes): every stored pattern is a start.", valueName: "dir"))
     var modelFolder: String?
 
-    @Option(name: .customLong("output-dir"), help: ArgumentHelp("Also write fixed-points.csv and fixed-points.json into this folder (created if missing; without it nothing is written).", valueName: "dir"))
-    var outputDirectory: String?
+    @OptionGroup var outputFolder: OptionalOutputFolderOptions
 
     @OptionGroup var jsonOutput: JSONOutputOptions
 
@@ -136,7 +135,6 @@ extension Analyze {
         }
         if beta != nil { throw ValidationError("--beta is not used with --model-folder: the model's temperature is in its config.json") }
       }
-      if let outputDirectory, outputDirectory.isEmpty { throw ValidationError("--output-dir must not be empty") }
     }
 
     public func run() throws {
@@ -148,10 +146,10 @@ extension Analyze {
       try jsonOutput.text(output.record) { output.table }
     }
 
-    /// Runs the analysis (writing the files when --output-dir is given) without printing.
+    /// Runs the analysis without printing; with --output-dir, writes fixed-points.csv and .json there.
     public func execute() throws -> FixedPointAnalysisOutput {
       options.execution.apply()
-      let folder = try outputDirectory.map { try createOutputFolder(URL(fileURLWithPath: $0)) }
+      let folder = try outputFolder.createFolder()
       return try failingAsCommand { try options.run(beta: beta, modelFolder: modelFolder).analyze(writingTo: folder) }
     }
   }

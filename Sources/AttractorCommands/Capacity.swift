@@ -89,7 +89,7 @@ extension Capacity {
     @Option(help: ArgumentHelp("Worker threads for the starts (default: all cores).", valueName: "n"))
     var workers: Int?
 
-    @OptionGroup var outputFolder: OutputFolderOptions
+    @OptionGroup var outputFolder: OptionalOutputFolderOptions
 
     @Option(name: .customLong("file-prefix"), help: ArgumentHelp("Names of the files written with --output-dir (<prefix>.csv, .json, -recall.svg, …).", valueName: "name"))
     var filePrefix = "capacity"
@@ -141,7 +141,7 @@ extension Capacity {
 
     /// Runs the scan (writing the files when --output-dir is given) without printing the report.
     public func execute(progress: (String) -> Void = { _ in }) throws -> CapacityReport {
-      let folder = try outputFolder.outputDirectory.map { try createOutputFolder(URL(fileURLWithPath: $0)) }
+      let folder = try outputFolder.createFolder()
       return try failingAsCommand { try scan.run(writingTo: folder, prefix: filePrefix, progress: progress) }
     }
   }

@@ -72,6 +72,22 @@ struct OutputFolderOptions: ParsableArguments {
   }
 }
 
+/// `--output-dir` for a command that prints its result and writes files only when asked: without
+/// the option nothing is written.
+struct OptionalOutputFolderOptions: ParsableArguments {
+  @Option(name: .customLong("output-dir"), help: ArgumentHelp("Also write the result's files into this folder (created if missing; without it nothing is written).", valueName: "dir"))
+  var outputDirectory: String?
+
+  func validate() throws {
+    if let outputDirectory, outputDirectory.isEmpty { throw ValidationError("--output-dir must not be empty") }
+  }
+
+  /// The folder, created if missing, or `nil` without `--output-dir`.
+  func createFolder() throws -> URL? {
+    try outputDirectory.map { try createOutputFolder(URL(fileURLWithPath: $0)) }
+  }
+}
+
 /// Creates the folder `url` if missing; a file in its place is a ``CommandFailure``.
 @discardableResult
 func createOutputFolder(_ url: URL) throws -> URL {
