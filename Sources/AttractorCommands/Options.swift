@@ -68,18 +68,39 @@ struct OutputFolderOptions: ParsableArguments {
 
   /// The folder, created if missing; a file in its place is a ``CommandFailure``.
   func createFolder(defaultName: String) throws -> URL {
-    let url = folder(defaultName: defaultName)
-    var isDirectory: ObjCBool = false
-    if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue {
-      throw CommandFailure("\(url.path) exists and is not a folder; choose another --output-dir")
-    }
-    do {
-      try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    } catch {
-      throw CommandFailure("cannot create the folder \(url.path): \(error.localizedDescription)")
-    }
-    return url
+    try createOutputFolder(folder(defaultName: defaultName))
   }
+}
+
+/// `--output-dir` for a command that prints its result and writes files only when asked: without
+/// the option nothing is written.
+struct OptionalOutputFolderOptions: ParsableArguments {
+  @Option(name: .customLong("output-dir"), help: ArgumentHelp("Also write the result's files into this folder (created if missing; without it nothing is written).", valueName: "dir"))
+  var outputDirectory: String?
+
+  func validate() throws {
+    if let outputDirectory, outputDirectory.isEmpty { throw ValidationError("--output-dir must not be empty") }
+  }
+
+  /// The folder, created if missing, or `nil` without `--output-dir`.
+  func createFolder() throws -> URL? {
+    try outputDirectory.map { try createOutputFolder(URL(fileURLWithPath: $0)) }
+  }
+}
+
+/// Creates the folder `url` if missing; a file in its place is a ``CommandFailure``.
+@discardableResult
+func createOutputFolder(_ url: URL) throws -> URL {
+  var isDirectory: ObjCBool = false
+  if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+    throw CommandFailure("\(url.path) exists and is not a folder; choose another --output-dir")
+  }
+  do {
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+  } catch {
+    throw CommandFailure("cannot create the folder \(url.path): \(error.localizedDescription)")
+  }
+  return url
 }
 
 /// `--json`: print one JSON object (the project's encoding, ``JSONCoding``) instead of a table.
@@ -90,6 +111,11 @@ struct JSONOutputOptions: ParsableArguments {
   /// Prints `value` as pretty JSON on standard output.
   func printJSON<T: Encodable>(_ value: T) throws {
     print(try JSONCoding.string(value), terminator: "")
+  }
+
+  /// What a table-printing command prints: `value` as pretty JSON with `--json`, else `table()`.
+  func text<T: Encodable>(_ value: T, table: () -> String) throws -> String {
+    json ? try JSONCoding.string(value) : table()
   }
 }
 
@@ -132,3 +158,98 @@ struct ArgumentList<Element: LosslessStringConvertible & Hashable & Sendable>: E
 typealias IntList = ArgumentList<Int>
 typealias DoubleList = ArgumentList<Double>
 typealias SeedList = ArgumentList<UInt64>
+
+/// Where queries come from: `--queries FILE.npy` (+ `--targets FILE.npy`), or `--query-count`
+/// random targets corrupted by `--corruption` at `--level`.
+struct QueryOptions: ParsableArguments {
+  @Option(help: ArgumentHelp("Queries: a 2-D .npy array, one query per row, with d columns.", valueName: "file.npy"))
+  var queries: String?
+
+  @Option(help: ArgumentHelp("With --queries: a 1-D integer .npy array of the pattern each query should retrieve (rows of the patterns, from 0). Without it accuracy is not reported.", valueName: "file.npy"))
+  var targets: String?
+
+  @Option(name: .customLong("query-count"), help: ArgumentHelp("Number B of queries made from random targets (default: see the command's description).", valueName: "B"))
+  var queryCount: Int?
+
+  @Option(help: ArgumentHelp("How queries are corrupted: noise, mask, overlap, flip or none (default noise; flip with --model classical).", valueName: "kind"))
+  var corruption: Corruption.Kind?
+
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp("Corruption level: σ for noise (default 0.1), fraction for mask (0.3) and flip (0.1), α for overlap (0.7).", valueName: "x"))
+  var level: Double?
+
+  func validate() throws {
+    if queries != nil {
+      if queryCount != nil { throw ValidationError("--queries and --query-count are mutually exclusive: the file sets the number of queries") }
+      if corruption != nil { throw ValidationError("--queries and --corruption are mutually exclusive: queries from a file are used as given") }
+      if level != nil { throw ValidationError("--queries and --level are mutually exclusive: queries from a file are used as given") }
+    } else if targets != nil {
+      throw ValidationError("--targets needs --queries: generated queries know their own targets")
+    }
+    if let queryCount, queryCount < 1 { throw ValidationError("--query-count must be at least 1, got \(queryCount)") }
+  }
+
+  /// Refuses a `--level` outside the range of `kind` (the corruption in force).
+  func validateLevel(for kind: Corruption.Kind) throws {
+    guard let level else { return }
+    do { try Corruption(kind: kind, level: level).validate() } catch {
+      throw ValidationError("--level for \(kind.rawValue) is \(kind.levelMeaning), got \(Format.compact(level))")
+    }
+  }
+}
+
+/// `--beta-range lo:hi:count`: `count` log-spaced values of β from `lo` to `hi`, parsed once.
+struct BetaRange: ExpressibleByArgument, Sendable, Equatable {
+  var lower: Double
+  var upper: Double
+  var count: Int
+
+  init(lower: Double, upper: Double, count: Int) {
+    self.lower = lower
+    self.upper = upper
+    self.count = count
+  }
+
+  init?(argument: String) {
+    let parts = argument.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+    guard parts.count == 3, let lo = Double(parts[0]), let hi = Double(parts[1]), let n = Int(parts[2]) else { return nil }
+    self.init(lower: lo, upper: hi, count: n)
+  }
+
+  var defaultValueDescription: String { "\(Format.compact(lower)):\(Format.compact(upper)):\(count)" }
+
+  /// Refuses a range that is not 0 < lo < hi (finite) with 2 … 200 values.
+  func validate() throws {
+    guard lower.isFinite, upper.isFinite, lower > 0, upper > lower else {
+      throw ValidationError("--beta-range needs 0 < lo < hi (finite), got \(defaultValueDescription)")
+    }
+    guard (2...200).contains(count) else { throw ValidationError("--beta-range count must be between 2 and 200, got \(count)") }
+  }
+}
+
+/// Refuses a `--file-prefix` that is not a plain file name.
+func validateFilePrefix(_ prefix: String) throws {
+  if prefix.isEmpty || prefix.contains("/") || prefix.hasPrefix(".") {
+    throw ValidationError("--file-prefix must be a plain file name (no '/', not starting with '.'), got '\(prefix)'")
+  }
+}
+
+/// Runs `body`, turning a library's ``InputError`` (and any other error) into a ``CommandFailure``.
+func failingAsCommand<T>(_ body: () throws -> T) throws -> T {
+  do { return try body() } catch let error as CommandFailure { throw error } catch { throw CommandFailure("\(error)") }
+}
+
+/// Runs `body` during validation, turning a library's ``InputError`` into a `ValidationError`.
+func failingAsValidation(_ body: () throws -> Void) throws {
+  do { try body() } catch let error as InputError { throw ValidationError(error.message) }
+}
+
+// Library enums used as option values (their raw values are the names on the command line).
+extension Corruption.Kind: ExpressibleByArgument {}
+extension RecallModel: ExpressibleByArgument {}
+extension Precision: ExpressibleByArgument {}
+extension CapacityModelFamily: ExpressibleByArgument, LosslessStringConvertible {
+  public init?(_ description: String) { self.init(rawValue: description) }
+  public var description: String { rawValue }
+}

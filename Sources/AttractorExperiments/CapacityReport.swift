@@ -44,7 +44,7 @@ public struct CapacityReport: Sendable, Equatable, Codable {
     return lines.joined(separator: "\n") + "\n"
   }
 
-  /// Pretty-printed JSON with sorted keys (``/AttractorCore/JSONCoding``).
+  /// The report as JSON (``JSONCoding``: pretty, sorted keys, non-finite numbers as strings).
   public func jsonData() throws -> Data {
     try JSONCoding.encode(self)
   }

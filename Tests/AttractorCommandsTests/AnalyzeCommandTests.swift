@@ -4,14 +4,24 @@ import Attractors
 import Foundation
 import Testing
 
-/// The message ArgumentParser would print for `analyze <arguments>`, or nil if they parse.
+/// The message ArgumentParser would print for `attractor analyze <arguments>`, or nil if they parse.
 private func analyzeRejection(_ arguments: [String]) -> String? {
   do {
-    _ = try Analyze.parseAsRoot(arguments)
+    _ = try Attractor.parseAsRoot(["analyze"] + arguments)
     return nil
   } catch {
-    return Analyze.message(for: error)
+    return Attractor.message(for: error)
   }
+}
+
+/// Parses `attractor analyze fixed-points <arguments>`.
+private func fixedPoints(_ arguments: [String]) throws -> Analyze.FixedPoints {
+  try #require(try Attractor.parseAsRoot(["analyze", "fixed-points"] + arguments) as? Analyze.FixedPoints)
+}
+
+/// Parses `attractor analyze phase-diagram <arguments>`.
+private func phaseDiagramCommand(_ arguments: [String]) throws -> Analyze.PhaseDiagramSweep {
+  try #require(try Attractor.parseAsRoot(["analyze", "phase-diagram"] + arguments) as? Analyze.PhaseDiagramSweep)
 }
 
 private func analyzeTemporaryDirectory() throws -> URL {
@@ -33,15 +43,18 @@ struct AnalyzeCommandTests {
   @Test("Default random patterns: a table and --json with the same fixed points; same seed, same result")
   func tableAndJSON() throws {
     let arguments = ["--count", "8", "--dimension", "16", "--beta", "30", "--seed", "4"]
-    let table = try Analyze.parse(arguments).execute()
-    let report = try #require(table.report)
-    #expect(table.text.contains("class           pattern or subset"))
-    #expect(table.text.contains("single pattern"))
+    let command = try fixedPoints(arguments)
+    let output = try command.execute()
+    let table = try command.render(output)
+    let report = output.record.report
+    #expect(table.contains("class           pattern or subset"))
+    #expect(table.contains("single pattern"))
     #expect(report.fixedPoints.count >= 1 && report.patternCount == 8 && report.dimension == 16)
-    let json = try Analyze.parse(arguments + ["--json"]).execute()
-    let object = try #require(try JSONSerialization.jsonObject(with: Data(json.text.utf8)) as? [String: Any])
+    let jsonCommand = try fixedPoints(arguments + ["--json"])
+    let json = try jsonCommand.render(jsonCommand.execute())
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
     #expect(object["beta"] as? Double == 30)
-    let decoded = try JSONDecoder().decode(Analyze.AnalysisRecord.self, from: Data(json.text.utf8))
+    let decoded = try JSONCoding.decoder().decode(FixedPointAnalysisRecord.self, from: Data(json.utf8))
     #expect(decoded.report == report)
   }
 
@@ -51,26 +64,26 @@ struct AnalyzeCommandTests {
     defer { try? FileManager.default.removeItem(at: dir) }
     let file = try writeAntipodalPatterns(in: dir)
     let out = dir.appendingPathComponent("new/sub")
-    let result = try Analyze.parse(["--patterns", file.path, "--beta", "0.8", "--output-dir", out.path]).execute()
-    let report = try #require(result.report)
+    let result = try fixedPoints(["--patterns", file.path, "--beta", "0.8", "--output-dir", out.path]).execute()
+    let report = result.record.report
     #expect(report.countByClass["unstable"] == 1 && report.countByClass["singlePattern"] == 2)
-    #expect(result.text.contains("unstable (global average)"))
+    #expect(result.table.contains("unstable (global average)"))
     #expect(result.files.count == 2)
     let csv = try String(contentsOf: out.appendingPathComponent("fixed-points.csv"), encoding: .utf8)
     #expect(csv.split(separator: "\n").count == 1 + report.fixedPoints.count)
   }
 
-  @Test("--phase-diagram writes CSV, JSON and SVG and finds the antipodal transition β = 1/‖x‖² within 2 %")
+  @Test("phase-diagram writes CSV, JSON and SVG and finds the antipodal transition β = 1/‖x‖² within 2 %")
   func phaseDiagram() throws {
     let dir = try analyzeTemporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
     let file = try writeAntipodalPatterns(in: dir)
     let out = dir.appendingPathComponent("pd")
-    let result = try Analyze.parse([
-      "--patterns", file.path, "--phase-diagram", "--beta-range", "0.05:5:7", "--output-dir", out.path,
-      "--mixtures", "0", "--random-starts", "2",
-    ]).execute()
-    let diagram = try #require(result.diagram)
+    let command = try phaseDiagramCommand([
+      "--patterns", file.path, "--beta-range", "0.05:5:7", "--output-dir", out.path, "--mixtures", "0", "--random-starts", "2",
+    ])
+    let result = try command.execute()
+    let diagram = result.diagram
     let t = try #require(diagram.transition)
     #expect(abs(t.beta * 2.75 - 1) < 0.02, "β* = \(t.beta)")
     #expect(diagram.points.count == 7)
@@ -81,18 +94,18 @@ struct AnalyzeCommandTests {
     #expect(svg.contains("<svg") && svg.contains("β* ≈"))
     let csv = try String(contentsOf: out.appendingPathComponent("phase-diagram.csv"), encoding: .utf8)
     #expect(csv.split(separator: "\n").count == 8)
-    #expect(result.text.contains("stops being a stable global average at β ≈"))
-    #expect(result.text.contains("the global fixed point loses stability"))
+    #expect(result.table.contains("stops being a stable global average at β ≈"))
+    #expect(result.table.contains("the global fixed point loses stability"))
   }
 
   @Test("--correlation makes the random patterns overlap by about c and moves the fixed points toward averages")
   func correlatedPatterns() throws {
-    let independent = try Analyze.parse(["--count", "12", "--dimension", "64", "--beta", "8", "--seed", "2"]).execute()
-    let correlated = try Analyze.parse([
+    let independent = try fixedPoints(["--count", "12", "--dimension", "64", "--beta", "8", "--seed", "2"]).execute()
+    let correlated = try fixedPoints([
       "--count", "12", "--dimension", "64", "--beta", "8", "--seed", "2", "--correlation", "0.6",
     ]).execute()
-    #expect(correlated.text.contains("with correlation 0.6"))
-    let a = try #require(independent.report), b = try #require(correlated.report)
+    #expect(correlated.table.contains("with correlation 0.6"))
+    let a = independent.record.report, b = correlated.record.report
     // Correlated patterns pull the mean of all patterns (and every average) away from 0, and the
     // single patterns closer together: the smallest distance to the mean over fixed points drops.
     let nearMean = { (r: FixedPointReport) in r.fixedPoints.map { $0.classification.evidence!.distanceToMean }.min()! }
@@ -100,38 +113,50 @@ struct AnalyzeCommandTests {
     #expect(b.countByClass["singlePattern"]! < a.countByClass["singlePattern"]!)
   }
 
-  @Test("--benchmark times a small classification and saves its inputs")
-  func benchmark() throws {
+  @Test("analyze without a subcommand runs fixed-points; phase-diagram is a subcommand; --benchmark and --phase-diagram are gone")
+  func tree() throws {
+    let plain = try Attractor.parseAsRoot(["analyze", "--count", "4", "--dimension", "3"])
+    #expect(plain is Analyze.FixedPoints)
+    #expect(try Attractor.parseAsRoot(["analyze", "phase-diagram"]) is Analyze.PhaseDiagramSweep)
+    #expect(analyzeRejection(["--benchmark"]) != nil)
+    #expect(analyzeRejection(["--phase-diagram"]) != nil)
+    let help = Attractor.helpMessage(for: Analyze.self)
+    #expect(help.contains("fixed-points") && help.contains("phase-diagram"))
+  }
+
+  @Test("--json of phase-diagram prints valid JSON with every β")
+  func phaseDiagramJSON() throws {
     let dir = try analyzeTemporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
-    let result = try Analyze.parse([
-      "--benchmark", "--count", "20", "--dimension", "8", "--points", "10", "--repetitions", "1", "--save-inputs", dir.path,
-    ]).execute()
-    let report = try #require(result.benchmark)
-    #expect(report.points == 10 && report.seconds > 0 && report.allSeconds.count == 1)
-    #expect(report.countByClass.values.reduce(0, +) == 10)
-    let points = try NumPyFile.read(from: dir.appendingPathComponent("points.npy"))
-    #expect(points.shape == [10, 8])
+    let command = try phaseDiagramCommand([
+      "--count", "4", "--dimension", "3", "--beta-range", "1:4:3", "--output-dir", dir.path, "--file-prefix", "pd",
+      "--mixtures", "0", "--random-starts", "2", "--noisy-starts", "0", "--json",
+    ])
+    let text = try command.render(command.execute())
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    #expect((object["points"] as? [Any])?.count == 3)
+    #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("pd.csv").path))
   }
 
   @Test("Invalid options are rejected with messages that say what to do")
   func validation() throws {
     let cases: [([String], String)] = [
-      (["--phase-diagram"], "give --output-dir"),
-      (["--phase-diagram", "--beta", "2", "--output-dir", "x"], "--beta-range lo:hi:count instead of --beta"),
-      (["--phase-diagram", "--beta-range", "1:2", "--output-dir", "x"], "lo:hi:count"),
-      (["--phase-diagram", "--beta-range", "3:2:5", "--output-dir", "x"], "0 < lo < hi"),
-      (["--beta-range", "1:2:5"], "needs --phase-diagram"),
+      (["phase-diagram", "--beta", "2"], "--beta"),
+      (["phase-diagram", "--beta-range", "1:2"], "lo:hi:count"),
+      (["phase-diagram", "--beta-range", "3:2:5"], "0 < lo < hi"),
+      (["phase-diagram", "--beta-range", "1:2:500"], "count must be between 2 and 200"),
+      (["--beta-range", "1:2:5"], "--beta-range"),
       (["--mass", "1.5"], "--mass must be in (0, 1]"),
       (["--beta", "-1"], "--beta must be a finite number > 0"),
-      (["--points", "5"], "--points needs --benchmark"),
       (["--patterns", "p.npy", "--count", "3"], "mutually exclusive"),
       (["--merge-tolerance", "0"], "--merge-tolerance must be"),
-      (["--count", "0"], "--count must be between"),
+      (["--count", "0"], "--count must be at least 1"),
+      (["--count", "200000"], "--count must be between 1 and 100000"),
       (["--dimension", "2000"], "--dimension must be between 1 and 1024"),
       (["--correlation", "1"], "--correlation must be in [0, 1)"),
       (["--patterns", "p.npy", "--correlation", "0.5"], "cannot be used with --patterns"),
-      (["--phase-diagram", "--output-dir", "x", "--file-prefix", "a/b"], "plain file name"),
+      (["phase-diagram", "--file-prefix", "a/b"], "plain file name"),
+      (["fixed-points", "--model-folder", "x", "--count", "3"], "brings its own memory"),
     ]
     for (arguments, expected) in cases {
       let message = try #require(analyzeRejection(arguments), "\(arguments) should be rejected")
@@ -145,12 +170,12 @@ struct AnalyzeCommandTests {
     let dir = try analyzeTemporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
     #expect(throws: CommandFailure.self) {
-      try Analyze.parse(["--patterns", dir.appendingPathComponent("missing.npy").path]).execute()
+      try fixedPoints(["--patterns", dir.appendingPathComponent("missing.npy").path]).execute()
     }
     let file = dir.appendingPathComponent("plain")
     try Data("x".utf8).write(to: file)
     #expect(throws: CommandFailure.self) {
-      try Analyze.parse(["--count", "4", "--dimension", "3", "--output-dir", file.path]).execute()
+      try fixedPoints(["--count", "4", "--dimension", "3", "--output-dir", file.path]).execute()
     }
   }
 }

@@ -35,7 +35,7 @@ struct RecallCommandTests {
     defer { try? FileManager.default.removeItem(at: dir) }
     let out = dir.appendingPathComponent("final.npy")
     let recall = try parseRecall([
-      "recall", "--count", "16", "--dimension", "32", "--query-count", "40", "--steps", "4", "--beta", "16",
+      "recall", "--count", "16", "--dimension", "32", "--query-count", "40", "--max-steps", "4", "--beta", "16",
       "--json", "--output", out.path, "--seed", "3",
     ])
     let result = try recall.execute()
@@ -50,7 +50,8 @@ struct RecallCommandTests {
     #expect(final.shape == [40, 32])
     #expect(final.dtype == .float64)
 
-    let json = try result.jsonText()
+    let json = try recall.render(result)
+    #expect(json == (try result.jsonText()))
     let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
     let steps = try #require(object["steps"] as? [[String: Any]])
     #expect(steps.count == 5)
@@ -64,10 +65,21 @@ struct RecallCommandTests {
 
     // Same seed, same numbers.
     let again = try parseRecall([
-      "recall", "--count", "16", "--dimension", "32", "--query-count", "40", "--steps", "4", "--beta", "16", "--seed", "3",
+      "recall", "--count", "16", "--dimension", "32", "--query-count", "40", "--max-steps", "4", "--beta", "16", "--seed", "3",
     ]).execute()
     #expect(again.report.steps == report.steps)
     #expect(result.table.contains("step  accuracy"))
+  }
+
+  @Test("--json prints valid JSON; --threads sets the BLAS threads; the old --steps spelling is gone")
+  func jsonParsesAndThreads() throws {
+    let threads = BLAS.threadCount  // the same count: other tests run in parallel in this process
+    let recall = try parseRecall(["recall", "--count", "8", "--dimension", "16", "--query-count", "4", "--max-steps", "2", "--threads", "\(threads)", "--json"])
+    let text = try recall.render(recall.execute())
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    let configuration = try #require(object["configuration"] as? [String: Any])
+    #expect(configuration["blasThreads"] as? Int == threads)
+    #expect(rejection(["--steps", "3"]) != nil)
   }
 
   @Test("Float precision writes float32 states; the table has one row per step")
@@ -76,7 +88,7 @@ struct RecallCommandTests {
     defer { try? FileManager.default.removeItem(at: dir) }
     let out = dir.appendingPathComponent("f.npy")
     let result = try parseRecall([
-      "recall", "--precision", "float", "--count", "8", "--dimension", "16", "--query-count", "5", "--steps", "2",
+      "recall", "--precision", "float", "--count", "8", "--dimension", "16", "--query-count", "5", "--max-steps", "2",
       "--corruption", "mask", "--level", "0.25", "--output", out.path,
     ]).execute()
     let final = try NumPyFile.read(from: out)
@@ -103,7 +115,7 @@ struct RecallCommandTests {
     try NumPyFile.write(try Tensor(shape: [4], storage: .int64([0, 1, 2, 0])), to: t)
 
     let result = try parseRecall([
-      "recall", "--model", "classical", "--patterns", p.path, "--queries", q.path, "--targets", t.path, "--steps", "5",
+      "recall", "--model", "classical", "--patterns", p.path, "--queries", q.path, "--targets", t.path, "--max-steps", "5",
     ]).execute()
     #expect(result.notes.contains { $0.contains("binarised the 3 × 100 patterns") })
     #expect(result.report.configuration.patterns.binarized)
@@ -113,7 +125,7 @@ struct RecallCommandTests {
     #expect(result.report.configuration.beta == nil)
 
     // Without targets, accuracy is omitted.
-    let untargeted = try parseRecall(["recall", "--patterns", p.path, "--queries", q.path, "--steps", "1"]).execute()
+    let untargeted = try parseRecall(["recall", "--patterns", p.path, "--queries", q.path, "--max-steps", "1"]).execute()
     #expect(untargeted.report.finalAccuracy == nil)
     #expect(untargeted.report.steps.allSatisfy { $0.accuracy == nil })
     #expect(!(try untargeted.jsonText()).contains("\"accuracy\""))
@@ -134,7 +146,7 @@ struct RecallCommandTests {
   @Test("Invalid options are rejected with a message naming the problem", arguments: [
     (["--beta", "-1"], "--beta must be a finite number > 0, got -1"),
     (["--beta", "nan"], "--beta must be a finite number > 0"),
-    (["--steps", "-3"], "--steps must be at least 0, got -3"),
+    (["--max-steps", "-3"], "--max-steps must be at least 0, got -3"),
     (["--level", "2", "--corruption", "mask"], "--level for mask is a fraction in [0, 1], got 2"),
     (["--level", "-0.1"], "--level for noise is a standard deviation"),
     (["--corruption", "overlap", "--level", "1.5"], "--level for overlap is a weight α in [0, 1]"),
@@ -149,7 +161,7 @@ struct RecallCommandTests {
     (["--model", "quantum"], "'quantum' is invalid for '--model <model>'"),
     (["--count", "100000", "--dimension", "100000"], "use smaller sizes"),
     (["--model", "classical", "--count", "2", "--dimension", "100000"], "the classical weight matrix d × d"),
-    (["--steps", "1000001"], "--steps must be at most 1000000"),
+    (["--max-steps", "1000001"], "--max-steps must be at most 1000000"),
   ])
   func invalidOptions(arguments: [String], expected: String) throws {
     let message = try #require(rejection(arguments), "\(arguments) was accepted")
@@ -161,7 +173,7 @@ struct RecallCommandTests {
     #expect(rejection([]) == nil)
     let help = Attractor.helpMessage(for: Recall.self)
     for option in ["--patterns", "--count", "--dimension", "--seed", "--queries", "--targets", "--query-count",
-                   "--corruption", "--level", "--model", "--beta", "--steps", "--tolerance", "--precision",
+                   "--corruption", "--level", "--model", "--beta", "--max-steps", "--tolerance", "--threads", "--precision",
                    "--asynchronous", "--output", "--json", "N(0, 1/d)"] {
       #expect(help.contains(option), "help lacks \(option)")
     }
@@ -224,7 +236,7 @@ struct RecallCommandTests {
 
     // An output path that cannot be written.
     #expect {
-      try parseRecall(["recall", "--steps", "1", "--query-count", "2", "--output", dir.appendingPathComponent("no/such/dir/o.npy").path]).execute()
+      try parseRecall(["recall", "--max-steps", "1", "--query-count", "2", "--output", dir.appendingPathComponent("no/such/dir/o.npy").path]).execute()
     } throws: { "\($0)".contains("cannot write the final states") }
 
     // Overlap with a single pattern from a file.

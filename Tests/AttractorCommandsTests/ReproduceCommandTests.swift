@@ -36,13 +36,13 @@ struct ReproduceCommandTests {
 
     let folder = models.appendingPathComponent("iterative-attention-synthetic-gaussian-transformer-small").path
     let single = models.appendingPathComponent("iterative-attention-synthetic-gaussian-single-head").path
-    let recall = try Recall.parse(["--model-folder", folder, "--query-count", "20", "--steps", "3", "--level", "0.3"]).execute()
+    let recall = try Recall.parse(["--model-folder", folder, "--query-count", "20", "--max-steps", "3", "--level", "0.3"]).execute()
     #expect(recall.report.configuration.model == .iterativeAttention)
     #expect(recall.report.configuration.patterns.count == 300 && recall.report.steps.count == 4)
     #expect((recall.report.steps[0].accuracy ?? 0) > 0.5)
-    let analysis = try Analyze.parse(["--model-folder", single, "--noisy-starts", "0", "--mixtures", "2", "--random-starts", "2"]).execute()
-    #expect(analysis.text.contains("Fixed points of the iterative-attention model"))
-    #expect((analysis.report?.fixedPoints.count ?? 0) >= 1)
+    let analysis = try Analyze.FixedPoints.parse(["--model-folder", single, "--noisy-starts", "0", "--mixtures", "2", "--random-starts", "2"]).execute()
+    #expect(analysis.table.contains("Fixed points of the iterative-attention model"))
+    #expect(analysis.record.report.fixedPoints.count >= 1)
   }
 
   @Test("Bad options and folders are refused with messages")
@@ -64,6 +64,6 @@ struct ReproduceCommandTests {
     } throws: { "\($0)".contains("config.json does not exist") }
     #expect(throws: (any Error).self) { try Recall.parse(["--model", "iterative-attention"]) }
     #expect(throws: (any Error).self) { try Recall.parse(["--model-folder", "x", "--count", "3"]) }
-    #expect(throws: (any Error).self) { try Analyze.parse(["--model-folder", "x", "--beta", "3"]) }
+    #expect(throws: (any Error).self) { try Analyze.FixedPoints.parse(["--model-folder", "x", "--beta", "3"]) }
   }
 }
