@@ -74,8 +74,9 @@ public struct BenchmarkTable: Sendable, Equatable {
 
   /// The table, one line per row, without a final newline.
   public var markdown: String {
-    let rule = header.indices.map { $0 < leftColumns ? "---" : "---:" }
-    return ([header, rule] + rows).map { "| " + $0.joined(separator: " | ") + " |" }.joined(separator: "\n")
+    let rule = "|" + header.indices.map { $0 < leftColumns ? "---|" : "---:|" }.joined()
+    let lines = ([header] + rows).map { "| " + $0.joined(separator: " | ") + " |" }
+    return ([lines[0], rule] + lines.dropFirst()).joined(separator: "\n")
   }
 
   /// `x` with `digits` decimals.
