@@ -69,10 +69,13 @@ public struct BenchClassify: ParsableCommand {
     return b
   }
 
-  public func run() throws {
+  /// What the command prints: the table, or one JSON object with --json.
+  public func printed() throws -> String {
     execution.apply()
     let benchmark = try benchmark()
     let report = try BenchLimits.running { try benchmark.run() }
-    if output.json { try output.printJSON(report) } else { print(report.markdown, terminator: "") }
+    return try output.text(report)
   }
+
+  public func run() throws { print(try printed(), terminator: "") }
 }

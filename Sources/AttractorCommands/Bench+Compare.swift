@@ -40,9 +40,12 @@ public struct BenchCompare: ParsableCommand {
     return try BenchLimits.running { try benchmark.run() }
   }
 
-  public func run() throws {
+  /// What the command prints: the table, or one JSON object with --json.
+  public func printed() throws -> String {
     execution.apply()
     let report = try measure()
-    if output.json { try output.printJSON(report) } else { print(report.markdown, terminator: "") }
+    return try output.text(report)
   }
+
+  public func run() throws { print(try printed(), terminator: "") }
 }

@@ -82,9 +82,12 @@ public struct BenchDenseSweep: ParsableCommand {
     if let workers { try BenchLimits.check("--workers", workers, 1...1024) }
   }
 
-  public func run() throws {
+  /// What the command prints: the table, or one JSON object with --json.
+  public func printed() throws -> String {
     execution.apply()
     let report = try BenchLimits.running { try benchmark.run() }
-    if output.json { try output.printJSON(report) } else { print(report.markdown, terminator: "") }
+    return try output.text(report)
   }
+
+  public func run() throws { print(try printed(), terminator: "") }
 }

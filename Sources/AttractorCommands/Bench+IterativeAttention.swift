@@ -73,9 +73,12 @@ public struct BenchIterativeAttention: ParsableCommand {
     try BenchLimits.checkMemory(benchmark.bufferBytes, reduce: "--query-count, --count, --heads or --dimension")
   }
 
-  public func run() throws {
+  /// What the command prints: the table, or one JSON object with --json.
+  public func printed() throws -> String {
     execution.apply()
     let report = try BenchLimits.running { try benchmark.run() }
-    if output.json { try output.printJSON(report) } else { print(report.markdown, terminator: "") }
+    return try output.text(report)
   }
+
+  public func run() throws { print(try printed(), terminator: "") }
 }

@@ -66,11 +66,14 @@ public struct BenchUpdate: ParsableCommand {
     try BenchLimits.checkMemory(benchmark.bufferBytes, reduce: "--query-count, --count or --dimension")
   }
 
-  public func run() throws {
+  /// What the command prints: the table, or one JSON object with --json.
+  public func printed() throws -> String {
     execution.apply()
     let report = try BenchLimits.running { try benchmark.run() }
-    if output.json { try output.printJSON(report) } else { print(report.markdown, terminator: "") }
+    return try output.text(report)
   }
+
+  public func run() throws { print(try printed(), terminator: "") }
 }
 
 /// Range and memory checks shared by the bench subcommands.
@@ -92,6 +95,13 @@ enum BenchLimits {
     do { return try body() } catch let error as CommandFailure { throw error } catch {
       throw CommandFailure("the benchmark failed: \(error)")
     }
+  }
+}
+
+extension JSONOutputOptions {
+  /// What a bench command prints for `report`: one JSON object with --json, else its table.
+  func text(_ report: some BenchmarkReport) throws -> String {
+    json ? try JSONCoding.string(report) : report.markdown
   }
 }
 

@@ -21,7 +21,7 @@ public struct Merge: ParsableCommand {
   public init() {}
 
   /// The merged report's folder: --output-dir, or report-compare-merge in the current directory.
-  var folder: URL { output.folder(defaultName: "compare-merge") }
+  public var folder: URL { output.folder(defaultName: "compare-merge") }
 
   public func validate() throws {
     if folders.isEmpty { throw ValidationError("give the shard folders to merge: attractor compare merge <dir>… --output-dir <dir>") }

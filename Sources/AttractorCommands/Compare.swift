@@ -75,7 +75,7 @@ public struct CompareRun: ParsableCommand {
   }
 
   /// The report folder: --output-dir, or report-compare in the current directory.
-  var folder: URL { output.folder(defaultName: "compare") }
+  public var folder: URL { output.folder(defaultName: "compare") }
 
   /// The study of --study or the built-in one (see ``loadStudy(_:report:)``).
   public func loadStudy(report: ((String) -> Void)? = nil) throws -> Study {

@@ -90,6 +90,10 @@ public struct ReproduceIterativeAttention: ParsableCommand {
     }
   }
 
+  /// The report folder: --output-dir, or report-reproduce-iterative-attention in the current directory.
+  public var folder: URL { output.folder(defaultName: Self.defaultFolderName) }
+  static let defaultFolderName = "reproduce-iterative-attention"
+
   /// The command as typed, rebuilt from the options (so the report names it even when called from code).
   var commandLine: String {
     var parts = ["attractor reproduce iterative-attention"]
@@ -137,7 +141,7 @@ public struct ReproduceIterativeAttention: ParsableCommand {
         "MNIST files are missing in \(mnist): \(missing.joined(separator: ", ")). Fetch them with "
           + "`python3 Scripts/fetch_mnist.py`, point --mnist at their folder, or pass --skip-mnist.")
     }
-    let folder = try output.createFolder(defaultName: "reproduce-iterative-attention")
+    let folder = try output.createFolder(defaultName: Self.defaultFolderName)
     let report: IterativeAttentionReport
     do {
       report = try fromResults.map { try IterativeAttentionReproduction.render(resultsFile: URL(fileURLWithPath: $0), into: folder) }

@@ -128,6 +128,9 @@ public struct TrainIterativeAttention: ParsableCommand {
     if batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
   }
 
+  /// The model folder: --output-dir, or report-train-iterative-attention in the current directory.
+  public var folder: URL { output.folder(defaultName: "train-iterative-attention") }
+
   /// Trains and writes the folder; returns what was done.
   public func execute() throws -> IterativeAttentionTraining.Summary {
     execution.apply()

@@ -38,6 +38,13 @@ public struct BenchmarkTimes: Sendable, Codable, Equatable {
   }
 }
 
+/// What every benchmark returns: a record that encodes as one JSON object (`--json`) and prints as
+/// header lines and a Markdown table.
+public protocol BenchmarkReport: Codable, Sendable {
+  /// The header lines (what, the thread count, the statistic) and the table.
+  var markdown: String { get }
+}
+
 /// The machine a benchmark ran on: OpenBLAS threads in force and online cores.
 public struct BenchmarkMachine: Sendable, Codable, Equatable {
   /// OpenBLAS threads during the run.

@@ -143,3 +143,5 @@ public struct ClassificationBenchmark: Sendable {
     return report
   }
 }
+
+extension ClassificationBenchmark.Report: BenchmarkReport {}

@@ -111,3 +111,5 @@ public struct DenseSweepBenchmark: Sendable, Equatable {
       repetitions: repetitions, blasThreads: machine.blasThreads, cores: machine.cores, rows: rows)
   }
 }
+
+extension DenseSweepBenchmark.Report: BenchmarkReport {}

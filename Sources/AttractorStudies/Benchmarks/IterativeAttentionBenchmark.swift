@@ -216,3 +216,5 @@ struct IterativeAttentionGEMMs {
     }
   }
 }
+
+extension IterativeAttentionBenchmark.Report: BenchmarkReport {}

@@ -127,3 +127,5 @@ public struct StudyThroughputBenchmark: Sendable {
       repetitions: repetitions, blasThreads: machine.blasThreads, cores: machine.cores, rows: rows)
   }
 }
+
+extension StudyThroughputBenchmark.Report: BenchmarkReport {}

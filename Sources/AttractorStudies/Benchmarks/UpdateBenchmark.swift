@@ -116,3 +116,5 @@ public struct UpdateBenchmark: Sendable, Equatable {
       gemmGFLOPS: flops / gemm.median / 1e9, ratio: gemm.median / update.median)
   }
 }
+
+extension UpdateBenchmark.Report: BenchmarkReport {}
