@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark: classify 1,000 fixed points (d = 64, N = 1,000 patterns) in Swift and in NumPy.
 
-Runs `attractor analyze --benchmark`, which times the Swift classification (batched Jacobians and
+Runs `attractor bench classify`, which times the Swift classification (batched Jacobians and
 Hessians, LAPACK eigenvalues of both per point, weight statistics, nearest pattern) and saves its
 inputs; then times the identical computation in NumPy on the same patterns and points, checks that
 the two agree, and prints both figures and the ratio.
@@ -50,7 +50,7 @@ def main():
 
     def run_swift(save_dir=None):
         cmd = [
-            args.binary, "analyze", "--benchmark", "--json", "--threads", str(args.threads),
+            args.binary, "bench", "classify", "--json", "--threads", str(args.threads),
             "--repetitions", str(args.repetitions), "--count", str(args.count), "--dimension", str(args.dimension),
             "--points", str(args.points), "--beta", str(args.beta), "--seed", str(args.seed),
         ] + (["--save-inputs", save_dir] if save_dir else [])
@@ -122,7 +122,7 @@ def main():
     print("")
     print("| implementation | median (ms) | min (ms) | median per point (us) |")
     print("|---|---:|---:|---:|")
-    print(f"| Swift (attractor analyze --benchmark) | {swift_median * 1e3:.1f} | {swift_min * 1e3:.1f} | {swift_median * 1e6 / K:.1f} |")
+    print(f"| Swift (attractor bench classify) | {swift_median * 1e3:.1f} | {swift_min * 1e3:.1f} | {swift_median * 1e6 / K:.1f} |")
     print(f"| NumPy (this script) | {numpy_median * 1e3:.1f} | {numpy_min * 1e3:.1f} | {numpy_median * 1e6 / K:.1f} |")
     print("")
     print(f"ratio NumPy / Swift (time): median {numpy_median / swift_median:.2f}, min {numpy_min / swift_min:.2f}  (> 1: Swift faster)")

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """One iteration of an iterative-attention stack (Medium: L = 4 layers, H = 8 heads, d = 256) on
-B = 1024 queries against M = 10,000 memory entries: `attractor bench --model iterative-attention`
+B = 1024 queries against M = 10,000 memory entries: `attractor bench iterative-attention`
 beside a NumPy implementation of the same forward pass, on the same inputs, in one script.
 
 For each BLAS thread count T (--threads, default 1,2):
@@ -233,9 +233,9 @@ def main():
             pin = ["taskset", "-c", f"0-{t - 1}"] if args.pin else []
             env = dict(os.environ, OPENBLAS_NUM_THREADS=str(t), OMP_NUM_THREADS=str(t))
             swift = subprocess.run(
-                pin + [args.swift, "bench", "--model", "iterative-attention", "--layers", str(args.layers),
-                       "--heads", str(args.heads), "--width", str(args.width), "--memory", str(args.memory),
-                       "--batch", str(args.batch), "--repetitions", str(args.repetitions), "--seed", str(args.seed),
+                pin + [args.swift, "bench", "iterative-attention", "--layers", str(args.layers),
+                       "--heads", str(args.heads), "--dimension", str(args.width), "--count", str(args.memory),
+                       "--query-count", str(args.batch), "--repetitions", str(args.repetitions), "--seed", str(args.seed),
                        "--threads", str(t), "--json", "--save-inputs", directory],
                 check=True, capture_output=True, text=True, env=env)
             s = json.loads(swift.stdout)

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The batched modern Hopfield update in NumPy, as a user would write it, timed beside NumPy's own
-GEMMs on the same shapes. Companion to `attractor bench` (same shapes, same statistic: median of
+GEMMs on the same shapes. Companion to `attractor bench update` (same shapes, same statistic: median of
 repetitions after one warm-up, Float32). NumPy uses its own bundled OpenBLAS; its thread count is
 printed when threadpoolctl is available, otherwise the OPENBLAS_NUM_THREADS setting.
 

@@ -15,7 +15,7 @@ sigma_i <- Sign sum_mu xi_i^mu D(m_mu - xi_i^mu sigma_i), D(x) = F(x+1) - F(x-1)
 Both count unit updates (one unit of one start decided) per second, for N = 100, K = 2000, n = 3
 by default, from uniform random +-1 starts. NumPy's elementwise work runs on one thread.
 With --swift PATH (the release `attractor` binary) the script also runs
-`attractor capacity --bench` on the same sizes in the same session and prints the ratios, so both
+`attractor bench dense-sweep` on the same sizes in the same session and prints the ratios, so both
 figures come from one run on the same (noisy) machine.
 Run: python3 Scripts/dam_bench.py [--units 100] [--patterns 2000] [--degree 3] [--starts 50] [--batch 50] [--sweeps 3] [--swift .build/release/attractor]
 """
@@ -137,16 +137,16 @@ def main():
     best = max(u1 / t1, u2 / t2)
     if a.swift:
         out = subprocess.run(
-            [a.swift, "capacity", "--bench", "--units", str(a.units), "--patterns", str(a.patterns), "--degree", str(a.degree),
-             "--starts", str(a.swift_starts), "--seed", str(a.seed)], check=True, capture_output=True, text=True).stdout
+            [a.swift, "bench", "dense-sweep", "--dimension", str(a.units), "--count", str(a.patterns), "--degree", str(a.degree),
+             "--starts", str(a.swift_starts), "--seed", str(a.seed), "--repetitions", "1"], check=True, capture_output=True, text=True).stdout
         print("")
         print(out)
         print("")
-        print("| Swift threads | unit updates / s | ÷ best NumPy (%.4g) |" % best)
+        print("| Swift workers | unit updates / s | ÷ best NumPy (%.4g) |" % best)
         print("|---:|---:|---:|")
         for line in out.splitlines():
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
-            if len(cells) == 5 and cells[0].isdigit():
+            if len(cells) == 6 and cells[0].isdigit():
                 rate = float(cells[3])
                 print(f"| {cells[0]} | {rate:.4g} | {rate / best:.1f} |")
 

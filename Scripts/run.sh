@@ -3,7 +3,7 @@
 # (classical and modern Hopfield, dense associative memories, iterative attention) on the same
 # random patterns and corrupted queries, prints the table and writes the report folder
 # report-compare/ (report.md, results.csv, results.json, SVG figures). Extra arguments go to
-# `attractor compare` (for example --study my-study.json, --output dir, --resume).
+# `attractor compare` (for example --study my-study.json, --output-dir dir, --resume).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Scripts/install-dependencies.sh

@@ -27,10 +27,10 @@ n="${SLURM_ARRAY_TASK_COUNT:-8}"      # keep equal to the --array range above
 i="$SLURM_ARRAY_TASK_ID"
 export OPENBLAS_NUM_THREADS="${SLURM_CPUS_PER_TASK:-1}"
 
-"$attractor" compare --study "$study" --shard "$i/$n" --output "runs/$name/shard-$i" --resume --quiet
+"$attractor" compare --study "$study" --shard "$i/$n" --output-dir "runs/$name/shard-$i" --resume --quiet
 
 # The first task submits the merge, to start once every task of the array has succeeded.
 if [ "$i" = "1" ]; then
   sbatch --dependency="afterok:${SLURM_ARRAY_JOB_ID}" --job-name=attractor-merge \
-    --wrap "$attractor merge runs/$name/shard-* --output runs/$name/merged"
+    --wrap "$attractor compare merge runs/$name/shard-* --output-dir runs/$name/merged"
 fi

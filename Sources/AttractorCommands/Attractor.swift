@@ -15,7 +15,7 @@ public struct Attractor: ParsableCommand {
       (OpenBLAS results differ in the last bits between thread counts).
       """,
     version: version,
-    subcommands: [Compare.self, Merge.self, Recall.self, Analyze.self, Capacity.self, Reproduce.self, Bench.self]
+    subcommands: [Recall.self, Analyze.self, Capacity.self, Compare.self, Train.self, Reproduce.self, Bench.self]
   )
 
   public init() {}

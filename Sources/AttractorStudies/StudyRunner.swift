@@ -120,7 +120,7 @@ public struct StudyRunner: Sendable {
     // An unfinished run is never thrown away silently; a finished one is replaced by a new run.
     if !resume && hasPartial {
       throw .outputFolder(
-        "\(folder.path) holds an unfinished run (\(Self.partialName)); pass --resume to continue it, or delete that file (or choose another --output) to start over")
+        "\(folder.path) holds an unfinished run (\(Self.partialName)); pass --resume to continue it, or delete that file (or choose another --output-dir) to start over")
     }
     var done: [Int: StudyCellResult] = [:]
     if resume {

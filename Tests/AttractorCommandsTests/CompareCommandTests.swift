@@ -1,5 +1,6 @@
 import ArgumentParser
 import AttractorCommands
+import Attractors
 import Foundation
 import Testing
 
@@ -33,7 +34,7 @@ struct CompareCommandTests {
     let spec = dir.appendingPathComponent("tiny.json")
     try tinyStudy.write(to: spec, atomically: true, encoding: .utf8)
     let whole = dir.appendingPathComponent("whole").path
-    let command = try parse(["compare", "--study", spec.path, "--output", whole, "--quiet"], as: Compare.self)
+    let command = try parse(["compare", "--study", spec.path, "--output-dir", whole, "--quiet"], as: CompareRun.self)
     let text = try command.execute(study: try command.loadStudy())
     #expect(text.contains("| modern β=1 | overlap | 0.8 | 2 |") && text.contains("| dense exp | overlap | 0.6 | 2 |"))
     #expect(text.contains("8 cells (0 resumed), 12 queries each") && text.contains("report: \(whole)/report.md"))
@@ -41,13 +42,13 @@ struct CompareCommandTests {
     var shards: [String] = []
     for i in 1...2 {
       let out = dir.appendingPathComponent("s\(i)").path
-      let shard = try parse(["compare", "--study", spec.path, "--output", out, "--shard", "\(i)/2"], as: Compare.self)
+      let shard = try parse(["compare", "run", "--study", spec.path, "--output-dir", out, "--shard", "\(i)/2"], as: CompareRun.self)
       let printed = try shard.execute(study: try shard.loadStudy())
       #expect(printed.contains("shard \(i)/2 done: 4 cells"))
       shards.append(out)
     }
     let merged = dir.appendingPathComponent("merged").path
-    let mergeText = try parse(["merge"] + shards + ["--output", merged], as: Merge.self).execute()
+    let mergeText = try parse(["compare", "merge"] + shards + ["--output-dir", merged], as: Merge.self).execute()
     // Same accuracy table as the unsharded run (the time column differs between runs).
     func accuracyColumns(_ s: String) -> [String] {
       s.split(separator: "\n").filter { $0.hasPrefix("| modern") || $0.hasPrefix("| dense") }.map {
@@ -55,15 +56,15 @@ struct CompareCommandTests {
       }
     }
     #expect(accuracyColumns(mergeText) == accuracyColumns(text) && accuracyColumns(text).count == 4)
-    #expect(throws: CommandFailure.self) { _ = try parse(["merge", shards[0], "--output", merged + "2"], as: Merge.self).execute() }
+    #expect(throws: CommandFailure.self) { _ = try parse(["compare", "merge", shards[0], "--output-dir", merged + "2"], as: Merge.self).execute() }
 
     // --max-cells stops early and says how to continue; --resume finishes.
     let partial = dir.appendingPathComponent("partial").path
-    let stopped = try parse(["compare", "--study", spec.path, "--output", partial, "--max-cells", "3"], as: Compare.self)
+    let stopped = try parse(["compare", "--study", spec.path, "--output-dir", partial, "--max-cells", "3"], as: CompareRun.self)
     #expect(try stopped.execute(study: try stopped.loadStudy()).contains("3 of 8 cells done"))
-    let again = try parse(["compare", "--study", spec.path, "--output", partial], as: Compare.self)
+    let again = try parse(["compare", "--study", spec.path, "--output-dir", partial], as: CompareRun.self)
     #expect(throws: CommandFailure.self) { _ = try again.execute(study: try again.loadStudy()) }
-    let resumed = try parse(["compare", "--study", spec.path, "--output", partial, "--resume"], as: Compare.self)
+    let resumed = try parse(["compare", "--study", spec.path, "--output-dir", partial, "--resume"], as: CompareRun.self)
     #expect(try resumed.execute(study: try resumed.loadStudy()).contains("8 cells (3 resumed)"))
   }
 
@@ -75,7 +76,7 @@ struct CompareCommandTests {
     try #"{"models": [{"model": "modern"}], "datasets": [], "corruptions": [{"kind": "mask", "levels": [2]}]}"#
       .write(to: spec, atomically: true, encoding: .utf8)
     let out = dir.appendingPathComponent("out")
-    let command = try parse(["compare", "--study", spec.path, "--output", out.path], as: Compare.self)
+    let command = try parse(["compare", "--study", spec.path, "--output-dir", out.path], as: CompareRun.self)
     var printed: [String] = []
     #expect(throws: ExitCode(64)) { _ = try command.loadStudy { printed.append($0) } }
     let message = printed.joined(separator: "\n")
@@ -84,7 +85,7 @@ struct CompareCommandTests {
       #expect(message.contains(fragment), "missing \(fragment) in \(message)")
     }
     #expect(!FileManager.default.fileExists(atPath: out.path))
-    let missing = try parse(["compare", "--study", dir.appendingPathComponent("none.json").path], as: Compare.self)
+    let missing = try parse(["compare", "--study", dir.appendingPathComponent("none.json").path], as: CompareRun.self)
     printed = []
     #expect(throws: ExitCode(64)) { _ = try missing.loadStudy { printed.append($0) } }
     #expect(printed.count == 1 && printed[0].contains("cannot read the study file"))
@@ -93,32 +94,30 @@ struct CompareCommandTests {
   @Test("option validation gives clear messages")
   func validation() throws {
     #expect(rootRejection(["compare", "--shard", "0/4"])?.contains("--shard: the shard index i in i/n must be from 1 to n = 4, got 0") == true)
-    #expect(rootRejection(["compare", "--shard", "5/4"])?.contains("got 5") == true)
+    #expect(rootRejection(["compare", "run", "--shard", "5/4"])?.contains("got 5") == true)
     #expect(rootRejection(["compare", "--shard", "two"])?.contains("a shard is written i/n") == true)
     #expect(rootRejection(["compare", "--shard", "1/0"])?.contains("at least 1") == true)
     #expect(rootRejection(["compare", "--max-cells", "0"])?.contains("--max-cells must be at least 1") == true)
-    #expect(rootRejection(["compare", "--threads", "0"])?.contains("--threads must be from 1") == true)
-    #expect(rootRejection(["compare", "--benchmark", "--shard", "1/2"])?.contains("cannot be combined") == true)
-    #expect(rootRejection(["compare", "--benchmark-queries", "0"]) != nil)
-    #expect(rootRejection(["merge", "--output", "x"])?.contains("give the shard folders") == true)
-    #expect(rootRejection(["merge", "a", "b", "--output", "a"])?.contains("is one of the shard folders") == true)
+    #expect(rootRejection(["compare", "--threads", "0"])?.contains("--threads must be at least 1") == true)
+    #expect(rootRejection(["compare", "--benchmark"]) != nil)
+    #expect(rootRejection(["compare", "--output", "x"]) != nil)
+    #expect(rootRejection(["compare", "merge", "--output-dir", "x"])?.contains("give the shard folders") == true)
+    #expect(rootRejection(["compare", "merge", "a", "b", "--output-dir", "a"])?.contains("is one of the shard folders") == true)
     #expect(rootRejection(["compare", "--shard", "2/3"]) == nil)
+    #expect(rootRejection(["compare", "--study", "x.json", "--output-dir", "y", "--resume", "--quiet"]) == nil)
   }
 
-  @Test("--benchmark prints queries per second per model with the thread count")
-  func benchmark() throws {
-    let dir = try temporaryDirectory()
-    defer { try? FileManager.default.removeItem(at: dir) }
-    let spec = dir.appendingPathComponent("tiny.json")
-    try tinyStudy.write(to: spec, atomically: true, encoding: .utf8)
-    let command = try parse(["compare", "--study", spec.path, "--benchmark", "--benchmark-queries", "64", "--benchmark-repetitions", "3"], as: Compare.self)
-    let text = try Compare.benchmarkText(command)
-    #expect(text.contains("OpenBLAS threads") && text.contains("B = 64 queries, T = 2 steps"))
-    let rows = text.split(separator: "\n").filter { $0.hasPrefix("| modern") || $0.hasPrefix("| dense") }
-    #expect(rows.count == 2)
-    for row in rows {
-      let qps = Double(row.split(separator: "|")[2].trimmingCharacters(in: .whitespaces))
-      #expect((qps ?? 0) > 0)
-    }
+  @Test("compare with no subcommand runs `run`, into report-compare by default; print-study and list-models")
+  func defaultsAndHelpers() throws {
+    let run = try parse(["compare"], as: CompareRun.self)
+    #expect(run.folder.path == URL(fileURLWithPath: "report-compare").path)
+    #expect(try parse(["compare", "merge", "a", "b"], as: Merge.self).folder.lastPathComponent == "report-compare-merge")
+    #expect(try parse(["compare", "print-study"], as: ComparePrintStudy.self) is ComparePrintStudy)
+    #expect(try parse(["compare", "list-models", "--json"], as: CompareListModels.self) is CompareListModels)
+    let listing = StudyModelRegistry.standard.listing
+    #expect(listing.contains("modern:") && listing.contains("    beta: inverse temperature β"))
+    let json = try JSONCoding.string(StudyModelRegistry.standard.descriptions)
+    let models = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])
+    #expect(models.compactMap { $0["name"] as? String } == StudyModelRegistry.standard.names)
   }
 }

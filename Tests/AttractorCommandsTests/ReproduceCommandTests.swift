@@ -13,6 +13,11 @@ private func reproduceRejection(_ arguments: [String]) -> String? {
   }
 }
 
+/// `attractor reproduce <arguments>`, parsed.
+private func reproduce(_ arguments: [String]) throws -> ReproduceIterativeAttention {
+  try #require(try Reproduce.parseAsRoot(arguments) as? ReproduceIterativeAttention)
+}
+
 @Suite("attractor reproduce, and trained model folders in recall and analyze")
 struct ReproduceCommandTests {
   @Test("--quick writes the report, tables, results and figures; the saved models load in recall and analyze")
@@ -20,7 +25,7 @@ struct ReproduceCommandTests {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("attractor-reproduce-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: dir) }
     let report = dir.appendingPathComponent("report"), models = dir.appendingPathComponent("models")
-    try Reproduce.parse([
+    try reproduce([
       "iterative-attention", "--quick", "--seeds", "0", "--epochs", "2", "--output-dir", report.path, "--models-dir", models.path,
     ]).run()
     for name in ["README.md", "results.json", "table1-synthetic-gaussian.csv", "table2-synthetic-gaussian.csv", "curves.csv", "inference-cost.svg"] {
@@ -28,11 +33,24 @@ struct ReproduceCommandTests {
     }
     #expect(!FileManager.default.fileExists(atPath: report.appendingPathComponent("results.partial.json").path))
     let readme = try String(contentsOf: report.appendingPathComponent("README.md"), encoding: .utf8)
-    #expect(readme.contains("attractor reproduce iterative-attention --quick"))
+    #expect(readme.contains("attractor reproduce iterative-attention --quick --output-dir \(report.path)"))
     // Re-rendering from results.json gives the same report.
     let again = dir.appendingPathComponent("again")
-    try Reproduce.parse(["iterative-attention", "--from-results", report.appendingPathComponent("results.json").path, "--output-dir", again.path]).run()
+    let results = report.appendingPathComponent("results.json").path
+    try reproduce(["iterative-attention", "--from-results", results, "--output-dir", again.path]).run()
     #expect(try String(contentsOf: again.appendingPathComponent("README.md"), encoding: .utf8) == readme)
+
+    // Without --output-dir the report goes to report-reproduce-iterative-attention in the current
+    // directory (never into Docs/): rendered from a temporary working directory.
+    let cwd = dir.appendingPathComponent("cwd")
+    try FileManager.default.createDirectory(at: cwd, withIntermediateDirectories: true)
+    let previous = FileManager.default.currentDirectoryPath
+    let command = try reproduce(["iterative-attention", "--from-results", results])
+    #expect(FileManager.default.changeCurrentDirectoryPath(cwd.path))
+    defer { FileManager.default.changeCurrentDirectoryPath(previous) }
+    try command.run()
+    FileManager.default.changeCurrentDirectoryPath(previous)
+    #expect(FileManager.default.fileExists(atPath: cwd.appendingPathComponent("report-reproduce-iterative-attention/README.md").path))
 
     let folder = models.appendingPathComponent("iterative-attention-synthetic-gaussian-transformer-small").path
     let single = models.appendingPathComponent("iterative-attention-synthetic-gaussian-single-head").path
@@ -45,20 +63,32 @@ struct ReproduceCommandTests {
     #expect(analysis.record.report.fixedPoints.count >= 1)
   }
 
+  @Test("the default output folder is report-reproduce-iterative-attention, not the tracked Docs/ folder")
+  func defaultFolder() throws {
+    let command = try reproduce(["iterative-attention", "--quick"])
+    #expect(command.folder.path == URL(fileURLWithPath: "report-reproduce-iterative-attention").path)
+    #expect(!command.folder.path.contains("Docs/"))
+  }
+
   @Test("Bad options and folders are refused with messages")
   func rejections() throws {
     #expect(reproduceRejection(["iterative-attention", "--epochs", "0"])?.contains("--epochs must be at least 1") == true)
-    #expect(reproduceRejection(["iterative-attention", "--seeds", "0,x"])?.contains("--seeds must be") == true)
+    #expect(reproduceRejection(["iterative-attention", "--seeds", "0,x"]) != nil)
+    #expect(reproduceRejection(["iterative-attention", "--seeds", "0,0"]) != nil)
     #expect(reproduceRejection(["iterative-attention", "--only-models", "huge"])?.contains("unknown configuration") == true)
     #expect(reproduceRejection(["iterative-attention", "--learning-rate", "-1"])?.contains("--learning-rate") == true)
+    #expect(reproduceRejection(["iterative-attention", "--ablation-seeds", "x"])?.contains("--ablation-seeds") == true)
+    #expect(reproduceRejection(["iterative-attention", "--output-dir", ""])?.contains("--output-dir must not be empty") == true)
     #expect(reproduceRejection(["something-else"]) != nil)
     #expect(throws: CommandFailure.self) {
-      try Reproduce.parse(["iterative-attention", "--from-results", "/nonexistent/results.json", "--output-dir", "/tmp/x-\(UUID().uuidString)"]).run()
+      try reproduce(["iterative-attention", "--from-results", "/nonexistent/results.json", "--output-dir", "/tmp/x-\(UUID().uuidString)"]).run()
     }
+    let untouched = "/tmp/x-\(UUID().uuidString)"
     #expect(throws: CommandFailure.self) {
       // The full study checks for the MNIST files before any work starts.
-      try Reproduce.parse(["iterative-attention", "--mnist", "/nonexistent", "--output-dir", "/tmp/x-\(UUID().uuidString)"]).run()
+      try reproduce(["iterative-attention", "--mnist", "/nonexistent", "--output-dir", untouched]).run()
     }
+    #expect(!FileManager.default.fileExists(atPath: untouched))
     #expect {
       try Recall.parse(["--model-folder", "/nonexistent/folder"]).execute()
     } throws: { "\($0)".contains("config.json does not exist") }

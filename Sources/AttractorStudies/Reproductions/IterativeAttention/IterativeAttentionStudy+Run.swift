@@ -211,6 +211,13 @@ extension IterativeAttentionStudy {
 
   /// Saves a trained model of the first seed as a `Models/` folder.
   func save(_ trained: TrainedModel, task: Task, seed: UInt64, command: String, into directory: URL) throws {
+    let folder = directory.appendingPathComponent("iterative-attention-\(task.name.lowercased())-\(trained.spec.slug)")
+    try saveModel(trained, task: task, seed: seed, command: command, to: folder)
+  }
+
+  /// Writes a trained model as a model folder (config.json, weights.safetensors, CARD.md) at
+  /// `folder`, with a card that says how it was trained and by which `command`.
+  public func saveModel(_ trained: TrainedModel, task: Task, seed: UInt64, command: String, to folder: URL) throws {
     let memory: IterativeAttentionModelFolder.Memory
     let stored: Matrix<Float>?
     if task.name == "Synthetic-Gaussian" {
@@ -223,8 +230,6 @@ extension IterativeAttentionStudy {
     let record = IterativeAttentionModelFolder(
       configuration: trained.spec.configuration, dataDimension: task.patterns.columns, memory: memory, task: task.name,
       seed: seed, command: command, history: trained.history, trainingSeconds: trained.seconds)
-    let folder = directory.appendingPathComponent(
-      "iterative-attention-\(task.name.lowercased())-\(trained.spec.slug)")
     let h = trained.history
     let card = """
       # \(trained.spec.name) on \(task.name) (seed \(seed))

@@ -1,0 +1,99 @@
+import AttractorCore
+import AttractorLinearAlgebra
+import Foundation
+
+/// Wall times of timed repetitions of one piece of work, after one untimed warm-up run.
+///
+/// Every benchmark of the tool (`attractor bench …`) times with this type: the warm-up absorbs page
+/// faults and the start of OpenBLAS's threads, the timed runs use the continuous (monotonic) clock,
+/// and the reported statistic is the median (the minimum is kept beside it).
+public struct BenchmarkTimes: Sendable, Codable, Equatable {
+  /// Every timed run, in seconds, in the order run.
+  public var seconds: [Double]
+
+  public init(seconds: [Double]) { self.seconds = seconds }
+
+  /// Median of ``seconds`` (the mean of the middle two for an even count; 0 when empty).
+  public var median: Double { BenchmarkTimes.median(seconds) }
+
+  /// Fastest timed run, in seconds (0 when empty).
+  public var minimum: Double { seconds.min() ?? 0 }
+
+  /// Runs `body` once untimed, then `repetitions` times timed (at least once).
+  public static func measure<E: Error>(repetitions: Int, _ body: () throws(E) -> Void) throws(E) -> BenchmarkTimes {
+    try body()
+    var seconds: [Double] = []
+    for _ in 0..<max(1, repetitions) {
+      let (_, elapsed) = try measureSeconds(body)
+      seconds.append(elapsed)
+    }
+    return BenchmarkTimes(seconds: seconds)
+  }
+
+  /// The median of `values` (the mean of the middle two for an even count; 0 when empty).
+  public static func median(_ values: [Double]) -> Double {
+    guard !values.isEmpty else { return 0 }
+    let s = values.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+  }
+}
+
+/// What every benchmark returns: a record that encodes as one JSON object (`--json`) and prints as
+/// header lines and a Markdown table.
+public protocol BenchmarkReport: Codable, Sendable {
+  /// The header lines (what, the thread count, the statistic) and the table.
+  var markdown: String { get }
+}
+
+/// The machine a benchmark ran on: OpenBLAS threads in force and online cores.
+public struct BenchmarkMachine: Sendable, Codable, Equatable {
+  /// OpenBLAS threads during the run.
+  public var blasThreads: Int
+  /// Online cores of the machine.
+  public var cores: Int
+
+  public init(blasThreads: Int, cores: Int) {
+    self.blasThreads = blasThreads
+    self.cores = cores
+  }
+
+  /// The current process: `BLAS.threadCount` and the active processor count.
+  public static var current: BenchmarkMachine {
+    BenchmarkMachine(blasThreads: BLAS.threadCount, cores: ProcessInfo.processInfo.activeProcessorCount)
+  }
+
+  /// "OpenBLAS threads: t, cores: c".
+  public var summary: String { "OpenBLAS threads: \(blasThreads), cores: \(cores)" }
+}
+
+/// A Markdown table of benchmark figures: the first `leftColumns` columns left-aligned (names),
+/// the others right-aligned (numbers).
+public struct BenchmarkTable: Sendable, Equatable {
+  public var header: [String]
+  public var rows: [[String]]
+  public var leftColumns: Int
+
+  public init(header: [String], rows: [[String]] = [], leftColumns: Int = 0) {
+    self.header = header
+    self.rows = rows
+    self.leftColumns = leftColumns
+  }
+
+  /// The table, one line per row, without a final newline.
+  public var markdown: String {
+    let rule = "|" + header.indices.map { $0 < leftColumns ? "---|" : "---:|" }.joined()
+    let lines = ([header] + rows).map { "| " + $0.joined(separator: " | ") + " |" }
+    return ([lines[0], rule] + lines.dropFirst()).joined(separator: "\n")
+  }
+
+  /// `x` with `digits` decimals.
+  public static func fixed(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }
+
+  /// `x` with `digits` significant digits.
+  public static func general(_ x: Double, _ digits: Int = 4) -> String { String(format: "%.\(digits)g", x) }
+
+  /// `x` as short as it prints without loss (`8`, not `8.0`).
+  public static func compact(_ x: Double) -> String {
+    x == x.rounded() && abs(x) < 1e15 ? String(Int64(x)) : "\(x)"
+  }
+}
