@@ -214,8 +214,11 @@ public struct ModelFolder: Sendable, Equatable {
   }
 
   /// Writes a model folder at `url` atomically: every file goes into a new sibling folder which
-  /// then replaces `url` as a whole (an existing folder at `url`, with any other files in it, is
-  /// replaced), so a reader sees either the old folder or the complete new one.
+  /// then replaces `url` as a whole, so a reader sees either the old folder or the complete new one.
+  ///
+  /// An existing `url` is replaced only when it is an empty folder or a model folder of this
+  /// layout (nothing in it but the layout's files and `extraFiles`): a folder holding anything else
+  /// is refused before anything is written, so pointing a save at the wrong folder loses nothing.
   ///
   /// - Parameters:
   ///   - config: The configuration's bytes (it should declare the kind the reader expects).
@@ -228,6 +231,22 @@ public struct ModelFolder: Sendable, Equatable {
     metadata: [String: String] = [:], card: String?, extraFiles: [String: Data] = [:]
   ) throws(ModelFolderError) {
     let manager = FileManager.default
+    var isDirectory: ObjCBool = false
+    if manager.fileExists(atPath: url.path, isDirectory: &isDirectory) {
+      guard isDirectory.boolValue else {
+        throw .writeFailed(path: url.path, reason: "a file of that name exists; choose a new folder")
+      }
+      let replaceable = Set([layout.config, layout.weights] + [layout.card].compactMap { $0 } + extraFiles.keys)
+      let present = (try? manager.contentsOfDirectory(atPath: url.path)) ?? []
+      let others = present.filter { !replaceable.contains($0) }.sorted()
+      if !others.isEmpty {
+        throw .writeFailed(
+          path: url.path,
+          reason: "the folder holds other files (\(others.prefix(3).joined(separator: ", "))\(others.count > 3 ? ", …" : "")) "
+            + "and would be replaced; choose an empty or new folder")
+      }
+    }
+    let url = url.standardizedFileURL
     let parent = url.deletingLastPathComponent()
     let token = UUID().uuidString
     let staging = parent.appendingPathComponent(".\(url.lastPathComponent).partial-\(token)")

@@ -11,7 +11,7 @@ struct ModelFolderTests {
     ["w": Tensor(Matrix<Float>(rows: 2, columns: 3, elements: [1, 2, 3, 4, 5, 6]))]
   }
 
-  @Test("write then read: kind, version and tensor expectations are checked; writing replaces the folder")
+  @Test("write then read: kind, version and tensor expectations are checked; writing replaces a model folder, never a folder holding other files")
   func roundTrip() throws {
     let tmp = try TemporaryDirectory()
     defer { tmp.cleanUp() }
@@ -38,12 +38,25 @@ struct ModelFolderTests {
     #expect { try folder.tensors(expecting: [], allowingOthers: false) } throws: {
       "\($0)".contains("not a tensor of this model")
     }
-    // Writing again replaces the whole folder (a stray file disappears) and leaves no staging folder.
-    try Data().write(to: url.appendingPathComponent("stray"))
+    // Writing again replaces the model folder as a whole and leaves no staging folder.
     try ModelFolder.write(to: url, config: config, tensors: tensors(), card: nil)
     let replaced = try FileManager.default.contentsOfDirectory(atPath: url.path).sorted()
     #expect(replaced == ["config.json", "weights.safetensors"])
     #expect(try tmp.contents() == ["toy"])
+    // A folder holding anything else is not replaced: nothing is lost, nothing is written.
+    try Data("keep".utf8).write(to: url.appendingPathComponent("notes.txt"))
+    #expect { try ModelFolder.write(to: url, config: config, tensors: tensors(), card: nil) } throws: {
+      "\($0)".contains("holds other files (notes.txt)")
+    }
+    #expect(try FileManager.default.contentsOfDirectory(atPath: url.path).sorted() == ["config.json", "notes.txt", "weights.safetensors"])
+    #expect(try tmp.contents() == ["toy"])
+    // Nor is a file of that name.
+    let file = tmp.file("plain")
+    try Data("x".utf8).write(to: file)
+    #expect { try ModelFolder.write(to: file, config: config, tensors: tensors(), card: nil) } throws: {
+      "\($0)".contains("a file of that name exists")
+    }
+    #expect(try Data(contentsOf: file) == Data("x".utf8))
   }
 
   @Test("missing files, unreadable JSON, wrong kind and unsupported versions are typed errors")
