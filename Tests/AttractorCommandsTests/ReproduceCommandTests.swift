@@ -40,18 +40,6 @@ struct ReproduceCommandTests {
     try reproduce(["iterative-attention", "--from-results", results, "--output-dir", again.path]).run()
     #expect(try String(contentsOf: again.appendingPathComponent("README.md"), encoding: .utf8) == readme)
 
-    // Without --output-dir the report goes to report-reproduce-iterative-attention in the current
-    // directory (never into Docs/): rendered from a temporary working directory.
-    let cwd = dir.appendingPathComponent("cwd")
-    try FileManager.default.createDirectory(at: cwd, withIntermediateDirectories: true)
-    let previous = FileManager.default.currentDirectoryPath
-    let command = try reproduce(["iterative-attention", "--from-results", results])
-    #expect(FileManager.default.changeCurrentDirectoryPath(cwd.path))
-    defer { FileManager.default.changeCurrentDirectoryPath(previous) }
-    try command.run()
-    FileManager.default.changeCurrentDirectoryPath(previous)
-    #expect(FileManager.default.fileExists(atPath: cwd.appendingPathComponent("report-reproduce-iterative-attention/README.md").path))
-
     let folder = models.appendingPathComponent("iterative-attention-synthetic-gaussian-transformer-small").path
     let single = models.appendingPathComponent("iterative-attention-synthetic-gaussian-single-head").path
     let recall = try Recall.parse(["--model-folder", folder, "--query-count", "20", "--max-steps", "3", "--level", "0.3"]).execute()
