@@ -18,6 +18,8 @@ public struct Merge: ParsableCommand {
 
   @OptionGroup var output: OutputFolderOptions
 
+  @OptionGroup var format: JSONOutputOptions
+
   public init() {}
 
   /// The merged report's folder: --output-dir, or report-compare-merge in the current directory.
@@ -31,12 +33,15 @@ public struct Merge: ParsableCommand {
     }
   }
 
-  public func run() throws { print(try execute()) }
+  public func run() throws { print(try execute(), terminator: format.json ? "" : "\n") }
 
   /// Merges and returns what is printed.
   public func execute() throws -> String {
     do {
-      let report = try StudyRunner.merge(folders.map { URL(fileURLWithPath: $0) }, into: folder, version: Attractor.version)
+      let (report, seconds) = try measureSeconds { () throws(StudyRunError) in
+        try StudyRunner.merge(folders.map { URL(fileURLWithPath: $0) }, into: folder, version: Attractor.version)
+      }
+      if format.json { return try JSONCoding.string(StudyRunRecord(merged: report, folder: folder, seconds: seconds)) }
       return StudyRunSummary.mergeText(report, folderCount: folders.count, output: folder)
     } catch {
       throw CommandFailure("\(error)")

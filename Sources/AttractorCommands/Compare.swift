@@ -59,6 +59,8 @@ public struct CompareRun: ParsableCommand {
   @Flag(help: "No progress on standard error.")
   var quiet = false
 
+  @OptionGroup var format: JSONOutputOptions
+
   public init() {}
 
   public func validate() throws {
@@ -71,7 +73,7 @@ public struct CompareRun: ParsableCommand {
   public func run() throws {
     let study = try loadStudy()
     execution.apply()
-    print(try execute(study: study, progress: quiet ? nil : StudyProgressPrinter()))
+    print(try execute(study: study, progress: quiet ? nil : StudyProgressPrinter()), terminator: format.json ? "" : "\n")
   }
 
   /// The report folder: --output-dir, or report-compare in the current directory.
@@ -108,6 +110,9 @@ public struct CompareRun: ParsableCommand {
         try runner.run(into: folder, resume: resume) { progress?.update($0) }
       }
       progress?.finish()
+      if format.json {
+        return try JSONCoding.string(StudyRunRecord(runner: runner, outcome: outcome, folder: folder, seconds: seconds))
+      }
       return StudyRunSummary.text(runner: runner, outcome: outcome, folder: folder, seconds: seconds)
     } catch {
       progress?.finish()

@@ -58,6 +58,24 @@ struct CompareCommandTests {
     #expect(accuracyColumns(mergeText) == accuracyColumns(text) && accuracyColumns(text).count == 4)
     #expect(throws: CommandFailure.self) { _ = try parse(["compare", "merge", shards[0], "--output-dir", merged + "2"], as: Merge.self).execute() }
 
+    // --json: the run and the merge print one JSON object with the same rows.
+    func rows(_ text: String) throws -> [[String: Any]] {
+      let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+      #expect(object["complete"] as? Bool == true)
+      return try #require(object["rows"] as? [[String: Any]])
+    }
+    let jsonRun = try parse(
+      ["compare", "run", "--study", spec.path, "--output-dir", dir.appendingPathComponent("json").path, "--json"],
+      as: CompareRun.self)
+    let runRows = try rows(try jsonRun.execute(study: try jsonRun.loadStudy()))
+    let mergeRows = try rows(
+      try parse(["compare", "merge"] + shards + ["--output-dir", merged + "-json", "--json"], as: Merge.self).execute())
+    #expect(runRows.count == mergeRows.count && runRows.count == 2 * 2 * 2)  // models × levels × T
+    for (a, b) in zip(runRows, mergeRows) {
+      #expect(a["model"] as? String == b["model"] as? String)
+      #expect((a["accuracy"] as? [String: Any])?["mean"] as? Double == (b["accuracy"] as? [String: Any])?["mean"] as? Double)
+    }
+
     // --max-cells stops early and says how to continue; --resume finishes.
     let partial = dir.appendingPathComponent("partial").path
     let stopped = try parse(["compare", "--study", spec.path, "--output-dir", partial, "--max-cells", "3"], as: CompareRun.self)
