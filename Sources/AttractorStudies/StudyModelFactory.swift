@@ -51,7 +51,7 @@ public struct StudyParameter: Sendable {
   /// Key in the model's object in the study file.
   public var name: String
   public var kind: StudyParameterKind
-  /// One line for `attractor compare --list-models` and error messages.
+  /// One line for `attractor compare list-models` and error messages.
   public var summary: String
   /// Value used when the key is absent; `nil` makes the parameter required.
   public var defaultValue: StudyValue?
