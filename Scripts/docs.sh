@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 bash Scripts/install-dependencies.sh
 swift package --disable-sandbox generate-documentation \
   --target Attractors --target AttractorCore --target AttractorLinearAlgebra --target AttractorModels \
-  --target AttractorIO --target AttractorExperiments --target AttractorAnalysis --target AttractorPlots --target AttractorStudies \
+  --target AttractorIO --target AttractorExperiments --target AttractorAnalysis --target AttractorPlots --target AttractorStudies --target AttractorCommands \
   --enable-experimental-combined-documentation "$@"
