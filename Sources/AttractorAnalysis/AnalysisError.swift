@@ -5,7 +5,7 @@ import AttractorLinearAlgebra
 ///
 /// Bad parameters and inputs are reported here, never by a crash; failures of the layers below
 /// (dynamics, LAPACK) are wrapped so that a caller handles one error type.
-public enum AnalysisError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum AnalysisError: InvalidParameterError, Equatable, Sendable, CustomStringConvertible {
   /// A parameter is out of range.
   case invalidParameter(name: String, value: String, requirement: String)
   /// States or patterns do not have the model's dimension.
@@ -26,7 +26,7 @@ public enum AnalysisError: Error, Equatable, Sendable, CustomStringConvertible {
   public var description: String {
     switch self {
     case .invalidParameter(let name, let value, let requirement):
-      return "\(name) = \(value) is invalid: must be \(requirement)"
+      return Self.invalidParameterMessage(name: name, value: value, requirement: requirement)
     case .dimensionMismatch(let expected, let actual):
       return "states have dimension \(actual), but the model works on dimension \(expected)"
     case .empty(let what):
@@ -42,11 +42,5 @@ public enum AnalysisError: Error, Equatable, Sendable, CustomStringConvertible {
     case .writeFailed(let path, let reason):
       return "could not write \(path): \(reason)"
     }
-  }
-
-  static func check(_ condition: Bool, _ name: String, _ value: some CustomStringConvertible, _ requirement: String)
-    throws(AnalysisError)
-  {
-    if !condition { throw .invalidParameter(name: name, value: "\(value)", requirement: requirement) }
   }
 }

@@ -28,10 +28,7 @@ public struct BenchClassify: ParsableCommand {
   @Option(name: .customLong("save-inputs"), help: ArgumentHelp("Folder to write patterns.npy, points.npy and swift_results.json into.", valueName: "dir"))
   var saveInputs: String?
 
-  @OptionGroup var repetitions: RepetitionOptions
-  @OptionGroup var seed: SeedOptions
-  @OptionGroup var execution: ExecutionOptions
-  @OptionGroup var output: JSONOutputOptions
+  @OptionGroup var bench: BenchmarkRunOptions
 
   public init() {}
 
@@ -58,23 +55,21 @@ public struct BenchClassify: ParsableCommand {
         throw CommandFailure("the patterns in \(path) are \(matrix.rows) × \(matrix.columns); bench classify needs N ≥ 1 and 1 ≤ d ≤ 1024")
       }
     } else {
-      matrix = ClassificationBenchmark.randomPatterns(count: patterns.count ?? 1000, dimension: dimension, seed: seed.seed)
+      matrix = ClassificationBenchmark.randomPatterns(
+        count: patterns.count ?? 1000, dimension: dimension, seed: bench.seed.seed)
     }
     var b = ClassificationBenchmark(patterns: matrix)
     b.beta = beta
     b.points = points
-    b.repetitions = repetitions.repetitions
-    b.seed = seed.seed
+    b.repetitions = bench.repetitions.repetitions
+    b.seed = bench.seed.seed
     b.inputsFolder = saveInputs.map { URL(fileURLWithPath: $0) }
     return b
   }
 
   /// What the command prints: the table, or one JSON object with --json.
   public func printed() throws -> String {
-    execution.apply()
-    let benchmark = try benchmark()
-    let report = try BenchLimits.running { try benchmark.run() }
-    return try output.text(report)
+    try bench.printed { try benchmark().run() }
   }
 
   public func run() throws { print(try printed(), terminator: "") }

@@ -47,10 +47,7 @@ public struct BenchDenseSweep: ParsableCommand {
   @Option(help: ArgumentHelp("Worker threads of the second row (default: all cores).", valueName: "n"))
   var workers: Int?
 
-  @OptionGroup var repetitions: RepetitionOptions
-  @OptionGroup var seed: SeedOptions
-  @OptionGroup var execution: ExecutionOptions
-  @OptionGroup var output: JSONOutputOptions
+  @OptionGroup var bench: BenchmarkRunOptions
 
   public init() {}
 
@@ -67,8 +64,8 @@ public struct BenchDenseSweep: ParsableCommand {
     b.starts = starts
     b.maxSweeps = maxSteps
     if let workers { b.workers = workers }
-    b.repetitions = repetitions.repetitions
-    b.seed = seed.seed
+    b.repetitions = bench.repetitions.repetitions
+    b.seed = bench.seed.seed
     return b
   }
 
@@ -84,9 +81,7 @@ public struct BenchDenseSweep: ParsableCommand {
 
   /// What the command prints: the table, or one JSON object with --json.
   public func printed() throws -> String {
-    execution.apply()
-    let report = try BenchLimits.running { try benchmark.run() }
-    return try output.text(report)
+    try bench.printed { try benchmark.run() }
   }
 
   public func run() throws { print(try printed(), terminator: "") }

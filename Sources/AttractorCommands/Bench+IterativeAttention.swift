@@ -39,10 +39,7 @@ public struct BenchIterativeAttention: ParsableCommand {
   @Option(name: .customLong("save-inputs"), help: ArgumentHelp("Folder to write the model, memory, queries and one iteration's output into as .npy.", valueName: "dir"))
   var saveInputs: String?
 
-  @OptionGroup var repetitions: RepetitionOptions
-  @OptionGroup var seed: SeedOptions
-  @OptionGroup var execution: ExecutionOptions
-  @OptionGroup var output: JSONOutputOptions
+  @OptionGroup var bench: BenchmarkRunOptions
 
   public init() {}
 
@@ -55,8 +52,8 @@ public struct BenchIterativeAttention: ParsableCommand {
     b.count = count
     b.queryCount = queryCount
     b.temperature = temperature
-    b.repetitions = repetitions.repetitions
-    b.seed = seed.seed
+    b.repetitions = bench.repetitions.repetitions
+    b.seed = bench.seed.seed
     b.inputsFolder = saveInputs.map { URL(fileURLWithPath: $0) }
     return b
   }
@@ -75,9 +72,7 @@ public struct BenchIterativeAttention: ParsableCommand {
 
   /// What the command prints: the table, or one JSON object with --json.
   public func printed() throws -> String {
-    execution.apply()
-    let report = try BenchLimits.running { try benchmark.run() }
-    return try output.text(report)
+    try bench.printed { try benchmark.run() }
   }
 
   public func run() throws { print(try printed(), terminator: "") }

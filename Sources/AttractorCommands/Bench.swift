@@ -42,10 +42,7 @@ public struct BenchUpdate: ParsableCommand {
   @Option(name: .customLong("query-count"), help: ArgumentHelp("Number B of queries.", valueName: "B"))
   var queryCount = 1024
 
-  @OptionGroup var repetitions: RepetitionOptions
-  @OptionGroup var seed: SeedOptions
-  @OptionGroup var execution: ExecutionOptions
-  @OptionGroup var output: JSONOutputOptions
+  @OptionGroup var bench: BenchmarkRunOptions
 
   public init() {}
 
@@ -54,8 +51,8 @@ public struct BenchUpdate: ParsableCommand {
     b.count = count
     b.dimensions = dimension.values
     b.queryCount = queryCount
-    b.repetitions = repetitions.repetitions
-    b.seed = seed.seed
+    b.repetitions = bench.repetitions.repetitions
+    b.seed = bench.seed.seed
     return b
   }
 
@@ -68,9 +65,7 @@ public struct BenchUpdate: ParsableCommand {
 
   /// What the command prints: the table, or one JSON object with --json.
   public func printed() throws -> String {
-    execution.apply()
-    let report = try BenchLimits.running { try benchmark.run() }
-    return try output.text(report)
+    try bench.printed { try benchmark.run() }
   }
 
   public func run() throws { print(try printed(), terminator: "") }

@@ -129,6 +129,23 @@ struct RepetitionOptions: ParsableArguments {
   }
 }
 
+/// The options of a timed `bench` subcommand: `--repetitions`, `--seed`, `--threads` and `--json`;
+/// and how its benchmark is run and printed with them.
+struct BenchmarkRunOptions: ParsableArguments {
+  @OptionGroup var repetitions: RepetitionOptions
+  @OptionGroup var seed: SeedOptions
+  @OptionGroup var execution: ExecutionOptions
+  @OptionGroup var output: JSONOutputOptions
+
+  /// What the command prints: applies `--threads`, runs `measure` (its errors end the command with
+  /// `Error: …`) and renders the report as its table, or one JSON object with `--json`.
+  func printed(_ measure: () throws -> some BenchmarkReport) throws -> String {
+    execution.apply()
+    let report = try BenchLimits.running(measure)
+    return try output.text(report)
+  }
+}
+
 // MARK: - Typed lists
 
 /// A comma-separated list typed as `Element` (`--dimension 64,256`, `--count 10,100,1000`), parsed

@@ -22,9 +22,9 @@ public enum CapacityModel: Sendable, Equatable, Hashable, Codable, CustomStringC
     switch self {
     case .classical: break
     case .polynomial(let n), .rectified(let n):
-      guard n >= 1 && n <= 64 else { throw .invalidParameter(name: "degree", value: "\(n)", requirement: "an integer from 1 to 64") }
+      try CapacityError.check(n >= 1 && n <= 64, "degree", n, "an integer from 1 to 64")
     case .exponential(let beta):
-      guard beta.isFinite && beta > 0 else { throw .invalidParameter(name: "beta", value: "\(beta)", requirement: "finite and positive") }
+      try CapacityError.check(beta.isFinite && beta > 0, "beta", beta, "finite and positive")
     }
   }
 
@@ -78,7 +78,7 @@ public enum CapacityStart: Sendable, Equatable, Hashable, Codable, CustomStringC
 }
 
 /// Errors of the capacity experiments.
-public enum CapacityError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum CapacityError: InvalidParameterError, Equatable, Sendable, CustomStringConvertible {
   /// A parameter is out of range.
   case invalidParameter(name: String, value: String, requirement: String)
   /// Given patterns are not usable (shape, non-±1 entries).
@@ -91,7 +91,7 @@ public enum CapacityError: Error, Equatable, Sendable, CustomStringConvertible {
   public var description: String {
     switch self {
     case .invalidParameter(let name, let value, let requirement):
-      return "\(name) = \(value) is invalid: must be \(requirement)"
+      return Self.invalidParameterMessage(name: name, value: value, requirement: requirement)
     case .invalidPatterns(let message):
       return message
     case .modelFailed(let message):
@@ -217,14 +217,12 @@ public struct CapacityExperiment: Sendable, Equatable, Codable {
     for c in relativePatterns where !(c.isFinite && c > 0) {
       throw .invalidParameter(name: "relative patterns", value: "\(c)", requirement: "finite and positive")
     }
-    guard starts >= 1 && starts <= 1 << 24 else {
-      throw .invalidParameter(name: "starts", value: "\(starts)", requirement: "between 1 and 16777216")
-    }
+    try CapacityError.check(starts >= 1 && starts <= 1 << 24, "starts", starts, "between 1 and 16777216")
     if case .stored(let f) = start, !(f >= 0 && f <= 1) {
       throw .invalidParameter(name: "flip fraction", value: "\(f)", requirement: "in [0, 1]")
     }
-    guard maxErrors >= 0 else { throw .invalidParameter(name: "max errors", value: "\(maxErrors)", requirement: "at least 0") }
-    guard maxSweeps >= 1 else { throw .invalidParameter(name: "max sweeps", value: "\(maxSweeps)", requirement: "at least 1") }
+    try CapacityError.check(maxErrors >= 0, "max errors", maxErrors, "at least 0")
+    try CapacityError.check(maxSweeps >= 1, "max sweeps", maxSweeps, "at least 1")
   }
 
   /// The K values scanned for `model` at N.

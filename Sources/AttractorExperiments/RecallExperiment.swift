@@ -71,10 +71,8 @@ public struct RecallExperiment: Sendable, Equatable, Codable {
 
   /// Checks `steps ≥ 0` and `tolerance` finite and ≥ 0.
   public func validate() throws(RecallError) {
-    guard steps >= 0 else { throw .invalidParameter(name: "steps", value: "\(steps)", requirement: "at least 0") }
-    guard tolerance.isFinite && tolerance >= 0 else {
-      throw .invalidParameter(name: "tolerance", value: "\(tolerance)", requirement: "finite and at least 0")
-    }
+    try RecallError.check(steps >= 0, "steps", steps, "at least 0")
+    try RecallError.check(tolerance.isFinite && tolerance >= 0, "tolerance", tolerance, "finite and at least 0")
   }
 
   /// Runs `memory` from `queries`, scoring against its own stored patterns (no energies; see the
@@ -419,7 +417,7 @@ public struct RecallRun<Scalar: LinearAlgebraScalar>: Sendable {
 }
 
 /// Errors raised by ``RecallExperiment``.
-public enum RecallError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum RecallError: InvalidParameterError, Equatable, Sendable, CustomStringConvertible {
   /// A parameter is out of range.
   case invalidParameter(name: String, value: String, requirement: String)
   /// No patterns, or patterns of dimension 0.
@@ -440,7 +438,7 @@ public enum RecallError: Error, Equatable, Sendable, CustomStringConvertible {
   public var description: String {
     switch self {
     case .invalidParameter(let name, let value, let requirement):
-      return "\(name) = \(value) is invalid: must be \(requirement)"
+      return Self.invalidParameterMessage(name: name, value: value, requirement: requirement)
     case .emptyPatterns(let count, let dimension):
       return "recall needs at least one pattern of dimension at least 1, got \(count) patterns of dimension \(dimension)"
     case .dimensionMismatch(let what, let columns, let expected):

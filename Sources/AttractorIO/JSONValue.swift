@@ -139,16 +139,7 @@ struct JSONParser {
       position += 1
       let value = try parseValue(depth: depth + 1)
       members.append(JSONValue.Member(key: key, value: value))
-      skipWhitespace()
-      switch current {
-      case UInt8(ascii: ","):
-        position += 1
-      case UInt8(ascii: "}"):
-        position += 1
-        return .object(members)
-      default:
-        throw error("expected ',' or '}', found \(describeCurrent())")
-      }
+      if try endsContainer(UInt8(ascii: "}")) { return .object(members) }
     }
   }
 
@@ -162,16 +153,23 @@ struct JSONParser {
     }
     while true {
       items.append(try parseValue(depth: depth + 1))
-      skipWhitespace()
-      switch current {
-      case UInt8(ascii: ","):
-        position += 1
-      case UInt8(ascii: "]"):
-        position += 1
-        return .array(items)
-      default:
-        throw error("expected ',' or ']', found \(describeCurrent())")
-      }
+      if try endsContainer(UInt8(ascii: "]")) { return .array(items) }
+    }
+  }
+
+  /// After an item of an object or array: skips white space, then consumes `,` (more items follow:
+  /// `false`) or `closing` (the container ends: `true`); anything else is an error.
+  private mutating func endsContainer(_ closing: UInt8) throws(JSONSyntaxError) -> Bool {
+    skipWhitespace()
+    switch current {
+    case UInt8(ascii: ","):
+      position += 1
+      return false
+    case closing:
+      position += 1
+      return true
+    default:
+      throw error("expected ',' or '\(Character(Unicode.Scalar(closing)))', found \(describeCurrent())")
     }
   }
 

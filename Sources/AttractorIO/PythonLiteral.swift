@@ -239,16 +239,23 @@ struct PythonLiteralParser {
         return (items, sawComma)
       }
       items.append(try parseValue(depth: depth + 1))
-      skipWhitespace()
-      if current == UInt8(ascii: ",") {
-        position += 1
-        sawComma = true
-      } else if current == closing {
-        position += 1
-        return (items, sawComma)
-      } else {
-        throw error("expected ',' or '\(Character(Unicode.Scalar(closing)))', found \(describeCurrent())")
-      }
+      if try endsContainer(closing) { return (items, sawComma) }
+      sawComma = true
+    }
+  }
+
+  /// After an item of a sequence or dictionary: skips white space, then consumes `,` (more items
+  /// may follow: `false`) or `closing` (the container ends: `true`); anything else is an error.
+  private mutating func endsContainer(_ closing: UInt8) throws(PythonLiteralSyntaxError) -> Bool {
+    skipWhitespace()
+    if current == UInt8(ascii: ",") {
+      position += 1
+      return false
+    } else if current == closing {
+      position += 1
+      return true
+    } else {
+      throw error("expected ',' or '\(Character(Unicode.Scalar(closing)))', found \(describeCurrent())")
     }
   }
 
@@ -276,15 +283,7 @@ struct PythonLiteralParser {
       try expect(UInt8(ascii: ":"), "':' after key '\(quotedForMessage(key))'")
       let value = try parseValue(depth: depth + 1)
       entries.append(PythonLiteral.Entry(key: key, value: value, offset: keyOffset))
-      skipWhitespace()
-      if current == UInt8(ascii: ",") {
-        position += 1
-      } else if current == UInt8(ascii: "}") {
-        position += 1
-        return .dictionary(entries)
-      } else {
-        throw error("expected ',' or '}', found \(describeCurrent())")
-      }
+      if try endsContainer(UInt8(ascii: "}")) { return .dictionary(entries) }
     }
   }
 }

@@ -130,55 +130,47 @@ struct IssueCollector {
     return members
   }
 
-  mutating func number(_ value: StudyValue?, at path: String, default fallback: Double? = nil) -> Double? {
+  /// `value` as read by `read`, or `fallback` when it is absent. An issue when it is absent without
+  /// a fallback ("is required (`required`)") or `read` refuses it ("must be `kind`, got …").
+  private mutating func typed<T>(
+    _ value: StudyValue?, at path: String, default fallback: T?, required: String, kind: String,
+    _ read: (StudyValue) -> T?
+  ) -> T? {
     guard let value else {
-      if fallback == nil { add(path, "is required (a number)") }
+      if fallback == nil { add(path, "is required (\(required))") }
       return fallback
     }
-    guard let x = value.number else {
-      add(path, "must be a number, got \(value.typeName) \(value)")
+    guard let x = read(value) else {
+      add(path, "must be \(kind), got \(value.typeName) \(value)")
       return nil
     }
     return x
   }
 
+  mutating func number(_ value: StudyValue?, at path: String, default fallback: Double? = nil) -> Double? {
+    typed(value, at: path, default: fallback, required: "a number", kind: "a number") { $0.number }
+  }
+
   mutating func integer(_ value: StudyValue?, at path: String, default fallback: Int? = nil, range: ClosedRange<Int>) -> Int? {
-    guard let value else {
-      if fallback == nil { add(path, "is required (an integer from \(range.lowerBound) to \(range.upperBound))") }
-      return fallback
-    }
-    guard let k = value.integer else {
-      add(path, "must be an integer, got \(value.typeName) \(value)")
-      return nil
-    }
-    guard range.contains(k) else {
-      add(path, "must be from \(range.lowerBound) to \(range.upperBound), got \(k)")
+    let bounds = "from \(range.lowerBound) to \(range.upperBound)"
+    let read = typed(value, at: path, default: fallback, required: "an integer \(bounds)", kind: "an integer") { $0.integer }
+    guard let k = read else { return nil }
+    guard value == nil || range.contains(k) else {  // the fallback is not checked
+      add(path, "must be \(bounds), got \(k)")
       return nil
     }
     return k
   }
 
   mutating func string(_ value: StudyValue?, at path: String, default fallback: String? = nil) -> String? {
-    guard let value else {
-      if fallback == nil { add(path, "is required (a string)") }
-      return fallback
-    }
-    guard let s = value.string else {
-      add(path, "must be a string, got \(value.typeName) \(value)")
-      return nil
-    }
-    return s
+    typed(value, at: path, default: fallback, required: "a string", kind: "a string") { $0.string }
   }
 
   mutating func array(_ value: StudyValue?, at path: String, nonEmpty: Bool = true) -> [StudyValue]? {
-    guard let value else {
-      add(path, "is required (an array)")
-      return nil
+    let read = typed(value, at: path, default: nil, required: "an array", kind: "an array") { v -> [StudyValue]? in
+      if case .array(let items) = v { items } else { nil }
     }
-    guard case .array(let items) = value else {
-      add(path, "must be an array, got \(value.typeName) \(value)")
-      return nil
-    }
+    guard let items = read else { return nil }
     if nonEmpty && items.isEmpty {
       add(path, "must not be empty")
       return nil

@@ -1,7 +1,9 @@
+import AttractorCore
+
 /// Errors raised while reading or building a dataset: the one error type of the dataset layer
 /// (``SyntheticGaussianDataset``, ``MNIST``, ``MNISTEmbedding`` and the data files of comparative
 /// studies).
-public enum DatasetError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum DatasetError: InvalidParameterError, Equatable, Sendable, CustomStringConvertible {
   /// A size parameter is out of range.
   case invalidParameter(name: String, value: String, requirement: String)
   /// A data file is missing; `hint` says how to get it (empty when there is nothing to add).

@@ -1,3 +1,4 @@
+import AttractorCore
 import AttractorLinearAlgebra
 import Foundation
 
@@ -57,18 +58,10 @@ public struct MNISTEmbedding<Scalar: LinearAlgebraScalar>: Sendable {
     directory: URL, dimension: Int = 128, trainingCount: Int = 50_000, validationCount: Int = 10_000,
     testCount: Int = 10_000
   ) throws(DatasetError) {
-    guard (1...784).contains(dimension) else {
-      throw .invalidParameter(name: "dimension", value: "\(dimension)", requirement: "in 1…784")
-    }
-    guard (10...50_000).contains(trainingCount) else {
-      throw .invalidParameter(name: "trainingCount", value: "\(trainingCount)", requirement: "in 10…50,000")
-    }
-    guard (1...10_000).contains(validationCount) else {
-      throw .invalidParameter(name: "validationCount", value: "\(validationCount)", requirement: "in 1…10,000")
-    }
-    guard (1...10_000).contains(testCount) else {
-      throw .invalidParameter(name: "testCount", value: "\(testCount)", requirement: "in 1…10,000")
-    }
+    try DatasetError.check((1...784).contains(dimension), "dimension", dimension, "in 1…784")
+    try DatasetError.check((10...50_000).contains(trainingCount), "trainingCount", trainingCount, "in 10…50,000")
+    try DatasetError.check((1...10_000).contains(validationCount), "validationCount", validationCount, "in 1…10,000")
+    try DatasetError.check((1...10_000).contains(testCount), "testCount", testCount, "in 1…10,000")
     let (trainPixels, trainLabels) = try Self.read(
       directory: directory, images: MNIST.trainingImages, labels: MNIST.trainingLabels, count: 60_000)
     let (testPixels, testLabels) = try Self.read(
@@ -118,9 +111,8 @@ public struct MNISTEmbedding<Scalar: LinearAlgebraScalar>: Sendable {
       counts[fitLabels[r]] += 1
       for j in 0..<dimension { sums[fitLabels[r], j] += trainingEmbedding[r, j] }
     }
-    guard counts.allSatisfy({ $0 > 0 }) else {
-      throw .invalidParameter(name: "trainingCount", value: "\(trainingCount)", requirement: "large enough to hold every digit")
-    }
+    try DatasetError.check(
+      counts.allSatisfy { $0 > 0 }, "trainingCount", trainingCount, "large enough to hold every digit")
     var squares = 0.0
     for y in 0..<10 {
       for j in 0..<dimension {

@@ -29,8 +29,8 @@ public struct SyntheticGaussianDataset<Scalar: LinearAlgebraScalar>: Sendable {
   ///
   /// - Throws: ``DatasetError/invalidParameter(name:value:requirement:)`` unless count ≥ 10 and d ≥ 1.
   public init(count: Int = 10_000, dimension: Int = 64, seed: UInt64) throws(DatasetError) {
-    guard count >= 10 else { throw .invalidParameter(name: "count", value: "\(count)", requirement: "at least 10") }
-    guard dimension >= 1 else { throw .invalidParameter(name: "dimension", value: "\(dimension)", requirement: "at least 1") }
+    try DatasetError.check(count >= 10, "count", count, "at least 10")
+    try DatasetError.check(dimension >= 1, "dimension", dimension, "at least 1")
     let root = SeededGenerator(seed: seed)
     var vectors = root.derived(0)
     patterns = vectors.gaussianMatrix(rows: count, columns: dimension, standardDeviation: 1)

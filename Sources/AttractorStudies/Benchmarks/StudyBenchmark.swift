@@ -28,16 +28,12 @@ extension Study {
       throw .cellFailed(cell: -1, message: "cannot build \(spec.models[m].label): \(error)")
     }
     let dynamics = SynchronousDynamics(maxSteps: spec.steps.last ?? 1, tolerance: spec.tolerance, recordEnergies: false)
-    let clock = ContinuousClock()
-    var times: [Double] = []
-    for k in 0...repetitions {
-      let start = clock.now
+    let times = try BenchmarkTimes.measure(repetitions: repetitions) { () throws(StudyRunError) in
       do { _ = try dynamics.run(model, from: queries) } catch {
         throw .cellFailed(cell: -1, message: "\(spec.models[m].label): \(error)")
       }
-      if k > 0 { times.append((clock.now - start).seconds) }  // k = 0 is the warm-up
     }
-    return BenchmarkTimes.median(times)
+    return times.median
   }
 }
 

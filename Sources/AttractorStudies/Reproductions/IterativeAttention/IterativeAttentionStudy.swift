@@ -146,24 +146,27 @@ public struct IterativeAttentionStudy: Sendable {
 
     /// Checks every size and setting.
     public func validate() throws(DatasetError) {
-      func require(_ ok: Bool, _ name: String, _ value: Any, _ requirement: String) throws(DatasetError) {
-        if !ok { throw .invalidParameter(name: name, value: "\(value)", requirement: requirement) }
-      }
-      try require(syntheticCount >= 10, "syntheticCount", syntheticCount, "at least 10")
-      try require(syntheticDimension >= 1, "syntheticDimension", syntheticDimension, "at least 1")
-      try require(!seeds.isEmpty, "seeds", seeds, "non-empty")
-      try require(!models.isEmpty, "models", models.count, "at least one")
+      try DatasetError.check(syntheticCount >= 10, "syntheticCount", syntheticCount, "at least 10")
+      try DatasetError.check(syntheticDimension >= 1, "syntheticDimension", syntheticDimension, "at least 1")
+      try DatasetError.check(!seeds.isEmpty, "seeds", seeds, "non-empty")
+      try DatasetError.check(!models.isEmpty, "models", models.count, "at least one")
       for m in models {
-        try require(m.width >= syntheticDimension, "\(m.name) width", m.width, "at least the data dimension \(syntheticDimension)")
+        try DatasetError.check(
+          m.width >= syntheticDimension, "\(m.name) width", m.width,
+          "at least the data dimension \(syntheticDimension)")
         if includesMNIST {
-          try require(m.width >= mnistDimension, "\(m.name) width", m.width, "at least the MNIST dimension \(mnistDimension)")
+          try DatasetError.check(
+            m.width >= mnistDimension, "\(m.name) width", m.width, "at least the MNIST dimension \(mnistDimension)")
         }
       }
-      try require(epochs >= 1, "epochs", epochs, "at least 1")
-      try require(steps >= 1, "steps", steps, "at least 1")
-      try require(costSteps.allSatisfy { $0 >= 1 }, "costSteps", costSteps, "all at least 1")
-      try require(memorySizes.allSatisfy { $0 >= 2 && $0 <= syntheticCount }, "memorySizes", memorySizes, "in 2…\(syntheticCount)")
-      try require(trainingNoiseMax.isFinite && trainingNoiseMax >= 0, "trainingNoiseMax", trainingNoiseMax, "finite and ≥ 0")
+      try DatasetError.check(epochs >= 1, "epochs", epochs, "at least 1")
+      try DatasetError.check(steps >= 1, "steps", steps, "at least 1")
+      try DatasetError.check(costSteps.allSatisfy { $0 >= 1 }, "costSteps", costSteps, "all at least 1")
+      try DatasetError.check(
+        memorySizes.allSatisfy { $0 >= 2 && $0 <= syntheticCount }, "memorySizes", memorySizes,
+        "in 2…\(syntheticCount)")
+      try DatasetError.check(
+        trainingNoiseMax.isFinite && trainingNoiseMax >= 0, "trainingNoiseMax", trainingNoiseMax, "finite and ≥ 0")
     }
   }
 

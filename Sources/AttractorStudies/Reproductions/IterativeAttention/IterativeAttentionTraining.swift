@@ -106,15 +106,15 @@ public struct IterativeAttentionTraining: Sendable {
 
   /// Checks the sizes before any work.
   public func validate() throws(DatasetError) {
-    func require(_ ok: Bool, _ name: String, _ value: Any, _ requirement: String) throws(DatasetError) {
-      if !ok { throw .invalidParameter(name: name, value: "\(value)", requirement: requirement) }
-    }
     let dataDimension = task == .mnist ? settings.mnistDimension : settings.syntheticDimension
-    try require(spec.width >= dataDimension, "width", spec.width, "at least the data dimension \(dataDimension)")
-    try require(spec.layers >= 1, "layers", spec.layers, "at least 1")
-    try require(spec.heads >= 1 && spec.width % spec.heads == 0, "heads", spec.heads, "at least 1 and dividing the width \(spec.width)")
-    try require(settings.syntheticCount >= 10, "syntheticCount", settings.syntheticCount, "at least 10")
-    try require(settings.epochs >= 1, "epochs", settings.epochs, "at least 1")
+    try DatasetError.check(
+      spec.width >= dataDimension, "width", spec.width, "at least the data dimension \(dataDimension)")
+    try DatasetError.check(spec.layers >= 1, "layers", spec.layers, "at least 1")
+    try DatasetError.check(
+      spec.heads >= 1 && spec.width % spec.heads == 0, "heads", spec.heads,
+      "at least 1 and dividing the width \(spec.width)")
+    try DatasetError.check(settings.syntheticCount >= 10, "syntheticCount", settings.syntheticCount, "at least 10")
+    try DatasetError.check(settings.epochs >= 1, "epochs", settings.epochs, "at least 1")
   }
 
   /// Trains, writes the model folder at `folder` (created if missing) and evaluates.
