@@ -25,6 +25,25 @@ struct PatternOptions: ParsableArguments {
     if let count, count < 1 { throw ValidationError("--count must be at least 1, got \(count)") }
     if let dimension, dimension < 1 { throw ValidationError("--dimension must be at least 1, got \(dimension)") }
   }
+
+  /// The number and dimension of random patterns: `--count` and `--dimension`, or the command's
+  /// `defaults`.
+  func randomShape(defaults: RandomPatternDefaults) -> (count: Int, dimension: Int) {
+    (count ?? defaults.count, dimension ?? defaults.dimension)
+  }
+}
+
+/// A command's default number and dimension of random patterns, and how its description says
+/// where patterns come from.
+struct RandomPatternDefaults {
+  var count: Int
+  var dimension: Int
+
+  /// "Patterns come from … entries": the opening of the command's description.
+  var sentence: String {
+    "Patterns come from --patterns FILE.npy (N × d) or are random: --count N (default \(count)) Gaussian "
+      + "vectors in dimension --dimension d (default \(dimension)) with independent N(0, 1/d) entries"
+  }
 }
 
 /// `--seed`: the seed of every random choice of a run.
