@@ -1,7 +1,8 @@
+import AttractorCore
 import AttractorLinearAlgebra
 
 /// Errors raised when a model is built from invalid parameters or patterns.
-public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum ModelError: InvalidParameterError, Equatable, Sendable, CustomStringConvertible {
   /// No patterns, or patterns of dimension 0.
   case emptyPatterns(count: Int, dimension: Int)
   /// A pattern entry is NaN or ±Inf.
@@ -20,7 +21,7 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case .notBinary(let row, let column, let value):
       return "pattern \(row) has \(value) at coordinate \(column); this model stores ±1 patterns (binarise with sign first)"
     case .invalidParameter(let name, let value, let requirement):
-      return "\(name) = \(value) is invalid: must be \(requirement)"
+      return Self.invalidParameterMessage(name: name, value: value, requirement: requirement)
     }
   }
 
