@@ -43,10 +43,8 @@ public struct BenchIterativeAttention: ParsableCommand {
     if let temperature = shape.temperature { b.temperature = temperature }
     b.count = count
     b.queryCount = queryCount
-    b.repetitions = bench.repetitions.repetitions
-    b.seed = bench.seed.seed
     b.inputsFolder = saveInputs.map { URL(fileURLWithPath: $0) }
-    return b
+    return bench.configured(b)
   }
 
   public func validate() throws {

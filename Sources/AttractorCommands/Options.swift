@@ -163,7 +163,26 @@ struct BenchmarkRunOptions: ParsableArguments {
     let report = try BenchLimits.running(measure)
     return try output.text(report)
   }
+
+  /// `benchmark` with `--repetitions` and `--seed` in place.
+  func configured<Benchmark: RepeatedBenchmark>(_ benchmark: Benchmark) -> Benchmark {
+    var b = benchmark
+    b.repetitions = repetitions.repetitions
+    b.seed = seed.seed
+    return b
+  }
 }
+
+/// A benchmark that `--repetitions` and `--seed` configure (``BenchmarkRunOptions/configured(_:)``).
+protocol RepeatedBenchmark {
+  var repetitions: Int { get set }
+  var seed: UInt64 { get set }
+}
+
+extension UpdateBenchmark: RepeatedBenchmark {}
+extension DenseSweepBenchmark: RepeatedBenchmark {}
+extension IterativeAttentionBenchmark: RepeatedBenchmark {}
+extension ClassificationBenchmark: RepeatedBenchmark {}
 
 /// `--epochs`, `--learning-rate`, `--batch-size`: how a model is trained. An option left out keeps
 /// the command's training settings (each command states its defaults in its description).
