@@ -138,7 +138,7 @@ public struct RecallExperiment: Sendable, Equatable, Codable {
     let b = queries.rows
     let d = queries.columns
     let n = patterns.rows
-    guard n >= 1 && patterns.columns >= 1 else { throw .emptyPatterns(count: n, dimension: patterns.columns) }
+    try RecallError.checkPatterns(patterns)
     guard patterns.columns == rule.dimension else {
       throw .dimensionMismatch(what: "patterns", columns: patterns.columns, expected: rule.dimension)
     }
@@ -146,9 +146,7 @@ public struct RecallExperiment: Sendable, Equatable, Codable {
     guard b >= 1 else { throw .noQueries }
     if let targets {
       guard targets.count == b else { throw .targetCountMismatch(targets: targets.count, queries: b) }
-      for (k, t) in targets.enumerated() where t < 0 || t >= n {
-        throw .targetOutOfRange(position: k, value: t, patternCount: n)
-      }
+      try RecallError.checkTargets(targets, patternCount: n)
     }
     for r in 0..<b {
       for j in 0..<d where !queries[r, j].isFinite { throw .nonFiniteQuery(row: r) }
@@ -366,7 +364,7 @@ public struct RecallRun<Scalar: LinearAlgebraScalar>: Sendable {
 }
 
 /// Errors raised by ``RecallExperiment``.
-public enum RecallError: InvalidParameterError, Equatable, Sendable, CustomStringConvertible {
+public enum RecallError: InvalidParameterError, TargetError, Equatable, Sendable, CustomStringConvertible {
   /// A parameter is out of range.
   case invalidParameter(name: String, value: String, requirement: String)
   /// No patterns, or patterns of dimension 0.
@@ -389,7 +387,7 @@ public enum RecallError: InvalidParameterError, Equatable, Sendable, CustomStrin
     case .invalidParameter(let name, let value, let requirement):
       return Self.invalidParameterMessage(name: name, value: value, requirement: requirement)
     case .emptyPatterns(let count, let dimension):
-      return "recall needs at least one pattern of dimension at least 1, got \(count) patterns of dimension \(dimension)"
+      return PatternMessages.empty("recall", count: count, dimension: dimension)
     case .dimensionMismatch(let what, let columns, let expected):
       return "\(what) have \(columns) columns but the model works in dimension \(expected)"
     case .noQueries:
@@ -397,7 +395,7 @@ public enum RecallError: InvalidParameterError, Equatable, Sendable, CustomStrin
     case .targetCountMismatch(let targets, let queries):
       return "there are \(targets) targets for \(queries) queries; give one target per query"
     case .targetOutOfRange(let position, let value, let count):
-      return "target \(position) is \(value), but there are \(count) patterns (valid targets are 0..<\(count))"
+      return PatternMessages.targetOutOfRange(position: position, value: value, patternCount: count)
     case .nonFiniteQuery(let row):
       return "query \(row) contains NaN or infinity"
     case .dynamics(let error):

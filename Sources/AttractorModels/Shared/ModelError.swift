@@ -2,7 +2,7 @@ import AttractorCore
 import AttractorLinearAlgebra
 
 /// Errors raised when a model is built from invalid parameters or patterns.
-public enum ModelError: InvalidParameterError, Equatable, Sendable, CustomStringConvertible {
+public enum ModelError: InvalidParameterError, PatternError, Equatable, Sendable, CustomStringConvertible {
   /// No patterns, or patterns of dimension 0.
   case emptyPatterns(count: Int, dimension: Int)
   /// A pattern entry is NaN or ±Inf.
@@ -15,7 +15,7 @@ public enum ModelError: InvalidParameterError, Equatable, Sendable, CustomString
   public var description: String {
     switch self {
     case .emptyPatterns(let count, let dimension):
-      return "a memory needs at least one pattern of dimension at least 1, got \(count) patterns of dimension \(dimension)"
+      return PatternMessages.empty("a memory", count: count, dimension: dimension)
     case .nonFinitePattern(let row, let column):
       return "pattern \(row) has NaN or infinity at coordinate \(column)"
     case .notBinary(let row, let column, let value):
@@ -26,9 +26,7 @@ public enum ModelError: InvalidParameterError, Equatable, Sendable, CustomString
   }
 
   static func validatePatterns<Scalar: LinearAlgebraScalar>(_ patterns: Matrix<Scalar>) throws(ModelError) {
-    guard patterns.rows >= 1 && patterns.columns >= 1 else {
-      throw .emptyPatterns(count: patterns.rows, dimension: patterns.columns)
-    }
+    try checkPatterns(patterns)
     for i in 0..<patterns.rows {
       for j in 0..<patterns.columns where !patterns[i, j].isFinite { throw .nonFinitePattern(row: i, column: j) }
     }
