@@ -102,11 +102,7 @@ public struct BenchmarkTable: Sendable, Equatable {
   }
 
   /// The table, one line per row, without a final newline.
-  public var markdown: String {
-    let rule = "|" + header.indices.map { $0 < leftColumns ? "---|" : "---:|" }.joined()
-    let lines = ([header] + rows).map { "| " + $0.joined(separator: " | ") + " |" }
-    return ([lines[0], rule] + lines.dropFirst()).joined(separator: "\n")
-  }
+  public var markdown: String { MarkdownTable(header: header, leftColumns: leftColumns, rows: rows).markdown }
 
   /// `x` with `digits` decimals.
   public static func fixed(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }
