@@ -16,6 +16,9 @@ public struct Analyze: ParsableCommand {
 
 /// The options of both analyses: patterns, the search for fixed points and the classification.
 struct AnalysisOptions: ParsableArguments {
+  /// 16 random patterns in dimension 32 unless the options say otherwise.
+  static let randomPatterns = RandomPatternDefaults(count: 16, dimension: 32)
+
   @OptionGroup var patterns: PatternOptions
 
   @Option(parsing: .unconditional, help: ArgumentHelp("Correlation c of the random patterns: xᵢ = √c·z + √(1 − c)·gᵢ with z, gᵢ ~ N(0, I/d), so xᵢᵀxⱼ ≈ c for i ≠ j (default 0).", valueName: "c"))
@@ -76,9 +79,10 @@ struct AnalysisOptions: ParsableArguments {
 
   /// The analysis these options describe, at `beta` (or on the model of `modelFolder`).
   func run(beta: Double?, modelFolder: String?) -> FixedPointAnalysisRun {
+    let random = patterns.randomShape(defaults: Self.randomPatterns)
     let source: FixedPointAnalysisRun.Patterns =
       if let modelFolder { .modelFolder(modelFolder) } else if let file = patterns.patterns { .file(file) } else {
-        .random(count: patterns.count ?? 16, dimension: patterns.dimension ?? 32, correlation: correlation)
+        .random(count: random.count, dimension: random.dimension, correlation: correlation)
       }
     let search = FixedPointSearch(
       noisyStartsPerPattern: noisyStarts, noiseLevel: noise, pairMixtures: mixtures, tripleMixtures: mixtures,
@@ -96,8 +100,7 @@ extension Analyze {
       commandName: "fixed-points",
       abstract: "Find, linearise (LAPACK) and classify the fixed points of a modern Hopfield network or a trained model folder.",
       discussion: """
-        Patterns come from --patterns FILE.npy (N × d) or are random: --count N (default 16) Gaussian \
-        vectors in dimension --dimension d (default 32) with independent N(0, 1/d) entries (norms ≈ 1), \
+        \(AnalysisOptions.randomPatterns.sentence) (norms ≈ 1), \
         optionally sharing a common component so that their overlaps are ≈ --correlation. The model is \
         the modern Hopfield network f(ξ) = Xᵀ softmax(β X ξ) at --beta, in double precision.
 

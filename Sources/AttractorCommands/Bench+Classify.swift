@@ -61,10 +61,8 @@ public struct BenchClassify: ParsableCommand {
     var b = ClassificationBenchmark(patterns: matrix)
     b.beta = beta
     b.points = points
-    b.repetitions = bench.repetitions.repetitions
-    b.seed = bench.seed.seed
     b.inputsFolder = saveInputs.map { URL(fileURLWithPath: $0) }
-    return b
+    return bench.configured(b)
   }
 
   /// What the command prints: the table, or one JSON object with --json.

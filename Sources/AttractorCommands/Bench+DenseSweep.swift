@@ -64,9 +64,7 @@ public struct BenchDenseSweep: ParsableCommand {
     b.starts = starts
     b.maxSweeps = maxSteps
     if let workers { b.workers = workers }
-    b.repetitions = bench.repetitions.repetitions
-    b.seed = bench.seed.seed
-    return b
+    return bench.configured(b)
   }
 
   public func validate() throws {

@@ -15,26 +15,17 @@ public struct BenchIterativeAttention: ParsableCommand {
       counted in GFLOP/s). The reference runs the same cblas_sgemm calls (same shapes, same \
       strides) without the softmax; ratio = GEMM time / update time. --save-inputs DIR writes the \
       model, memory, queries and the output of one iteration as .npy files \
-      (Scripts/bench_iterative.py checks NumPy against them). Float.
+      (Scripts/bench_iterative.py checks NumPy against them). Float. Defaults: --layers 4, \
+      --heads 8, --dimension 256, --temperature 1.
       """)
 
-  @Option(help: ArgumentHelp("Attention layers L.", valueName: "L"))
-  var layers = 4
-
-  @Option(help: ArgumentHelp("Heads per layer H (must divide --dimension).", valueName: "H"))
-  var heads = 8
-
-  @Option(help: ArgumentHelp("Model width d.", valueName: "d"))
-  var dimension = 256
+  @OptionGroup var shape: AttentionShapeOptions
 
   @Option(help: ArgumentHelp("Memory size M (keys and values).", valueName: "M"))
   var count = 10_000
 
   @Option(name: .customLong("query-count"), help: ArgumentHelp("Number B of queries.", valueName: "B"))
   var queryCount = 1024
-
-  @Option(parsing: .unconditional, help: ArgumentHelp("Temperature τ (logits scaled by 1/(τ √d_h)).", valueName: "τ"))
-  var temperature = 1.0
 
   @Option(name: .customLong("save-inputs"), help: ArgumentHelp("Folder to write the model, memory, queries and one iteration's output into as .npy.", valueName: "dir"))
   var saveInputs: String?
@@ -46,26 +37,23 @@ public struct BenchIterativeAttention: ParsableCommand {
   /// The benchmark these options describe.
   public var benchmark: IterativeAttentionBenchmark {
     var b = IterativeAttentionBenchmark()
-    b.layers = layers
-    b.heads = heads
-    b.dimension = dimension
+    if let layers = shape.layers { b.layers = layers }
+    if let heads = shape.heads { b.heads = heads }
+    if let dimension = shape.dimension { b.dimension = dimension }
+    if let temperature = shape.temperature { b.temperature = temperature }
     b.count = count
     b.queryCount = queryCount
-    b.temperature = temperature
-    b.repetitions = bench.repetitions.repetitions
-    b.seed = bench.seed.seed
     b.inputsFolder = saveInputs.map { URL(fileURLWithPath: $0) }
-    return b
+    return bench.configured(b)
   }
 
   public func validate() throws {
-    try BenchLimits.check("--layers", layers, 1...64)
+    let (heads, dimension) = (benchmark.heads, benchmark.dimension)
     try BenchLimits.check("--heads", heads, 1...1024)
     try BenchLimits.check("--dimension", dimension, 1...65_536)
     guard dimension % heads == 0 else { throw ValidationError("--dimension (\(dimension)) must be a multiple of --heads (\(heads))") }
     try BenchLimits.check("--count", count, 1...10_000_000)
     try BenchLimits.check("--query-count", queryCount, 1...1_000_000)
-    guard temperature.isFinite && temperature > 0 else { throw ValidationError("--temperature must be finite and positive, got \(temperature)") }
     if let saveInputs, saveInputs.isEmpty { throw ValidationError("--save-inputs needs a folder path") }
     try BenchLimits.checkMemory(benchmark.bufferBytes, reduce: "--query-count, --count, --heads or --dimension")
   }

@@ -51,9 +51,7 @@ public struct BenchUpdate: ParsableCommand {
     b.count = count
     b.dimensions = dimension.values
     b.queryCount = queryCount
-    b.repetitions = bench.repetitions.repetitions
-    b.seed = bench.seed.seed
-    return b
+    return bench.configured(b)
   }
 
   public func validate() throws {

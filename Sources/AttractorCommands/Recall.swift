@@ -9,8 +9,7 @@ public struct Recall: ParsableCommand {
     commandName: "recall",
     abstract: "Retrieve stored patterns from corrupted queries; report accuracy, energy and convergence per step.",
     discussion: """
-      Patterns come from --patterns FILE.npy (N × d) or are random: --count N (default 64) Gaussian \
-      vectors in dimension --dimension d (default 64) with independent N(0, 1/d) entries, so each has \
+      \(Self.randomPatterns.sentence), so each has \
       norm ≈ 1 and β·‖x‖² ≈ β (β = 8 then matches attention's 1/√d scaling of N(0, 1) keys at \
       d = 64). --model classical stores ±1 patterns: random ones are the signs of the Gaussian ones, \
       and non-±1 patterns from a file are binarised with sign (0 ↦ +1), with a note.
@@ -29,6 +28,9 @@ public struct Recall: ParsableCommand {
       (modern: Ramsauer et al.'s E; classical: −½ xᵀWx).
       """
   )
+
+  /// 64 random patterns in dimension 64 unless the options say otherwise.
+  static let randomPatterns = RandomPatternDefaults(count: 64, dimension: 64)
 
   @OptionGroup var patterns: PatternOptions
   @OptionGroup var queries: QueryOptions
@@ -86,9 +88,10 @@ public struct Recall: ParsableCommand {
 
   /// The run the options describe.
   var session: RecallSession {
+    let random = patterns.randomShape(defaults: Self.randomPatterns)
     let patternSource: RecallSession.Patterns =
       if let folder = modelFolder { .modelFolder(folder) } else if let file = patterns.patterns { .file(file) } else {
-        .random(count: patterns.count ?? 64, dimension: patterns.dimension ?? 64)
+        .random(count: random.count, dimension: random.dimension)
       }
     let querySource: RecallSession.Queries =
       if let file = queries.queries { .file(file, targets: queries.targets) } else {

@@ -26,7 +26,8 @@ public struct ReproduceIterativeAttention: ParsableCommand {
       takes hours on two cores; --quick runs a small version in seconds. MNIST needs \
       `python3 Scripts/fetch_mnist.py` first (or --skip-mnist). The report goes to \
       report-reproduce-iterative-attention unless --output-dir says otherwise; \
-      `--output-dir Docs/iterative-attention` regenerates the committed report.
+      `--output-dir Docs/iterative-attention` regenerates the committed report. Training defaults: \
+      --epochs 10, --learning-rate 0.01, --batch-size 256 (with --quick: 4, 0.003, 64).
       """)
 
   @Flag(help: "A small version (Synthetic task only, small memory, few epochs) for tests and quick looks.")
@@ -49,14 +50,7 @@ public struct ReproduceIterativeAttention: ParsableCommand {
   @Option(help: ArgumentHelp("Seeds, comma-separated (default 0,1,2; quick 0,1).", valueName: "list"))
   var seeds: SeedList?
 
-  @Option(help: ArgumentHelp("Most training epochs (default 10; quick 4).", valueName: "n"))
-  var epochs: Int?
-
-  @Option(name: .customLong("learning-rate"), help: ArgumentHelp("Peak AdamW learning rate, cosine-decayed to 0.05× over the epochs (default 0.01; quick 0.003).", valueName: "η"))
-  var learningRate: Double?
-
-  @Option(name: .customLong("batch-size"), help: ArgumentHelp("Training minibatch (default 256).", valueName: "B"))
-  var batchSize: Int?
+  @OptionGroup var training: TrainingOptions
 
   @Option(name: .customLong("only-models"), help: ArgumentHelp("Train only these configurations, comma-separated: single-head, small, medium.", valueName: "list"))
   var onlyModels: ArgumentList<String>?
@@ -75,12 +69,7 @@ public struct ReproduceIterativeAttention: ParsableCommand {
   public init() {}
 
   public func validate() throws {
-    if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
     if skipMNIST && skipSynthetic { throw ValidationError("--skip-mnist and --skip-synthetic together leave no task to run") }
-    if let learningRate, !(learningRate.isFinite && learningRate > 0) {
-      throw ValidationError("--learning-rate must be a positive number, got \(learningRate)")
-    }
-    if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
     let known = IterativeAttentionStudy.ModelSpec.shortNames
     if let bad = onlyModels?.values.first(where: { !known.contains($0) }) {
       throw ValidationError("--only-models: unknown configuration \"\(bad)\"; use \(known.joined(separator: ", "))")
@@ -104,9 +93,7 @@ public struct ReproduceIterativeAttention: ParsableCommand {
     if skipMNIST { parts.append("--skip-mnist") }
     if skipSynthetic { parts.append("--skip-synthetic") }
     if let seeds { parts += ["--seeds", seeds.defaultValueDescription] }
-    if let epochs { parts += ["--epochs", "\(epochs)"] }
-    if let learningRate { parts += ["--learning-rate", "\(learningRate)"] }
-    if let batchSize { parts += ["--batch-size", "\(batchSize)"] }
+    parts += training.arguments
     if let onlyModels { parts += ["--only-models", onlyModels.defaultValueDescription] }
     if let ablationSeeds { parts += ["--ablation-seeds", ablationSeeds] }
     if skipAblations { parts.append("--skip-ablations") }
@@ -118,12 +105,10 @@ public struct ReproduceIterativeAttention: ParsableCommand {
   func settings() -> IterativeAttentionStudy.Settings {
     var s = quick ? IterativeAttentionStudy.Settings.quick : .full
     if let seeds { s.seeds = seeds.values }
-    if let epochs { s.epochs = epochs }
+    training.apply(to: &s)
     if skipMNIST { s.includesMNIST = false }
     if skipSynthetic { s.includesSynthetic = false }
     if skipAblations { s.runsAblations = false }
-    if let learningRate { s.learningRate = learningRate }
-    if let batchSize { s.batchSize = batchSize }
     if let onlyModels { s.keepModels(named: onlyModels.values) }
     if let ablationSeeds { s.ablationSeeds = ablationSeeds == "all" ? s.seeds : SeedList(argument: ablationSeeds)?.values }
     return s

@@ -117,8 +117,9 @@ extension CapacityReport {
     var lines: [String] = []
     lines.append("# capacity: \(e.start), \(e.starts) starts per K, seed \(e.seed), max steps \(e.maxSweeps), workers \(threads)")
     lines.append("")
-    lines.append("| model | N | K | error-free | ≤ \(e.maxErrors) wrong | mean errors | on +ξ | converged | mean sweeps | seconds |")
-    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    var points = MarkdownTable(
+      header: ["model", "N", "K", "error-free", "≤ \(e.maxErrors) wrong", "mean errors", "on +ξ", "converged", "mean sweeps", "seconds"],
+      leftColumns: 1)
     for c in curves {
       for p in c.points {
         let cells = [
@@ -126,18 +127,21 @@ extension CapacityReport {
           F.fixed(p.endedOnPatternFraction, decimals: 4), F.fixed(p.convergedFraction, decimals: 4), F.fixed(p.meanSweeps, decimals: 2),
           F.fixed(p.seconds, decimals: 2),
         ]
-        lines.append("| \(c.model) | \(p.units) | \(p.patterns) | " + cells.joined(separator: " | ") + " |")
+        points.append(["\(c.model)", "\(p.units)", "\(p.patterns)"] + cells)
       }
     }
+    lines += points.lines
     lines.append("")
-    lines.append("| model | N | K_max (measured, scanned K) | K½ (measured) | K_max formula N^(n−1)/(2(2n−3)!! ln N) |")
-    lines.append("|---|---:|---:|---:|---:|")
+    var capacities = MarkdownTable(
+      header: ["model", "N", "K_max (measured, scanned K)", "K½ (measured)", "K_max formula N^(n−1)/(2(2n−3)!! ln N)"],
+      leftColumns: 1)
     for c in curves {
       let kMax = c.kMax.map { "\($0)" } ?? (c.points.first.map { "< \($0.patterns)" } ?? "—")
       let kHalf = c.kHalf.map { F.fixed($0, decimals: 1) } ?? "—"
       let formula = c.formulaKMax.map { F.fixed($0, decimals: 1) } ?? "—"
-      lines.append("| \(c.model) | \(c.units) | \(kMax) | \(kHalf) | \(formula) |")
+      capacities.append(["\(c.model)", "\(c.units)", kMax, kHalf, formula])
     }
+    lines += capacities.lines
     lines.append("")
     lines.append("total \(F.fixed(seconds, decimals: 1)) s")
     return lines.joined(separator: "\n")
@@ -181,15 +185,17 @@ public struct XORTable: Codable, Sendable, Equatable {
   /// The Markdown table: per model the decision sum and the z it gives for each input.
   public var markdown: String {
     var lines: [String] = ["# XOR with N = 3, K = 4 memories (x, y, z = −xy in ±1); one update of z with x, y held", ""]
-    lines.append("| interaction | (x,y)=(−,−) | (−,+) | (+,−) | (+,+) | solved |")
-    lines.append("|---|---:|---:|---:|---:|---|")
+    var table = MarkdownTable(
+      header: ["interaction", "(x,y)=(−,−)", "(−,+)", "(+,−)", "(+,+)", "solved"],
+      alignments: [.left, .right, .right, .right, .right, .left])
     for entry in entries {
       let cells = entry.rows.map { r -> String in
         let z = r.zFromPlus == r.zFromMinus ? (r.zFromPlus > 0 ? "+" : "−") : "keeps z"
         return "sum \(NumberFormat.general(r.decisionSum, significant: 6)) → \(z)"
       }
-      lines.append("| \(entry.interaction) | " + cells.joined(separator: " | ") + " | \(entry.solved ? "yes" : "no") |")
+      table.append([entry.interaction] + cells + [entry.solved ? "yes" : "no"])
     }
+    lines += table.lines
     lines.append("")
     lines.append("expected z = −xy: (−,−) → −, (−,+) → +, (+,−) → +, (+,+) → −; a zero sum keeps z's initial value (both ±1 tried)")
     return lines.joined(separator: "\n")

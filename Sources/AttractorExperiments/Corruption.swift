@@ -203,11 +203,8 @@ public enum Corruption: Sendable, Equatable, Hashable, CustomStringConvertible {
   ) throws(CorruptionError) {
     try validate()
     let n = patterns.rows
-    let d = patterns.columns
-    guard n >= 1 && d >= 1 else { throw .emptyPatterns(count: n, dimension: d) }
-    for (k, t) in targets.enumerated() where t < 0 || t >= n {
-      throw .targetOutOfRange(position: k, value: t, patternCount: n)
-    }
+    try CorruptionError.checkPatterns(patterns)
+    try CorruptionError.checkTargets(targets, patternCount: n)
     if case .overlap = self, n < 2 { throw .overlapNeedsTwoPatterns(patternCount: n) }
   }
 
@@ -266,7 +263,7 @@ public struct CorruptedQueries<Scalar: LinearAlgebraScalar>: Sendable, Equatable
 }
 
 /// Errors raised when building corrupted queries.
-public enum CorruptionError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum CorruptionError: TargetError, Equatable, Sendable, CustomStringConvertible {
   /// The level is outside the range the kind allows.
   case invalidLevel(kind: Corruption.Kind, value: Double)
   /// `.overlap` needs a distractor different from the target.
@@ -285,9 +282,9 @@ public enum CorruptionError: Error, Equatable, Sendable, CustomStringConvertible
     case .overlapNeedsTwoPatterns(let count):
       return "an overlap corruption blends the target with a different stored pattern, so it needs at least 2 patterns, got \(count)"
     case .emptyPatterns(let count, let dimension):
-      return "corruption needs at least one pattern of dimension at least 1, got \(count) patterns of dimension \(dimension)"
+      return PatternMessages.empty("corruption", count: count, dimension: dimension)
     case .targetOutOfRange(let position, let value, let count):
-      return "target \(position) is \(value), but there are \(count) patterns (valid targets are 0..<\(count))"
+      return PatternMessages.targetOutOfRange(position: position, value: value, patternCount: count)
     case .baseShapeMismatch(let rows, let columns, let expectedRows, let expectedColumns):
       return "the clean cues are \(rows) × \(columns), but one row per target of the patterns' dimension is \(expectedRows) × \(expectedColumns)"
     }

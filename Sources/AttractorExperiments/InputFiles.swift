@@ -1,3 +1,4 @@
+import AttractorCore
 import AttractorIO
 import AttractorLinearAlgebra
 import Foundation
@@ -102,8 +103,7 @@ public enum InputFiles {
     result.reserveCapacity(values.count)
     for (k, v) in values.enumerated() {
       guard v >= 0 && v < Int64(patternCount) else {
-        throw InputError(
-          "--targets \(path): target \(k) is \(v), but there are \(patternCount) patterns (valid targets are 0..<\(patternCount))")
+        throw InputError("--targets \(path): " + PatternMessages.targetOutOfRange(position: k, value: v, patternCount: patternCount))
       }
       result.append(Int(v))
     }

@@ -75,38 +75,9 @@ public struct RecallExperiment: Sendable, Equatable, Codable {
     try RecallError.check(tolerance.isFinite && tolerance >= 0, "tolerance", tolerance, "finite and at least 0")
   }
 
-  /// Runs `memory` from `queries`, scoring against its own stored patterns (no energies; see the
-  /// type's documentation for the overloads).
-  public func run<Memory: UpdateRule & AssociativeMemory>(
-    _ memory: Memory, queries: Matrix<Memory.Scalar>, targets: [Int]?
-  ) throws(RecallError) -> RecallRun<Memory.Scalar> {
-    try run(memory, patterns: memory.patterns, queries: queries, targets: targets)
-  }
-
-  /// Runs `memory` from `queries`, scoring against its own stored patterns, with its energy.
-  public func run<Memory: EnergyDescending & AssociativeMemory>(
-    _ memory: Memory, queries: Matrix<Memory.Scalar>, targets: [Int]?
-  ) throws(RecallError) -> RecallRun<Memory.Scalar> {
-    try run(memory, patterns: memory.patterns, queries: queries, targets: targets)
-  }
-
-  /// Runs `memory` from `queries`, scoring against its own stored patterns, with coordinate updates.
-  public func run<Memory: CoordinateUpdatable & AssociativeMemory>(
-    _ memory: Memory, queries: Matrix<Memory.Scalar>, targets: [Int]?
-  ) throws(RecallError) -> RecallRun<Memory.Scalar> {
-    try run(memory, patterns: memory.patterns, queries: queries, targets: targets)
-  }
-
-  /// Runs `memory` from `queries`, scoring against its own stored patterns, with its energy and
-  /// coordinate updates.
-  public func run<Memory: EnergyDescending & CoordinateUpdatable & AssociativeMemory>(
-    _ memory: Memory, queries: Matrix<Memory.Scalar>, targets: [Int]?
-  ) throws(RecallError) -> RecallRun<Memory.Scalar> {
-    try run(memory, patterns: memory.patterns, queries: queries, targets: targets)
-  }
-
   /// Runs `rule` from each row of `queries` for ``steps`` steps (no energies, full updates per
-  /// coordinate when asynchronous).
+  /// coordinate when asynchronous). For an ``/AttractorCore/AssociativeMemory``, pass
+  /// `patterns: memory.patterns` to score against its own stored patterns.
   ///
   /// - Parameters:
   ///   - rule: The update rule to run.
@@ -119,40 +90,28 @@ public struct RecallExperiment: Sendable, Equatable, Codable {
   public func run<Rule: UpdateRule>(
     _ rule: Rule, patterns: Matrix<Rule.Scalar>, queries: Matrix<Rule.Scalar>, targets: [Int]?
   ) throws(RecallError) -> RecallRun<Rule.Scalar> {
-    try run(
-      rule, patterns: patterns, queries: queries, targets: targets,
-      synchronous: { d, q, o throws(DynamicsError) in try d.run(rule, from: q, observe: o) },
-      asynchronous: { d, q throws(DynamicsError) in try d.run(rule, from: q) })
+    try run(RuleRuns(rule), patterns: patterns, queries: queries, targets: targets)
   }
 
   /// The same for a rule that descends an energy: its mean is recorded per step.
   public func run<Rule: EnergyDescending>(
     _ rule: Rule, patterns: Matrix<Rule.Scalar>, queries: Matrix<Rule.Scalar>, targets: [Int]?
   ) throws(RecallError) -> RecallRun<Rule.Scalar> {
-    try run(
-      rule, patterns: patterns, queries: queries, targets: targets,
-      synchronous: { d, q, o throws(DynamicsError) in try d.run(rule, from: q, observe: o) },
-      asynchronous: { d, q throws(DynamicsError) in try d.run(rule, from: q) })
+    try run(RuleRuns(rule), patterns: patterns, queries: queries, targets: targets)
   }
 
   /// The same for a rule with a coordinate-wise form (used by the asynchronous schedule).
   public func run<Rule: CoordinateUpdatable>(
     _ rule: Rule, patterns: Matrix<Rule.Scalar>, queries: Matrix<Rule.Scalar>, targets: [Int]?
   ) throws(RecallError) -> RecallRun<Rule.Scalar> {
-    try run(
-      rule, patterns: patterns, queries: queries, targets: targets,
-      synchronous: { d, q, o throws(DynamicsError) in try d.run(rule, from: q, observe: o) },
-      asynchronous: { d, q throws(DynamicsError) in try d.run(rule, from: q) })
+    try run(RuleRuns(rule), patterns: patterns, queries: queries, targets: targets)
   }
 
   /// The same for a rule with both.
   public func run<Rule: EnergyDescending & CoordinateUpdatable>(
     _ rule: Rule, patterns: Matrix<Rule.Scalar>, queries: Matrix<Rule.Scalar>, targets: [Int]?
   ) throws(RecallError) -> RecallRun<Rule.Scalar> {
-    try run(
-      rule, patterns: patterns, queries: queries, targets: targets,
-      synchronous: { d, q, o throws(DynamicsError) in try d.run(rule, from: q, observe: o) },
-      asynchronous: { d, q throws(DynamicsError) in try d.run(rule, from: q) })
+    try run(RuleRuns(rule), patterns: patterns, queries: queries, targets: targets)
   }
 
   /// A plain run that records `energy` of the states instead (a diagnostic the rule need not
@@ -164,25 +123,22 @@ public struct RecallExperiment: Sendable, Equatable, Codable {
     energy: @escaping EnergyMeasure<Rule.Scalar>
   ) throws(RecallError) -> RecallRun<Rule.Scalar> {
     try run(
-      rule, patterns: patterns, queries: queries, targets: targets,
-      synchronous: { d, q, o throws(DynamicsError) in try d.run(rule, from: q, observe: o) },
-      asynchronous: { d, q throws(DynamicsError) in try d.run(rule, from: q) }, energy: recordsEnergies ? energy : nil)
+      RuleRuns(rule), patterns: patterns, queries: queries, targets: targets, energy: recordsEnergies ? energy : nil)
   }
 
   /// Writes an energy of each row of the states into the array (one value per row).
   public typealias EnergyMeasure<Scalar: LinearAlgebraScalar> = (Matrix<Scalar>, inout [Scalar]) -> Void
 
-  /// The shared body; the closures call the dynamics overloads chosen for the rule's static type.
-  private func run<Rule: UpdateRule>(
-    _ rule: Rule, patterns: Matrix<Rule.Scalar>, queries: Matrix<Rule.Scalar>, targets: [Int]?,
-    synchronous: SynchronousRun<Rule.Scalar>, asynchronous: AsynchronousRun<Rule.Scalar>,
-    energy: EnergyMeasure<Rule.Scalar>? = nil
-  ) throws(RecallError) -> RecallRun<Rule.Scalar> {
+  /// The shared body; `rule` calls the dynamics overloads chosen for the rule's static type.
+  private func run<Scalar: LinearAlgebraScalar>(
+    _ rule: RuleRuns<Scalar>, patterns: Matrix<Scalar>, queries: Matrix<Scalar>, targets: [Int]?,
+    energy: EnergyMeasure<Scalar>? = nil
+  ) throws(RecallError) -> RecallRun<Scalar> {
     try validate()
     let b = queries.rows
     let d = queries.columns
     let n = patterns.rows
-    guard n >= 1 && patterns.columns >= 1 else { throw .emptyPatterns(count: n, dimension: patterns.columns) }
+    try RecallError.checkPatterns(patterns)
     guard patterns.columns == rule.dimension else {
       throw .dimensionMismatch(what: "patterns", columns: patterns.columns, expected: rule.dimension)
     }
@@ -190,34 +146,25 @@ public struct RecallExperiment: Sendable, Equatable, Codable {
     guard b >= 1 else { throw .noQueries }
     if let targets {
       guard targets.count == b else { throw .targetCountMismatch(targets: targets.count, queries: b) }
-      for (k, t) in targets.enumerated() where t < 0 || t >= n {
-        throw .targetOutOfRange(position: k, value: t, patternCount: n)
-      }
+      try RecallError.checkTargets(targets, patternCount: n)
     }
     for r in 0..<b {
       for j in 0..<d where !queries[r, j].isFinite { throw .nonFiniteQuery(row: r) }
     }
     var recorder = Recorder(patterns: patterns, batch: b, targets: targets, tolerance: tolerance)
-    let finalStates: Matrix<Rule.Scalar>
+    let finalStates: Matrix<Scalar>
     switch schedule {
     case .synchronous:
-      finalStates = try runSynchronous(synchronous, queries: queries, energy: energy, recorder: &recorder)
+      finalStates = try runSynchronous(rule.synchronous, queries: queries, energy: energy, recorder: &recorder)
     case .asynchronous(let seed):
-      finalStates = try runAsynchronous(asynchronous, queries: queries, seed: seed, energy: energy, recorder: &recorder)
+      finalStates = try runAsynchronous(rule.asynchronous, queries: queries, seed: seed, energy: energy, recorder: &recorder)
     }
     let result = recorder.finish(finalStates: finalStates, patternCount: n, dimension: d)
     return RecallRun(result: result, finalStates: finalStates)
   }
 
-  private typealias SynchronousRun<Scalar: LinearAlgebraScalar> = (
-    SynchronousDynamics, Matrix<Scalar>, (SynchronousDynamics.Step<Scalar>) -> Void
-  ) throws(DynamicsError) -> DynamicsResult<Scalar>
-  private typealias AsynchronousRun<Scalar: LinearAlgebraScalar> = (
-    AsynchronousDynamics, Matrix<Scalar>
-  ) throws(DynamicsError) -> DynamicsResult<Scalar>
-
   private func runSynchronous<Scalar: LinearAlgebraScalar>(
-    _ run: SynchronousRun<Scalar>, queries: Matrix<Scalar>, energy: EnergyMeasure<Scalar>?,
+    _ run: RuleRuns<Scalar>.SynchronousRun, queries: Matrix<Scalar>, energy: EnergyMeasure<Scalar>?,
     recorder: inout Recorder<Scalar>
   ) throws(RecallError) -> Matrix<Scalar> {
     var measured = [Scalar](repeating: 0, count: queries.rows)
@@ -259,7 +206,7 @@ public struct RecallExperiment: Sendable, Equatable, Codable {
   }
 
   private func runAsynchronous<Scalar: LinearAlgebraScalar>(
-    _ run: AsynchronousRun<Scalar>, queries: Matrix<Scalar>, seed: UInt64, energy: EnergyMeasure<Scalar>?,
+    _ run: RuleRuns<Scalar>.AsynchronousRun, queries: Matrix<Scalar>, seed: UInt64, energy: EnergyMeasure<Scalar>?,
     recorder: inout Recorder<Scalar>
   ) throws(RecallError) -> Matrix<Scalar> {
     let dynamics = AsynchronousDynamics(
@@ -417,7 +364,7 @@ public struct RecallRun<Scalar: LinearAlgebraScalar>: Sendable {
 }
 
 /// Errors raised by ``RecallExperiment``.
-public enum RecallError: InvalidParameterError, Equatable, Sendable, CustomStringConvertible {
+public enum RecallError: InvalidParameterError, TargetError, Equatable, Sendable, CustomStringConvertible {
   /// A parameter is out of range.
   case invalidParameter(name: String, value: String, requirement: String)
   /// No patterns, or patterns of dimension 0.
@@ -440,7 +387,7 @@ public enum RecallError: InvalidParameterError, Equatable, Sendable, CustomStrin
     case .invalidParameter(let name, let value, let requirement):
       return Self.invalidParameterMessage(name: name, value: value, requirement: requirement)
     case .emptyPatterns(let count, let dimension):
-      return "recall needs at least one pattern of dimension at least 1, got \(count) patterns of dimension \(dimension)"
+      return PatternMessages.empty("recall", count: count, dimension: dimension)
     case .dimensionMismatch(let what, let columns, let expected):
       return "\(what) have \(columns) columns but the model works in dimension \(expected)"
     case .noQueries:
@@ -448,12 +395,54 @@ public enum RecallError: InvalidParameterError, Equatable, Sendable, CustomStrin
     case .targetCountMismatch(let targets, let queries):
       return "there are \(targets) targets for \(queries) queries; give one target per query"
     case .targetOutOfRange(let position, let value, let count):
-      return "target \(position) is \(value), but there are \(count) patterns (valid targets are 0..<\(count))"
+      return PatternMessages.targetOutOfRange(position: position, value: value, patternCount: count)
     case .nonFiniteQuery(let row):
       return "query \(row) contains NaN or infinity"
     case .dynamics(let error):
       return error.description
     }
+  }
+}
+
+// MARK: - Dynamics
+
+/// One rule's synchronous and asynchronous runs, bundled so the shared body of
+/// ``RecallExperiment`` runs any rule. Each initialiser calls the dynamics overloads its `Rule`
+/// constraint selects, so the choice (energies recorded, coordinate form used) is made from the
+/// rule's static type at the call site, as in ``/AttractorCore/Dynamics``.
+struct RuleRuns<Scalar: LinearAlgebraScalar> {
+  typealias SynchronousRun = (
+    SynchronousDynamics, Matrix<Scalar>, (SynchronousDynamics.Step<Scalar>) -> Void
+  ) throws(DynamicsError) -> DynamicsResult<Scalar>
+  typealias AsynchronousRun = (AsynchronousDynamics, Matrix<Scalar>) throws(DynamicsError) -> DynamicsResult<Scalar>
+
+  /// The rule's dimension d.
+  let dimension: Int
+  let synchronous: SynchronousRun
+  let asynchronous: AsynchronousRun
+
+  init<Rule: UpdateRule>(_ rule: Rule) where Rule.Scalar == Scalar {
+    dimension = rule.dimension
+    synchronous = { d, q, o throws(DynamicsError) in try d.run(rule, from: q, observe: o) }
+    asynchronous = { d, q throws(DynamicsError) in try d.run(rule, from: q) }
+  }
+
+  init<Rule: EnergyDescending>(_ rule: Rule) where Rule.Scalar == Scalar {
+    dimension = rule.dimension
+    synchronous = { d, q, o throws(DynamicsError) in try d.run(rule, from: q, observe: o) }
+    asynchronous = { d, q throws(DynamicsError) in try d.run(rule, from: q) }
+  }
+
+  init<Rule: CoordinateUpdatable>(_ rule: Rule) where Rule.Scalar == Scalar {
+    dimension = rule.dimension
+    synchronous = { d, q, o throws(DynamicsError) in try d.run(rule, from: q, observe: o) }
+    asynchronous = { d, q throws(DynamicsError) in try d.run(rule, from: q) }
+  }
+
+  init<Rule: EnergyDescending & CoordinateUpdatable>(_ rule: Rule) where Rule.Scalar == Scalar {
+    dimension = rule.dimension
+    synchronous = { d, q, o throws(DynamicsError) in try d.run(rule, from: q, observe: o) }
+    asynchronous = { d, q throws(DynamicsError) in try d.run(rule, from: q) }
   }
 }
 

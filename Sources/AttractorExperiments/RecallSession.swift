@@ -203,16 +203,16 @@ public struct RecallSession: Sendable {
       switch model {
       case .modern:
         let network = try ModernHopfield(patterns: patternMatrix, beta: Scalar(usedBeta ?? Self.defaultBeta))
-        run = try experiment.run(network, queries: queryMatrix, targets: targetList)
+        run = try experiment.run(network, patterns: network.patterns, queries: queryMatrix, targets: targetList)
       case .classical:
         let network = try ClassicalHopfield(patterns: patternMatrix)
-        run = try experiment.run(network, queries: queryMatrix, targets: targetList)
+        run = try experiment.run(network, patterns: network.patterns, queries: queryMatrix, targets: targetList)
       case .iterativeAttention:
         guard let network = folderModel, let floatQueries = queryMatrix as? Matrix<Float> else {
           throw InputError("the iterative-attention model needs a model folder")
         }
         let padded = floatQueries.zeroPadded(toColumns: network.dimension)
-        guard let converted = try experiment.run(network, queries: padded, targets: targetList) as? RecallRun<Scalar> else {
+        guard let converted = try experiment.run(network, patterns: network.patterns, queries: padded, targets: targetList) as? RecallRun<Scalar> else {
           throw InputError("internal error: iterative attention runs in float precision")
         }
         run = converted

@@ -1,3 +1,4 @@
+import AttractorCore
 import AttractorExperiments
 import AttractorPlots
 import Foundation
@@ -102,17 +103,24 @@ public struct StudyReport: Sendable, Equatable, Codable {
     return "\(mean) ± \(String(format: "%.2g", se))"
   }
 
-  static func tableHeader() -> [String] {
-    [
-      "| model | corruption | level | T | accuracy ± SE | steps to converge (converged) | E(q₀)−E(q_T) ± SE | single / metastable / global | µs / query |",
-      "|---|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
+  /// The table of `rows`: one line per row after the header and the rule.
+  static func table(_ rows: [StudyRow]) -> MarkdownTable {
+    MarkdownTable(
+      header: [
+        "model", "corruption", "level", "T", "accuracy ± SE", "steps to converge (converged)", "E(q₀)−E(q_T) ± SE",
+        "single / metastable / global", "µs / query",
+      ],
+      leftColumns: 2, rows: rows.map(tableCells))
   }
 
-  static func tableLine(_ r: StudyRow) -> String {
+  static func tableCells(_ r: StudyRow) -> [String] {
     let steps = r.stepsToConverge.map { String(format: "%.2f", $0.mean) } ?? "—"
     let regime = r.regime.map { String(format: "%.2f / %.2f / %.2f", $0.singlePattern, $0.metastable, $0.globalAverage) } ?? "n/a"
-    return "| \(r.model) | \(r.corruption) | \(compactNumber(r.level)) | \(r.steps) | \(pm(r.accuracy, 3)) | \(steps) (\(String(format: "%.0f", r.convergedFraction * 100)) %) | \(pmSignificant(r.energyReduction)) | \(regime) | \(String(format: "%.1f", r.microsecondsPerQuery.mean)) |"
+    return [
+      "\(r.model)", "\(r.corruption)", compactNumber(r.level), "\(r.steps)", pm(r.accuracy, 3),
+      "\(steps) (\(String(format: "%.0f", r.convergedFraction * 100)) %)", pmSignificant(r.energyReduction), regime,
+      String(format: "%.1f", r.microsecondsPerQuery.mean),
+    ]
   }
 
   /// A Markdown table of the rows at T = `steps` (all T when `nil`), one table per dataset.
@@ -122,8 +130,7 @@ public struct StudyReport: Sendable, Equatable, Codable {
       let rows = self.rows.filter { $0.dataset == d.label && (steps == nil || $0.steps == steps) }
       guard !rows.isEmpty else { continue }
       if study.datasets.count > 1 { out += ["", "**\(d.label)**", ""] }
-      out += Self.tableHeader()
-      out += rows.map(Self.tableLine)
+      out += Self.table(rows).lines
     }
     return out.joined(separator: "\n")
   }
@@ -174,8 +181,7 @@ public struct StudyReport: Sendable, Equatable, Codable {
         out.append("")
         out.append("### \(corruption.kind)")
         out.append("")
-        out += Self.tableHeader()
-        out += rows.filter { $0.dataset == d.label && $0.corruption == corruption.kind }.map(Self.tableLine)
+        out += Self.table(rows.filter { $0.dataset == d.label && $0.corruption == corruption.kind }).lines
       }
     }
     if !figures.isEmpty {

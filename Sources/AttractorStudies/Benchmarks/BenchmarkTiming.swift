@@ -43,6 +43,28 @@ public struct BenchmarkTimes: Sendable, Codable, Equatable {
 public protocol BenchmarkReport: Codable, Sendable {
   /// The header lines (what, the thread count, the statistic) and the table.
   var markdown: String { get }
+  /// Timed repetitions after the warm-up.
+  var repetitions: Int { get }
+  /// OpenBLAS threads during the run.
+  var blasThreads: Int { get }
+  /// Online cores of the machine.
+  var cores: Int { get }
+}
+
+extension BenchmarkReport {
+  /// The machine the report was measured on.
+  public var machine: BenchmarkMachine { BenchmarkMachine(blasThreads: blasThreads, cores: cores) }
+
+  /// The line the report states its timing in: "OpenBLAS threads: t, cores: c, median of r runs
+  /// after a warm-up" (`statistic` "median (min)" where the minimum is shown too).
+  public func timing(statistic: String = "median") -> String {
+    "\(machine.summary), \(statistic) of \(repetitions) runs after a warm-up"
+  }
+
+  /// The report's text: `title`, the timing line followed by `note`, then `table` between blank lines.
+  public func text(title: String, note: String, table: BenchmarkTable) -> String {
+    "\(title)\n\(timing()) \(note)\n\n\(table.markdown)\n\n"
+  }
 }
 
 /// The machine a benchmark ran on: OpenBLAS threads in force and online cores.
@@ -80,11 +102,7 @@ public struct BenchmarkTable: Sendable, Equatable {
   }
 
   /// The table, one line per row, without a final newline.
-  public var markdown: String {
-    let rule = "|" + header.indices.map { $0 < leftColumns ? "---|" : "---:|" }.joined()
-    let lines = ([header] + rows).map { "| " + $0.joined(separator: " | ") + " |" }
-    return ([lines[0], rule] + lines.dropFirst()).joined(separator: "\n")
-  }
+  public var markdown: String { MarkdownTable(header: header, leftColumns: leftColumns, rows: rows).markdown }
 
   /// `x` with `digits` decimals.
   public static func fixed(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }

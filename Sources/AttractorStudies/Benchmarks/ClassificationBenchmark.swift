@@ -74,7 +74,7 @@ public struct ClassificationBenchmark: Sendable {
       var lines = [
         "Classification of \(points) fixed points of the modern Hopfield network, Double: N = \(patternCount), d = \(dimension), "
           + "β = \(BenchmarkTable.compact(beta))",
-        "\(BenchmarkMachine(blasThreads: blasThreads, cores: cores).summary), median of \(repetitions) runs after a warm-up",
+        timing(),
         "(per point: Jacobian and Hessian, LAPACK eigenvalues of both, weight statistics and nearest pattern)",
         "",
         BenchmarkTable(

@@ -69,14 +69,9 @@ public struct DenseSweepBenchmark: Sendable, Equatable {
             BenchmarkTable.general(r.patternTermsPerSecond), BenchmarkTable.fixed(r.speedUp, 2),
           ]
         })
-      return """
-        Asynchronous sweeps: \(model), N = \(units), K = \(count), \(starts) random starts, up to \(maxSweeps) sweeps, seed \(seed)
-        \(BenchmarkMachine(blasThreads: blasThreads, cores: cores).summary), median of \(repetitions) runs after a warm-up \
-        (speed-up = rate / rate on 1 worker)
-
-        \(table.markdown)
-
-        """
+      return text(
+        title: "Asynchronous sweeps: \(model), N = \(units), K = \(count), \(starts) random starts, up to \(maxSweeps) sweeps, seed \(seed)",
+        note: "(speed-up = rate / rate on 1 worker)", table: table)
     }
   }
 

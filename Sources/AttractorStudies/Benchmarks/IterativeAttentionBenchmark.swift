@@ -86,8 +86,8 @@ public struct IterativeAttentionBenchmark: Sendable, Equatable {
           + "d = \(dimension), M = \(count) memory entries, B = \(queryCount) queries, τ = \(BenchmarkTable.compact(temperature))",
         "GEMM FLOPs L·(4·B·d² + 4·B·M·d) = \(BenchmarkTable.general(gemmFlops)); softmax over L·H·B·M = "
           + "\(BenchmarkTable.general(softmaxElements)) logits (not counted)",
-        "\(BenchmarkMachine(blasThreads: blasThreads, cores: cores).summary), median (min) of \(repetitions) runs after a warm-up "
-          + "(ratio = GEMM time / update time)",
+        timing(statistic: "median (min)")
+          + " (ratio = GEMM time / update time)",
       ]
       if let savedTo { lines.append("inputs, weights and output written to \(savedTo)") }
       let ms = { (x: Double) in BenchmarkTable.fixed(x * 1e3, 2) }

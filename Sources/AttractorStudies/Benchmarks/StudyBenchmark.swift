@@ -89,14 +89,9 @@ public struct StudyThroughputBenchmark: Sendable {
             BenchmarkTable.fixed(r.microsecondsPerQuery, 2), BenchmarkTable.fixed(r.relativeToFastest, 2),
           ]
         }, leftColumns: 1)
-      return """
-        Study throughput (\(study)): \(dataset), B = \(queryCount) queries, T = \(steps) steps, double precision
-        \(BenchmarkMachine(blasThreads: blasThreads, cores: cores).summary), median of \(repetitions) runs after a warm-up \
-        (× fastest = time / the fastest model's time)
-
-        \(table.markdown)
-
-        """
+      return text(
+        title: "Study throughput (\(study)): \(dataset), B = \(queryCount) queries, T = \(steps) steps, double precision",
+        note: "(× fastest = time / the fastest model's time)", table: table)
     }
   }
 

@@ -70,14 +70,9 @@ public struct UpdateBenchmark: Sendable, Equatable {
             BenchmarkTable.fixed(r.updateGFLOPS, 1), BenchmarkTable.fixed(r.gemmGFLOPS, 1), BenchmarkTable.fixed(r.ratio, 2),
           ]
         })
-      return """
-        Modern Hopfield update vs cblas_sgemm, Float, B = \(queryCount) queries, N = \(count) patterns
-        \(BenchmarkMachine(blasThreads: blasThreads, cores: cores).summary), median of \(repetitions) runs after a warm-up
-        (ratio = GEMM time / update time)
-
-        \(table.markdown)
-
-        """
+      return text(
+        title: "Modern Hopfield update vs cblas_sgemm, Float, B = \(queryCount) queries, N = \(count) patterns",
+        note: "(ratio = GEMM time / update time)", table: table)
     }
   }
 

@@ -87,17 +87,17 @@ public struct IterativeAttentionTraining: Sendable {
         "\(m.name) (L = \(m.layers), H = \(m.heads), d = \(m.width), τ = \(m.temperature)) on \(task), seed \(seed): "
           + String(format: "%.1f s, OpenBLAS threads %d", seconds, blasThreads),
         "",
-        "| epoch | training loss | validation loss |",
-        "|---:|---:|---:|",
-        String(format: "| 0 | — | %.4f |", initialValidationLoss),
       ]
-      lines += epochs.map { String(format: "| %d | %.4f | %.4f |", $0.epoch, $0.trainingLoss, $0.validationLoss) }
+      let losses = [["0", "—", String(format: "%.4f", initialValidationLoss)]]
+        + epochs.map { ["\($0.epoch)", String(format: "%.4f", $0.trainingLoss), String(format: "%.4f", $0.validationLoss)] }
+      lines += MarkdownTable(header: ["epoch", "training loss", "validation loss"], leftColumns: 0, rows: losses).lines
       lines.append("")
       lines.append("kept epoch \(bestEpoch)\(stoppedEarly ? " (stopped early)" : "")")
       if let steps = evaluations.first?.steps {
-        lines += ["", "| test corruption | " + steps.map { "accuracy t = \($0)" }.joined(separator: " | ") + " |",
-                  "|---|" + String(repeating: "---:|", count: steps.count)]
-        lines += evaluations.map { e in "| \(e.corruption) | " + e.accuracy.map { String(format: "%.4f", $0) }.joined(separator: " | ") + " |" }
+        let accuracies = MarkdownTable(
+          header: ["test corruption"] + steps.map { "accuracy t = \($0)" }, leftColumns: 1,
+          rows: evaluations.map { e in ["\(e.corruption)"] + e.accuracy.map { String(format: "%.4f", $0) } })
+        lines += [""] + accuracies.lines
       }
       lines += ["", "model folder: \(folder) (load with attractor recall --model-folder \(folder))"]
       return lines.joined(separator: "\n") + "\n"
