@@ -1,3 +1,4 @@
+import ArgumentParser
 import Attractors
 import Foundation
 
@@ -25,3 +26,13 @@ func printOutput(_ text: String) {
 
 /// The project's number formatter (``NumberFormat``), under the name the commands use.
 typealias Format = NumberFormat
+
+/// Runs `body`, turning a library's ``InputError`` (and any other error) into a ``CommandFailure``.
+func failingAsCommand<T>(_ body: () throws -> T) throws -> T {
+  do { return try body() } catch let error as CommandFailure { throw error } catch { throw CommandFailure("\(error)") }
+}
+
+/// Runs `body` during validation, turning a library's ``InputError`` into a `ValidationError`.
+func failingAsValidation(_ body: () throws -> Void) throws {
+  do { try body() } catch let error as InputError { throw ValidationError(error.message) }
+}
