@@ -49,6 +49,7 @@ public struct AsynchronousDynamics: Dynamics {
 
   /// Runs `rule` with the full-update fallback per coordinate and no energies (see ``Dynamics``
   /// for the overloads).
+  @inlinable
   public func run<Rule: UpdateRule>(
     _ rule: Rule, from initialStates: Matrix<Rule.Scalar>
   ) throws(DynamicsError) -> DynamicsResult<Rule.Scalar> {
@@ -57,6 +58,7 @@ public struct AsynchronousDynamics: Dynamics {
 
   /// Runs `rule` with the full-update fallback, recording its descended energy after each sweep
   /// when ``recordEnergies`` is set.
+  @inlinable
   public func run<Rule: EnergyDescending>(
     _ rule: Rule, from initialStates: Matrix<Rule.Scalar>
   ) throws(DynamicsError) -> DynamicsResult<Rule.Scalar> {
@@ -66,6 +68,7 @@ public struct AsynchronousDynamics: Dynamics {
   }
 
   /// Runs `rule` with its coordinate-wise form and no energies.
+  @inlinable
   public func run<Rule: CoordinateUpdatable>(
     _ rule: Rule, from initialStates: Matrix<Rule.Scalar>
   ) throws(DynamicsError) -> DynamicsResult<Rule.Scalar> {
@@ -74,6 +77,7 @@ public struct AsynchronousDynamics: Dynamics {
 
   /// Runs `rule` with its coordinate-wise form, recording its descended energy after each sweep
   /// when ``recordEnergies`` is set.
+  @inlinable
   public func run<Rule: EnergyDescending & CoordinateUpdatable>(
     _ rule: Rule, from initialStates: Matrix<Rule.Scalar>
   ) throws(DynamicsError) -> DynamicsResult<Rule.Scalar> {
@@ -81,15 +85,12 @@ public struct AsynchronousDynamics: Dynamics {
       rule, from: initialStates, energy: DescendedEnergyProbe(isRecording: recordEnergies), coordinates: RuleCoordinates())
   }
 
+  @inlinable
   func run<Rule: UpdateRule, Energy: EnergyProbe<Rule>, Coordinates: CoordinateSweep<Rule>>(
     _ rule: Rule, from initialStates: Matrix<Rule.Scalar>, energy probe: Energy, coordinates: Coordinates
   ) throws(DynamicsError) -> DynamicsResult<Rule.Scalar> {
     typealias Scalar = Rule.Scalar
-    try stopping.validate()
-    try validateInitialStates(initialStates, dimension: rule.dimension)
-    let batch = initialStates.rows
-    let d = initialStates.columns
-    let tolerance = Scalar(stopping.tolerance)
+    let (batch, d, tolerance) = try stopping.validateRun(of: rule, from: initialStates)
     let root = SeededGenerator(seed: seed)
 
     var result = initialStates
@@ -103,16 +104,21 @@ public struct AsynchronousDynamics: Dynamics {
     var trajectories: [Trajectory<Scalar>] = []
     trajectories.reserveCapacity(batch)
     let reserve = min(stopping.maxSteps, 1024)
+    let hasEnergy = probe.isRecording
 
     for r in 0..<batch {
       var rng = root.derived(r)
       state.copyRow(r, of: initialStates, to: 0)
-      var trajectory = Trajectory<Scalar>(energies: nil, stepSizes: [], states: nil, converged: false)
-      trajectory.stepSizes.reserveCapacity(reserve)
-      let hasEnergy = probe.isRecording
-      if hasEnergy { probe.energies(of: rule, state, into: &energy, workspace: &workspace) }
-      if hasEnergy { trajectory.energies = [energy[0]] }
-      if recordStates { trajectory.states = [state.elements] }
+      var stepSizes: [Scalar] = []
+      stepSizes.reserveCapacity(reserve)
+      var energies: [Scalar]? = nil
+      var states: [[Scalar]]? = nil
+      var converged = false
+      if hasEnergy {
+        probe.energies(of: rule, state, into: &energy, workspace: &workspace)
+        energies = [energy[0]]
+      }
+      if recordStates { states = [state.elements] }
 
       var sweep = 0
       while sweep < stopping.maxSteps {
@@ -124,19 +130,19 @@ public struct AsynchronousDynamics: Dynamics {
           previous.withUnsafeBufferPointer { p in rowStep(s, p, row: 0, columns: d) }
         }
         guard size.isFinite else { throw .nonFiniteState(row: r, step: sweep) }
-        trajectory.stepSizes.append(size)
+        stepSizes.append(size)
         if hasEnergy {
           probe.energies(of: rule, state, into: &energy, workspace: &workspace)
-          trajectory.energies!.append(energy[0])
+          energies!.append(energy[0])
         }
-        if recordStates { trajectory.states!.append(state.elements) }
+        if recordStates { states!.append(state.elements) }
         if size <= tolerance {
-          trajectory.converged = true
+          converged = true
           break
         }
       }
       result.copyRow(0, of: state, to: r)
-      trajectories.append(trajectory)
+      trajectories.append(Trajectory(energies: energies, stepSizes: stepSizes, states: states, converged: converged))
     }
     return DynamicsResult(finalStates: result, trajectories: trajectories)
   }
@@ -144,6 +150,7 @@ public struct AsynchronousDynamics: Dynamics {
 
 /// How a sweep updates coordinates: the rule's coordinate-wise form, or the full update per
 /// coordinate. Chosen by the `run` overload.
+@usableFromInline
 protocol CoordinateSweep<Rule> {
   associatedtype Rule: UpdateRule
   /// Updates the coordinates of `state` (1 × d) in `order`, one at a time.
@@ -153,7 +160,11 @@ protocol CoordinateSweep<Rule> {
 }
 
 /// xᵢ ← f(x)ᵢ from a full update of the state, for each coordinate.
+@usableFromInline
 struct FullUpdateCoordinates<Rule: UpdateRule>: CoordinateSweep {
+  @inlinable init() {}
+
+  @inlinable
   func sweep(
     _ rule: Rule, order: [Int], state: inout Matrix<Rule.Scalar>, scratch: inout Matrix<Rule.Scalar>,
     workspace: inout Rule.Workspace
@@ -166,7 +177,11 @@ struct FullUpdateCoordinates<Rule: UpdateRule>: CoordinateSweep {
 }
 
 /// The rule's ``CoordinateUpdatable`` form.
+@usableFromInline
 struct RuleCoordinates<Rule: CoordinateUpdatable>: CoordinateSweep {
+  @inlinable init() {}
+
+  @inlinable
   func sweep(
     _ rule: Rule, order: [Int], state: inout Matrix<Rule.Scalar>, scratch: inout Matrix<Rule.Scalar>,
     workspace: inout Rule.Workspace

@@ -41,6 +41,7 @@ extension EnergyDescending where Self: EnergyFunction {
 
 extension EnergyDescending where Self: EnergyFunction, DescendedEnergy == Self {
   /// ``EnergyFunction/energy(_:into:workspace:)``.
+  @inlinable
   public func descendedEnergy(_ states: Matrix<Scalar>, into energies: inout [Scalar], workspace: inout Workspace) {
     energy(states, into: &energies, workspace: &workspace)
   }

@@ -23,6 +23,10 @@ import AttractorLinearAlgebra
 ///
 /// To implement a dynamics, implement ``run(_:from:)-(UpdateRule,_)``; the other three default to
 /// it (no energies, no coordinate form) unless you implement them too.
+///
+/// The loops of the two built-in dynamics are `@inlinable`, so a caller in another module that knows
+/// the rule's concrete type gets them specialised for it (direct calls to the model's update,
+/// energy and coordinate update instead of witness-table calls; Docs/Architecture.md).
 public protocol Dynamics: Sendable {
   /// Runs `rule` from each row of `initialStates` and returns the final states with one
   /// ``Trajectory`` per row (no energies).
@@ -85,6 +89,7 @@ private func runDescending<D: Dynamics, Rule: EnergyDescending>(
 
 /// How a run obtains energies: not at all, or from an ``EnergyDescending`` rule. Chosen by the
 /// `run` overload, so the loops are specialised for it.
+@usableFromInline
 protocol EnergyProbe<Rule> {
   associatedtype Rule: UpdateRule
   /// Whether energies are recorded.
@@ -94,17 +99,21 @@ protocol EnergyProbe<Rule> {
 }
 
 /// No energies.
+@usableFromInline
 struct NoEnergyProbe<Rule: UpdateRule>: EnergyProbe {
-  var isRecording: Bool { false }
-  func energies(
+  @inlinable init() {}
+  @inlinable var isRecording: Bool { false }
+  @inlinable func energies(
     of rule: Rule, _ states: Matrix<Rule.Scalar>, into energies: inout [Rule.Scalar], workspace: inout Rule.Workspace
   ) {}
 }
 
 /// The rule's descended energy, when `isRecording`.
+@usableFromInline
 struct DescendedEnergyProbe<Rule: EnergyDescending>: EnergyProbe {
-  let isRecording: Bool
-  func energies(
+  @usableFromInline let isRecording: Bool
+  @inlinable init(isRecording: Bool) { self.isRecording = isRecording }
+  @inlinable func energies(
     of rule: Rule, _ states: Matrix<Rule.Scalar>, into energies: inout [Rule.Scalar], workspace: inout Rule.Workspace
   ) {
     rule.descendedEnergy(states, into: &energies, workspace: &workspace)
@@ -123,6 +132,7 @@ public struct StoppingCriterion: Sendable, Equatable {
     self.tolerance = tolerance
   }
 
+  @usableFromInline
   func validate() throws(DynamicsError) {
     guard maxSteps >= 0 else {
       throw .invalidParameter(name: "maxSteps", value: "\(maxSteps)", requirement: "at least 0")
@@ -145,6 +155,14 @@ public struct Trajectory<Scalar: LinearAlgebraScalar>: Sendable, Equatable {
   /// Whether the last step was at most the tolerance.
   public internal(set) var converged: Bool
 
+  @usableFromInline
+  init(energies: [Scalar]?, stepSizes: [Scalar], states: [[Scalar]]?, converged: Bool) {
+    self.energies = energies
+    self.stepSizes = stepSizes
+    self.states = states
+    self.converged = converged
+  }
+
   /// Number of steps taken, T.
   public var stepsTaken: Int { stepSizes.count }
 }
@@ -155,6 +173,12 @@ public struct DynamicsResult<Scalar: LinearAlgebraScalar>: Sendable {
   public let finalStates: Matrix<Scalar>
   /// One trajectory per initial state.
   public let trajectories: [Trajectory<Scalar>]
+
+  @usableFromInline
+  init(finalStates: Matrix<Scalar>, trajectories: [Trajectory<Scalar>]) {
+    self.finalStates = finalStates
+    self.trajectories = trajectories
+  }
 
   /// Whether every state converged.
   public var allConverged: Bool { trajectories.allSatisfy(\.converged) }
@@ -185,6 +209,20 @@ public enum DynamicsError: Error, Equatable, Sendable, CustomStringConvertible {
   }
 }
 
+extension StoppingCriterion {
+  /// Checks the criterion and the initial states of a run of `rule` (dimension, finite entries);
+  /// returns the batch size, the dimension and the tolerance in the rule's scalar type.
+  @inlinable
+  func validateRun<Rule: BatchedStateModel>(
+    of rule: Rule, from initialStates: Matrix<Rule.Scalar>
+  ) throws(DynamicsError) -> (batch: Int, dimension: Int, tolerance: Rule.Scalar) {
+    try validate()
+    try validateInitialStates(initialStates, dimension: rule.dimension)
+    return (initialStates.rows, initialStates.columns, Rule.Scalar(tolerance))
+  }
+}
+
+@inlinable
 func validateInitialStates<Scalar>(_ states: Matrix<Scalar>, dimension: Int) throws(DynamicsError) {
   guard states.columns == dimension else { throw .dimensionMismatch(expected: dimension, actual: states.columns) }
   for r in 0..<states.rows {
@@ -193,7 +231,7 @@ func validateInitialStates<Scalar>(_ states: Matrix<Scalar>, dimension: Int) thr
 }
 
 /// Step size of row `r`: ‖a_r − b_r‖ (no allocation).
-@inline(__always)
+@inlinable @inline(__always)
 func rowStep<Scalar: LinearAlgebraScalar>(_ a: UnsafeBufferPointer<Scalar>, _ b: UnsafeBufferPointer<Scalar>, row r: Int, columns d: Int) -> Scalar {
   var s: Scalar = 0
   let base = r * d

@@ -61,9 +61,19 @@ public struct SynchronousDynamics: Dynamics {
     public let stepSizes: [Scalar]
     /// Whether each state's latest step was within the tolerance (frozen states stay `true`).
     public let converged: [Bool]
+
+    @usableFromInline
+    init(step: Int, states: Matrix<Scalar>, energies: [Scalar]?, stepSizes: [Scalar], converged: [Bool]) {
+      self.step = step
+      self.states = states
+      self.energies = energies
+      self.stepSizes = stepSizes
+      self.converged = converged
+    }
   }
 
   /// Runs `rule` from each row of `initialStates` (no energies: see ``Dynamics`` for the overloads).
+  @inlinable
   public func run<Rule: UpdateRule>(
     _ rule: Rule, from initialStates: Matrix<Rule.Scalar>
   ) throws(DynamicsError) -> DynamicsResult<Rule.Scalar> {
@@ -72,6 +82,7 @@ public struct SynchronousDynamics: Dynamics {
 
   /// Runs `rule` from each row of `initialStates`, recording its descended energy when
   /// ``recordEnergies`` is set.
+  @inlinable
   public func run<Rule: EnergyDescending>(
     _ rule: Rule, from initialStates: Matrix<Rule.Scalar>
   ) throws(DynamicsError) -> DynamicsResult<Rule.Scalar> {
@@ -81,6 +92,7 @@ public struct SynchronousDynamics: Dynamics {
   /// Runs `rule` from each row of `initialStates`, calling `observe` with the whole batch after
   /// every step (and once for the initial states), so callers can compute per-step statistics
   /// without recording every state. No energies (the overload for ``EnergyDescending`` rules has them).
+  @inlinable
   public func run<Rule: UpdateRule>(
     _ rule: Rule, from initialStates: Matrix<Rule.Scalar>, observe: (Step<Rule.Scalar>) -> Void
   ) throws(DynamicsError) -> DynamicsResult<Rule.Scalar> {
@@ -89,21 +101,19 @@ public struct SynchronousDynamics: Dynamics {
 
   /// The same for an ``EnergyDescending`` rule: ``Step/energies`` holds its descended energy when
   /// ``recordEnergies`` is set.
+  @inlinable
   public func run<Rule: EnergyDescending>(
     _ rule: Rule, from initialStates: Matrix<Rule.Scalar>, observe: (Step<Rule.Scalar>) -> Void
   ) throws(DynamicsError) -> DynamicsResult<Rule.Scalar> {
     try run(rule, from: initialStates, energy: DescendedEnergyProbe(isRecording: recordEnergies), observe: observe)
   }
 
+  @inlinable
   func run<Rule: UpdateRule, Energy: EnergyProbe<Rule>>(
     _ rule: Rule, from initialStates: Matrix<Rule.Scalar>, energy probe: Energy, observe: (Step<Rule.Scalar>) -> Void
   ) throws(DynamicsError) -> DynamicsResult<Rule.Scalar> {
     typealias Scalar = Rule.Scalar
-    try stopping.validate()
-    try validateInitialStates(initialStates, dimension: rule.dimension)
-    let batch = initialStates.rows
-    let d = initialStates.columns
-    let tolerance = Scalar(stopping.tolerance)
+    let (batch, d, tolerance) = try stopping.validateRun(of: rule, from: initialStates)
     let freeze = freezesConvergedStates
 
     var current = initialStates
@@ -116,17 +126,22 @@ public struct SynchronousDynamics: Dynamics {
     let hasEnergy = probe.isRecording
     if hasEnergy { probe.energies(of: rule, current, into: &energies, workspace: &workspace) }
 
+    // The histories of each state: step sizes, and energies and states when recorded.
     let reserve = min(stopping.maxSteps, 1024)
-    var trajectories = (0..<batch).map { r -> Trajectory<Scalar> in
-      var t = Trajectory<Scalar>(energies: nil, stepSizes: [], states: nil, converged: false)
-      t.stepSizes.reserveCapacity(reserve)
-      if hasEnergy {
-        t.energies = [energies[r]]
-        t.energies!.reserveCapacity(reserve + 1)
-      }
-      if recordStates { t.states = [current.row(r)] }
+    var stepSizes = (0..<batch).map { _ -> [Scalar] in
+      var t: [Scalar] = []
+      t.reserveCapacity(reserve)
       return t
     }
+    var energyHistories: [[Scalar]] = []
+    if hasEnergy {
+      energyHistories = (0..<batch).map { r -> [Scalar] in
+        var t = [energies[r]]
+        t.reserveCapacity(reserve + 1)
+        return t
+      }
+    }
+    var stateHistories: [[[Scalar]]] = recordStates ? (0..<batch).map { [current.row($0)] } : []
     observe(Step(step: 0, states: current, energies: hasEnergy ? energies : nil, stepSizes: sizes, converged: converged))
 
     var step = 0
@@ -148,7 +163,7 @@ public struct SynchronousDynamics: Dynamics {
               return
             }
             sizes[r] = size
-            trajectories[r].stepSizes.append(size)
+            stepSizes[r].append(size)
             let now = size <= tolerance
             if now != converged[r] {
               converged[r] = now
@@ -163,14 +178,18 @@ public struct SynchronousDynamics: Dynamics {
         probe.energies(of: rule, current, into: &energies, workspace: &workspace)
       }
       if hasEnergy || recordStates {
-        for r in 0..<batch where trajectories[r].stepSizes.count == step {
-          if hasEnergy { trajectories[r].energies!.append(energies[r]) }
-          if recordStates { trajectories[r].states!.append(current.row(r)) }
+        for r in 0..<batch where stepSizes[r].count == step {
+          if hasEnergy { energyHistories[r].append(energies[r]) }
+          if recordStates { stateHistories[r].append(current.row(r)) }
         }
       }
       observe(Step(step: step, states: current, energies: hasEnergy ? energies : nil, stepSizes: sizes, converged: converged))
     }
-    for r in 0..<batch { trajectories[r].converged = converged[r] }
+    let trajectories = (0..<batch).map { r in
+      Trajectory(
+        energies: hasEnergy ? energyHistories[r] : nil, stepSizes: stepSizes[r],
+        states: recordStates ? stateHistories[r] : nil, converged: converged[r])
+    }
     return DynamicsResult(finalStates: current, trajectories: trajectories)
   }
 }

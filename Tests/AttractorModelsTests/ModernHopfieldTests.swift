@@ -186,6 +186,10 @@ struct ModernHopfieldTests {
     #expect(throws: DynamicsError.nonFiniteInitialState(row: 0)) {
       try SynchronousDynamics().run(model!, from: Matrix<Double>(rowArrays: [[.infinity, 0]]))
     }
+    // The first offending row is named, by both dynamics.
+    let laterRow = Matrix<Double>(rowArrays: [[1, 0], [0, 1], [0, .nan], [.nan, 0]])
+    #expect(throws: DynamicsError.nonFiniteInitialState(row: 2)) { try SynchronousDynamics().run(model!, from: laterRow) }
+    #expect(throws: DynamicsError.nonFiniteInitialState(row: 2)) { try AsynchronousDynamics().run(model!, from: laterRow) }
   }
 }
 

@@ -34,7 +34,7 @@ public struct ClassicalHopfield<Scalar: LinearAlgebraScalar>: EnergyDescending, 
   public let weights: Matrix<Scalar>
   /// d·W = Σ_μ ξ^μ ξ^μᵀ with zero diagonal: integers, exact in floating point, so a field that is
   /// exactly zero is seen as zero (W itself would round 1/d and turn ties into ±tiny values).
-  let couplings: Matrix<Scalar>
+  @usableFromInline let couplings: Matrix<Scalar>
 
   /// A network storing the rows of `patterns`, which must be ±1.
   ///
@@ -64,20 +64,21 @@ public struct ClassicalHopfield<Scalar: LinearAlgebraScalar>: EnergyDescending, 
 
   /// Scratch: the local fields d·W x for a batch.
   public struct Workspace: Sendable {
-    var fields: Matrix<Scalar>
+    @usableFromInline var fields: Matrix<Scalar>
   }
 
   public func makeWorkspace(batchSize: Int) -> Workspace {
     Workspace(fields: Matrix(rows: batchSize, columns: dimension))
   }
 
-  @inline(__always)
+  @inlinable @inline(__always)
   func computeFields(_ states: Matrix<Scalar>, workspace: inout Workspace) {
     if workspace.fields.rows != states.rows { workspace.fields.reshape(rows: states.rows, columns: dimension) }
     // The couplings are symmetric, so X C = X Cᵀ: row r of the result is d·W x_r.
     Matrix.multiply(states, couplings, into: &workspace.fields)
   }
 
+  @inlinable
   public func energy(_ states: Matrix<Scalar>, into energies: inout [Scalar], workspace: inout Workspace) {
     computeFields(states, workspace: &workspace)
     let d = dimension
@@ -99,6 +100,7 @@ public struct ClassicalHopfield<Scalar: LinearAlgebraScalar>: EnergyDescending, 
 
   public func hessian(at state: [Scalar]) -> Matrix<Scalar> { -1 * weights }
 
+  @inlinable
   public func update(_ states: Matrix<Scalar>, into next: inout Matrix<Scalar>, workspace: inout Workspace) {
     computeFields(states, workspace: &workspace)
     states.withUnsafeBufferPointer { x in
@@ -111,14 +113,17 @@ public struct ClassicalHopfield<Scalar: LinearAlgebraScalar>: EnergyDescending, 
   }
 
   /// xᵢ ← sign(Wᵢ · x), O(d); a zero field keeps the sign of xᵢ.
+  @inlinable
   public func updateCoordinate(_ i: Int, of state: inout Matrix<Scalar>, workspace: inout Workspace) {
     let d = dimension
-    let field: Scalar = state.withUnsafeBufferPointer { x in
-      couplings.withUnsafeBufferPointer { w in
+    // `elements` and `[i]` rather than `Matrix` methods, which are not inlinable: one `Matrix`
+    // call per coordinate (the write) instead of four.
+    let old = state.elements[i]
+    let field: Scalar = state.elements.withUnsafeBufferPointer { x in
+      couplings.elements.withUnsafeBufferPointer { w in
         Scalar.dot(n: d, x: w.baseAddress! + i * d, incx: 1, y: x.baseAddress!, incy: 1)
       }
     }
-    let old = state[0, i]
     state[0, i] = field > 0 ? 1 : (field < 0 ? -1 : (old >= 0 ? 1 : -1))
   }
 

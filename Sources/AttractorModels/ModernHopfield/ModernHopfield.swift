@@ -67,11 +67,11 @@ public struct ModernHopfield<Scalar: LinearAlgebraScalar>: LinearizableUpdateRul
   /// one row of logits for coordinate-wise updates.
   public struct Workspace: Sendable {
     var logits: Matrix<Scalar>
-    var rowLogits: [Scalar]
-    var rowWeights: [Scalar]
+    @usableFromInline var rowLogits: [Scalar]
+    @usableFromInline var rowWeights: [Scalar]
     /// Xᵀ (d × N), built on the first coordinate-wise update so that coordinate i reads row i of
     /// it contiguously instead of a stride-d column of X.
-    var patternColumns: Matrix<Scalar>?
+    @usableFromInline var patternColumns: Matrix<Scalar>?
 
     mutating func fit(batchSize: Int, patternCount: Int) {
       if logits.rows != batchSize || logits.columns != patternCount {
@@ -187,22 +187,23 @@ public struct ModernHopfield<Scalar: LinearAlgebraScalar>: LinearizableUpdateRul
   /// ξᵢ ← Σ_μ p_μ X_μᵢ with p = softmax(β X ξ) for the current ξ; the cached logits are then moved
   /// by β X_μᵢ Δξᵢ, so one coordinate costs O(N). This is a CCCP step in coordinate i alone, so E
   /// never increases under it either.
+  @inlinable
   public func updateCoordinate(_ i: Int, of state: inout Matrix<Scalar>, workspace: inout Workspace) {
     if workspace.patternColumns == nil { workspace.patternColumns = patterns.transposed() }
     let n = patternCount
-    let old = state[0, i]
+    let old = state.elements[i]
+    let columns = workspace.patternColumns!.elements
     let new: Scalar = workspace.rowLogits.withUnsafeBufferPointer { a in
       workspace.rowWeights.withUnsafeMutableBufferPointer { p in
         p.baseAddress!.update(from: a.baseAddress!, count: n)
         Scalar.softmaxInPlace(p.baseAddress!, count: n)
-        return workspace.patternColumns!.withUnsafeBufferPointer { column in
+        return columns.withUnsafeBufferPointer { column in
           Scalar.dot(n: n, x: p.baseAddress!, incx: 1, y: column.baseAddress! + i * n, incy: 1)
         }
       }
     }
     state[0, i] = new
     let shift = beta * (new - old)
-    let columns = workspace.patternColumns!
     workspace.rowLogits.withUnsafeMutableBufferPointer { a in
       columns.withUnsafeBufferPointer { column in
         Scalar.axpy(n: n, alpha: shift, x: column.baseAddress! + i * n, incx: 1, y: a.baseAddress!, incy: 1)
