@@ -52,7 +52,10 @@ let package = Package(
     // dataset layer (`Datasets/`: synthetic Gaussian, MNIST reader and embeddings, DatasetError).
     .target(
       name: "AttractorExperiments",
-      dependencies: ["AttractorLinearAlgebra", "AttractorCore", "AttractorModels", "AttractorIO", "AttractorAnalysis", "AttractorPlots"]
+      dependencies: [
+        "AttractorLinearAlgebra", "AttractorCore", "AttractorModels", "AttractorIO", "AttractorAnalysis",
+        "AttractorPlots",
+      ]
     ),
     // Studies: the comparative-study framework (study files, the model registry, resumable and
     // sharded runs, reports) and the paper reproductions under `Reproductions/`.

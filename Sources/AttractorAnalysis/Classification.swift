@@ -33,7 +33,9 @@ public struct ClassificationThresholds: Codable, Sendable, Equatable {
   /// A fixed point with ρ(J) ≥ this is unstable. Default 1.
   public var spectralRadiusLimit: Double
 
-  public init(mass: Double = 0.9, singlePatternMaxK: Int = 1, globalFraction: Double = 0.5, spectralRadiusLimit: Double = 1) {
+  public init(
+    mass: Double = 0.9, singlePatternMaxK: Int = 1, globalFraction: Double = 0.5, spectralRadiusLimit: Double = 1
+  ) {
     self.mass = mass
     self.singlePatternMaxK = singlePatternMaxK
     self.globalFraction = globalFraction
@@ -45,7 +47,8 @@ public struct ClassificationThresholds: Codable, Sendable, Equatable {
     try AnalysisError.check(singlePatternMaxK >= 1, "singlePatternMaxK", singlePatternMaxK, "at least 1")
     try AnalysisError.check(globalFraction > 0 && globalFraction < 1, "globalFraction", globalFraction, "in (0, 1)")
     try AnalysisError.check(
-      spectralRadiusLimit.isFinite && spectralRadiusLimit > 0, "spectralRadiusLimit", spectralRadiusLimit, "finite and > 0")
+      spectralRadiusLimit.isFinite && spectralRadiusLimit > 0, "spectralRadiusLimit", spectralRadiusLimit,
+      "finite and > 0")
   }
 
   /// The class the weights alone give (stability not considered).
@@ -130,7 +133,10 @@ public struct Classifier: Sendable {
   /// Most elements of one stack of Jacobians (or Hessians) held at once; larger batches are split.
   var stackLimit = 1 << 24
 
-  public init(linearization: LinearizationOptions = LinearizationOptions(), thresholds: ClassificationThresholds = ClassificationThresholds()) {
+  public init(
+    linearization: LinearizationOptions = LinearizationOptions(),
+    thresholds: ClassificationThresholds = ClassificationThresholds()
+  ) {
     self.linearization = linearization
     self.thresholds = thresholds
   }
@@ -146,7 +152,9 @@ public struct Classifier: Sendable {
   }
 
   /// Classifies every row of `states` by stability alone (the model stores no patterns).
-  public func classify<Rule: AnalyzableRule>(_ rule: Rule, at states: Matrix<Rule.Scalar>) throws(AnalysisError) -> [ClassifiedState] {
+  public func classify<Rule: AnalyzableRule>(_ rule: Rule, at states: Matrix<Rule.Scalar>) throws(AnalysisError)
+    -> [ClassifiedState]
+  {
     try classify(rule: rule, memory: Optional<NoMemory<Rule.Scalar>>.none, at: states)
   }
 
@@ -233,7 +241,8 @@ public struct Classifier: Sendable {
         return SeparationEvidence(
           k: stats.top.count, mass: mass, heaviest: stats.top.map { PatternWeight(pattern: $0.0, weight: $0.1) },
           entropy: stats.entropy, participationRatio: stats.participationRatio, nearestPattern: nearest[r].index,
-          distanceToNearest: nearest[r].distance, distanceToMean: Kernels.distance(states.row(r), mean), patternCount: n)
+          distanceToNearest: nearest[r].distance, distanceToMean: Kernels.distance(states.row(r), mean), patternCount: n
+        )
       }
     }
   }

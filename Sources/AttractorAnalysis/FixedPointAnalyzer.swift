@@ -144,11 +144,15 @@ public struct FixedPointAnalyzer: Sendable {
     guard patterns.isFinite else { throw .nonFinite(what: "the stored patterns") }
     var (starts, origins) = search.starts(for: patterns)
     if let extra = additionalStarts {
-      guard extra.columns == model.dimension else { throw .dimensionMismatch(expected: model.dimension, actual: extra.columns) }
-      starts = Matrix(rows: starts.rows + extra.rows, columns: model.dimension, elements: starts.elements + extra.elements)
+      guard extra.columns == model.dimension else {
+        throw .dimensionMismatch(expected: model.dimension, actual: extra.columns)
+      }
+      starts = Matrix(
+        rows: starts.rows + extra.rows, columns: model.dimension, elements: starts.elements + extra.elements)
       origins += Array(repeating: Start(kind: .given, patterns: []), count: extra.rows)
     }
-    return try run(rule: model, memory: model, starts: starts, origins: origins, scale: FixedPointSearch.scale(of: patterns))
+    return try run(
+      rule: model, memory: model, starts: starts, origins: origins, scale: FixedPointSearch.scale(of: patterns))
   }
 
   /// Analyses a rule without stored patterns from `starts` plus ``FixedPointSearch/randomStarts``
@@ -170,7 +174,8 @@ public struct FixedPointAnalyzer: Sendable {
       starts = Matrix(rows: given.rows + random.rows, columns: d, elements: given.elements + random.elements)
       origins = Array(repeating: Start(kind: .given, patterns: []), count: given.rows) + origins
     }
-    return try run(rule: rule, memory: Optional<NoMemory<Rule.Scalar>>.none, starts: starts, origins: origins, scale: scale)
+    return try run(
+      rule: rule, memory: Optional<NoMemory<Rule.Scalar>>.none, starts: starts, origins: origins, scale: scale)
   }
 
   func run<Rule: AnalyzableRule, Memory: AssociativeMemory>(

@@ -74,7 +74,8 @@ public struct FixedPointAnalysisRecord: Codable, Sendable, Equatable {
     typealias F = NumberFormat
     var lines: [String] = [title]
     let kinds = StartKind.allCases.compactMap { k in report.startCounts[k.rawValue].map { "\(k.rawValue) \($0)" } }
-    lines.append("starts: \(report.totalStarts) (\(kinds.joined(separator: ", "))); not converged: \(report.nonConverged.count)")
+    lines.append(
+      "starts: \(report.totalStarts) (\(kinds.joined(separator: ", "))); not converged: \(report.nonConverged.count)")
     let mass = report.thresholds.mass
     if let first = report.fixedPoints.first {
       let h = first.classification.hessian?.source.rawValue ?? "none"
@@ -135,7 +136,9 @@ extension PhaseDiagram {
       "       β  fixed points  global  metastable  single  unstable  not conv.   mean flows to    ρ(J) there",
     ]
     for p in points {
-      func share(_ c: FixedPointClass, _ width: Int) -> String { F.fixed(p.shareByClass[c.rawValue] ?? 0, decimals: 3, width: width) }
+      func share(_ c: FixedPointClass, _ width: Int) -> String {
+        F.fixed(p.shareByClass[c.rawValue] ?? 0, decimals: 3, width: width)
+      }
       lines.append(
         F.general(p.beta, significant: 4, width: 8) + F.pad("\(p.fixedPointCount)", 14) + share(.globalAverage, 8)
           + share(.metastable, 12) + share(.singlePattern, 8) + share(.unstable, 10)
@@ -148,7 +151,8 @@ extension PhaseDiagram {
       let radius = t.spectralRadiusAtLower
       let how: String
       if let radius, radius >= 0.99 {
-        how = "an eigenvalue of J crosses 1 (ρ(J) = \(F.fixed(radius, decimals: 4)) just below): the global fixed point loses stability"
+        how =
+          "an eigenvalue of J crosses 1 (ρ(J) = \(F.fixed(radius, decimals: 4)) just below): the global fixed point loses stability"
       } else {
         let after = t.regimeAtUpper.map(\.displayName) ?? "no fixed point"
         how =

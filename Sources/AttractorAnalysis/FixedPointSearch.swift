@@ -111,7 +111,8 @@ public struct FixedPointSearch: Codable, Sendable, Equatable {
     if let tolerance {
       try AnalysisError.check(tolerance.isFinite && tolerance > 0, "tolerance", tolerance, "finite and > 0")
     }
-    try AnalysisError.check(mergeTolerance.isFinite && mergeTolerance > 0, "mergeTolerance", mergeTolerance, "finite and > 0")
+    try AnalysisError.check(
+      mergeTolerance.isFinite && mergeTolerance > 0, "mergeTolerance", mergeTolerance, "finite and > 0")
     try AnalysisError.check(newtonSteps >= 0, "newtonSteps", newtonSteps, "at least 0")
   }
 
@@ -120,7 +121,9 @@ public struct FixedPointSearch: Codable, Sendable, Equatable {
   }
 
   /// The seeded starts for a model storing `patterns` (rows), in the order of ``StartKind``.
-  public func starts<Scalar: LinearAlgebraScalar>(for patterns: Matrix<Scalar>) -> (states: Matrix<Scalar>, origins: [Start]) {
+  public func starts<Scalar: LinearAlgebraScalar>(for patterns: Matrix<Scalar>) -> (
+    states: Matrix<Scalar>, origins: [Start]
+  ) {
     let n = patterns.rows
     let d = patterns.columns
     let scale = Self.scale(of: patterns)
@@ -143,7 +146,8 @@ public struct FixedPointSearch: Codable, Sendable, Equatable {
       }
     }
     var mixing = root.derived(2)
-    for (count, size, kind) in [(pairMixtures, 2, StartKind.pairMixture), (tripleMixtures, 3, .tripleMixture)] where n >= size {
+    for (count, size, kind) in [(pairMixtures, 2, StartKind.pairMixture), (tripleMixtures, 3, .tripleMixture)]
+    where n >= size {
       for _ in 0..<count {
         var chosen: [Int] = []
         while chosen.count < size {
@@ -195,7 +199,9 @@ extension FixedPointSearch {
   ) throws(AnalysisError) -> SearchOutcome<Rule.Scalar> {
     typealias Scalar = Rule.Scalar
     let d = rule.dimension
-    guard starts.rows > 0 else { throw .empty(what: "the search has no starts; enable some start kinds or give starts") }
+    guard starts.rows > 0 else {
+      throw .empty(what: "the search has no starts; enable some start kinds or give starts")
+    }
     guard starts.columns == d else { throw .dimensionMismatch(expected: d, actual: starts.columns) }
     let tol = tolerance(Scalar.self, scale: scale)
     let dynamics = SynchronousDynamics(maxSteps: maxSteps, tolerance: tol, recordEnergies: false)

@@ -9,7 +9,9 @@ enum Kernels {
   /// ‖A − Aᵀ‖_F² and ‖A‖_F² of the n × n row-major block at `a`.
   @_specialize(where Scalar == Double)
   @_specialize(where Scalar == Float)
-  static func asymmetry<Scalar: LinearAlgebraScalar>(_ a: UnsafePointer<Scalar>, n: Int) -> (difference: Double, norm: Double) {
+  static func asymmetry<Scalar: LinearAlgebraScalar>(_ a: UnsafePointer<Scalar>, n: Int) -> (
+    difference: Double, norm: Double
+  ) {
     var difference = 0.0
     var norm = 0.0
     for i in 0..<n {
@@ -57,7 +59,9 @@ enum Kernels {
   /// blocks (rows of the result, d² each).
   @_specialize(where Scalar == Double)
   @_specialize(where Scalar == Float)
-  static func symmetricBlocks<Scalar: LinearAlgebraScalar>(fromPacked packed: Matrix<Scalar>, dimension d: Int) -> Matrix<Scalar> {
+  static func symmetricBlocks<Scalar: LinearAlgebraScalar>(fromPacked packed: Matrix<Scalar>, dimension d: Int)
+    -> Matrix<Scalar>
+  {
     let k = packed.rows
     let t = packed.columns
     let elements = [Scalar](unsafeUninitializedCapacity: k * d * d) { buffer, count in
@@ -84,7 +88,8 @@ enum Kernels {
   @_specialize(where Scalar == Double)
   @_specialize(where Scalar == Float)
   static func scaleRows<Scalar: LinearAlgebraScalar>(
-    _ x: UnsafePointer<Scalar>, rows: Int, columns: Int, by w: UnsafePointer<Scalar>, into out: UnsafeMutablePointer<Scalar>
+    _ x: UnsafePointer<Scalar>, rows: Int, columns: Int, by w: UnsafePointer<Scalar>,
+    into out: UnsafeMutablePointer<Scalar>
   ) {
     for i in 0..<rows {
       let s = w[i]

@@ -112,7 +112,8 @@ extension AnalyzableRule where Self: BatchLinearizable {
     }
     let s = linearizationStacks(at: states)
     return Linearization(
-      jacobians: s.jacobians, jacobianSource: .analytic, hessians: s.hessians, hessianSource: s.hessians == nil ? nil : .analytic)
+      jacobians: s.jacobians, jacobianSource: .analytic, hessians: s.hessians,
+      hessianSource: s.hessians == nil ? nil : .analytic)
   }
 }
 

@@ -21,7 +21,9 @@ extension ModernHopfield: BatchLinearizable, AnalyzableRule {
   }
 
   /// The same, with the size limit of the Khatri–Rao path as a parameter (tests exercise both paths).
-  func linearizationStacks(at states: Matrix<Scalar>, khatriRaoLimit: Int) -> (jacobians: Matrix<Scalar>, hessians: Matrix<Scalar>?) {
+  func linearizationStacks(at states: Matrix<Scalar>, khatriRaoLimit: Int) -> (
+    jacobians: Matrix<Scalar>, hessians: Matrix<Scalar>?
+  ) {
     let d = dimension
     let n = patternCount
     let k = states.rows
@@ -41,7 +43,8 @@ extension ModernHopfield: BatchLinearizable, AnalyzableRule {
           weighted.withUnsafeMutableBufferPointer { w in
             stack.withUnsafeMutableBufferPointer { s in
               for r in 0..<k {
-                Kernels.scaleRows(x.baseAddress!, rows: n, columns: d, by: pp.baseAddress! + r * n, into: w.baseAddress!)
+                Kernels.scaleRows(
+                  x.baseAddress!, rows: n, columns: d, by: pp.baseAddress! + r * n, into: w.baseAddress!)
                 Scalar.gemm(
                   transposeA: true, transposeB: false, m: d, n: d, k: n, alpha: beta, a: x.baseAddress!, lda: d,
                   b: w.baseAddress!, ldb: d, beta: 0, c: s.baseAddress! + r * d * d, ldc: d)

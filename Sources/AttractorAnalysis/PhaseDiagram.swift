@@ -119,7 +119,9 @@ public struct PhaseDiagram: Codable, Sendable, Equatable {
           global: try probeGlobal(m, analyzer: analyzer)))
     }
     var transition: StabilityTransition? = nil
-    if let i = points.indices.dropFirst().first(where: { points[$0 - 1].global.isStableGlobal && !points[$0].global.isStableGlobal }) {
+    if let i = points.indices.dropFirst().first(where: {
+      points[$0 - 1].global.isStableGlobal && !points[$0].global.isStableGlobal
+    }) {
       var lower = points[i - 1].beta
       var upper = points[i].beta
       var radius = points[i - 1].global.spectralRadius
@@ -185,15 +187,18 @@ public struct PhaseDiagram: Codable, Sendable, Equatable {
     let classes = FixedPointClass.allCases.map(\.rawValue)
     var lines = [
       (["beta", "fixed_points"] + classes.map { "count_\($0)" } + classes.map { "share_\($0)" }
-        + ["share_not_converged", "global_found", "global_regime", "global_k", "global_spectral_radius",
-          "global_hessian_min", "global_stable"]).joined(separator: ",")
+        + [
+          "share_not_converged", "global_found", "global_regime", "global_k", "global_spectral_radius",
+          "global_hessian_min", "global_stable",
+        ]).joined(separator: ",")
     ]
     for p in points {
       var fields = ["\(p.beta)", "\(p.fixedPointCount)"]
       fields += classes.map { "\(p.countByClass[$0] ?? 0)" }
       fields += classes.map { "\(p.shareByClass[$0] ?? 0)" }
       fields += [
-        "\(p.nonConvergedShare)", "\(p.global.found)", p.global.regime?.rawValue ?? "", p.global.k.map(String.init) ?? "",
+        "\(p.nonConvergedShare)", "\(p.global.found)", p.global.regime?.rawValue ?? "",
+        p.global.k.map(String.init) ?? "",
         p.global.spectralRadius.map { "\($0)" } ?? "", p.global.hessianSmallest.map { "\($0)" } ?? "",
         "\(p.global.isStableGlobal)",
       ]
@@ -205,17 +210,20 @@ public struct PhaseDiagram: Codable, Sendable, Equatable {
   /// Two charts: the share of starts per class against β, and ρ(J) of the fixed point reached from
   /// the mean against β, both with the transition β* (end of the stable global average) marked.
   public func charts(title: String) -> (shares: LineChart, stability: LineChart) {
-    var shares = LineChart(title: "\(title): where the starts end", xLabel: "inverse temperature β", yLabel: "share of starts")
+    var shares = LineChart(
+      title: "\(title): where the starts end", xLabel: "inverse temperature β", yLabel: "share of starts")
     shares.xScale = .logarithmic
     shares.yRange = 0...1.12  // headroom above 1 for the marker label
     let named: [(FixedPointClass, String)] = [
-      (.globalAverage, "global average"), (.metastable, "metastable"), (.singlePattern, "single pattern"), (.unstable, "unstable"),
+      (.globalAverage, "global average"), (.metastable, "metastable"), (.singlePattern, "single pattern"),
+      (.unstable, "unstable"),
     ]
     shares.series = named.map { c, name in
       Series(name: name, points: points.map { DataPoint(x: $0.beta, y: $0.shareByClass[c.rawValue] ?? 0) })
     }
     shares.series.append(
-      Series(name: "not converged", points: points.map { DataPoint(x: $0.beta, y: $0.nonConvergedShare) }, dashed: true))
+      Series(name: "not converged", points: points.map { DataPoint(x: $0.beta, y: $0.nonConvergedShare) }, dashed: true)
+    )
     var stability = LineChart(
       title: "\(title): from the mean", xLabel: "inverse temperature β", yLabel: "spectral radius ρ(J)")
     stability.xScale = .logarithmic
@@ -233,7 +241,8 @@ public struct PhaseDiagram: Codable, Sendable, Equatable {
     }
     stability.series.append(
       Series(
-        name: "ρ = 1", points: [DataPoint(x: points.first?.beta ?? 1, y: 1), DataPoint(x: points.last?.beta ?? 1, y: 1)],
+        name: "ρ = 1",
+        points: [DataPoint(x: points.first?.beta ?? 1, y: 1), DataPoint(x: points.last?.beta ?? 1, y: 1)],
         dashed: true, showsMarkers: false))
     if let t = transition {
       let label = "β* ≈ \(String(format: "%.3g", t.beta))"  // where the stable global average ends
@@ -246,11 +255,15 @@ public struct PhaseDiagram: Codable, Sendable, Equatable {
   /// Writes `<prefix>.csv`, `<prefix>.json`, `<prefix>-shares.svg` and `<prefix>-stability.svg` into
   /// `directory` (created if missing), each atomically. Returns the files written.
   @discardableResult
-  public func write(to directory: URL, prefix: String = "phase-diagram", title: String = "Phase diagram") throws(AnalysisError) -> [URL] {
+  public func write(to directory: URL, prefix: String = "phase-diagram", title: String = "Phase diagram")
+    throws(AnalysisError) -> [URL]
+  {
     let fm = FileManager.default
     var isDirectory: ObjCBool = false
     if fm.fileExists(atPath: directory.path, isDirectory: &isDirectory) {
-      guard isDirectory.boolValue else { throw .writeFailed(path: directory.path, reason: "it exists and is not a directory") }
+      guard isDirectory.boolValue else {
+        throw .writeFailed(path: directory.path, reason: "it exists and is not a directory")
+      }
     } else {
       do { try fm.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
         throw .writeFailed(path: directory.path, reason: error.localizedDescription)

@@ -25,7 +25,9 @@ public struct BenchClassify: ParsableCommand {
   @Option(help: ArgumentHelp("Number K of fixed points classified per run.", valueName: "K"))
   var points = 1000
 
-  @Option(name: .customLong("save-inputs"), help: ArgumentHelp("Folder to write patterns.npy, points.npy and swift_results.json into.", valueName: "dir"))
+  @Option(
+    name: .customLong("save-inputs"),
+    help: ArgumentHelp("Folder to write patterns.npy, points.npy and swift_results.json into.", valueName: "dir"))
   var saveInputs: String?
 
   @OptionGroup var bench: BenchmarkRunOptions
@@ -52,7 +54,8 @@ public struct BenchClassify: ParsableCommand {
         throw CommandFailure("cannot read the patterns file \(path): \(error)")
       }
       guard matrix.rows >= 1, (1...1024).contains(matrix.columns) else {
-        throw CommandFailure("the patterns in \(path) are \(matrix.rows) × \(matrix.columns); bench classify needs N ≥ 1 and 1 ≤ d ≤ 1024")
+        throw CommandFailure(
+          "the patterns in \(path) are \(matrix.rows) × \(matrix.columns); bench classify needs N ≥ 1 and 1 ≤ d ≤ 1024")
       }
     } else {
       matrix = ClassificationBenchmark.randomPatterns(

@@ -23,7 +23,10 @@ public struct BenchDenseSweep: ParsableCommand {
       Scripts/dam_bench.py runs the same sweeps in NumPy beside it.
       """)
 
-  @Option(help: "The interaction: classical (x²), dense-polynomial (xⁿ), dense-rectified (max(x, 0)ⁿ), dense-exponential (exp(βx)).")
+  @Option(
+    help:
+      "The interaction: classical (x²), dense-polynomial (xⁿ), dense-rectified (max(x, 0)ⁿ), dense-exponential (exp(βx))."
+  )
   var model: DenseSweepModel = .densePolynomial
 
   @Option(help: ArgumentHelp("Degree n of the polynomial and rectified models.", valueName: "n"))

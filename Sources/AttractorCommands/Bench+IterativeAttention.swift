@@ -27,7 +27,10 @@ public struct BenchIterativeAttention: ParsableCommand {
   @Option(name: .customLong("query-count"), help: ArgumentHelp("Number B of queries.", valueName: "B"))
   var queryCount = 1024
 
-  @Option(name: .customLong("save-inputs"), help: ArgumentHelp("Folder to write the model, memory, queries and one iteration's output into as .npy.", valueName: "dir"))
+  @Option(
+    name: .customLong("save-inputs"),
+    help: ArgumentHelp(
+      "Folder to write the model, memory, queries and one iteration's output into as .npy.", valueName: "dir"))
   var saveInputs: String?
 
   @OptionGroup var bench: BenchmarkRunOptions
@@ -51,7 +54,9 @@ public struct BenchIterativeAttention: ParsableCommand {
     let (heads, dimension) = (benchmark.heads, benchmark.dimension)
     try BenchLimits.check("--heads", heads, 1...1024)
     try BenchLimits.check("--dimension", dimension, 1...65_536)
-    guard dimension % heads == 0 else { throw ValidationError("--dimension (\(dimension)) must be a multiple of --heads (\(heads))") }
+    guard dimension % heads == 0 else {
+      throw ValidationError("--dimension (\(dimension)) must be a multiple of --heads (\(heads))")
+    }
     try BenchLimits.check("--count", count, 1...10_000_000)
     try BenchLimits.check("--query-count", queryCount, 1...1_000_000)
     if let saveInputs, saveInputs.isEmpty { throw ValidationError("--save-inputs needs a folder path") }

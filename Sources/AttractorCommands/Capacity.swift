@@ -16,18 +16,26 @@ public struct Capacity: ParsableCommand {
 
 /// `--model`, `--degree`, `--beta`: the capacity models, by family.
 struct CapacityModelOptions: ParsableArguments {
-  @Option(help: ArgumentHelp("Models, comma-separated: classical, dense-polynomial, dense-rectified, dense-exponential.", valueName: "list"))
+  @Option(
+    help: ArgumentHelp(
+      "Models, comma-separated: classical, dense-polynomial, dense-rectified, dense-exponential.", valueName: "list"))
   var model = ArgumentList<CapacityModelFamily>([.densePolynomial])
 
-  @Option(help: ArgumentHelp("Degrees n of the polynomial and rectified models, comma-separated (each 1 … 64).", valueName: "n-list"))
+  @Option(
+    help: ArgumentHelp(
+      "Degrees n of the polynomial and rectified models, comma-separated (each 1 … 64).", valueName: "n-list"))
   var degree = IntList([3])
 
   @Option(parsing: .unconditional, help: ArgumentHelp("β of the exponential model F(x) = exp(βx).", valueName: "β"))
   var beta: Double = 1
 
   func validate() throws {
-    for n in degree.values where n < 1 || n > 64 { throw ValidationError("--degree n must be an integer from 1 to 64 (F(x) = x^n), got \(n)") }
-    if !(beta.isFinite && beta > 0) { throw ValidationError("--beta must be a finite number > 0, got \(Format.compact(beta))") }
+    for n in degree.values where n < 1 || n > 64 {
+      throw ValidationError("--degree n must be an integer from 1 to 64 (F(x) = x^n), got \(n)")
+    }
+    if !(beta.isFinite && beta > 0) {
+      throw ValidationError("--beta must be a finite number > 0, got \(Format.compact(beta))")
+    }
   }
 
   var models: [CapacityModel] { CapacityModelFamily.models(model.values, degrees: degree.values, beta: beta) }
@@ -57,16 +65,23 @@ extension Capacity {
 
     @OptionGroup var models: CapacityModelOptions
 
-    @Option(help: ArgumentHelp("Numbers of units N, comma-separated (default 100; with --patterns, the file's N).", valueName: "N-list"))
+    @Option(
+      help: ArgumentHelp(
+        "Numbers of units N, comma-separated (default 100; with --patterns, the file's N).", valueName: "N-list"))
     var dimension: IntList?
 
     @Option(help: ArgumentHelp("Numbers of stored patterns K, comma-separated.", valueName: "K-list"))
     var count = IntList([10, 20, 50, 100, 200, 500, 1000, 2000])
 
-    @Option(help: ArgumentHelp("±1 patterns (K × N .npy array) to store instead of random ones.", valueName: "file.npy"))
+    @Option(
+      help: ArgumentHelp("±1 patterns (K × N .npy array) to store instead of random ones.", valueName: "file.npy"))
     var patterns: String?
 
-    @Option(name: .customLong("relative-count"), help: ArgumentHelp("Scan K = round(c·K_max(N)) for these multiples c of the formula (polynomial models with n ≥ 2).", valueName: "c-list"))
+    @Option(
+      name: .customLong("relative-count"),
+      help: ArgumentHelp(
+        "Scan K = round(c·K_max(N)) for these multiples c of the formula (polynomial models with n ≥ 2).",
+        valueName: "c-list"))
     var relativeCount: DoubleList?
 
     @Option(help: ArgumentHelp("Starts per (N, K).", valueName: "S"))
@@ -75,10 +90,14 @@ extension Capacity {
     @Option(help: "Where the dynamics start: stored patterns (with --flip-fraction) or random ±1 states.")
     var start: CapacityStartOption = .stored
 
-    @Option(name: .customLong("flip-fraction"), parsing: .unconditional, help: ArgumentHelp("Fraction of units flipped in stored starts, in [0, 1].", valueName: "f"))
+    @Option(
+      name: .customLong("flip-fraction"), parsing: .unconditional,
+      help: ArgumentHelp("Fraction of units flipped in stored starts, in [0, 1].", valueName: "f"))
     var flipFraction: Double = 0
 
-    @Option(name: .customLong("max-errors"), help: ArgumentHelp("Also report the fraction of starts ending with at most e wrong units.", valueName: "e"))
+    @Option(
+      name: .customLong("max-errors"),
+      help: ArgumentHelp("Also report the fraction of starts ending with at most e wrong units.", valueName: "e"))
     var maxErrors: Int = 0
 
     @Option(name: .customLong("max-steps"), help: ArgumentHelp("Most asynchronous sweeps per start.", valueName: "T"))
@@ -91,7 +110,10 @@ extension Capacity {
 
     @OptionGroup var outputFolder: OptionalOutputFolderOptions
 
-    @Option(name: .customLong("file-prefix"), help: ArgumentHelp("Names of the files written with --output-dir (<prefix>.csv, .json, -recall.svg, …).", valueName: "name"))
+    @Option(
+      name: .customLong("file-prefix"),
+      help: ArgumentHelp(
+        "Names of the files written with --output-dir (<prefix>.csv, .json, -recall.svg, …).", valueName: "name"))
     var filePrefix = "capacity"
 
     @OptionGroup var jsonOutput: JSONOutputOptions
@@ -99,19 +121,32 @@ extension Capacity {
     public init() {}
 
     public func validate() throws {
-      for n in dimension?.values ?? [] where n < 1 || n > 1 << 20 { throw ValidationError("--dimension N must be between 1 and 1048576, got \(n)") }
-      for k in count.values where k < 1 || k > 1 << 24 { throw ValidationError("--count K must be between 1 and 16777216, got \(k)") }
+      for n in dimension?.values ?? [] where n < 1 || n > 1 << 20 {
+        throw ValidationError("--dimension N must be between 1 and 1048576, got \(n)")
+      }
+      for k in count.values where k < 1 || k > 1 << 24 {
+        throw ValidationError("--count K must be between 1 and 16777216, got \(k)")
+      }
       for c in relativeCount?.values ?? [] where !(c.isFinite && c > 0) {
         throw ValidationError("--relative-count multiples must be finite and > 0, got \(c)")
       }
-      if starts < 1 || starts > 1 << 24 { throw ValidationError("--starts must be between 1 and 16777216, got \(starts)") }
-      if !(flipFraction >= 0 && flipFraction <= 1) { throw ValidationError("--flip-fraction must be a fraction in [0, 1], got \(flipFraction)") }
-      if start == .random && flipFraction != 0 { throw ValidationError("--flip-fraction applies to --start stored; random starts flip nothing") }
+      if starts < 1 || starts > 1 << 24 {
+        throw ValidationError("--starts must be between 1 and 16777216, got \(starts)")
+      }
+      if !(flipFraction >= 0 && flipFraction <= 1) {
+        throw ValidationError("--flip-fraction must be a fraction in [0, 1], got \(flipFraction)")
+      }
+      if start == .random && flipFraction != 0 {
+        throw ValidationError("--flip-fraction applies to --start stored; random starts flip nothing")
+      }
       if maxErrors < 0 { throw ValidationError("--max-errors must be at least 0, got \(maxErrors)") }
       if maxSteps < 1 { throw ValidationError("--max-steps must be at least 1, got \(maxSteps)") }
-      if let workers, workers < 1 || workers > 1024 { throw ValidationError("--workers must be between 1 and 1024, got \(workers)") }
+      if let workers, workers < 1 || workers > 1024 {
+        throw ValidationError("--workers must be between 1 and 1024, got \(workers)")
+      }
       if let patterns, IntList(argument: patterns) != nil {
-        throw ValidationError("--patterns takes a .npy file of ±1 patterns; give numbers of patterns with --count \(patterns)")
+        throw ValidationError(
+          "--patterns takes a .npy file of ±1 patterns; give numbers of patterns with --count \(patterns)")
       }
       try validateFilePrefix(filePrefix)
       let scan = self.scan
@@ -151,7 +186,9 @@ extension Capacity {
     public static let configuration = CommandConfiguration(
       commandName: "xor",
       abstract: "Krotov & Hopfield's XOR table (N = 3, K = 4) for each model and degree.",
-      discussion: "One update of z with x and y held, from z = +1 and z = −1; the memory solves XOR when z ends at −x·y for all four inputs.")
+      discussion:
+        "One update of z with x and y held, from z = +1 and z = −1; the memory solves XOR when z ends at −x·y for all four inputs."
+    )
 
     @OptionGroup var models: CapacityModelOptions
     @OptionGroup var jsonOutput: JSONOutputOptions

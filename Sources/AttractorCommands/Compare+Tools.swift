@@ -26,10 +26,13 @@ public struct Merge: ParsableCommand {
   public var folder: URL { output.folder(defaultName: "compare-merge") }
 
   public func validate() throws {
-    if folders.isEmpty { throw ValidationError("give the shard folders to merge: attractor compare merge <dir>… --output-dir <dir>") }
+    if folders.isEmpty {
+      throw ValidationError("give the shard folders to merge: attractor compare merge <dir>… --output-dir <dir>")
+    }
     let target = folder.standardizedFileURL.path
     if folders.contains(where: { URL(fileURLWithPath: $0).standardizedFileURL.path == target }) {
-      throw ValidationError("--output-dir \(folder.path) is one of the shard folders; write the merged report elsewhere")
+      throw ValidationError(
+        "--output-dir \(folder.path) is one of the shard folders; write the merged report elsewhere")
     }
   }
 
@@ -55,7 +58,9 @@ public struct ComparePrintStudy: ParsableCommand {
     commandName: "print-study",
     abstract: "Print the built-in study (or --study, checked and normalised) as a study file.")
 
-  @Option(help: ArgumentHelp("A study file to check and print normalised (default: the built-in study).", valueName: "spec.json"))
+  @Option(
+    help: ArgumentHelp(
+      "A study file to check and print normalised (default: the built-in study).", valueName: "spec.json"))
   var study: String?
 
   public init() {}

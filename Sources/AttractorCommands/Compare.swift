@@ -40,7 +40,9 @@ public struct CompareRun: ParsableCommand {
       Study-file errors are all listed before any work starts (exit status 64).
       """)
 
-  @Option(help: ArgumentHelp("A study file (JSON): models × datasets × corruptions × levels × steps × seeds.", valueName: "spec.json"))
+  @Option(
+    help: ArgumentHelp(
+      "A study file (JSON): models × datasets × corruptions × levels × steps × seeds.", valueName: "spec.json"))
   var study: String?
 
   @OptionGroup var output: OutputFolderOptions
@@ -51,7 +53,9 @@ public struct CompareRun: ParsableCommand {
   @Option(help: ArgumentHelp("Run part i of n (1 ≤ i ≤ n): the cells whose number is ≡ i − 1 mod n.", valueName: "i/n"))
   var shard: String?
 
-  @Option(name: .customLong("max-cells"), help: ArgumentHelp("Stop after running this many cells (resume later with --resume).", valueName: "k"))
+  @Option(
+    name: .customLong("max-cells"),
+    help: ArgumentHelp("Stop after running this many cells (resume later with --resume).", valueName: "k"))
   var maxCells: Int?
 
   @OptionGroup var execution: ExecutionOptions
@@ -73,7 +77,8 @@ public struct CompareRun: ParsableCommand {
   public func run() throws {
     let study = try loadStudy()
     execution.apply()
-    print(try execute(study: study, progress: quiet ? nil : StudyProgressPrinter()), terminator: format.json ? "" : "\n")
+    print(
+      try execute(study: study, progress: quiet ? nil : StudyProgressPrinter()), terminator: format.json ? "" : "\n")
   }
 
   /// The report folder: --output-dir, or report-compare in the current directory.

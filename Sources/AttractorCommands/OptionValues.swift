@@ -35,7 +35,6 @@ typealias IntList = ArgumentList<Int>
 typealias DoubleList = ArgumentList<Double>
 typealias SeedList = ArgumentList<UInt64>
 
-
 /// `--beta-range lo:hi:count`: `count` log-spaced values of β from `lo` to `hi`, parsed once.
 struct BetaRange: ExpressibleByArgument, Sendable, Equatable {
   var lower: Double
@@ -50,7 +49,9 @@ struct BetaRange: ExpressibleByArgument, Sendable, Equatable {
 
   init?(argument: String) {
     let parts = argument.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-    guard parts.count == 3, let lo = Double(parts[0]), let hi = Double(parts[1]), let n = Int(parts[2]) else { return nil }
+    guard parts.count == 3, let lo = Double(parts[0]), let hi = Double(parts[1]), let n = Int(parts[2]) else {
+      return nil
+    }
     self.init(lower: lo, upper: hi, count: n)
   }
 
@@ -61,7 +62,9 @@ struct BetaRange: ExpressibleByArgument, Sendable, Equatable {
     guard lower.isFinite, upper.isFinite, lower > 0, upper > lower else {
       throw ValidationError("--beta-range needs 0 < lo < hi (finite), got \(defaultValueDescription)")
     }
-    guard (2...200).contains(count) else { throw ValidationError("--beta-range count must be between 2 and 200, got \(count)") }
+    guard (2...200).contains(count) else {
+      throw ValidationError("--beta-range count must be between 2 and 200, got \(count)")
+    }
   }
 }
 
@@ -71,7 +74,6 @@ func validateFilePrefix(_ prefix: String) throws {
     throw ValidationError("--file-prefix must be a plain file name (no '/', not starting with '.'), got '\(prefix)'")
   }
 }
-
 
 // Library enums used as option values (their raw values are the names on the command line).
 extension Corruption.Kind: ExpressibleByArgument {}

@@ -10,25 +10,43 @@ struct QueryOptions: ParsableArguments {
   @Option(help: ArgumentHelp("Queries: a 2-D .npy array, one query per row, with d columns.", valueName: "file.npy"))
   var queries: String?
 
-  @Option(help: ArgumentHelp("With --queries: a 1-D integer .npy array of the pattern each query should retrieve (rows of the patterns, from 0). Without it accuracy is not reported.", valueName: "file.npy"))
+  @Option(
+    help: ArgumentHelp(
+      "With --queries: a 1-D integer .npy array of the pattern each query should retrieve (rows of the patterns, from 0). Without it accuracy is not reported.",
+      valueName: "file.npy"))
   var targets: String?
 
-  @Option(name: .customLong("query-count"), help: ArgumentHelp("Number B of queries made from random targets (default: see the command's description).", valueName: "B"))
+  @Option(
+    name: .customLong("query-count"),
+    help: ArgumentHelp(
+      "Number B of queries made from random targets (default: see the command's description).", valueName: "B"))
   var queryCount: Int?
 
-  @Option(help: ArgumentHelp("How queries are corrupted: noise, mask, overlap, flip or none (default noise; flip with --model classical).", valueName: "kind"))
+  @Option(
+    help: ArgumentHelp(
+      "How queries are corrupted: noise, mask, overlap, flip or none (default noise; flip with --model classical).",
+      valueName: "kind"))
   var corruption: Corruption.Kind?
 
   @Option(
     parsing: .unconditional,
-    help: ArgumentHelp("Corruption level: σ for noise (default 0.1), fraction for mask (0.3) and flip (0.1), α for overlap (0.7).", valueName: "x"))
+    help: ArgumentHelp(
+      "Corruption level: σ for noise (default 0.1), fraction for mask (0.3) and flip (0.1), α for overlap (0.7).",
+      valueName: "x"))
   var level: Double?
 
   func validate() throws {
     if queries != nil {
-      if queryCount != nil { throw ValidationError("--queries and --query-count are mutually exclusive: the file sets the number of queries") }
-      if corruption != nil { throw ValidationError("--queries and --corruption are mutually exclusive: queries from a file are used as given") }
-      if level != nil { throw ValidationError("--queries and --level are mutually exclusive: queries from a file are used as given") }
+      if queryCount != nil {
+        throw ValidationError("--queries and --query-count are mutually exclusive: the file sets the number of queries")
+      }
+      if corruption != nil {
+        throw ValidationError(
+          "--queries and --corruption are mutually exclusive: queries from a file are used as given")
+      }
+      if level != nil {
+        throw ValidationError("--queries and --level are mutually exclusive: queries from a file are used as given")
+      }
     } else if targets != nil {
       throw ValidationError("--targets needs --queries: generated queries know their own targets")
     }

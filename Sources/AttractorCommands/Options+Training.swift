@@ -10,10 +10,16 @@ struct TrainingOptions: ParsableArguments {
   @Option(help: ArgumentHelp("Most training epochs (default: see the command's description).", valueName: "n"))
   var epochs: Int?
 
-  @Option(name: .customLong("learning-rate"), help: ArgumentHelp("Peak AdamW learning rate, cosine-decayed to 0.05× over the epochs (default: see the command's description).", valueName: "η"))
+  @Option(
+    name: .customLong("learning-rate"),
+    help: ArgumentHelp(
+      "Peak AdamW learning rate, cosine-decayed to 0.05× over the epochs (default: see the command's description).",
+      valueName: "η"))
   var learningRate: Double?
 
-  @Option(name: .customLong("batch-size"), help: ArgumentHelp("Training minibatch (default: see the command's description).", valueName: "B"))
+  @Option(
+    name: .customLong("batch-size"),
+    help: ArgumentHelp("Training minibatch (default: see the command's description).", valueName: "B"))
   var batchSize: Int?
 
   func validate() throws {
@@ -48,19 +54,25 @@ struct AttentionShapeOptions: ParsableArguments {
   @Option(help: ArgumentHelp("Attention layers L (default: see the command's description).", valueName: "L"))
   var layers: Int?
 
-  @Option(help: ArgumentHelp("Heads per layer H (must divide the width d; default: see the command's description).", valueName: "H"))
+  @Option(
+    help: ArgumentHelp(
+      "Heads per layer H (must divide the width d; default: see the command's description).", valueName: "H"))
   var heads: Int?
 
   @Option(help: ArgumentHelp("Model width d (default: see the command's description).", valueName: "d"))
   var dimension: Int?
 
-  @Option(parsing: .unconditional, help: ArgumentHelp("Temperature τ (logits scaled by 1/(τ √d_h); default 1).", valueName: "τ"))
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp("Temperature τ (logits scaled by 1/(τ √d_h); default 1).", valueName: "τ"))
   var temperature: Double?
 
   /// The limits every attention stack has; a command adds its own (upper bounds, the width a
   /// multiple of the heads).
   func validate() throws {
-    if let layers, !(1...64).contains(layers) { throw ValidationError("--layers must be between 1 and 64, got \(layers)") }
+    if let layers, !(1...64).contains(layers) {
+      throw ValidationError("--layers must be between 1 and 64, got \(layers)")
+    }
     if let heads, heads < 1 { throw ValidationError("--heads must be at least 1, got \(heads)") }
     if let dimension, dimension < 1 { throw ValidationError("--dimension must be at least 1, got \(dimension)") }
     if let temperature, !(temperature.isFinite && temperature > 0) {

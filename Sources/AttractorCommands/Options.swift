@@ -8,19 +8,27 @@ import Foundation
 /// Where stored patterns come from: `--patterns FILE.npy`, or `--count` random patterns of
 /// dimension `--dimension` (defaults chosen by the command).
 struct PatternOptions: ParsableArguments {
-  @Option(help: ArgumentHelp("Stored patterns: a 2-D .npy array, one pattern per row (float32, float64, int32 or int64).", valueName: "file.npy"))
+  @Option(
+    help: ArgumentHelp(
+      "Stored patterns: a 2-D .npy array, one pattern per row (float32, float64, int32 or int64).",
+      valueName: "file.npy"))
   var patterns: String?
 
   @Option(help: ArgumentHelp("Number N of random patterns (default: see the command's description).", valueName: "N"))
   var count: Int?
 
-  @Option(help: ArgumentHelp("Dimension d of the random patterns (default: see the command's description).", valueName: "d"))
+  @Option(
+    help: ArgumentHelp("Dimension d of the random patterns (default: see the command's description).", valueName: "d"))
   var dimension: Int?
 
   func validate() throws {
     if patterns != nil {
-      if count != nil { throw ValidationError("--patterns and --count are mutually exclusive: the file sets the number of patterns") }
-      if dimension != nil { throw ValidationError("--patterns and --dimension are mutually exclusive: the file sets the dimension") }
+      if count != nil {
+        throw ValidationError("--patterns and --count are mutually exclusive: the file sets the number of patterns")
+      }
+      if dimension != nil {
+        throw ValidationError("--patterns and --dimension are mutually exclusive: the file sets the dimension")
+      }
     }
     if let count, count < 1 { throw ValidationError("--count must be at least 1, got \(count)") }
     if let dimension, dimension < 1 { throw ValidationError("--dimension must be at least 1, got \(dimension)") }
@@ -54,7 +62,10 @@ struct SeedOptions: ParsableArguments {
 
 /// `--threads`: OpenBLAS threads. Always BLAS threads; worker threads are `--workers`.
 struct ExecutionOptions: ParsableArguments {
-  @Option(help: ArgumentHelp("OpenBLAS threads (default: OpenBLAS's own choice). Results differ in the last bits between thread counts.", valueName: "n"))
+  @Option(
+    help: ArgumentHelp(
+      "OpenBLAS threads (default: OpenBLAS's own choice). Results differ in the last bits between thread counts.",
+      valueName: "n"))
   var threads: Int?
 
   func validate() throws {
@@ -73,7 +84,11 @@ struct ExecutionOptions: ParsableArguments {
 /// `report-<name>` under the current directory (git-ignored in the repository), never into a
 /// tracked folder such as Docs/: regenerating a committed report takes an explicit `--output-dir`.
 struct OutputFolderOptions: ParsableArguments {
-  @Option(name: .customLong("output-dir"), help: ArgumentHelp("Folder for the files written (created if missing; default report-<command> in the current directory).", valueName: "dir"))
+  @Option(
+    name: .customLong("output-dir"),
+    help: ArgumentHelp(
+      "Folder for the files written (created if missing; default report-<command> in the current directory).",
+      valueName: "dir"))
   var outputDirectory: String?
 
   func validate() throws {
@@ -94,7 +109,11 @@ struct OutputFolderOptions: ParsableArguments {
 /// `--output-dir` for a command that prints its result and writes files only when asked: without
 /// the option nothing is written.
 struct OptionalOutputFolderOptions: ParsableArguments {
-  @Option(name: .customLong("output-dir"), help: ArgumentHelp("Also write the result's files into this folder (created if missing; without it nothing is written).", valueName: "dir"))
+  @Option(
+    name: .customLong("output-dir"),
+    help: ArgumentHelp(
+      "Also write the result's files into this folder (created if missing; without it nothing is written).",
+      valueName: "dir"))
   var outputDirectory: String?
 
   func validate() throws {

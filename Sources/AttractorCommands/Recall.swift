@@ -39,16 +39,27 @@ public struct Recall: ParsableCommand {
   @Option(help: "Memory model: modern or classical (iterative-attention with --model-folder).")
   var model: RecallModel = .modern
 
-  @Option(name: .customLong("model-folder"), help: ArgumentHelp("A trained iterative-attention model folder (config.json + weights.safetensors, see Models/README.md): its memory is the patterns, queries are corrupted in the data's dimension and zero-padded to the model width. Runs in float precision.", valueName: "dir"))
+  @Option(
+    name: .customLong("model-folder"),
+    help: ArgumentHelp(
+      "A trained iterative-attention model folder (config.json + weights.safetensors, see Models/README.md): its memory is the patterns, queries are corrupted in the data's dimension and zero-padded to the model width. Runs in float precision.",
+      valueName: "dir"))
   var modelFolder: String?
 
-  @Option(parsing: .unconditional, help: ArgumentHelp("Inverse temperature β of the modern Hopfield network (default \(Format.compact(RecallSession.defaultBeta)); not used by classical). With the default random patterns, β = 16 is in the single-pattern retrieval regime; at β = 8 queries drift into metastable mixtures over the steps.", valueName: "β"))
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp(
+      "Inverse temperature β of the modern Hopfield network (default \(Format.compact(RecallSession.defaultBeta)); not used by classical). With the default random patterns, β = 16 is in the single-pattern retrieval regime; at β = 8 queries drift into metastable mixtures over the steps.",
+      valueName: "β"))
   var beta: Double?
 
-  @Option(name: .customLong("max-steps"), parsing: .unconditional, help: ArgumentHelp("Number of update steps T (asynchronous: sweeps over all coordinates).", valueName: "T"))
+  @Option(
+    name: .customLong("max-steps"), parsing: .unconditional,
+    help: ArgumentHelp("Number of update steps T (asynchronous: sweeps over all coordinates).", valueName: "T"))
   var maxSteps: Int = 10
 
-  @Option(parsing: .unconditional, help: ArgumentHelp("A step ‖q_t − q_{t−1}‖ at most this has converged.", valueName: "ε"))
+  @Option(
+    parsing: .unconditional, help: ArgumentHelp("A step ‖q_t − q_{t−1}‖ at most this has converged.", valueName: "ε"))
   var tolerance: Double = 1e-6
 
   @Option(help: "Floating-point precision.")
@@ -59,7 +70,8 @@ public struct Recall: ParsableCommand {
 
   @OptionGroup var execution: ExecutionOptions
 
-  @Option(help: ArgumentHelp("Write the final states (B × d) to this .npy file (written atomically).", valueName: "file.npy"))
+  @Option(
+    help: ArgumentHelp("Write the final states (B × d) to this .npy file (written atomically).", valueName: "file.npy"))
   var output: String?
 
   @OptionGroup var jsonOutput: JSONOutputOptions
@@ -71,16 +83,30 @@ public struct Recall: ParsableCommand {
       if patterns.patterns != nil || patterns.count != nil || patterns.dimension != nil {
         throw ValidationError("--model-folder brings its own memory: leave out --patterns, --count and --dimension")
       }
-      if model == .classical { throw ValidationError("--model-folder runs the folder's iterative-attention model; leave out --model classical") }
-      if beta != nil { throw ValidationError("--beta is not used with --model-folder: the model's temperature is in its config.json") }
-      if asynchronous { throw ValidationError("--asynchronous is not available for iterative attention; one step is one pass through the stack") }
+      if model == .classical {
+        throw ValidationError("--model-folder runs the folder's iterative-attention model; leave out --model classical")
+      }
+      if beta != nil {
+        throw ValidationError("--beta is not used with --model-folder: the model's temperature is in its config.json")
+      }
+      if asynchronous {
+        throw ValidationError(
+          "--asynchronous is not available for iterative attention; one step is one pass through the stack")
+      }
     } else if model == .iterativeAttention {
-      throw ValidationError("--model iterative-attention needs --model-folder DIR (a trained model, for example one under Models/)")
+      throw ValidationError(
+        "--model iterative-attention needs --model-folder DIR (a trained model, for example one under Models/)")
     }
-    if let beta, !(beta.isFinite && beta > 0) { throw ValidationError("--beta must be a finite number > 0, got \(Format.compact(beta))") }
+    if let beta, !(beta.isFinite && beta > 0) {
+      throw ValidationError("--beta must be a finite number > 0, got \(Format.compact(beta))")
+    }
     if maxSteps < 0 { throw ValidationError("--max-steps must be at least 0, got \(maxSteps)") }
-    if maxSteps > RecallSession.maxSteps { throw ValidationError("--max-steps must be at most \(RecallSession.maxSteps), got \(maxSteps)") }
-    if !(tolerance.isFinite && tolerance >= 0) { throw ValidationError("--tolerance must be a finite number ≥ 0, got \(tolerance)") }
+    if maxSteps > RecallSession.maxSteps {
+      throw ValidationError("--max-steps must be at most \(RecallSession.maxSteps), got \(maxSteps)")
+    }
+    if !(tolerance.isFinite && tolerance >= 0) {
+      throw ValidationError("--tolerance must be a finite number ≥ 0, got \(tolerance)")
+    }
     let session = self.session
     try queries.validateLevel(for: session.corruption)
     try failingAsValidation { try session.validate() }
@@ -98,7 +124,8 @@ public struct Recall: ParsableCommand {
         .generated(count: queries.queryCount ?? 256, corruption: queries.corruption, level: queries.level)
       }
     return RecallSession(
-      patterns: patternSource, queries: querySource, model: modelFolder != nil ? .iterativeAttention : model, beta: beta,
+      patterns: patternSource, queries: querySource, model: modelFolder != nil ? .iterativeAttention : model,
+      beta: beta,
       maxSteps: maxSteps, tolerance: tolerance, precision: precision, asynchronous: asynchronous, seed: seed.seed,
       output: output, version: Attractor.version)
   }

@@ -35,7 +35,9 @@ public struct ReproduceIterativeAttention: ParsableCommand {
 
   @OptionGroup var output: OutputFolderOptions
 
-  @Option(name: .customLong("models-dir"), help: ArgumentHelp("Save the first seed's trained models here (one model folder each).", valueName: "dir"))
+  @Option(
+    name: .customLong("models-dir"),
+    help: ArgumentHelp("Save the first seed's trained models here (one model folder each).", valueName: "dir"))
   var modelsDirectory: String?
 
   @Option(help: ArgumentHelp("Folder of the MNIST IDX files.", valueName: "dir"))
@@ -44,7 +46,9 @@ public struct ReproduceIterativeAttention: ParsableCommand {
   @Flag(name: .customLong("skip-mnist"), help: "Run the Synthetic-Gaussian task only.")
   var skipMNIST = false
 
-  @Flag(name: .customLong("skip-synthetic"), help: "Run the MNIST task only (no ablations, memory-size or cost measurements, which use the Synthetic task).")
+  @Flag(
+    name: .customLong("skip-synthetic"),
+    help: "Run the MNIST task only (no ablations, memory-size or cost measurements, which use the Synthetic task).")
   var skipSynthetic = false
 
   @Option(help: ArgumentHelp("Seeds, comma-separated (default 0,1,2; quick 0,1).", valueName: "list"))
@@ -52,16 +56,25 @@ public struct ReproduceIterativeAttention: ParsableCommand {
 
   @OptionGroup var training: TrainingOptions
 
-  @Option(name: .customLong("only-models"), help: ArgumentHelp("Train only these configurations, comma-separated: single-head, small, medium.", valueName: "list"))
+  @Option(
+    name: .customLong("only-models"),
+    help: ArgumentHelp(
+      "Train only these configurations, comma-separated: single-head, small, medium.", valueName: "list"))
   var onlyModels: ArgumentList<String>?
 
-  @Option(name: .customLong("ablation-seeds"), help: ArgumentHelp("Seeds for Table 3's ablations (default: the first seed only; 'all' for every seed).", valueName: "list|all"))
+  @Option(
+    name: .customLong("ablation-seeds"),
+    help: ArgumentHelp(
+      "Seeds for Table 3's ablations (default: the first seed only; 'all' for every seed).", valueName: "list|all"))
   var ablationSeeds: String?
 
   @Flag(name: .customLong("skip-ablations"), help: "Leave out Table 3's ablations (9 more trainings per seed).")
   var skipAblations = false
 
-  @Option(name: .customLong("from-results"), help: ArgumentHelp("Re-render the report from a results.json of an earlier run instead of running.", valueName: "file"))
+  @Option(
+    name: .customLong("from-results"),
+    help: ArgumentHelp(
+      "Re-render the report from a results.json of an earlier run instead of running.", valueName: "file"))
   var fromResults: String?
 
   @OptionGroup var execution: ExecutionOptions
@@ -69,7 +82,9 @@ public struct ReproduceIterativeAttention: ParsableCommand {
   public init() {}
 
   public func validate() throws {
-    if skipMNIST && skipSynthetic { throw ValidationError("--skip-mnist and --skip-synthetic together leave no task to run") }
+    if skipMNIST && skipSynthetic {
+      throw ValidationError("--skip-mnist and --skip-synthetic together leave no task to run")
+    }
     let known = IterativeAttentionStudy.ModelSpec.shortNames
     if let bad = onlyModels?.values.first(where: { !known.contains($0) }) {
       throw ValidationError("--only-models: unknown configuration \"\(bad)\"; use \(known.joined(separator: ", "))")
@@ -110,7 +125,9 @@ public struct ReproduceIterativeAttention: ParsableCommand {
     if skipSynthetic { s.includesSynthetic = false }
     if skipAblations { s.runsAblations = false }
     if let onlyModels { s.keepModels(named: onlyModels.values) }
-    if let ablationSeeds { s.ablationSeeds = ablationSeeds == "all" ? s.seeds : SeedList(argument: ablationSeeds)?.values }
+    if let ablationSeeds {
+      s.ablationSeeds = ablationSeeds == "all" ? s.seeds : SeedList(argument: ablationSeeds)?.values
+    }
     return s
   }
 
@@ -129,7 +146,10 @@ public struct ReproduceIterativeAttention: ParsableCommand {
     let folder = try output.createFolder(defaultName: Self.defaultFolderName)
     let report: IterativeAttentionReport
     do {
-      report = try fromResults.map { try IterativeAttentionReproduction.render(resultsFile: URL(fileURLWithPath: $0), into: folder) }
+      report =
+        try fromResults.map {
+          try IterativeAttentionReproduction.render(resultsFile: URL(fileURLWithPath: $0), into: folder)
+        }
         ?? reproduction.run(into: folder)
     } catch {
       throw CommandFailure("\(error)")

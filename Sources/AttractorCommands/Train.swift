@@ -31,7 +31,9 @@ public struct TrainIterativeAttention: ParsableCommand {
       --temperature 1; --epochs 10, --learning-rate 0.01, --batch-size 256.
       """)
 
-  @Option(help: ArgumentHelp("The configuration: single-head, small or medium (seed 000's; Docs/IterativeAttention.md).", valueName: "name"))
+  @Option(
+    help: ArgumentHelp(
+      "The configuration: single-head, small or medium (seed 000's; Docs/IterativeAttention.md).", valueName: "name"))
   var config = "small"
 
   @OptionGroup var shape: AttentionShapeOptions
@@ -42,7 +44,9 @@ public struct TrainIterativeAttention: ParsableCommand {
   @Option(help: ArgumentHelp("Synthetic-Gaussian: number of stored vectors.", valueName: "N"))
   var count = 10_000
 
-  @Option(name: .customLong("data-dimension"), help: ArgumentHelp("Synthetic-Gaussian: dimension of the vectors (at most the width).", valueName: "n"))
+  @Option(
+    name: .customLong("data-dimension"),
+    help: ArgumentHelp("Synthetic-Gaussian: dimension of the vectors (at most the width).", valueName: "n"))
   var dataDimension = 64
 
   @Option(help: ArgumentHelp("MNIST: folder of the IDX files.", valueName: "dir"))
@@ -86,23 +90,39 @@ public struct TrainIterativeAttention: ParsableCommand {
   /// The command as typed, rebuilt from the options (recorded in config.json and CARD.md).
   var commandLine: String {
     var parts = ["attractor train iterative-attention", "--config", config] + shape.arguments
-    if task == .mnist { parts += ["--task", "mnist", "--mnist", mnist] } else { parts += ["--count", "\(count)", "--data-dimension", "\(dataDimension)"] }
+    if task == .mnist {
+      parts += ["--task", "mnist", "--mnist", mnist]
+    } else {
+      parts += ["--count", "\(count)", "--data-dimension", "\(dataDimension)"]
+    }
     let s = settings
-    parts += ["--epochs", "\(s.epochs)", "--learning-rate", "\(s.learningRate)", "--batch-size", "\(s.batchSize)", "--seed", "\(seed.seed)"]
+    parts += [
+      "--epochs", "\(s.epochs)", "--learning-rate", "\(s.learningRate)", "--batch-size", "\(s.batchSize)", "--seed",
+      "\(seed.seed)",
+    ]
     if let threads = execution.threads { parts += ["--threads", "\(threads)"] }
     return parts.joined(separator: " ")
   }
 
   public func validate() throws {
     guard IterativeAttentionStudy.ModelSpec.named(config) != nil else {
-      throw ValidationError("--config must be one of \(IterativeAttentionStudy.ModelSpec.shortNames.joined(separator: ", ")), got \"\(config)\"")
+      throw ValidationError(
+        "--config must be one of \(IterativeAttentionStudy.ModelSpec.shortNames.joined(separator: ", ")), got \"\(config)\""
+      )
     }
-    if spec.width % spec.heads != 0 { throw ValidationError("the width \(spec.width) (--dimension) must be a multiple of the heads \(spec.heads) (--heads)") }
-    if count < 10 { throw ValidationError("--count must be at least 10 (the vectors are split 80/10/10), got \(count)") }
+    if spec.width % spec.heads != 0 {
+      throw ValidationError(
+        "the width \(spec.width) (--dimension) must be a multiple of the heads \(spec.heads) (--heads)")
+    }
+    if count < 10 {
+      throw ValidationError("--count must be at least 10 (the vectors are split 80/10/10), got \(count)")
+    }
     if dataDimension < 1 || (task == .syntheticGaussian && dataDimension > spec.width) {
       throw ValidationError("--data-dimension must be between 1 and the width \(spec.width), got \(dataDimension)")
     }
-    if task == .mnist && spec.width < 128 { throw ValidationError("--task mnist needs a width of at least 128 (the PCA dimension), got \(spec.width)") }
+    if task == .mnist && spec.width < 128 {
+      throw ValidationError("--task mnist needs a width of at least 128 (the PCA dimension), got \(spec.width)")
+    }
   }
 
   /// The model folder: --output-dir, or report-train-iterative-attention in the current directory.

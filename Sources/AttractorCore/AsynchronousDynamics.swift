@@ -41,7 +41,9 @@ public struct AsynchronousDynamics: Dynamics {
   }
 
   /// Shorthand for `AsynchronousDynamics(stopping: StoppingCriterion(maxSteps:tolerance:), seed:)`.
-  public init(maxSteps: Int, tolerance: Double = 1e-6, seed: UInt64 = 0, recordEnergies: Bool = true, recordStates: Bool = false) {
+  public init(
+    maxSteps: Int, tolerance: Double = 1e-6, seed: UInt64 = 0, recordEnergies: Bool = true, recordStates: Bool = false
+  ) {
     self.init(
       stopping: StoppingCriterion(maxSteps: maxSteps, tolerance: tolerance), seed: seed,
       recordEnergies: recordEnergies, recordStates: recordStates)
@@ -82,7 +84,8 @@ public struct AsynchronousDynamics: Dynamics {
     _ rule: Rule, from initialStates: Matrix<Rule.Scalar>
   ) throws(DynamicsError) -> DynamicsResult<Rule.Scalar> {
     try run(
-      rule, from: initialStates, energy: DescendedEnergyProbe(isRecording: recordEnergies), coordinates: RuleCoordinates())
+      rule, from: initialStates, energy: DescendedEnergyProbe(isRecording: recordEnergies),
+      coordinates: RuleCoordinates())
   }
 
   @inlinable

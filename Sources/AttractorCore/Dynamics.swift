@@ -232,7 +232,9 @@ func validateInitialStates<Scalar>(_ states: Matrix<Scalar>, dimension: Int) thr
 
 /// Step size of row `r`: ‖a_r − b_r‖ (no allocation).
 @inlinable @inline(__always)
-func rowStep<Scalar: LinearAlgebraScalar>(_ a: UnsafeBufferPointer<Scalar>, _ b: UnsafeBufferPointer<Scalar>, row r: Int, columns d: Int) -> Scalar {
+func rowStep<Scalar: LinearAlgebraScalar>(
+  _ a: UnsafeBufferPointer<Scalar>, _ b: UnsafeBufferPointer<Scalar>, row r: Int, columns d: Int
+) -> Scalar {
   var s: Scalar = 0
   let base = r * d
   for j in 0..<d {

@@ -19,7 +19,9 @@ public enum FiniteDifferences {
 
   /// Hessian of the energy at `state` from central differences of its analytic gradient,
   /// symmetrised as (H + Hᵀ)/2.
-  public static func hessian<E: EnergyFunction>(of energy: E, at state: [E.Scalar], step h: E.Scalar) -> Matrix<E.Scalar> {
+  public static func hessian<E: EnergyFunction>(of energy: E, at state: [E.Scalar], step h: E.Scalar) -> Matrix<
+    E.Scalar
+  > {
     let d = state.count
     let g = energy.gradient(perturbations(of: state, step: h))
     var hessian = Matrix<E.Scalar>(rows: d, columns: d)

@@ -23,7 +23,8 @@ public struct GradientDescent<Energy: EnergyFunction>: EnergyDescending {
 
   /// - Precondition: `stepSize` is finite and positive.
   public init(_ energy: Energy, stepSize: Scalar) {
-    precondition(stepSize.isFinite && stepSize > 0, "GradientDescent step size must be finite and positive, got \(stepSize)")
+    precondition(
+      stepSize.isFinite && stepSize > 0, "GradientDescent step size must be finite and positive, got \(stepSize)")
     self.energy = energy
     self.stepSize = stepSize
   }

@@ -142,7 +142,8 @@ public struct SynchronousDynamics: Dynamics {
       }
     }
     var stateHistories: [[[Scalar]]] = recordStates ? (0..<batch).map { [current.row($0)] } : []
-    observe(Step(step: 0, states: current, energies: hasEnergy ? energies : nil, stepSizes: sizes, converged: converged))
+    observe(
+      Step(step: 0, states: current, energies: hasEnergy ? energies : nil, stepSizes: sizes, converged: converged))
 
     var step = 0
     while convergedCount < batch && step < stopping.maxSteps {
@@ -183,7 +184,8 @@ public struct SynchronousDynamics: Dynamics {
           if recordStates { stateHistories[r].append(current.row(r)) }
         }
       }
-      observe(Step(step: step, states: current, energies: hasEnergy ? energies : nil, stepSizes: sizes, converged: converged))
+      observe(
+        Step(step: step, states: current, energies: hasEnergy ? energies : nil, stepSizes: sizes, converged: converged))
     }
     let trajectories = (0..<batch).map { r in
       Trajectory(

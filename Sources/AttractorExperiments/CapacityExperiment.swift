@@ -186,7 +186,8 @@ public struct CapacityExperiment: Sendable, Equatable, Codable {
   public var maxSweeps: Int
 
   public init(
-    units: [Int], patternCounts: [Int], relativePatterns: [Double] = [], starts: Int, start: CapacityStart = .stored(flipFraction: 0),
+    units: [Int], patternCounts: [Int], relativePatterns: [Double] = [], starts: Int,
+    start: CapacityStart = .stored(flipFraction: 0),
     maxErrors: Int = 0, seed: UInt64 = 0, maxSweeps: Int = 1000
   ) {
     self.units = units
@@ -209,7 +210,9 @@ public struct CapacityExperiment: Sendable, Equatable, Codable {
       throw .invalidParameter(name: "units N", value: "\(n)", requirement: "between 1 and 1048576")
     }
     if relativePatterns.isEmpty && needsPatternCounts {
-      guard !patternCounts.isEmpty else { throw .invalidParameter(name: "patterns K", value: "[]", requirement: "at least one K") }
+      guard !patternCounts.isEmpty else {
+        throw .invalidParameter(name: "patterns K", value: "[]", requirement: "at least one K")
+      }
       for k in patternCounts where k < 1 || k > 1 << 24 {
         throw .invalidParameter(name: "patterns K", value: "\(k)", requirement: "between 1 and 16777216")
       }
@@ -230,7 +233,8 @@ public struct CapacityExperiment: Sendable, Equatable, Codable {
     if relativePatterns.isEmpty { return patternCounts }
     guard let formula = model.formulaKMax(units: n) else {
       throw .invalidParameter(
-        name: "relative patterns", value: "\(relativePatterns)", requirement: "used with a polynomial model of degree ≥ 2 (it scales the K_max formula)")
+        name: "relative patterns", value: "\(relativePatterns)",
+        requirement: "used with a polynomial model of degree ≥ 2 (it scales the K_max formula)")
     }
     return Array(Set(relativePatterns.map { max(1, Int(($0 * formula).rounded())) })).sorted()
   }
@@ -282,7 +286,8 @@ public struct CapacityExperiment: Sendable, Equatable, Codable {
     try model.validate()
     if let given {
       guard given.rows >= 1 && given.columns >= 1 else {
-        throw .invalidPatterns("the patterns are \(given.rows) × \(given.columns); at least one pattern of at least one unit is needed")
+        throw .invalidPatterns(
+          "the patterns are \(given.rows) × \(given.columns); at least one pattern of at least one unit is needed")
       }
       for i in 0..<given.rows {
         for j in 0..<given.columns where given[i, j] != 1 && given[i, j] != -1 {
@@ -295,7 +300,8 @@ public struct CapacityExperiment: Sendable, Equatable, Codable {
     for n in unitList {
       let ks: [Int]
       if let given { ks = [given.rows] } else { ks = try patternCounts(for: model, units: n) }
-      var curve = CapacityCurve(model: model, units: n, points: [], kMax: nil, kHalf: nil, formulaKMax: model.formulaKMax(units: n))
+      var curve = CapacityCurve(
+        model: model, units: n, points: [], kMax: nil, kHalf: nil, formulaKMax: model.formulaKMax(units: n))
       for k in ks {
         let stored = given ?? randomPatterns(units: n, count: k)
         let point = try measure(model: model, patterns: stored, threads: threads)
@@ -327,7 +333,9 @@ public struct CapacityExperiment: Sendable, Equatable, Codable {
   }
 
   /// One point: the model on `patterns`, from this experiment's starts.
-  public func measure(model: CapacityModel, patterns: Matrix<Double>, threads: Int? = nil) throws(CapacityError) -> CapacityPoint {
+  public func measure(model: CapacityModel, patterns: Matrix<Double>, threads: Int? = nil) throws(CapacityError)
+    -> CapacityPoint
+  {
     switch model {
     case .classical:
       let f: Polynomial
@@ -348,7 +356,9 @@ public struct CapacityExperiment: Sendable, Equatable, Codable {
     }
   }
 
-  func measure<F: InteractionFunction>(interaction: F, patterns: Matrix<Double>, threads: Int?) throws(CapacityError) -> CapacityPoint {
+  func measure<F: InteractionFunction>(interaction: F, patterns: Matrix<Double>, threads: Int?) throws(CapacityError)
+    -> CapacityPoint
+  {
     let n = patterns.columns
     let k = patterns.rows
     let memory: DenseAssociativeMemory<Double, F>
@@ -361,7 +371,8 @@ public struct CapacityExperiment: Sendable, Equatable, Codable {
     let begin = clock.now
     let run: DenseAsynchronousRun<Double>
     do {
-      run = try memory.runAsynchronous(from: states, seed: dynamicsSeed, maxSweeps: maxSweeps, targets: targets, threads: threads)
+      run = try memory.runAsynchronous(
+        from: states, seed: dynamicsSeed, maxSweeps: maxSweeps, targets: targets, threads: threads)
     } catch { throw .modelFailed("the dynamics failed: \(error)") }
     let seconds = (clock.now - begin).seconds
 

@@ -57,18 +57,21 @@ public struct CapacityReport: Sendable, Equatable, Codable {
     var series: [Series] = []
     for c in curves {
       let name = multipleN ? "\(c.model), N = \(c.units)" : "\(c.model)"
-      series.append(Series(name: name, points: c.points.map { DataPoint(x: Double($0.patterns), y: $0.errorFreeFraction) }))
+      series.append(
+        Series(name: name, points: c.points.map { DataPoint(x: Double($0.patterns), y: $0.errorFreeFraction) }))
       if experiment.maxErrors > 0 && curves.count <= 3 {
         series.append(
           Series(
-            name: "\(name), ≤ \(experiment.maxErrors) wrong", points: c.points.map { DataPoint(x: Double($0.patterns), y: $0.withinMaxErrorsFraction) },
+            name: "\(name), ≤ \(experiment.maxErrors) wrong",
+            points: c.points.map { DataPoint(x: Double($0.patterns), y: $0.withinMaxErrorsFraction) },
             dashed: true))
       }
     }
     let ks = curves.flatMap { $0.points.map { Double($0.patterns) } }
     let n = curves.first?.units ?? 0
     var chart = LineChart(
-      title: title ?? "Recall against K (\(multipleN ? "several N" : "N = \(n)"), \(experiment.start == .random ? "random starts" : "\(experiment.start)"))",
+      title: title
+        ?? "Recall against K (\(multipleN ? "several N" : "N = \(n)"), \(experiment.start == .random ? "random starts" : "\(experiment.start)"))",
       xLabel: "stored patterns K", yLabel: "fraction of starts ending error-free", series: series)
     if let lo = ks.min(), let hi = ks.max(), lo > 0, hi / lo > 10 { chart.xScale = .logarithmic }
     chart.yRange = 0...1
@@ -88,8 +91,10 @@ public struct CapacityReport: Sendable, Equatable, Codable {
       series.append(Series(name: "\(c.model)", points: points, showsMarkers: false))
     }
     var chart = LineChart(
-      title: "Final overlap with the nearest memory (N = \(curves.first?.units ?? 0), K = \(k), \(experiment.starts) starts)",
-      xLabel: "overlap m/N of the final state with the nearest memory (1 = a memory)", yLabel: "fraction of starts", series: series)
+      title:
+        "Final overlap with the nearest memory (N = \(curves.first?.units ?? 0), K = \(k), \(experiment.starts) starts)",
+      xLabel: "overlap m/N of the final state with the nearest memory (1 = a memory)", yLabel: "fraction of starts",
+      series: series)
     chart.yRange = 0...1
     return chart
   }
@@ -101,7 +106,10 @@ public struct CapacityReport: Sendable, Equatable, Codable {
     var formulaSeries: [CapacityModel: [DataPoint]] = [:]
     for model in models {
       let cs = curves.filter { $0.model == model }.sorted { $0.units < $1.units }
-      series.append(Series(name: "\(model): K½ measured", points: cs.compactMap { c in c.kHalf.map { DataPoint(x: Double(c.units), y: $0) } }))
+      series.append(
+        Series(
+          name: "\(model): K½ measured",
+          points: cs.compactMap { c in c.kHalf.map { DataPoint(x: Double(c.units), y: $0) } }))
       if case .rectified = model { continue }
       formulaSeries[model] = cs.compactMap { c in c.formulaKMax.map { DataPoint(x: Double(c.units), y: $0) } }
     }
@@ -111,7 +119,9 @@ public struct CapacityReport: Sendable, Equatable, Codable {
         series.append(Series(name: name, points: points, dashed: true, showsMarkers: false))
       }
     }
-    return LineChart(title: "K½ (half the starts error-free) against N", xLabel: "units N", yLabel: "stored patterns K", series: series)
+    return LineChart(
+      title: "K½ (half the starts error-free) against N", xLabel: "units N", yLabel: "stored patterns K", series: series
+    )
   }
 
   /// Writes `capacity.csv`, `capacity.json`, `capacity-recall.svg`, (random starts)
@@ -140,7 +150,9 @@ public struct CapacityReport: Sendable, Equatable, Codable {
       written.append(url)
     }
     if curves.contains(where: { !$0.points.isEmpty }) { try chart(recallChart(), "\(prefix)-recall.svg") }
-    if experiment.start == .random, Set(curves.map(\.units)).count == 1, let k = curves.flatMap({ $0.points.map(\.patterns) }).max() {
+    if experiment.start == .random, Set(curves.map(\.units)).count == 1,
+      let k = curves.flatMap({ $0.points.map(\.patterns) }).max()
+    {
       try chart(histogramChart(patterns: k), "\(prefix)-histogram.svg")
     }
     if Set(curves.map(\.units)).count > 1 && curves.contains(where: { $0.kHalf != nil }) {

@@ -61,7 +61,8 @@ public struct CapacityScan: Sendable {
       if patternsFile != nil { throw InputError("--relative-patterns and --patterns FILE.npy are mutually exclusive") }
       if models.contains(where: { $0.formulaKMax(units: 100) == nil }) {
         throw InputError(
-          "--relative-patterns scales the K_max formula, which exists only for polynomial, rectified and classical models of degree ≥ 2")
+          "--relative-patterns scales the K_max formula, which exists only for polynomial, rectified and classical models of degree ≥ 2"
+        )
       }
     }
   }
@@ -115,16 +116,22 @@ extension CapacityReport {
     typealias F = NumberFormat
     let e = experiment
     var lines: [String] = []
-    lines.append("# capacity: \(e.start), \(e.starts) starts per K, seed \(e.seed), max steps \(e.maxSweeps), workers \(threads)")
+    lines.append(
+      "# capacity: \(e.start), \(e.starts) starts per K, seed \(e.seed), max steps \(e.maxSweeps), workers \(threads)")
     lines.append("")
     var points = MarkdownTable(
-      header: ["model", "N", "K", "error-free", "≤ \(e.maxErrors) wrong", "mean errors", "on +ξ", "converged", "mean sweeps", "seconds"],
+      header: [
+        "model", "N", "K", "error-free", "≤ \(e.maxErrors) wrong", "mean errors", "on +ξ", "converged", "mean sweeps",
+        "seconds",
+      ],
       leftColumns: 1)
     for c in curves {
       for p in c.points {
         let cells = [
-          F.fixed(p.errorFreeFraction, decimals: 4), F.fixed(p.withinMaxErrorsFraction, decimals: 4), F.fixed(p.meanErrors, decimals: 3),
-          F.fixed(p.endedOnPatternFraction, decimals: 4), F.fixed(p.convergedFraction, decimals: 4), F.fixed(p.meanSweeps, decimals: 2),
+          F.fixed(p.errorFreeFraction, decimals: 4), F.fixed(p.withinMaxErrorsFraction, decimals: 4),
+          F.fixed(p.meanErrors, decimals: 3),
+          F.fixed(p.endedOnPatternFraction, decimals: 4), F.fixed(p.convergedFraction, decimals: 4),
+          F.fixed(p.meanSweeps, decimals: 2),
           F.fixed(p.seconds, decimals: 2),
         ]
         points.append(["\(c.model)", "\(p.units)", "\(p.patterns)"] + cells)
@@ -184,7 +191,9 @@ public struct XORTable: Codable, Sendable, Equatable {
 
   /// The Markdown table: per model the decision sum and the z it gives for each input.
   public var markdown: String {
-    var lines: [String] = ["# XOR with N = 3, K = 4 memories (x, y, z = −xy in ±1); one update of z with x, y held", ""]
+    var lines: [String] = [
+      "# XOR with N = 3, K = 4 memories (x, y, z = −xy in ±1); one update of z with x, y held", "",
+    ]
     var table = MarkdownTable(
       header: ["interaction", "(x,y)=(−,−)", "(−,+)", "(+,−)", "(+,+)", "solved"],
       alignments: [.left, .right, .right, .right, .right, .left])
@@ -197,7 +206,9 @@ public struct XORTable: Codable, Sendable, Equatable {
     }
     lines += table.lines
     lines.append("")
-    lines.append("expected z = −xy: (−,−) → −, (−,+) → +, (+,−) → +, (+,+) → −; a zero sum keeps z's initial value (both ±1 tried)")
+    lines.append(
+      "expected z = −xy: (−,−) → −, (−,+) → +, (+,−) → +, (+,+) → −; a zero sum keeps z's initial value (both ±1 tried)"
+    )
     return lines.joined(separator: "\n")
   }
 }

@@ -156,7 +156,8 @@ public enum Corruption: Sendable, Equatable, Hashable, CustomStringConvertible {
     let n = patterns.rows
     let d = patterns.columns
     guard bases.rows == targets.count && bases.columns == d else {
-      throw .baseShapeMismatch(rows: bases.rows, columns: bases.columns, expectedRows: targets.count, expectedColumns: d)
+      throw .baseShapeMismatch(
+        rows: bases.rows, columns: bases.columns, expectedRows: targets.count, expectedColumns: d)
     }
 
     let root = SeededGenerator(seed: generator.next())
@@ -280,13 +281,15 @@ public enum CorruptionError: TargetError, Equatable, Sendable, CustomStringConve
     case .invalidLevel(let kind, let value):
       return "the level of a \(kind) corruption must be \(kind.levelMeaning), got \(value)"
     case .overlapNeedsTwoPatterns(let count):
-      return "an overlap corruption blends the target with a different stored pattern, so it needs at least 2 patterns, got \(count)"
+      return
+        "an overlap corruption blends the target with a different stored pattern, so it needs at least 2 patterns, got \(count)"
     case .emptyPatterns(let count, let dimension):
       return PatternMessages.empty("corruption", count: count, dimension: dimension)
     case .targetOutOfRange(let position, let value, let count):
       return PatternMessages.targetOutOfRange(position: position, value: value, patternCount: count)
     case .baseShapeMismatch(let rows, let columns, let expectedRows, let expectedColumns):
-      return "the clean cues are \(rows) × \(columns), but one row per target of the patterns' dimension is \(expectedRows) × \(expectedColumns)"
+      return
+        "the clean cues are \(rows) × \(columns), but one row per target of the patterns' dimension is \(expectedRows) × \(expectedColumns)"
     }
   }
 }

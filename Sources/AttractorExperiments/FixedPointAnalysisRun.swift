@@ -54,7 +54,8 @@ public struct FixedPointAnalysisRun: Sendable {
   /// Checks the sizes known before any file is read: starts × max(N, d) within ``MatrixSizeLimit``.
   public func validate() throws(InputError) {
     guard case .random(let n, let d, _) = patterns else { return }
-    let starts = n * (1 + search.noisyStartsPerPattern) + search.pairMixtures + search.tripleMixtures + 1 + search.randomStarts
+    let starts =
+      n * (1 + search.noisyStartsPerPattern) + search.pairMixtures + search.tripleMixtures + 1 + search.randomStarts
     try MatrixSizeLimit.check(rows: starts, columns: max(n, d), what: "starts × max(N, d)")
   }
 
@@ -77,13 +78,16 @@ public struct FixedPointAnalysisRun: Sendable {
       let m: Matrix<Double> = try InputFiles.patterns(path)
       guard m.columns <= Self.maxDimension else {
         throw InputError(
-          "the patterns in \(path) have dimension \(m.columns); analyze handles d ≤ \(Self.maxDimension) (each fixed point needs d × d eigenproblems)")
+          "the patterns in \(path) have dimension \(m.columns); analyze handles d ≤ \(Self.maxDimension) (each fixed point needs d × d eigenproblems)"
+        )
       }
-      try MatrixSizeLimit.check(rows: m.rows, columns: m.columns * (m.columns + 1) / 2, what: "N × d(d+1)/2 (patterns file)")
+      try MatrixSizeLimit.check(
+        rows: m.rows, columns: m.columns * (m.columns + 1) / 2, what: "N × d(d+1)/2 (patterns file)")
       return m
     case .random(let n, let d, let correlation):
       var rng = SeededGenerator(seed: search.seed).derived(0)
-      let independent: Matrix<Double> = rng.gaussianMatrix(rows: n, columns: d, standardDeviation: 1 / Double(d).squareRoot())
+      let independent: Matrix<Double> = rng.gaussianMatrix(
+        rows: n, columns: d, standardDeviation: 1 / Double(d).squareRoot())
       guard let c = correlation, c > 0 else { return independent }
       // A shared component z from its own stream, so c = 0 and c > 0 share the gᵢ.
       var shared = SeededGenerator(seed: search.seed).derived(4)
@@ -117,7 +121,8 @@ public struct FixedPointAnalysisRun: Sendable {
       case .modelFolder: break
       }
       record = FixedPointAnalysisRecord(
-        version: version, patternsFile: patternsFile, correlation: correlation, patternCount: x.rows, dimension: x.columns,
+        version: version, patternsFile: patternsFile, correlation: correlation, patternCount: x.rows,
+        dimension: x.columns,
         beta: usedBeta, seed: search.seed, blasThreads: BLAS.threadCount, report: report)
       title =
         "Fixed points of the modern Hopfield network: N = \(x.rows) patterns, d = \(x.columns), β = \(NumberFormat.compact(usedBeta)) (\(patternDescription))"
@@ -137,13 +142,16 @@ public struct FixedPointAnalysisRun: Sendable {
     do { loaded = try IterativeAttentionModelFolder.load(from: URL(fileURLWithPath: folder)) } catch {
       throw InputError("cannot load the model folder \(folder): \(error)")
     }
-    func wide(_ m: Matrix<Float>) -> Matrix<Double> { Matrix(rows: m.rows, columns: m.columns, elements: m.elements.map(Double.init)) }
+    func wide(_ m: Matrix<Float>) -> Matrix<Double> {
+      Matrix(rows: m.rows, columns: m.columns, elements: m.elements.map(Double.init))
+    }
     let network: IterativeAttention<Double>
     do {
       network = try IterativeAttention(
         configuration: loaded.model.configuration, keys: wide(loaded.model.keys), values: wide(loaded.model.values),
         layers: loaded.model.layers.map {
-          AttentionLayerParameters(query: wide($0.query), key: wide($0.key), value: wide($0.value), output: wide($0.output))
+          AttentionLayerParameters(
+            query: wide($0.query), key: wide($0.key), value: wide($0.value), output: wide($0.output))
         })
     } catch {
       throw InputError("cannot build the model of \(folder): \(error)")
@@ -152,7 +160,8 @@ public struct FixedPointAnalysisRun: Sendable {
     do { report = try analyzer.analyze(network) } catch { throw InputError("analysis failed: \(error)") }
     let c = loaded.record.configuration
     let record = FixedPointAnalysisRecord(
-      version: version, patternsFile: folder, correlation: nil, patternCount: network.memorySize, dimension: network.dimension,
+      version: version, patternsFile: folder, correlation: nil, patternCount: network.memorySize,
+      dimension: network.dimension,
       beta: c.logitScale, seed: search.seed, blasThreads: BLAS.threadCount, report: report)
     let title =
       "Fixed points of the iterative-attention model \(folder) (\(loaded.record.task), \(c.layers) layer(s) × \(c.heads) head(s), "
@@ -169,7 +178,8 @@ public struct FixedPointAnalysisRun: Sendable {
     let diagram: PhaseDiagram
     do {
       let betas = try PhaseDiagram.logSpaced(from: lower, to: upper, count: count)
-      diagram = try PhaseDiagram.sweep(betas: betas, analyzer: analyzer) { b in try ModernHopfield(patterns: x, beta: b) }
+      diagram = try PhaseDiagram.sweep(betas: betas, analyzer: analyzer) { b in try ModernHopfield(patterns: x, beta: b)
+      }
     } catch {
       throw InputError("phase diagram failed: \(error)")
     }

@@ -26,7 +26,8 @@ public enum MatrixSizeLimit {
     let (product, overflow) = rows.multipliedReportingOverflow(by: columns)
     if overflow || product > maxElements || rows > Int(Int32.max) || columns > Int(Int32.max) {
       throw InputError(
-        "\(what) = \(rows) × \(columns) is more than the \(maxElements) elements one matrix may hold here; use smaller sizes")
+        "\(what) = \(rows) × \(columns) is more than the \(maxElements) elements one matrix may hold here; use smaller sizes"
+      )
     }
   }
 }
@@ -45,7 +46,8 @@ public enum InputFiles {
     }
     guard tensor.rank == 2 else {
       let row = role == "patterns" ? "pattern" : role == "queries" ? "query" : "item"
-      throw InputError("the \(role) file \(path) holds an array of shape \(tensor.shape); it must be 2-D, one \(row) per row")
+      throw InputError(
+        "the \(role) file \(path) holds an array of shape \(tensor.shape); it must be 2-D, one \(row) per row")
     }
     do {
       return try tensor.matrix(as: Scalar.self)
@@ -55,11 +57,14 @@ public enum InputFiles {
   }
 
   /// Stored patterns from `path`: at least one row and one column.
-  public static func patterns<Scalar: LinearAlgebraScalar>(_ path: String, as _: Scalar.Type = Scalar.self) throws(InputError) -> Matrix<Scalar> {
+  public static func patterns<Scalar: LinearAlgebraScalar>(_ path: String, as _: Scalar.Type = Scalar.self)
+    throws(InputError) -> Matrix<Scalar>
+  {
     let m: Matrix<Scalar> = try matrix(path, role: "patterns")
     guard m.rows >= 1 && m.columns >= 1 else {
       throw InputError(
-        "the patterns file \(path) holds a \(m.rows) × \(m.columns) array; it needs at least one pattern of dimension at least 1")
+        "the patterns file \(path) holds a \(m.rows) × \(m.columns) array; it needs at least one pattern of dimension at least 1"
+      )
     }
     return m
   }
@@ -69,12 +74,14 @@ public enum InputFiles {
     let m: Matrix<Double> = try matrix(path, role: "patterns")
     guard m.rows >= 1 && m.columns >= 1 else {
       throw InputError(
-        "the patterns file \(path) holds a \(m.rows) × \(m.columns) array; it needs at least one pattern of at least one unit")
+        "the patterns file \(path) holds a \(m.rows) × \(m.columns) array; it needs at least one pattern of at least one unit"
+      )
     }
     for i in 0..<m.rows {
       for j in 0..<m.columns where m[i, j] != 1 && m[i, j] != -1 {
         throw InputError(
-          "the patterns file \(path) has \(m[i, j]) in pattern \(i), unit \(j); capacity runs store ±1 patterns (binarise with sign first)")
+          "the patterns file \(path) has \(m[i, j]) in pattern \(i), unit \(j); capacity runs store ±1 patterns (binarise with sign first)"
+        )
       }
     }
     return m
@@ -91,7 +98,8 @@ public enum InputFiles {
     }
     guard tensor.shape == [queryCount] else {
       throw InputError(
-        "the targets file \(path) holds an array of shape \(tensor.shape); it must be 1-D with one pattern index per query, shape [\(queryCount)]")
+        "the targets file \(path) holds an array of shape \(tensor.shape); it must be 1-D with one pattern index per query, shape [\(queryCount)]"
+      )
     }
     let values: [Int64]
     do {
@@ -103,7 +111,8 @@ public enum InputFiles {
     result.reserveCapacity(values.count)
     for (k, v) in values.enumerated() {
       guard v >= 0 && v < Int64(patternCount) else {
-        throw InputError("--targets \(path): " + PatternMessages.targetOutOfRange(position: k, value: v, patternCount: patternCount))
+        throw InputError(
+          "--targets \(path): " + PatternMessages.targetOutOfRange(position: k, value: v, patternCount: patternCount))
       }
       result.append(Int(v))
     }

@@ -50,7 +50,9 @@ public struct NearestPatternSearch<Scalar: LinearAlgebraScalar>: Sendable {
   /// Writes the index of the nearest pattern of each row of `states` into `indices`
   /// (`indices.count == states.rows`), −1 for a zero (or non-finite) state.
   public mutating func assign(_ states: Matrix<Scalar>, into indices: inout [Int]) {
-    precondition(states.columns == unitPatterns.columns, "nearest pattern: states have \(states.columns) columns, patterns \(unitPatterns.columns)")
+    precondition(
+      states.columns == unitPatterns.columns,
+      "nearest pattern: states have \(states.columns) columns, patterns \(unitPatterns.columns)")
     precondition(indices.count == states.rows, "nearest pattern: \(indices.count) slots for \(states.rows) states")
     let b = states.rows
     let n = unitPatterns.rows

@@ -157,7 +157,8 @@ public struct RecallExperiment: Sendable, Equatable, Codable {
     case .synchronous:
       finalStates = try runSynchronous(rule.synchronous, queries: queries, energy: energy, recorder: &recorder)
     case .asynchronous(let seed):
-      finalStates = try runAsynchronous(rule.asynchronous, queries: queries, seed: seed, energy: energy, recorder: &recorder)
+      finalStates = try runAsynchronous(
+        rule.asynchronous, queries: queries, seed: seed, energy: energy, recorder: &recorder)
     }
     let result = recorder.finish(finalStates: finalStates, patternCount: n, dimension: d)
     return RecallRun(result: result, finalStates: finalStates)
@@ -199,7 +200,8 @@ public struct RecallExperiment: Sendable, Equatable, Codable {
     if lastStep < steps {
       let zeros = [Scalar](repeating: 0, count: queries.rows)
       for t in (lastStep + 1)...steps {
-        recorder.record(step: t, states: outcome.finalStates, energies: lastEnergies, stepSizes: zeros, sameStatesAsBefore: true)
+        recorder.record(
+          step: t, states: outcome.finalStates, energies: lastEnergies, stepSizes: zeros, sameStatesAsBefore: true)
       }
     }
     return outcome.finalStates

@@ -133,13 +133,15 @@ public struct RecallOutput: Sendable {
     if let corruption = c.queries.corruption {
       queriesLine += " from random targets, corruption: \(corruption)"
     } else {
-      queriesLine += " from \(c.queries.file ?? "?")" + (c.queries.targetsFile.map { ", targets \($0)" } ?? ", no targets")
+      queriesLine +=
+        " from \(c.queries.file ?? "?")" + (c.queries.targetsFile.map { ", targets \($0)" } ?? ", no targets")
     }
     queriesLine += "  seed \(c.seed)"
     lines.append(queriesLine)
     let schedule = if case .asynchronous = c.experiment.schedule { "asynchronous" } else { "synchronous" }
     lines.append(
-      "# \(schedule)  T = \(c.experiment.steps)  ε = \(c.experiment.tolerance)  precision \(c.precision.rawValue)  BLAS threads \(c.blasThreads)")
+      "# \(schedule)  T = \(c.experiment.steps)  ε = \(c.experiment.tolerance)  precision \(c.precision.rawValue)  BLAS threads \(c.blasThreads)"
+    )
     lines.append("")
     lines.append("step  accuracy   mean energy  mean step size  converged")
     for s in report.steps {
@@ -159,7 +161,8 @@ public struct RecallOutput: Sendable {
     lines.append(summary)
     if let path = report.output {
       lines.append(
-        "final states (\(finalStateShape.rows) × \(finalStateShape.columns), \(c.precision == .float ? "float32" : "float64")) written to \(path)")
+        "final states (\(finalStateShape.rows) × \(finalStateShape.columns), \(c.precision == .float ? "float32" : "float64")) written to \(path)"
+      )
     }
     return lines.joined(separator: "\n")
   }

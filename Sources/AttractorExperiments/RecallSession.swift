@@ -82,11 +82,14 @@ public struct RecallSession: Sendable {
   /// overlap corruption with at least two patterns.
   public func validate() throws(InputError) {
     if case .generated = queries, corruption == .overlap, case .random(let count, _) = patterns, count < 2 {
-      throw InputError("--corruption overlap blends the target with another stored pattern, so it needs --count ≥ 2, got \(count)")
+      throw InputError(
+        "--corruption overlap blends the target with another stored pattern, so it needs --count ≥ 2, got \(count)")
     }
     if case .random(let n, let d) = patterns {
       try MatrixSizeLimit.check(rows: n, columns: d, what: "--count × --dimension")
-      if model == .classical { try MatrixSizeLimit.check(rows: d, columns: d, what: "the classical weight matrix d × d") }
+      if model == .classical {
+        try MatrixSizeLimit.check(rows: d, columns: d, what: "the classical weight matrix d × d")
+      }
       if case .generated(let b, _, _) = queries {
         try MatrixSizeLimit.check(rows: b, columns: d, what: "--query-count × --dimension")
         try MatrixSizeLimit.check(rows: b, columns: n, what: "--query-count × --count")
@@ -124,7 +127,8 @@ public struct RecallSession: Sendable {
       }
       folderModel = loaded.model
       patternMatrix = Matrix(
-        rows: loaded.patterns.rows, columns: loaded.patterns.columns, elements: loaded.patterns.elements.map { Scalar($0) })
+        rows: loaded.patterns.rows, columns: loaded.patterns.columns,
+        elements: loaded.patterns.elements.map { Scalar($0) })
       if precision == .double { notes.append("model folders hold float32 weights: this run uses float precision") }
       let c = loaded.record.configuration
       notes.append(
@@ -134,7 +138,8 @@ public struct RecallSession: Sendable {
       patternMatrix = try InputFiles.patterns(path)
     case .random(let count, let d):
       var rng = root.derived(0)
-      patternMatrix = rng.gaussianMatrix(rows: count, columns: d, standardDeviation: 1 / Double(d).squareRoot(), as: Scalar.self)
+      patternMatrix = rng.gaussianMatrix(
+        rows: count, columns: d, standardDeviation: 1 / Double(d).squareRoot(), as: Scalar.self)
     }
     let n = patternMatrix.rows
     let d = patternMatrix.columns
@@ -144,7 +149,8 @@ public struct RecallSession: Sendable {
       patternMatrix = Binarization.binarized(patternMatrix)
       patternsBinarized = true
       if case .file(let path) = patterns {
-        notes.append("--model classical stores ±1 patterns: binarised the \(n) × \(d) patterns of \(path) with sign (0 ↦ +1)")
+        notes.append(
+          "--model classical stores ±1 patterns: binarised the \(n) × \(d) patterns of \(path) with sign (0 ↦ +1)")
       }
     }
     if model == .classical && Double(n) > 0.138 * Double(d) {
@@ -166,7 +172,8 @@ public struct RecallSession: Sendable {
       queryMatrix = try InputFiles.matrix(path, role: "queries")
       guard queryMatrix.columns == d else {
         throw InputError(
-          "queries have \(queryMatrix.columns) columns but patterns have \(d); each query must be a state of dimension d = \(d)")
+          "queries have \(queryMatrix.columns) columns but patterns have \(d); each query must be a state of dimension d = \(d)"
+        )
       }
       guard queryMatrix.rows >= 1 else { throw InputError("the queries file \(path) holds no queries (0 rows)") }
       if let targets { targetList = try InputFiles.targets(targets, queryCount: queryMatrix.rows, patternCount: n) }
@@ -190,7 +197,8 @@ public struct RecallSession: Sendable {
     if model == .classical && !Binarization.isTernary(queryMatrix) {
       queryMatrix = Binarization.binarized(queryMatrix, keepingZeros: true)
       queriesBinarized = true
-      notes.append("--model classical runs on ±1 states: binarised the queries with sign (zeros, i.e. masked units, kept as 0)")
+      notes.append(
+        "--model classical runs on ±1 states: binarised the queries with sign (zeros, i.e. masked units, kept as 0)")
     }
 
     // Dynamics.
@@ -212,7 +220,10 @@ public struct RecallSession: Sendable {
           throw InputError("the iterative-attention model needs a model folder")
         }
         let padded = floatQueries.zeroPadded(toColumns: network.dimension)
-        guard let converted = try experiment.run(network, patterns: network.patterns, queries: padded, targets: targetList) as? RecallRun<Scalar> else {
+        guard
+          let converted = try experiment.run(network, patterns: network.patterns, queries: padded, targets: targetList)
+            as? RecallRun<Scalar>
+        else {
           throw InputError("internal error: iterative attention runs in float precision")
         }
         run = converted
@@ -240,14 +251,16 @@ public struct RecallSession: Sendable {
     let configuration = RecallReport.Configuration(
       model: model, beta: usedBeta, precision: folderModel != nil ? .float : precision, seed: seed,
       blasThreads: BLAS.threadCount,
-      patterns: .init(file: patternsFile, count: n, dimension: d, generated: patternsFile == nil, binarized: patternsBinarized),
+      patterns: .init(
+        file: patternsFile, count: n, dimension: d, generated: patternsFile == nil, binarized: patternsBinarized),
       queries: .init(
         file: queriesFile, targetsFile: targetsFile, count: queryMatrix.rows, corruption: corruptionUsed,
         binarized: queriesBinarized),
       experiment: experiment)
     let report = RecallReport(
       version: version, configuration: configuration, steps: run.result.steps, finalAccuracy: run.result.finalAccuracy,
-      convergedFraction: run.result.convergedFraction, convergedCount: run.result.stepsToConverge.compactMap { $0 }.count,
+      convergedFraction: run.result.convergedFraction,
+      convergedCount: run.result.stepsToConverge.compactMap { $0 }.count,
       stepsToConverge: run.result.stepsToConvergeSummary, output: output, notes: notes)
     return RecallOutput(report: report, notes: notes, finalStateShape: (run.finalStates.rows, run.finalStates.columns))
   }

@@ -19,7 +19,8 @@ private func decodeArray<Raw: FixedWidthInteger, Value>(
   count: Int, bytes: UnsafeRawBufferPointer, offset: Int, raw: Raw.Type, convert: (Raw) -> Value
 ) -> [Value] {
   let width = MemoryLayout<Raw>.size
-  precondition(offset >= 0 && count >= 0 && count <= (bytes.count - offset) / width, "decodeArray: bounds not validated")
+  precondition(
+    offset >= 0 && count >= 0 && count <= (bytes.count - offset) / width, "decodeArray: bounds not validated")
   return [Value](unsafeUninitializedCapacity: count) { buffer, initialized in
     for i in 0..<count {
       buffer.initializeElement(at: i, to: convert(bytes.littleEndianInteger(at: offset + i * width, as: Raw.self)))
@@ -36,9 +37,11 @@ extension Tensor.Storage {
   static func decode(_ dtype: DType, count: Int, from bytes: UnsafeRawBufferPointer, at offset: Int) -> Tensor.Storage {
     switch dtype {
     case .float32:
-      .float32(decodeArray(count: count, bytes: bytes, offset: offset, raw: UInt32.self, convert: Float.init(bitPattern:)))
+      .float32(
+        decodeArray(count: count, bytes: bytes, offset: offset, raw: UInt32.self, convert: Float.init(bitPattern:)))
     case .float64:
-      .float64(decodeArray(count: count, bytes: bytes, offset: offset, raw: UInt64.self, convert: Double.init(bitPattern:)))
+      .float64(
+        decodeArray(count: count, bytes: bytes, offset: offset, raw: UInt64.self, convert: Double.init(bitPattern:)))
     case .int32:
       .int32(decodeArray(count: count, bytes: bytes, offset: offset, raw: UInt32.self) { Int32(bitPattern: $0) })
     case .int64:
@@ -72,7 +75,7 @@ extension Tensor.Storage {
 
 /// Writes `data` to `url` atomically: Foundation writes a temporary file next to the destination
 /// and renames it over the destination, so readers never observe a half-written file.
-func writeAtomically(_ data: Data, to url: URL) throws -> Void {
+func writeAtomically(_ data: Data, to url: URL) throws {
   try data.write(to: url, options: .atomic)
 }
 

@@ -29,7 +29,8 @@ public enum IDXError: Error, Equatable, Sendable, CustomStringConvertible {
     case .badMagic(let found):
       return "not an IDX file: the first two bytes must be 0, found \(found.map { String($0) }.joined(separator: " "))"
     case .unknownTypeCode(let code):
-      return "unknown IDX type code 0x\(String(code, radix: 16)); expected 0x08 (u8), 0x09 (i8), 0x0B (i16), 0x0C (i32), 0x0D (f32) or 0x0E (f64)"
+      return
+        "unknown IDX type code 0x\(String(code, radix: 16)); expected 0x08 (u8), 0x09 (i8), 0x0B (i16), 0x0C (i32), 0x0D (f32) or 0x0E (f64)"
     case .invalidRank(let rank): return "IDX rank \(rank) is invalid: must be 1 to \(IDXFile.maxRank)"
     case .shapeOverflow(let shape): return "IDX shape \(shape) has more elements than memory can address"
     case .truncatedData(let expected, let actual):
@@ -94,7 +95,9 @@ public enum IDXFile {
     guard rank >= 1 && rank <= maxRank else { throw .invalidRank(rank) }
     let headerSize = 4 + 4 * rank
     guard size >= headerSize else { throw .truncatedHeader(expected: headerSize, actual: size) }
-    let shape = (0..<rank).map { Int(UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 4 + 4 * $0, as: UInt32.self))) }
+    let shape = (0..<rank).map {
+      Int(UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 4 + 4 * $0, as: UInt32.self)))
+    }
     guard let count = checkedProduct(shape), let dataSize = checkedMultiply(count, width),
       let expected = checkedAdd(headerSize, dataSize)
     else { throw .shapeOverflow(shape: shape) }
@@ -107,15 +110,21 @@ public enum IDXFile {
     case 0x08: storage = .int32((0..<count).map { Int32(bytes[base + $0]) })
     case 0x09: storage = .int32((0..<count).map { Int32(Int8(bitPattern: bytes[base + $0])) })
     case 0x0B:
-      storage = .int32((0..<count).map { Int32(Int16(bigEndian: bytes.loadUnaligned(fromByteOffset: base + 2 * $0, as: Int16.self))) })
+      storage = .int32(
+        (0..<count).map { Int32(Int16(bigEndian: bytes.loadUnaligned(fromByteOffset: base + 2 * $0, as: Int16.self))) })
     case 0x0C:
-      storage = .int32((0..<count).map { Int32(bigEndian: bytes.loadUnaligned(fromByteOffset: base + 4 * $0, as: Int32.self)) })
+      storage = .int32(
+        (0..<count).map { Int32(bigEndian: bytes.loadUnaligned(fromByteOffset: base + 4 * $0, as: Int32.self)) })
     case 0x0D:
-      let values = (0..<count).map { Float(bitPattern: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: base + 4 * $0, as: UInt32.self))) }
+      let values = (0..<count).map {
+        Float(bitPattern: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: base + 4 * $0, as: UInt32.self)))
+      }
       if let bad = values.firstIndex(where: { !$0.isFinite }) { throw .nonFiniteValue(index: bad) }
       storage = .float32(values)
     default:
-      let values = (0..<count).map { Double(bitPattern: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: base + 8 * $0, as: UInt64.self))) }
+      let values = (0..<count).map {
+        Double(bitPattern: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: base + 8 * $0, as: UInt64.self)))
+      }
       if let bad = values.firstIndex(where: { !$0.isFinite }) { throw .nonFiniteValue(index: bad) }
       storage = .float64(values)
     }

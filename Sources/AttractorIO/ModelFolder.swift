@@ -242,7 +242,8 @@ public struct ModelFolder: Sendable, Equatable {
       if !others.isEmpty {
         throw .writeFailed(
           path: url.path,
-          reason: "the folder holds other files (\(others.prefix(3).joined(separator: ", "))\(others.count > 3 ? ", …" : "")) "
+          reason:
+            "the folder holds other files (\(others.prefix(3).joined(separator: ", "))\(others.count > 3 ? ", …" : "")) "
             + "and would be replaced; choose an empty or new folder")
       }
     }

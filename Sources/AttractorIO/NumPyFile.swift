@@ -411,7 +411,8 @@ public enum NumPyError: Error, Equatable, Sendable, CustomStringConvertible {
     case .truncatedData(let expected, let actual):
       return ".npy file is truncated: the shape needs \(expected) data bytes, the file has \(actual)"
     case .trailingData(let expected, let actual):
-      return ".npy file has \(actual - expected) trailing bytes: the shape needs \(expected) data bytes, the file has \(actual)"
+      return
+        ".npy file has \(actual - expected) trailing bytes: the shape needs \(expected) data bytes, the file has \(actual)"
     case .readFailed(let path, let reason):
       return "Cannot read the .npy file at \(path): \(reason)"
     case .writeFailed(let path, let reason):

@@ -283,7 +283,8 @@ public enum SafeTensorsFile {
           reason: "\"data_offsets\" must hold non-negative integers, found \(offsetsValue.summary)")
       }
       guard let o = Int(text) else {
-        throw .invalidTensorInfo(tensor: name, reason: "the data offset \(quotedForMessage(text, limit: 40)) is too large")
+        throw .invalidTensorInfo(
+          tensor: name, reason: "the data offset \(quotedForMessage(text, limit: 40)) is too large")
       }
       offsets.append(o)
     }
@@ -469,7 +470,8 @@ public enum SafeTensorsError: Error, Equatable, Sendable, CustomStringConvertibl
     case .headerTooLarge(let length, let limit):
       return ".safetensors header length \(length) bytes exceeds the limit of \(limit) bytes"
     case .headerPastEndOfFile(let length, let fileSize):
-      return ".safetensors header length \(length) reaches past the end of the file: 8 + \(length) bytes needed, the file has \(fileSize)"
+      return
+        ".safetensors header length \(length) reaches past the end of the file: 8 + \(length) bytes needed, the file has \(fileSize)"
     case .headerNotUTF8:
       return ".safetensors header is not valid UTF-8"
     case .invalidJSON(let reason, let offset):
@@ -487,15 +489,19 @@ public enum SafeTensorsError: Error, Equatable, Sendable, CustomStringConvertibl
     case .unknownDType(let tensor, let dtype):
       return ".safetensors tensor \(q(tensor)) has unknown dtype \(q(dtype))"
     case .invalidShape(let tensor, let found):
-      return ".safetensors tensor \(q(tensor)) has shape \(quotedForMessage(found)); a shape must be an array of non-negative integers"
+      return
+        ".safetensors tensor \(q(tensor)) has shape \(quotedForMessage(found)); a shape must be an array of non-negative integers"
     case .shapeOverflow(let tensor, let shape):
-      return ".safetensors tensor \(q(tensor)) has shape \(quotedForMessage(shape)), which describes more bytes than can be addressed"
+      return
+        ".safetensors tensor \(q(tensor)) has shape \(quotedForMessage(shape)), which describes more bytes than can be addressed"
     case .invalidOffsets(let tensor, let begin, let end):
       return ".safetensors tensor \(q(tensor)) has data_offsets [\(begin), \(end)] with end before begin"
     case .offsetsOutOfRange(let tensor, let begin, let end, let bufferSize):
-      return ".safetensors tensor \(q(tensor)) has data_offsets [\(begin), \(end)] beyond the \(bufferSize)-byte data buffer"
+      return
+        ".safetensors tensor \(q(tensor)) has data_offsets [\(begin), \(end)] beyond the \(bufferSize)-byte data buffer"
     case .byteCountMismatch(let tensor, let dtype, let shape, let expected, let actual):
-      return ".safetensors tensor \(q(tensor)) of dtype \(dtype.safeTensorsName) and shape \(shape) needs \(expected) bytes, but its data_offsets span \(actual)"
+      return
+        ".safetensors tensor \(q(tensor)) of dtype \(dtype.safeTensorsName) and shape \(shape) needs \(expected) bytes, but its data_offsets span \(actual)"
     case .overlappingTensors(let first, let firstOffsets, let second, let secondOffsets):
       return ".safetensors tensors \(q(first)) at \(firstOffsets) and \(q(second)) at \(secondOffsets) overlap"
     case .uncoveredBytes(let begin, let end, let after, let before):
@@ -511,7 +517,8 @@ public enum SafeTensorsError: Error, Equatable, Sendable, CustomStringConvertibl
       return "A tensor cannot be named \(q(name)): safetensors reserves that key for metadata"
     case .tensorNotFound(let name, let available):
       let list = available.prefix(20).map { q($0) }.joined(separator: ", ")
-      return "No tensor named \(q(name)) in the .safetensors file (it has: \(list.isEmpty ? "none" : list)\(available.count > 20 ? ", …" : ""))"
+      return
+        "No tensor named \(q(name)) in the .safetensors file (it has: \(list.isEmpty ? "none" : list)\(available.count > 20 ? ", …" : ""))"
     case .readFailed(let path, let reason):
       return "Cannot read the .safetensors file at \(path): \(reason)"
     case .writeFailed(let path, let reason):

@@ -41,7 +41,8 @@ where RawSignificand: FixedWidthInteger {
 
   /// Softmax backward pass in place on `rows` contiguous rows of `count` values:
   /// gᵢ ← pᵢ (gᵢ − Σⱼ pⱼ gⱼ) (vectorised C kernel; the dot product is accumulated in double).
-  static func softmaxBackwardInPlace(probabilities p: UnsafePointer<Self>, gradients g: UnsafeMutablePointer<Self>, rows: Int, count: Int)
+  static func softmaxBackwardInPlace(
+    probabilities p: UnsafePointer<Self>, gradients g: UnsafeMutablePointer<Self>, rows: Int, count: Int)
 
   /// One AdamW step on `count` contiguous parameters, moments updated in place (vectorised C kernel).
   /// `c1`, `c2` are the bias corrections 1 − β₁ᵗ and 1 − β₂ᵗ.
@@ -120,19 +121,21 @@ extension Float: LinearAlgebraScalar {
 
   public static func adamWStep(
     parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, firstMoments: UnsafeMutablePointer<Float>,
-    secondMoments: UnsafeMutablePointer<Float>, count: Int, beta1: Float, beta2: Float, learningRate: Float, epsilon: Float,
+    secondMoments: UnsafeMutablePointer<Float>, count: Int, beta1: Float, beta2: Float, learningRate: Float,
+    epsilon: Float,
     weightDecay: Float, c1: Float, c2: Float
   ) {
     attractor_adamw_f32(
-      parameters, gradients, firstMoments, secondMoments, count, beta1, beta2, learningRate, epsilon, weightDecay, c1, c2)
+      parameters, gradients, firstMoments, secondMoments, count, beta1, beta2, learningRate, epsilon, weightDecay, c1,
+      c2)
   }
 
   public static func syevd(
     computeVectors: Bool, n: Int, a: UnsafeMutablePointer<Float>, lda: Int, w: UnsafeMutablePointer<Float>
   ) -> Int32 {
     LAPACKE_ssyevd(
-      /*matrix_layout=*/LAPACK_ROW_MAJOR, /*jobz=*/lapackChar(computeVectors ? "V" : "N"),
-      /*uplo=*/lapackChar("U"), /*n=*/blasInt(n), /*a=*/a, /*lda=*/blasInt(lda), /*w=*/w)
+      /*matrix_layout=*/LAPACK_ROW_MAJOR, /*jobz=*/ lapackChar(computeVectors ? "V" : "N"),
+      /*uplo=*/lapackChar("U"), /*n=*/ blasInt(n), /*a=*/ a, /*lda=*/ blasInt(lda), /*w=*/ w)
   }
 
   public static func geev(
@@ -141,9 +144,9 @@ extension Float: LinearAlgebraScalar {
     vr: UnsafeMutablePointer<Float>?, ldvr: Int
   ) -> Int32 {
     LAPACKE_sgeev(
-      /*matrix_layout=*/LAPACK_ROW_MAJOR, /*jobvl=*/lapackChar("N"),
-      /*jobvr=*/lapackChar(computeVectors ? "V" : "N"), /*n=*/blasInt(n), /*a=*/a, /*lda=*/blasInt(lda),
-      /*wr=*/wr, /*wi=*/wi, /*vl=*/nil, /*ldvl=*/1, /*vr=*/vr, /*ldvr=*/blasInt(ldvr))
+      /*matrix_layout=*/LAPACK_ROW_MAJOR, /*jobvl=*/ lapackChar("N"),
+      /*jobvr=*/lapackChar(computeVectors ? "V" : "N"), /*n=*/ blasInt(n), /*a=*/ a, /*lda=*/ blasInt(lda),
+      /*wr=*/wr, /*wi=*/ wi, /*vl=*/ nil, /*ldvl=*/ 1, /*vr=*/ vr, /*ldvr=*/ blasInt(ldvr))
   }
 }
 
@@ -194,20 +197,23 @@ extension Double: LinearAlgebraScalar {
   }
 
   public static func adamWStep(
-    parameters: UnsafeMutablePointer<Double>, gradients: UnsafePointer<Double>, firstMoments: UnsafeMutablePointer<Double>,
-    secondMoments: UnsafeMutablePointer<Double>, count: Int, beta1: Double, beta2: Double, learningRate: Double, epsilon: Double,
+    parameters: UnsafeMutablePointer<Double>, gradients: UnsafePointer<Double>,
+    firstMoments: UnsafeMutablePointer<Double>,
+    secondMoments: UnsafeMutablePointer<Double>, count: Int, beta1: Double, beta2: Double, learningRate: Double,
+    epsilon: Double,
     weightDecay: Double, c1: Double, c2: Double
   ) {
     attractor_adamw_f64(
-      parameters, gradients, firstMoments, secondMoments, count, beta1, beta2, learningRate, epsilon, weightDecay, c1, c2)
+      parameters, gradients, firstMoments, secondMoments, count, beta1, beta2, learningRate, epsilon, weightDecay, c1,
+      c2)
   }
 
   public static func syevd(
     computeVectors: Bool, n: Int, a: UnsafeMutablePointer<Double>, lda: Int, w: UnsafeMutablePointer<Double>
   ) -> Int32 {
     LAPACKE_dsyevd(
-      /*matrix_layout=*/LAPACK_ROW_MAJOR, /*jobz=*/lapackChar(computeVectors ? "V" : "N"),
-      /*uplo=*/lapackChar("U"), /*n=*/blasInt(n), /*a=*/a, /*lda=*/blasInt(lda), /*w=*/w)
+      /*matrix_layout=*/LAPACK_ROW_MAJOR, /*jobz=*/ lapackChar(computeVectors ? "V" : "N"),
+      /*uplo=*/lapackChar("U"), /*n=*/ blasInt(n), /*a=*/ a, /*lda=*/ blasInt(lda), /*w=*/ w)
   }
 
   public static func geev(
@@ -216,9 +222,9 @@ extension Double: LinearAlgebraScalar {
     vr: UnsafeMutablePointer<Double>?, ldvr: Int
   ) -> Int32 {
     LAPACKE_dgeev(
-      /*matrix_layout=*/LAPACK_ROW_MAJOR, /*jobvl=*/lapackChar("N"),
-      /*jobvr=*/lapackChar(computeVectors ? "V" : "N"), /*n=*/blasInt(n), /*a=*/a, /*lda=*/blasInt(lda),
-      /*wr=*/wr, /*wi=*/wi, /*vl=*/nil, /*ldvl=*/1, /*vr=*/vr, /*ldvr=*/blasInt(ldvr))
+      /*matrix_layout=*/LAPACK_ROW_MAJOR, /*jobvl=*/ lapackChar("N"),
+      /*jobvr=*/lapackChar(computeVectors ? "V" : "N"), /*n=*/ blasInt(n), /*a=*/ a, /*lda=*/ blasInt(lda),
+      /*wr=*/wr, /*wi=*/ wi, /*vl=*/ nil, /*ldvl=*/ 1, /*vr=*/ vr, /*ldvr=*/ blasInt(ldvr))
   }
 }
 

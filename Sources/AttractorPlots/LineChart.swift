@@ -119,43 +119,68 @@ public struct LineChart: Sendable, Equatable {
   public func svg(width: Double = 760, height: Double = 460) throws(PlotError) -> String {
     try validate()
     // Up to 220 px, or 40 % of a wider chart, so that long series names fit beside the plot.
-    let legendWidth = series.isEmpty ? 0 : min(max(220, 0.4 * width), 24 + 7 * Double(series.map(\.name.count).max() ?? 0) + 20)
+    let legendWidth =
+      series.isEmpty ? 0 : min(max(220, 0.4 * width), 24 + 7 * Double(series.map(\.name.count).max() ?? 0) + 20)
     let left = 72.0, right = 16 + legendWidth, top = 40.0, bottom = 58.0
     let plotWidth = max(40, width - left - right), plotHeight = max(40, height - top - bottom)
     let inset = min(max(insetFraction, 0), 0.25)
-    let xAxis = Axis(scale: xScale, range: xRange ?? dataRange(\.x, includeErrors: false), length: plotWidth, inset: inset * plotWidth)
-    let yAxis = Axis(scale: yScale, range: yRange ?? dataRange(\.y, includeErrors: true), length: plotHeight, inset: inset * plotHeight)
+    let xAxis = Axis(
+      scale: xScale, range: xRange ?? dataRange(\.x, includeErrors: false), length: plotWidth, inset: inset * plotWidth)
+    let yAxis = Axis(
+      scale: yScale, range: yRange ?? dataRange(\.y, includeErrors: true), length: plotHeight, inset: inset * plotHeight
+    )
     func px(_ x: Double) -> Double { left + xAxis.position(x) }
     func py(_ y: Double) -> Double { top + plotHeight - yAxis.position(y) }
 
     var out: [String] = []
-    out.append(##"<svg xmlns="http://www.w3.org/2000/svg" width="\##(f(width))" height="\##(f(height))" viewBox="0 0 \##(f(width)) \##(f(height))" font-family="Helvetica, Arial, sans-serif" font-size="12">"##)
+    out.append(
+      ##"<svg xmlns="http://www.w3.org/2000/svg" width="\##(f(width))" height="\##(f(height))" viewBox="0 0 \##(f(width)) \##(f(height))" font-family="Helvetica, Arial, sans-serif" font-size="12">"##
+    )
     out.append(##"<rect width="100%" height="100%" fill="white"/>"##)
-    out.append(##"<text x="\##(f(left + plotWidth / 2))" y="22" text-anchor="middle" font-size="15" font-weight="bold">\##(escape(title))</text>"##)
+    out.append(
+      ##"<text x="\##(f(left + plotWidth / 2))" y="22" text-anchor="middle" font-size="15" font-weight="bold">\##(escape(title))</text>"##
+    )
     // Grid and ticks.
     for t in xAxis.ticks {
       let x = px(t)
-      out.append(##"<line x1="\##(f(x))" y1="\##(f(top))" x2="\##(f(x))" y2="\##(f(top + plotHeight))" stroke="#e6e6e6"/>"##)
-      out.append(##"<line x1="\##(f(x))" y1="\##(f(top + plotHeight))" x2="\##(f(x))" y2="\##(f(top + plotHeight + 5))" stroke="black"/>"##)
-      out.append(##"<text x="\##(f(x))" y="\##(f(top + plotHeight + 18))" text-anchor="middle">\##(escape(xAxis.label(t)))</text>"##)
+      out.append(
+        ##"<line x1="\##(f(x))" y1="\##(f(top))" x2="\##(f(x))" y2="\##(f(top + plotHeight))" stroke="#e6e6e6"/>"##)
+      out.append(
+        ##"<line x1="\##(f(x))" y1="\##(f(top + plotHeight))" x2="\##(f(x))" y2="\##(f(top + plotHeight + 5))" stroke="black"/>"##
+      )
+      out.append(
+        ##"<text x="\##(f(x))" y="\##(f(top + plotHeight + 18))" text-anchor="middle">\##(escape(xAxis.label(t)))</text>"##
+      )
     }
     for t in yAxis.ticks {
       let y = py(t)
-      out.append(##"<line x1="\##(f(left))" y1="\##(f(y))" x2="\##(f(left + plotWidth))" y2="\##(f(y))" stroke="#e6e6e6"/>"##)
+      out.append(
+        ##"<line x1="\##(f(left))" y1="\##(f(y))" x2="\##(f(left + plotWidth))" y2="\##(f(y))" stroke="#e6e6e6"/>"##)
       out.append(##"<line x1="\##(f(left - 5))" y1="\##(f(y))" x2="\##(f(left))" y2="\##(f(y))" stroke="black"/>"##)
-      out.append(##"<text x="\##(f(left - 8))" y="\##(f(y + 4))" text-anchor="end">\##(escape(yAxis.label(t)))</text>"##)
+      out.append(
+        ##"<text x="\##(f(left - 8))" y="\##(f(y + 4))" text-anchor="end">\##(escape(yAxis.label(t)))</text>"##)
     }
-    out.append(##"<rect x="\##(f(left))" y="\##(f(top))" width="\##(f(plotWidth))" height="\##(f(plotHeight))" fill="none" stroke="black"/>"##)
-    out.append(##"<text x="\##(f(left + plotWidth / 2))" y="\##(f(height - 14))" text-anchor="middle">\##(escape(xLabel))</text>"##)
-    out.append(##"<text transform="translate(18 \##(f(top + plotHeight / 2))) rotate(-90)" text-anchor="middle">\##(escape(yLabel))</text>"##)
+    out.append(
+      ##"<rect x="\##(f(left))" y="\##(f(top))" width="\##(f(plotWidth))" height="\##(f(plotHeight))" fill="none" stroke="black"/>"##
+    )
+    out.append(
+      ##"<text x="\##(f(left + plotWidth / 2))" y="\##(f(height - 14))" text-anchor="middle">\##(escape(xLabel))</text>"##
+    )
+    out.append(
+      ##"<text transform="translate(18 \##(f(top + plotHeight / 2))) rotate(-90)" text-anchor="middle">\##(escape(yLabel))</text>"##
+    )
     // Markers.
     for m in markers where xAxis.contains(m.x) {
       let x = px(m.x)
-      out.append(##"<line x1="\##(f(x))" y1="\##(f(top))" x2="\##(f(x))" y2="\##(f(top + plotHeight))" stroke="#555555" stroke-dasharray="2 3"/>"##)
+      out.append(
+        ##"<line x1="\##(f(x))" y1="\##(f(top))" x2="\##(f(x))" y2="\##(f(top + plotHeight))" stroke="#555555" stroke-dasharray="2 3"/>"##
+      )
       out.append(##"<text x="\##(f(x + 4))" y="\##(f(top + 14))" fill="#555555">\##(escape(m.label))</text>"##)
     }
     // Series, clipped to the plot area.
-    out.append(##"<clipPath id="plot-area"><rect x="\##(f(left))" y="\##(f(top))" width="\##(f(plotWidth))" height="\##(f(plotHeight))"/></clipPath>"##)
+    out.append(
+      ##"<clipPath id="plot-area"><rect x="\##(f(left))" y="\##(f(top))" width="\##(f(plotWidth))" height="\##(f(plotHeight))"/></clipPath>"##
+    )
     out.append(##"<g clip-path="url(#plot-area)">"##)
     for (k, s) in series.enumerated() {
       let colour = Self.palette[k % Self.palette.count]
@@ -169,9 +194,13 @@ public struct LineChart: Sendable, Equatable {
         if let e = p.error, e > 0 {
           let lo = yScale == .logarithmic ? max(p.y - e, p.y / 1e6) : p.y - e
           let x = px(p.x)
-          out.append(##"<line x1="\##(f(x))" y1="\##(f(py(lo)))" x2="\##(f(x))" y2="\##(f(py(p.y + e)))" stroke="\##(colour)"/>"##)
+          out.append(
+            ##"<line x1="\##(f(x))" y1="\##(f(py(lo)))" x2="\##(f(x))" y2="\##(f(py(p.y + e)))" stroke="\##(colour)"/>"##
+          )
           for yy in [lo, p.y + e] {
-            out.append(##"<line x1="\##(f(x - 4))" y1="\##(f(py(yy)))" x2="\##(f(x + 4))" y2="\##(f(py(yy)))" stroke="\##(colour)"/>"##)
+            out.append(
+              ##"<line x1="\##(f(x - 4))" y1="\##(f(py(yy)))" x2="\##(f(x + 4))" y2="\##(f(py(yy)))" stroke="\##(colour)"/>"##
+            )
           }
         }
         if s.showsMarkers || points.count == 1 {
@@ -185,7 +214,9 @@ public struct LineChart: Sendable, Equatable {
       let colour = Self.palette[k % Self.palette.count]
       let x = left + plotWidth + 14, y = top + 10 + Double(k) * 20
       let dash = s.dashed ? ##" stroke-dasharray="6 4""## : ""
-      out.append(##"<line x1="\##(f(x))" y1="\##(f(y))" x2="\##(f(x + 22))" y2="\##(f(y))" stroke="\##(colour)" stroke-width="2"\##(dash)/>"##)
+      out.append(
+        ##"<line x1="\##(f(x))" y1="\##(f(y))" x2="\##(f(x + 22))" y2="\##(f(y))" stroke="\##(colour)" stroke-width="2"\##(dash)/>"##
+      )
       out.append(##"<text x="\##(f(x + 28))" y="\##(f(y + 4))">\##(escape(s.name))</text>"##)
     }
     out.append("</svg>")
@@ -207,8 +238,12 @@ public struct LineChart: Sendable, Equatable {
     for s in series {
       for (i, p) in s.points.enumerated() {
         guard p.x.isFinite, p.y.isFinite, p.error?.isFinite ?? true else { throw .nonFinite(series: s.name, index: i) }
-        if xScale == .logarithmic && p.x <= 0 { throw .nonPositiveOnLogarithmicAxis(series: s.name, index: i, value: p.x) }
-        if yScale == .logarithmic && p.y <= 0 { throw .nonPositiveOnLogarithmicAxis(series: s.name, index: i, value: p.y) }
+        if xScale == .logarithmic && p.x <= 0 {
+          throw .nonPositiveOnLogarithmicAxis(series: s.name, index: i, value: p.x)
+        }
+        if yScale == .logarithmic && p.y <= 0 {
+          throw .nonPositiveOnLogarithmicAxis(series: s.name, index: i, value: p.y)
+        }
       }
     }
     for (range, scale, name) in [(xRange, xScale, "x"), (yRange, yScale, "y")] {

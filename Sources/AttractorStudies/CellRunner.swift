@@ -21,7 +21,9 @@ public struct RegimeMix: Sendable, Equatable, Codable {
 
   /// The regime of each row of `weights` (B × N, rows summing to 1) by k₉₀ with the analysis
   /// layer's default thresholds (``/AttractorAnalysis/ClassificationThresholds``).
-  static func of(_ weights: Matrix<Double>, thresholds: ClassificationThresholds = ClassificationThresholds()) -> RegimeMix {
+  static func of(_ weights: Matrix<Double>, thresholds: ClassificationThresholds = ClassificationThresholds())
+    -> RegimeMix
+  {
     let b = weights.rows, n = weights.columns
     var counts: [FixedPointClass: Int] = [:]
     var row = [Double](repeating: 0, count: n)
@@ -109,7 +111,9 @@ extension Study {
   /// Seeded streams: patterns (dataset, seed) → derived(16·dataset); targets → +1; corruption
   /// noise/subsets → +2 then the corruption's position (shared by its levels, so masks are nested
   /// and noise is scaled, level to level); model parameters → +3 then the model's position.
-  func inputs(dataset d: Int, seed s: Int, corruption c: Int, level l: Int, patterns cached: Matrix<Double>?) throws(StudyRunError) -> CellInputs {
+  func inputs(dataset d: Int, seed s: Int, corruption c: Int, level l: Int, patterns cached: Matrix<Double>?)
+    throws(StudyRunError) -> CellInputs
+  {
     let root = SeededGenerator(seed: spec.seeds[s])
     var patternRNG = root.derived(16 * d)
     let patterns = cached ?? sources[d].patterns(using: &patternRNG)
@@ -146,7 +150,8 @@ extension Study {
     let queries = binary ? Binarization.binarized(inputs.queries, keepingZeros: true) : inputs.queries
     let model: Factory.Model
     do {
-      model = try factory.make(patterns: patterns, seed: modelSeed(dataset: cell.dataset, seed: cell.seed, model: cell.model))
+      model = try factory.make(
+        patterns: patterns, seed: modelSeed(dataset: cell.dataset, seed: cell.seed, model: cell.model))
     } catch {
       throw .cellFailed(cell: cell.index, message: "cannot build \(spec.models[cell.model].label): \(error)")
     }
@@ -177,7 +182,12 @@ extension Study {
 
     func measure(_ t: Int, states: Matrix<Double>, dynamicsSeconds: Double) {
       var convergedCount = 0, stepSum = 0
-      for r in 0..<b { if let s = firstConverged[r], s <= t { convergedCount += 1; stepSum += s } }
+      for r in 0..<b {
+        if let s = firstConverged[r], s <= t {
+          convergedCount += 1
+          stepSum += s
+        }
+      }
       var reduction: Double? = nil
       if hasEnergy {
         probe.energies(of: model, states, into: &energies, workspace: &measureWorkspace)
@@ -189,7 +199,8 @@ extension Study {
       results.append(
         StudyStepResult(
           steps: t, accuracy: accuracy(states), convergedFraction: Double(convergedCount) / Double(b),
-          meanStepsToConverge: convergedCount > 0 ? Double(stepSum) / Double(convergedCount) : nil, energyReduction: reduction,
+          meanStepsToConverge: convergedCount > 0 ? Double(stepSum) / Double(convergedCount) : nil,
+          energyReduction: reduction,
           regime: regime, secondsPerQuery: dynamicsSeconds / Double(b)))
     }
 
@@ -204,7 +215,8 @@ extension Study {
         if observed.step > 0 {
           for r in 0..<b where observed.converged[r] && firstConverged[r] == nil { firstConverged[r] = observed.step }
           if checkpoints.contains(observed.step) {
-            measure(observed.step, states: observed.states, dynamicsSeconds: (entered - runStart - observerTime).seconds)
+            measure(
+              observed.step, states: observed.states, dynamicsSeconds: (entered - runStart - observerTime).seconds)
           }
         }
         observerTime += clock.now - entered
@@ -238,19 +250,24 @@ public struct StudyCellRun: @unchecked Sendable {
 protocol CellEnergy<Model> {
   associatedtype Model: UpdateRule where Model.Scalar == Double
   var isMeasured: Bool { get }
-  func energies(of model: Model, _ states: Matrix<Double>, into energies: inout [Double], workspace: inout Model.Workspace)
+  func energies(
+    of model: Model, _ states: Matrix<Double>, into energies: inout [Double], workspace: inout Model.Workspace)
 }
 
 /// No energy column (the model is not ``/AttractorCore/EnergyDescending``).
 struct NoCellEnergy<Model: UpdateRule>: CellEnergy where Model.Scalar == Double {
   var isMeasured: Bool { false }
-  func energies(of model: Model, _ states: Matrix<Double>, into energies: inout [Double], workspace: inout Model.Workspace) {}
+  func energies(
+    of model: Model, _ states: Matrix<Double>, into energies: inout [Double], workspace: inout Model.Workspace
+  ) {}
 }
 
 /// The descended energy.
 struct DescendedCellEnergy<Model: EnergyDescending>: CellEnergy where Model.Scalar == Double {
   var isMeasured: Bool { true }
-  func energies(of model: Model, _ states: Matrix<Double>, into energies: inout [Double], workspace: inout Model.Workspace) {
+  func energies(
+    of model: Model, _ states: Matrix<Double>, into energies: inout [Double], workspace: inout Model.Workspace
+  ) {
     model.descendedEnergy(states, into: &energies, workspace: &workspace)
   }
 }

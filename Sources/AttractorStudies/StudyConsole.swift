@@ -13,13 +13,16 @@ public enum StudyRunSummary {
     let assigned = runner.assignedCells.count
     let shard = runner.shard
     if !outcome.complete {
-      return "stopped after \(outcome.results.count - outcome.resumed) new cells: \(outcome.results.count) of \(assigned) cells"
+      return
+        "stopped after \(outcome.results.count - outcome.resumed) new cells: \(outcome.results.count) of \(assigned) cells"
         + "\(shard.map { " of shard \($0)" } ?? "") done, kept in \(folder.path)/\(StudyRunner.partialName); "
         + "continue with the same command and --resume"
     }
     guard let report = outcome.report else {
       return [
-        String(format: "shard %@ done: %d cells (%d resumed) in %@, wall time %.1f s", shard?.description ?? "?", assigned, outcome.resumed, folder.path, seconds),
+        String(
+          format: "shard %@ done: %d cells (%d resumed) in %@, wall time %.1f s", shard?.description ?? "?", assigned,
+          outcome.resumed, folder.path, seconds),
         "combine the shards with: attractor compare merge <shard folders…> --output-dir <dir>",
       ].joined(separator: "\n")
     }
@@ -80,7 +83,9 @@ extension StudyModelRegistry {
             case .choice(let options): options.joined(separator: " | ")
             case .string: "a string"
             }
-          return .init(name: p.name, summary: p.summary, kind: kind, requirement: p.requirement, defaultValue: p.defaultValue.map { "\($0)" })
+          return .init(
+            name: p.name, summary: p.summary, kind: kind, requirement: p.requirement,
+            defaultValue: p.defaultValue.map { "\($0)" })
         })
     }
   }
@@ -126,7 +131,8 @@ public final class StudyProgressPrinter: @unchecked Sendable {
     } else if p.elapsed - lastPrint >= 2 || p.done == p.total {
       lastPrint = p.elapsed
       write(
-        "progress: \(p.done)/\(p.total) cells (\(p.resumed) resumed), \(Self.duration(p.elapsed)) elapsed, ~\(left) left; last: \(p.cell)\n")
+        "progress: \(p.done)/\(p.total) cells (\(p.resumed) resumed), \(Self.duration(p.elapsed)) elapsed, ~\(left) left; last: \(p.cell)\n"
+      )
     }
   }
 

@@ -61,7 +61,8 @@ public struct StudyParameter: Sendable {
   public var isValid: (@Sendable (StudyValue) -> Bool)?
 
   public init(
-    name: String, kind: StudyParameterKind, summary: String, defaultValue: StudyValue? = nil, requirement: String? = nil,
+    name: String, kind: StudyParameterKind, summary: String, defaultValue: StudyValue? = nil,
+    requirement: String? = nil,
     isValid: (@Sendable (StudyValue) -> Bool)? = nil
   ) {
     self.name = name
@@ -75,15 +76,19 @@ public struct StudyParameter: Sendable {
   /// A number that must be finite and > 0.
   public static func positiveNumber(_ name: String, summary: String, default value: Double? = nil) -> StudyParameter {
     StudyParameter(
-      name: name, kind: .number, summary: summary, defaultValue: value.map { .number($0) }, requirement: "finite and > 0",
+      name: name, kind: .number, summary: summary, defaultValue: value.map { .number($0) },
+      requirement: "finite and > 0",
       isValid: { v in (v.number ?? 0) > 0 && (v.number ?? .infinity).isFinite })
   }
 
   /// An integer in `range`.
-  public static func integer(_ name: String, summary: String, default value: Int? = nil, range: ClosedRange<Int>) -> StudyParameter {
+  public static func integer(_ name: String, summary: String, default value: Int? = nil, range: ClosedRange<Int>)
+    -> StudyParameter
+  {
     StudyParameter(
       name: name, kind: .integer, summary: summary, defaultValue: value.map { .number(Double($0)) },
-      requirement: "from \(range.lowerBound) to \(range.upperBound)", isValid: { v in v.integer.map(range.contains) ?? false })
+      requirement: "from \(range.lowerBound) to \(range.upperBound)",
+      isValid: { v in v.integer.map(range.contains) ?? false })
   }
 }
 
@@ -190,7 +195,8 @@ public struct StudyModelRegistry: Sendable {
 
   /// The built-in models: classical, modern, dense-polynomial, dense-exponential, attention.
   public static let standard = StudyModelRegistry([
-    ClassicalHopfieldFactory.self, ModernHopfieldFactory.self, DensePolynomialFactory.self, DenseExponentialFactory.self,
+    ClassicalHopfieldFactory.self, ModernHopfieldFactory.self, DensePolynomialFactory.self,
+    DenseExponentialFactory.self,
     IterativeAttentionFactory.self,
   ])
 

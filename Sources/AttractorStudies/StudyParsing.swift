@@ -14,9 +14,12 @@ extension StudySpec {
     do {
       data = try Data(contentsOf: url)
     } catch {
-      throw StudySpecError(file: url.path, issues: [StudySpecIssue(path: "$", message: "cannot read the study file: \(error.localizedDescription)")])
+      throw StudySpecError(
+        file: url.path,
+        issues: [StudySpecIssue(path: "$", message: "cannot read the study file: \(error.localizedDescription)")])
     }
-    return try parse(data, registry: registry, file: url.path, baseDirectory: baseDirectory ?? url.deletingLastPathComponent())
+    return try parse(
+      data, registry: registry, file: url.path, baseDirectory: baseDirectory ?? url.deletingLastPathComponent())
   }
 
   /// Parses and checks a study file's bytes (see ``load(from:registry:baseDirectory:)``).
@@ -27,7 +30,8 @@ extension StudySpec {
     do {
       tree = try JSONDecoder().decode(StudyValue.self, from: data)
     } catch {
-      throw StudySpecError(file: file, issues: [StudySpecIssue(path: "$", message: "not valid JSON: \(jsonErrorSummary(error))")])
+      throw StudySpecError(
+        file: file, issues: [StudySpecIssue(path: "$", message: "not valid JSON: \(jsonErrorSummary(error))")])
     }
     return try validate(tree, registry: registry, file: file, baseDirectory: baseDirectory)
   }
@@ -37,7 +41,9 @@ extension StudySpec {
     _ tree: StudyValue, registry: StudyModelRegistry = .standard, file: String? = nil, baseDirectory: URL? = nil
   ) throws(StudySpecError) -> Study {
     var c = IssueCollector()
-    guard let top = c.object(tree, at: "$", allowed: topLevelKeys) else { throw StudySpecError(file: file, issues: c.issues) }
+    guard let top = c.object(tree, at: "$", allowed: topLevelKeys) else {
+      throw StudySpecError(file: file, issues: c.issues)
+    }
 
     let name = c.string(top["name"], at: "$.name", default: "study") ?? "study"
     let queries = c.integer(top["queries"], at: "$.queries", default: 128, range: 1...maxQueries) ?? 1
@@ -60,7 +66,11 @@ extension StudySpec {
     if let items = c.array(top["seeds"] ?? .array([0, 1, 2].map { .number($0) }), at: "$.seeds") {
       for (i, v) in items.enumerated() {
         if let s = c.integer(v, at: "$.seeds[\(i)]", range: 0...(1 << 53)) {
-          if seeds.contains(UInt64(s)) { c.add("$.seeds[\(i)]", "seed \(s) appears twice") } else { seeds.append(UInt64(s)) }
+          if seeds.contains(UInt64(s)) {
+            c.add("$.seeds[\(i)]", "seed \(s) appears twice")
+          } else {
+            seeds.append(UInt64(s))
+          }
         }
       }
     }
@@ -72,7 +82,9 @@ extension StudySpec {
       for (i, v) in items.enumerated() {
         if let (dataset, source) = parseDataset(v, at: "$.datasets[\(i)]", baseDirectory: baseDirectory, into: &c) {
           if datasets.contains(where: { $0.label == dataset.label }) {
-            c.add("$.datasets[\(i)].label", "label \"\(dataset.label)\" is used by another dataset; give each a distinct \"label\"")
+            c.add(
+              "$.datasets[\(i)].label",
+              "label \"\(dataset.label)\" is used by another dataset; give each a distinct \"label\"")
           }
           datasets.append(dataset)
           sources.append(source)
@@ -88,7 +100,10 @@ extension StudySpec {
         let kindName = c.string(o["kind"], at: "\(path).kind")
         guard let kindName else { continue }
         guard let kind = Corruption.Kind(rawValue: kindName) else {
-          c.add("\(path).kind", "unknown corruption \"\(kindName)\"; use one of \(Corruption.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+          c.add(
+            "\(path).kind",
+            "unknown corruption \"\(kindName)\"; use one of \(Corruption.Kind.allCases.map(\.rawValue).joined(separator: ", "))"
+          )
           continue
         }
         if kind == .none {
@@ -100,7 +115,9 @@ extension StudySpec {
         var good: [Double] = []
         for (j, lv) in levels.enumerated() {
           guard let x = c.number(lv, at: "\(path).levels[\(j)]") else { continue }
-          if case .failure(let e) = Result(catching: { () throws(CorruptionError) in try Corruption(kind: kind, level: x).validate() }) {
+          if case .failure(let e) = Result(catching: { () throws(CorruptionError) in
+            try Corruption(kind: kind, level: x).validate()
+          }) {
             c.add("\(path).levels[\(j)]", "\(e)")
           } else if good.contains(x) {
             c.add("\(path).levels[\(j)]", "level \(compactNumber(x)) appears twice")
@@ -114,7 +131,9 @@ extension StudySpec {
         corruptions.append(StudyCorruption(kind: kind, levels: good))
         if kind == .overlap {
           for (k, d) in datasets.enumerated() where sources[k].patternCount < 2 {
-            c.add("\(path).kind", "overlap blends two stored patterns, but dataset \(k) (\(d.label)) has \(sources[k].patternCount)")
+            c.add(
+              "\(path).kind",
+              "overlap blends two stored patterns, but dataset \(k) (\(d.label)) has \(sources[k].patternCount)")
           }
         }
       }
@@ -131,13 +150,18 @@ extension StudySpec {
         }
         guard let modelName = c.string(o["model"], at: "\(path).model") else { continue }
         guard let factoryType = registry.factory(named: modelName) else {
-          c.add("\(path).model", "unknown model \"\(modelName)\"; registered models: \(registry.names.joined(separator: ", "))")
+          c.add(
+            "\(path).model",
+            "unknown model \"\(modelName)\"; registered models: \(registry.names.joined(separator: ", "))")
           continue
         }
         let schema = factoryType.parameters
         let allowed = ["model", "label"] + schema.map(\.name)
         for key in o.keys.sorted() where !allowed.contains(key) {
-          c.add("\(path).\(key)", "unknown parameter \"\(key)\" for model \"\(modelName)\"; it takes \(schema.isEmpty ? "no parameters" : schema.map(\.name).joined(separator: ", "))")
+          c.add(
+            "\(path).\(key)",
+            "unknown parameter \"\(key)\" for model \"\(modelName)\"; it takes \(schema.isEmpty ? "no parameters" : schema.map(\.name).joined(separator: ", "))"
+          )
         }
         var values: [String: StudyValue] = [:]
         var valid = true
@@ -171,7 +195,9 @@ extension StudySpec {
         }
         let finalLabel = label ?? factory.label
         if models.contains(where: { $0.label == finalLabel }) {
-          c.add(o["label"] == nil ? path : "\(path).label", "label \"\(finalLabel)\" is used by another model; give each a distinct \"label\"")
+          c.add(
+            o["label"] == nil ? path : "\(path).label",
+            "label \"\(finalLabel)\" is used by another model; give each a distinct \"label\"")
         }
         models.append(StudyModelEntry(model: modelName, label: finalLabel, parameters: StudyParameterValues(values)))
         factories.append(factory)
@@ -181,10 +207,15 @@ extension StudySpec {
     // Matrices of a cell: queries × d, queries × K (similarities, attention weights), K × d.
     for (k, source) in sources.enumerated() {
       let (b, n, d) = (queries, source.patternCount, source.dimension)
-      for (rows, columns, what) in [(b, n, "queries × patterns"), (b, d, "queries × dimension"), (n, d, "patterns × dimension")] {
+      for (rows, columns, what) in [
+        (b, n, "queries × patterns"), (b, d, "queries × dimension"), (n, d, "patterns × dimension"),
+      ] {
         let (product, overflow) = rows.multipliedReportingOverflow(by: columns)
         if overflow || product > maxElements {
-          c.add("$.datasets[\(k)]", "\(what) = \(rows) × \(columns) is more than the \(maxElements) values one matrix may hold; use fewer queries or patterns")
+          c.add(
+            "$.datasets[\(k)]",
+            "\(what) = \(rows) × \(columns) is more than the \(maxElements) values one matrix may hold; use fewer queries or patterns"
+          )
         }
       }
     }
@@ -194,11 +225,14 @@ extension StudySpec {
       func rank(_ path: String) -> Int {
         order.lastIndex { path == $0 || path.hasPrefix($0 + ".") || path.hasPrefix($0 + "[") } ?? 0
       }
-      let sorted = c.issues.enumerated().sorted { (rank($0.element.path), $0.offset) < (rank($1.element.path), $1.offset) }.map(\.element)
+      let sorted = c.issues.enumerated().sorted {
+        (rank($0.element.path), $0.offset) < (rank($1.element.path), $1.offset)
+      }.map(\.element)
       throw StudySpecError(file: file, issues: sorted)
     }
     let spec = StudySpec(
-      name: name, queries: queries, steps: steps, seeds: seeds, tolerance: tolerance, models: models, datasets: datasets,
+      name: name, queries: queries, steps: steps, seeds: seeds, tolerance: tolerance, models: models,
+      datasets: datasets,
       corruptions: corruptions)
     return Study(spec: spec, factories: factories, sources: sources)
   }
@@ -224,7 +258,10 @@ extension StudySpec {
     _ value: StudyValue, at path: String, baseDirectory: URL?, into c: inout IssueCollector
   ) -> (StudyDataset, DatasetSource)? {
     guard case .object(let o) = value else {
-      c.add(path, "must be an object such as {\"kind\": \"gaussian\", \"count\": 32, \"dimension\": 64}, got \(value.typeName) \(value)")
+      c.add(
+        path,
+        "must be an object such as {\"kind\": \"gaussian\", \"count\": 32, \"dimension\": 64}, got \(value.typeName) \(value)"
+      )
       return nil
     }
     guard let kindName = c.string(o["kind"], at: "\(path).kind") else { return nil }
@@ -241,7 +278,11 @@ extension StudySpec {
       let dimension = c.integer(o["dimension"], at: "\(path).dimension", range: 1...maxDimension)
       var sd = 1.0
       if let s = c.number(o["standardDeviation"], at: "\(path).standardDeviation", default: 1) {
-        if s.isFinite && s > 0 { sd = s } else { c.add("\(path).standardDeviation", "must be finite and > 0, got \(s)") }
+        if s.isFinite && s > 0 {
+          sd = s
+        } else {
+          c.add("\(path).standardDeviation", "must be finite and > 0, got \(s)")
+        }
       }
       guard c.issues.count == before, let count, let dimension else { return nil }
       if count.multipliedReportingOverflow(by: dimension).partialValue > 1 << 31 || count > (1 << 31) / dimension {
@@ -249,22 +290,25 @@ extension StudySpec {
         return nil
       }
       let d = StudyDataset(
-        kind: .gaussian, label: label ?? "gaussian K=\(count) d=\(dimension)\(sd == 1 ? "" : " σ=\(compactNumber(sd))")",
+        kind: .gaussian,
+        label: label ?? "gaussian K=\(count) d=\(dimension)\(sd == 1 ? "" : " σ=\(compactNumber(sd))")",
         count: count, dimension: dimension, standardDeviation: sd)
       return (d, .gaussian(count: count, dimension: dimension, standardDeviation: sd))
     case .npy:
       _ = c.object(value, at: path, allowed: ["kind", "label", "path", "standardize"])
       let file = c.string(o["path"], at: "\(path).path")
-      let standardize = o["standardize"].map { v -> Bool? in
-        if let b = v.boolean { return b }
-        c.add("\(path).standardize", "must be true or false, got \(v.typeName) \(v)")
-        return nil
-      } ?? false
+      let standardize =
+        o["standardize"].map { v -> Bool? in
+          if let b = v.boolean { return b }
+          c.add("\(path).standardize", "must be true or false, got \(v.typeName) \(v)")
+          return nil
+        } ?? false
       guard c.issues.count == before, let file, let standardize else { return nil }
       let url = resolve(file, against: baseDirectory)
       do {
         let matrix = try DatasetSource.readNumPy(url)
-        let d = StudyDataset(kind: .npy, label: label ?? (file as NSString).lastPathComponent, path: file, standardize: standardize)
+        let d = StudyDataset(
+          kind: .npy, label: label ?? (file as NSString).lastPathComponent, path: file, standardize: standardize)
         return (d, .npy(matrix: matrix, standardize: standardize))
       } catch {
         c.add("\(path).path", "\(error)")
@@ -274,11 +318,12 @@ extension StudySpec {
       _ = c.object(value, at: path, allowed: ["kind", "label", "count", "directory", "standardize"])
       let count = c.integer(o["count"], at: "\(path).count", range: 1...60_000)
       let directory = c.string(o["directory"], at: "\(path).directory", default: "Data/mnist")
-      let standardize = o["standardize"].map { v -> Bool? in
-        if let b = v.boolean { return b }
-        c.add("\(path).standardize", "must be true or false, got \(v.typeName) \(v)")
-        return nil
-      } ?? true
+      let standardize =
+        o["standardize"].map { v -> Bool? in
+          if let b = v.boolean { return b }
+          c.add("\(path).standardize", "must be true or false, got \(v.typeName) \(v)")
+          return nil
+        } ?? true
       guard c.issues.count == before, let count, let directory, let standardize else { return nil }
       let url = resolve(directory, against: baseDirectory).appendingPathComponent(MNIST.trainingImages)
       do {
@@ -288,7 +333,8 @@ extension StudySpec {
           return nil
         }
         let d = StudyDataset(
-          kind: .mnist, label: label ?? "mnist K=\(count)", count: count, directory: directory, standardize: standardize)
+          kind: .mnist, label: label ?? "mnist K=\(count)", count: count, directory: directory, standardize: standardize
+        )
         return (d, .mnist(images: images, count: count, standardize: standardize))
       } catch {
         c.add("\(path).directory", "\(error)")

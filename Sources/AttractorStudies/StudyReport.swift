@@ -59,14 +59,16 @@ public struct StudyReport: Sendable, Equatable, Codable {
         for level in corruption.levels {
           for (k, t) in study.steps.enumerated() {
             for m in study.models {
-              guard let group = groups["\(d.label)\u{1}\(corruption.kind)\u{1}\(level)\u{1}\(m.label)"], !group.isEmpty else { continue }
+              guard let group = groups["\(d.label)\u{1}\(corruption.kind)\u{1}\(level)\u{1}\(m.label)"], !group.isEmpty
+              else { continue }
               let at = group.map { $0.steps[k] }
               let energy = at.compactMap(\.energyReduction)
               let regimes = at.compactMap(\.regime)
               let n = Double(group.count)
               rows.append(
                 StudyRow(
-                  model: m.label, dataset: d.label, corruption: corruption.kind, level: level, steps: t, seeds: group.count,
+                  model: m.label, dataset: d.label, corruption: corruption.kind, level: level, steps: t,
+                  seeds: group.count,
                   accuracy: MeanAndStandardError(at.map(\.accuracy))!,
                   initialAccuracy: group.reduce(0) { $0 + $1.initialAccuracy } / n,
                   convergedFraction: at.reduce(0) { $0 + $1.convergedFraction } / n,
@@ -115,7 +117,8 @@ public struct StudyReport: Sendable, Equatable, Codable {
 
   static func tableCells(_ r: StudyRow) -> [String] {
     let steps = r.stepsToConverge.map { String(format: "%.2f", $0.mean) } ?? "—"
-    let regime = r.regime.map { String(format: "%.2f / %.2f / %.2f", $0.singlePattern, $0.metastable, $0.globalAverage) } ?? "n/a"
+    let regime =
+      r.regime.map { String(format: "%.2f / %.2f / %.2f", $0.singlePattern, $0.metastable, $0.globalAverage) } ?? "n/a"
     return [
       "\(r.model)", "\(r.corruption)", compactNumber(r.level), "\(r.steps)", pm(r.accuracy, 3),
       "\(steps) (\(String(format: "%.0f", r.convergedFraction * 100)) %)", pmSignificant(r.energyReduction), regime,
@@ -141,18 +144,31 @@ public struct StudyReport: Sendable, Equatable, Codable {
     var out: [String] = []
     out.append("# Comparative study: \(s.name)")
     out.append("")
-    out.append("Written by `attractor compare` \(version); spec hash `\(specHash)`. Every number below is computed from `cells.jsonl` / `results.json` in this folder.")
+    out.append(
+      "Written by `attractor compare` \(version); spec hash `\(specHash)`. Every number below is computed from `cells.jsonl` / `results.json` in this folder."
+    )
     out.append("")
     out.append("- Datasets: " + s.datasets.map { "\($0.label)" }.joined(separator: "; "))
     out.append("- Models: " + s.models.map { "\($0.label) (`\($0.model)`)" }.joined(separator: ", "))
-    out.append("- Corruptions: " + s.corruptions.map { "\($0.kind) at " + $0.levels.map(compactNumber).joined(separator: ", ") }.joined(separator: "; "))
-    out.append("- Steps T = " + s.steps.map(String.init).joined(separator: ", ") + " (one synchronous run of \(s.steps.last ?? 0) steps per cell, measured at each T); tolerance ε = \(s.tolerance)")
-    out.append("- Seeds: " + s.seeds.map(String.init).joined(separator: ", ") + "; \(s.queries) queries per cell; \(cells.count) cells")
-    out.append("- OpenBLAS threads: " + blasThreads.map(String.init).joined(separator: ", ") + String(format: "; compute summed over cells: %.2f s", cellSeconds))
+    out.append(
+      "- Corruptions: "
+        + s.corruptions.map { "\($0.kind) at " + $0.levels.map(compactNumber).joined(separator: ", ") }.joined(
+          separator: "; "))
+    out.append(
+      "- Steps T = " + s.steps.map(String.init).joined(separator: ", ")
+        + " (one synchronous run of \(s.steps.last ?? 0) steps per cell, measured at each T); tolerance ε = \(s.tolerance)"
+    )
+    out.append(
+      "- Seeds: " + s.seeds.map(String.init).joined(separator: ", ")
+        + "; \(s.queries) queries per cell; \(cells.count) cells")
+    out.append(
+      "- OpenBLAS threads: " + blasThreads.map(String.init).joined(separator: ", ")
+        + String(format: "; compute summed over cells: %.2f s", cellSeconds))
     out.append("")
     out.append("## How to read the table")
     out.append("")
-    out.append("""
+    out.append(
+      """
       - **accuracy**: fraction of queries whose state after T steps is nearest (cosine similarity) to \
       its target among the model's stored patterns; mean ± standard error over the seeds. All models \
       get the same corrupted queries; ±1 models (classical, dense) store and run on their signs \
@@ -188,7 +204,9 @@ public struct StudyReport: Sendable, Equatable, Codable {
       out.append("")
       out.append("## Figures")
       out.append("")
-      out.append("Error bars are ± one standard error over the seeds. A line identical to an earlier one (for example identity attention and the modern network with β = 1/√d, the same update) is drawn dashed on top of it.")
+      out.append(
+        "Error bars are ± one standard error over the seeds. A line identical to an earlier one (for example identity attention and the modern network with β = 1/√d, the same update) is drawn dashed on top of it."
+      )
       out.append("")
       for f in figures { out.append("![\(f)](\(f))") }
     }
@@ -204,9 +222,11 @@ public struct StudyReport: Sendable, Equatable, Codable {
     for r in rows {
       lines.append(
         [
-          csvField(r.dataset), r.corruption.rawValue, "\(r.level)", "\(r.steps)", csvField(r.model), "\(r.seeds)", "\(r.accuracy.mean)",
+          csvField(r.dataset), r.corruption.rawValue, "\(r.level)", "\(r.steps)", csvField(r.model), "\(r.seeds)",
+          "\(r.accuracy.mean)",
           v(r.accuracy.standardError), "\(r.initialAccuracy)", "\(r.convergedFraction)", v(r.stepsToConverge?.mean),
-          v(r.energyReduction?.mean), v(r.energyReduction?.standardError), v(r.regime?.singlePattern), v(r.regime?.metastable),
+          v(r.energyReduction?.mean), v(r.energyReduction?.standardError), v(r.regime?.singlePattern),
+          v(r.regime?.metastable),
           v(r.regime?.globalAverage), "\(r.microsecondsPerQuery.mean)", v(r.microsecondsPerQuery.standardError),
         ].joined(separator: ","))
     }
@@ -231,7 +251,9 @@ public struct StudyReport: Sendable, Equatable, Codable {
     let series = study.models.map { m in
       Series(
         name: m.label,
-        points: rows.filter { $0.dataset == dataset && $0.corruption == corruption && $0.steps == t && $0.model == m.label }.map {
+        points: rows.filter {
+          $0.dataset == dataset && $0.corruption == corruption && $0.steps == t && $0.model == m.label
+        }.map {
           DataPoint(x: $0.level, y: $0.accuracy.mean, error: $0.accuracy.standardError)
         })
     }
@@ -257,13 +279,16 @@ public struct StudyReport: Sendable, Equatable, Codable {
   public func accuracyByStepsChart(dataset: String, corruption: StudyCorruption) -> LineChart {
     let level = corruption.levels[corruption.levels.count / 2]
     let series = study.models.map { m in
-      let rs = rows.filter { $0.dataset == dataset && $0.corruption == corruption.kind && $0.level == level && $0.model == m.label }
+      let rs = rows.filter {
+        $0.dataset == dataset && $0.corruption == corruption.kind && $0.level == level && $0.model == m.label
+      }
       var points = rs.first.map { [DataPoint(x: 0, y: $0.initialAccuracy)] } ?? []
       points += rs.map { DataPoint(x: Double($0.steps), y: $0.accuracy.mean, error: $0.accuracy.standardError) }
       return Series(name: m.label, points: points)
     }
     var chart = LineChart(
-      title: "Accuracy against steps: \(corruption.kind) \(compactNumber(level)) (\(dataset))", xLabel: "steps T (0 = the corrupted queries)",
+      title: "Accuracy against steps: \(corruption.kind) \(compactNumber(level)) (\(dataset))",
+      xLabel: "steps T (0 = the corrupted queries)",
       yLabel: "accuracy (mean ± SE over \(study.seeds.count) seeds)", series: Self.dashingDuplicates(series))
     chart.yRange = 0...1
     chart.insetFraction = 0.03

@@ -120,7 +120,8 @@ public struct StudyRunner: Sendable {
     // An unfinished run is never thrown away silently; a finished one is replaced by a new run.
     if !resume && hasPartial {
       throw .outputFolder(
-        "\(folder.path) holds an unfinished run (\(Self.partialName)); pass --resume to continue it, or delete that file (or choose another --output-dir) to start over")
+        "\(folder.path) holds an unfinished run (\(Self.partialName)); pass --resume to continue it, or delete that file (or choose another --output-dir) to start over"
+      )
     }
     var done: [Int: StudyCellResult] = [:]
     if resume {
@@ -130,11 +131,15 @@ public struct StudyRunner: Sendable {
         for c in cells { done[c.index] = c }
         if url == partialURL {
           // Drop a torn tail so appended lines start on a fresh line.
-          do { try goodPrefix.write(to: url, options: .atomic) } catch { throw .writeFailed(path: url.path, reason: "\(error)") }
+          do { try goodPrefix.write(to: url, options: .atomic) } catch {
+            throw .writeFailed(path: url.path, reason: "\(error)")
+          }
         }
       }
     }
-    try writeAtomically(canonicalJSON(StudyFile(specHash: header.specHash, spec: study.spec), pretty: true), to: folder.appendingPathComponent(Self.studyName))
+    try writeAtomically(
+      canonicalJSON(StudyFile(specHash: header.specHash, spec: study.spec), pretty: true),
+      to: folder.appendingPathComponent(Self.studyName))
     if !fm.fileExists(atPath: partialURL.path) {
       try writeAtomically(canonicalJSON(header) + Data("\n".utf8), to: partialURL)
     }
@@ -208,23 +213,30 @@ public struct StudyRunner: Sendable {
         report = r
       }
     }
-    return Outcome(results: results, complete: complete, resumed: resumed, seconds: (clock.now - start).seconds, report: report)
+    return Outcome(
+      results: results, complete: complete, resumed: resumed, seconds: (clock.now - start).seconds, report: report)
   }
 
   func describe(_ cell: StudyCell) -> String {
     let s = study.spec
     let c = s.corruptions[cell.corruption]
-    return "\(s.models[cell.model].label) | \(s.datasets[cell.dataset].label) | \(c.kind) \(compactNumber(c.levels[cell.level])) | seed \(s.seeds[cell.seed])"
+    return
+      "\(s.models[cell.model].label) | \(s.datasets[cell.dataset].label) | \(c.kind) \(compactNumber(c.levels[cell.level])) | seed \(s.seeds[cell.seed])"
   }
 
   /// Reads a cells file: header, cell lines, and the bytes up to the last good line.
-  static func readCells(_ url: URL, allowTornTail: Bool) throws(StudyRunError) -> (CellsHeader, [StudyCellResult], Data) {
+  static func readCells(_ url: URL, allowTornTail: Bool) throws(StudyRunError) -> (CellsHeader, [StudyCellResult], Data)
+  {
     let data: Data
-    do { data = try Data(contentsOf: url) } catch { throw .corrupt("cannot read \(url.path): \(error.localizedDescription)") }
+    do { data = try Data(contentsOf: url) } catch {
+      throw .corrupt("cannot read \(url.path): \(error.localizedDescription)")
+    }
     var lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
     // The text after the last newline is a torn line (or empty).
     let tail = lines.removeLast()
-    if !tail.isEmpty && !allowTornTail { throw .corrupt("\(url.path) does not end with a newline; it is not a finished cells file") }
+    if !tail.isEmpty && !allowTornTail {
+      throw .corrupt("\(url.path) does not end with a newline; it is not a finished cells file")
+    }
     guard let first = lines.first, let header = try? JSONDecoder().decode(CellsHeader.self, from: Data(first)) else {
       throw .corrupt("\(url.path) does not start with a study header line; it was not written by `attractor compare`")
     }
@@ -244,11 +256,13 @@ public struct StudyRunner: Sendable {
   static func check(_ found: CellsHeader, against expected: CellsHeader, file: String) throws(StudyRunError) {
     guard found.specHash == expected.specHash else {
       throw .mismatch(
-        "\(file) belongs to a different study (spec hash \(found.specHash), this study \(expected.specHash)); use the same study file and data, or another --output")
+        "\(file) belongs to a different study (spec hash \(found.specHash), this study \(expected.specHash)); use the same study file and data, or another --output"
+      )
     }
     guard found.shard == expected.shard else {
       throw .mismatch(
-        "\(file) holds shard \(found.shard?.description ?? "none (the whole study)"), but this run is \(expected.shard.map { "shard \($0)" } ?? "the whole study"); resume with the same --shard")
+        "\(file) holds shard \(found.shard?.description ?? "none (the whole study)"), but this run is \(expected.shard.map { "shard \($0)" } ?? "the whole study"); resume with the same --shard"
+      )
     }
   }
 }
@@ -261,7 +275,9 @@ struct StudyFile: Codable {
 
 /// Writes `data` to `url` atomically (temporary file renamed into place).
 func writeAtomically(_ data: Data, to url: URL) throws(StudyRunError) {
-  do { try data.write(to: url, options: .atomic) } catch { throw .writeFailed(path: url.path, reason: error.localizedDescription) }
+  do { try data.write(to: url, options: .atomic) } catch {
+    throw .writeFailed(path: url.path, reason: error.localizedDescription)
+  }
 }
 
 extension StudyRunner {
@@ -270,7 +286,9 @@ extension StudyRunner {
   /// Checks that every folder holds a finished shard of the same study (same spec hash and shard
   /// count), that no shard or cell appears twice, and that together they hold every cell; lists
   /// what is missing otherwise.
-  public static func merge(_ folders: [URL], into output: URL, version: String = "dev") throws(StudyRunError) -> StudyReport {
+  public static func merge(_ folders: [URL], into output: URL, version: String = "dev") throws(StudyRunError)
+    -> StudyReport
+  {
     guard !folders.isEmpty else { throw .incompleteMerge("merge needs at least one shard folder") }
     var spec: StudySpec? = nil
     var hash: String? = nil
@@ -293,9 +311,12 @@ extension StudyRunner {
         throw .corrupt("cannot read \(studyURL.path): \(error.localizedDescription)")
       }
       let (header, results, _) = try readCells(cellsURL, allowTornTail: false)
-      guard header.specHash == file.specHash else { throw .mismatch("\(folder.path): \(cellsName) and \(studyName) disagree on the spec hash") }
+      guard header.specHash == file.specHash else {
+        throw .mismatch("\(folder.path): \(cellsName) and \(studyName) disagree on the spec hash")
+      }
       if let hash, hash != header.specHash {
-        throw .mismatch("\(folder.path) is a shard of a different study (spec hash \(header.specHash), first folder \(hash))")
+        throw .mismatch(
+          "\(folder.path) is a shard of a different study (spec hash \(header.specHash), first folder \(hash))")
       }
       hash = header.specHash
       spec = file.spec
@@ -303,17 +324,24 @@ extension StudyRunner {
       let count = header.shard?.count ?? 1
       let index = header.shard?.index ?? 1
       if let shardCount, shardCount != count {
-        throw .mismatch("\(folder.path) is shard \(index)/\(count), but an earlier folder was split into \(shardCount) shards")
+        throw .mismatch(
+          "\(folder.path) is shard \(index)/\(count), but an earlier folder was split into \(shardCount) shards")
       }
       shardCount = count
-      if let other = seenShards[index] { throw .incompleteMerge("shard \(index)/\(count) is given twice: \(other) and \(folder.path)") }
+      if let other = seenShards[index] {
+        throw .incompleteMerge("shard \(index)/\(count) is given twice: \(other) and \(folder.path)")
+      }
       seenShards[index] = folder.path
       for r in results {
-        guard r.index >= 0 && r.index < total else { throw .corrupt("\(cellsURL.path): cell \(r.index) is not a cell of this study (0..<\(total))") }
+        guard r.index >= 0 && r.index < total else {
+          throw .corrupt("\(cellsURL.path): cell \(r.index) is not a cell of this study (0..<\(total))")
+        }
         guard header.shard?.contains(r.index) ?? true else {
           throw .corrupt("\(cellsURL.path): cell \(r.index) does not belong to shard \(index)/\(count)")
         }
-        if cells[r.index] != nil { throw .incompleteMerge("cell \(r.index) appears in more than one folder (overlapping shards)") }
+        if cells[r.index] != nil {
+          throw .incompleteMerge("cell \(r.index) appears in more than one folder (overlapping shards)")
+        }
         cells[r.index] = r
       }
     }
@@ -321,7 +349,10 @@ extension StudyRunner {
     let missingCells = (0..<total).filter { cells[$0] == nil }
     if !missingShards.isEmpty || !missingCells.isEmpty {
       var message = "the shards do not cover the study:"
-      if !missingShards.isEmpty { message += " missing shard\(missingShards.count == 1 ? "" : "s") \(missingShards.map { "\($0)/\(shardCount ?? 1)" }.joined(separator: ", "));" }
+      if !missingShards.isEmpty {
+        message +=
+          " missing shard\(missingShards.count == 1 ? "" : "s") \(missingShards.map { "\($0)/\(shardCount ?? 1)" }.joined(separator: ", "));"
+      }
       let shown = missingCells.prefix(20).map(String.init).joined(separator: ", ")
       message += " \(missingCells.count) of \(total) cells missing (\(shown)\(missingCells.count > 20 ? ", …" : ""))"
       throw .incompleteMerge(message)
@@ -330,8 +361,11 @@ extension StudyRunner {
     do { try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true) } catch {
       throw .outputFolder("cannot create \(output.path): \(error.localizedDescription)")
     }
-    try writeAtomically(canonicalJSON(StudyFile(specHash: hash!, spec: spec!), pretty: true), to: output.appendingPathComponent(studyName))
-    var lines = canonicalJSON(CellsHeader(specHash: hash!, shard: nil, totalCells: total, version: version)) + Data("\n".utf8)
+    try writeAtomically(
+      canonicalJSON(StudyFile(specHash: hash!, spec: spec!), pretty: true), to: output.appendingPathComponent(studyName)
+    )
+    var lines =
+      canonicalJSON(CellsHeader(specHash: hash!, shard: nil, totalCells: total, version: version)) + Data("\n".utf8)
     for r in results { lines += canonicalJSON(r) + Data("\n".utf8) }
     try writeAtomically(lines, to: output.appendingPathComponent(cellsName))
     let report = StudyReport(study: spec!, specHash: hash!, cells: results, version: version)

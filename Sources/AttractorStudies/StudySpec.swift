@@ -119,7 +119,9 @@ public struct StudySpec: Sendable, Equatable, Codable {
   }
 
   /// The keys a study file may have at the top level.
-  public static let topLevelKeys = ["name", "queries", "steps", "seeds", "tolerance", "models", "datasets", "corruptions"]
+  public static let topLevelKeys = [
+    "name", "queries", "steps", "seeds", "tolerance", "models", "datasets", "corruptions",
+  ]
 
   /// Largest queries per cell, steps, and patterns accepted (to refuse absurd files early).
   static let maxQueries = 1 << 20
@@ -150,7 +152,9 @@ public struct StudySpec: Sendable, Equatable, Codable {
         entry(DenseExponentialFactory.self, ["beta": .number(1)]),
         entry(IterativeAttentionFactory.self, [:]),
       ],
-      datasets: [StudyDataset(kind: .gaussian, label: "gaussian K=32 d=64", count: 32, dimension: 64, standardDeviation: 1)],
+      datasets: [
+        StudyDataset(kind: .gaussian, label: "gaussian K=32 d=64", count: 32, dimension: 64, standardDeviation: 1)
+      ],
       corruptions: [
         StudyCorruption(kind: .noise, levels: [0.5, 1, 1.5]),
         StudyCorruption(kind: .mask, levels: [0.25, 0.5, 0.75]),

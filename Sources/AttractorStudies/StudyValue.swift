@@ -151,9 +151,13 @@ struct IssueCollector {
     typed(value, at: path, default: fallback, required: "a number", kind: "a number") { $0.number }
   }
 
-  mutating func integer(_ value: StudyValue?, at path: String, default fallback: Int? = nil, range: ClosedRange<Int>) -> Int? {
+  mutating func integer(_ value: StudyValue?, at path: String, default fallback: Int? = nil, range: ClosedRange<Int>)
+    -> Int?
+  {
     let bounds = "from \(range.lowerBound) to \(range.upperBound)"
-    let read = typed(value, at: path, default: fallback, required: "an integer \(bounds)", kind: "an integer") { $0.integer }
+    let read = typed(value, at: path, default: fallback, required: "an integer \(bounds)", kind: "an integer") {
+      $0.integer
+    }
     guard let k = read else { return nil }
     guard value == nil || range.contains(k) else {  // the fallback is not checked
       add(path, "must be \(bounds), got \(k)")

@@ -31,7 +31,8 @@ struct ClosedFormTests {
     }
   }
 
-  @Test("Two antipodal patterns ±x: the global fixed point 0 loses stability at β‖x‖² = 1; the sweep finds it within 2 %")
+  @Test(
+    "Two antipodal patterns ±x: the global fixed point 0 loses stability at β‖x‖² = 1; the sweep finds it within 2 %")
   func antipodalTransition() throws {
     var rng = SeededGenerator(seed: 11)
     let x = (0..<5).map { _ in 0.6 * rng.nextGaussian() }
@@ -59,7 +60,8 @@ struct ClosedFormTests {
 
     // At β‖x‖² = 2: 0 is found (the mean start) and labelled unstable, a saddle of index 1; the two
     // retrieval states near ±x are stable single-pattern fixed points.
-    let report = try FixedPointAnalyzer(search: search).analyze(try ModernHopfield(patterns: patterns, beta: 2 * critical))
+    let report = try FixedPointAnalyzer(search: search).analyze(
+      try ModernHopfield(patterns: patterns, beta: 2 * critical))
     let origin = try #require(report.fixedPoints.first { $0.state.allSatisfy { abs($0) < 1e-12 } })
     #expect(origin.label == .unstable && origin.classification.regime == .globalAverage)
     #expect(origin.classification.hessian?.index == 1)
@@ -89,7 +91,9 @@ struct ClosedFormTests {
     }
   }
 
-  @Test("A tight cluster plus far patterns at moderate β: a stable metastable fixed point whose subset is exactly the cluster")
+  @Test(
+    "A tight cluster plus far patterns at moderate β: a stable metastable fixed point whose subset is exactly the cluster"
+  )
   func metastableCluster() throws {
     var rng = SeededGenerator(seed: 5)
     let d = 16
@@ -120,12 +124,15 @@ struct ClosedFormTests {
     #expect(p.basinShareByKind["pattern"] == 0.5)
   }
 
-  @Test("Non-symmetric attention (separate query and key projections): general eigensolver, complex eigenvalues, finite differences")
+  @Test(
+    "Non-symmetric attention (separate query and key projections): general eigensolver, complex eigenvalues, finite differences"
+  )
   func nonSymmetricAttention() throws {
     let d = 4
     let patterns: Matrix<Double> = gaussianPatterns(40, d, seed: 21)
     let rule = ProjectedAttention(
-      patterns: patterns, keyProjection: .identity(d), queryProjection: pairRotation(dimension: d, angle: 1.2), beta: 1.5)
+      patterns: patterns, keyProjection: .identity(d), queryProjection: pairRotation(dimension: d, angle: 1.2),
+      beta: 1.5)
     let report = try FixedPointAnalyzer().analyze(rule)
     #expect(report.nonConverged.isEmpty)
     #expect(report.fixedPoints.count == 1)
@@ -149,7 +156,8 @@ struct ClosedFormTests {
 
 @Suite("Fixed-point analysis: derivatives, evidence and errors")
 struct AnalysisBehaviourTests {
-  @Test("Without closed forms the analysis falls back to finite differences, says so, and agrees with the analytic spectra")
+  @Test(
+    "Without closed forms the analysis falls back to finite differences, says so, and agrees with the analytic spectra")
   func finiteDifferenceFallback() throws {
     let patterns: Matrix<Double> = gaussianPatterns(10, 6, seed: 3)
     let model = try ModernHopfield(patterns: patterns, beta: 6)
@@ -157,9 +165,11 @@ struct AnalysisBehaviourTests {
     let analytic = try FixedPointAnalyzer(search: search).analyze(model)
     let opaque = try FixedPointAnalyzer(search: search).analyze(OpaqueHopfield(model: model))
     #expect(analytic.fixedPoints.count == opaque.fixedPoints.count)
-    #expect(opaque.fixedPoints.allSatisfy {
-      $0.classification.jacobian.source == .finiteDifferences && $0.classification.hessian?.source == .finiteDifferences
-    })
+    #expect(
+      opaque.fixedPoints.allSatisfy {
+        $0.classification.jacobian.source == .finiteDifferences
+          && $0.classification.hessian?.source == .finiteDifferences
+      })
     #expect(analytic.fixedPoints.allSatisfy { $0.classification.jacobian.source == .analytic })
     for (a, b) in zip(analytic.fixedPoints, opaque.fixedPoints) {
       #expect(Kernels.distance(a.state, b.state) < 1e-8)
@@ -224,7 +234,10 @@ struct AnalysisBehaviourTests {
     let p = model.separation(state).elements
     let sorted = p.sorted(by: >)
     var k = 0, sum = 0.0
-    while sum < 0.9 { sum += sorted[k]; k += 1 }
+    while sum < 0.9 {
+      sum += sorted[k]
+      k += 1
+    }
     #expect(e.k == k)
     #expect(abs(e.entropy + p.reduce(0) { $0 + $1 * log($1) }) < 1e-12)
     #expect(abs(e.participationRatio - 1 / p.reduce(0) { $0 + $1 * $1 }) < 1e-9)
@@ -278,7 +291,9 @@ struct AnalysisBehaviourTests {
     #expect(throws: AnalysisError.self) {
       try PhaseDiagram.sweep(betas: [1, 0.5]) { try ModernHopfield(patterns: model.patterns, beta: $0) }
     }
-    var none = FixedPointSearch(includesPatterns: false, noisyStartsPerPattern: 0, pairMixtures: 0, tripleMixtures: 0, includesMean: false, randomStarts: 0)
+    var none = FixedPointSearch(
+      includesPatterns: false, noisyStartsPerPattern: 0, pairMixtures: 0, tripleMixtures: 0, includesMean: false,
+      randomStarts: 0)
     none.seed = 1
     #expect(throws: AnalysisError.empty(what: "the search has no starts; enable some start kinds or give starts")) {
       try FixedPointAnalyzer(search: none).analyze(model)
@@ -296,7 +311,8 @@ struct AnalysisBehaviourTests {
     #expect(decoded == report)
     let lines = report.csv().split(separator: "\n")
     #expect(lines.count == 1 + report.fixedPoints.count)
-    #expect(lines[0].split(separator: ",").count == lines[1].split(separator: ",", omittingEmptySubsequences: false).count)
+    #expect(
+      lines[0].split(separator: ",").count == lines[1].split(separator: ",", omittingEmptySubsequences: false).count)
   }
 }
 

@@ -58,7 +58,9 @@ struct AnalyzeCommandTests {
     #expect(decoded.report == report)
   }
 
-  @Test("--patterns FILE.npy: antipodal patterns at β‖x‖² ≈ 2.2 give an unstable global point and two retrievals; files in --output-dir")
+  @Test(
+    "--patterns FILE.npy: antipodal patterns at β‖x‖² ≈ 2.2 give an unstable global point and two retrievals; files in --output-dir"
+  )
   func patternsFile() throws {
     let dir = try analyzeTemporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
@@ -80,7 +82,8 @@ struct AnalyzeCommandTests {
     let file = try writeAntipodalPatterns(in: dir)
     let out = dir.appendingPathComponent("pd")
     let command = try phaseDiagramCommand([
-      "--patterns", file.path, "--beta-range", "0.05:5:7", "--output-dir", out.path, "--mixtures", "0", "--random-starts", "2",
+      "--patterns", file.path, "--beta-range", "0.05:5:7", "--output-dir", out.path, "--mixtures", "0",
+      "--random-starts", "2",
     ])
     let result = try command.execute()
     let diagram = result.diagram
@@ -113,7 +116,9 @@ struct AnalyzeCommandTests {
     #expect(b.countByClass["singlePattern"]! < a.countByClass["singlePattern"]!)
   }
 
-  @Test("analyze without a subcommand runs fixed-points; phase-diagram is a subcommand; --benchmark and --phase-diagram are gone")
+  @Test(
+    "analyze without a subcommand runs fixed-points; phase-diagram is a subcommand; --benchmark and --phase-diagram are gone"
+  )
   func tree() throws {
     let plain = try Attractor.parseAsRoot(["analyze", "--count", "4", "--dimension", "3"])
     #expect(plain is Analyze.FixedPoints)

@@ -68,7 +68,10 @@ struct BenchCommandTests {
     try tinyStudy.write(to: spec, atomically: true, encoding: .utf8)
     let runs: [[String]] = [
       ["update", "--count", "64", "--dimension", "8,16", "--query-count", "4", "--repetitions", "1"],
-      ["iterative-attention", "--layers", "1", "--heads", "2", "--dimension", "8", "--count", "20", "--query-count", "5", "--repetitions", "1"],
+      [
+        "iterative-attention", "--layers", "1", "--heads", "2", "--dimension", "8", "--count", "20", "--query-count",
+        "5", "--repetitions", "1",
+      ],
       ["classify", "--count", "6", "--dimension", "4", "--points", "5", "--repetitions", "1"],
       ["dense-sweep", "--dimension", "12", "--count", "3", "--starts", "8", "--workers", "2", "--repetitions", "1"],
       ["compare", "--study", spec.path, "--query-count", "8", "--repetitions", "1"],
@@ -95,11 +98,13 @@ struct BenchCommandTests {
     defer { try? FileManager.default.removeItem(at: dir) }
     let command = try #require(
       try Bench.parseAsRoot([
-        "iterative-attention", "--layers", "2", "--heads", "2", "--dimension", "8", "--count", "20", "--query-count", "5",
+        "iterative-attention", "--layers", "2", "--heads", "2", "--dimension", "8", "--count", "20", "--query-count",
+        "5",
         "--repetitions", "2", "--temperature", "2", "--save-inputs", dir.path,
       ]) as? BenchIterativeAttention)
     let report = try command.benchmark.run()
-    #expect(report.layers == 2 && report.heads == 2 && report.dimension == 8 && report.count == 20 && report.queryCount == 5)
+    #expect(
+      report.layers == 2 && report.heads == 2 && report.dimension == 8 && report.count == 20 && report.queryCount == 5)
     #expect(report.repetitions == 2 && report.savedTo == dir.path)
     #expect(report.gemmFlops == 2 * (4 * 5 * 64 + 4 * 5 * 20 * 8))  // L·(4·B·d² + 4·B·M·d)
     #expect(report.softmaxElements == 2 * 2 * 5 * 20)  // L·H·B·M
@@ -136,7 +141,8 @@ struct BenchCommandTests {
     let largest = x.elements.map(abs).max() ?? 1
     let error = zip(x.elements, out.elements).map { abs($0 - $1) }.max() ?? .infinity
     #expect(error <= 1e-5 * largest, "max |Swift − reference| = \(error)")
-    let config = try jsonObject(String(decoding: try Data(contentsOf: dir.appendingPathComponent("config.json")), as: UTF8.self))
+    let config = try jsonObject(
+      String(decoding: try Data(contentsOf: dir.appendingPathComponent("config.json")), as: UTF8.self))
     #expect(config["heads"] as? Double == 2 && config["logitScale"] as? Double == scale)
   }
 
@@ -145,11 +151,19 @@ struct BenchCommandTests {
     let dir = try scratchFolder()
     defer { try? FileManager.default.removeItem(at: dir) }
     let json = try jsonObject(
-      try benchOutput(["classify", "--count", "5", "--dimension", "4", "--points", "7", "--repetitions", "2", "--json", "--save-inputs", dir.path]))
-    for key in ["allSeconds", "seconds", "countByClass", "convergedPoints", "patternCount"] { #expect(json[key] != nil, "\(key)") }
+      try benchOutput([
+        "classify", "--count", "5", "--dimension", "4", "--points", "7", "--repetitions", "2", "--json",
+        "--save-inputs", dir.path,
+      ]))
+    for key in ["allSeconds", "seconds", "countByClass", "convergedPoints", "patternCount"] {
+      #expect(json[key] != nil, "\(key)")
+    }
     #expect((json["allSeconds"] as? [Double])?.count == 2 && json["points"] as? Int == 7)
-    let results = try jsonObject(String(decoding: try Data(contentsOf: dir.appendingPathComponent("swift_results.json")), as: UTF8.self))
-    for key in ["mass", "spectralRadius", "hessianSmallest", "k", "nearestPattern"] { #expect(results[key] != nil, "\(key)") }
+    let results = try jsonObject(
+      String(decoding: try Data(contentsOf: dir.appendingPathComponent("swift_results.json")), as: UTF8.self))
+    for key in ["mass", "spectralRadius", "hessianSmallest", "k", "nearestPattern"] {
+      #expect(results[key] != nil, "\(key)")
+    }
     #expect((results["spectralRadius"] as? [Double])?.count == 7)
     #expect(try NumPyFile.read(from: dir.appendingPathComponent("points.npy")).shape == [7, 4])
   }
@@ -157,7 +171,8 @@ struct BenchCommandTests {
   @Test("bad options give clear messages and exit code 64")
   func badOptions() {
     let ia = ["iterative-attention"]
-    #expect(benchRejection(ia + ["--heads", "3"])?.contains("--dimension (256) must be a multiple of --heads (3)") == true)
+    #expect(
+      benchRejection(ia + ["--heads", "3"])?.contains("--dimension (256) must be a multiple of --heads (3)") == true)
     #expect(benchRejection(ia + ["--layers", "0"])?.contains("--layers must be between 1 and 64, got 0") == true)
     #expect(benchRejection(ia + ["--count", "0"])?.contains("--count must be between 1 and 10000000, got 0") == true)
     #expect(benchRejection(ia + ["--temperature", "0"])?.contains("--temperature must be finite and positive") == true)
@@ -168,14 +183,19 @@ struct BenchCommandTests {
     #expect(benchRejection(ia + ["--save-inputs", ""])?.contains("--save-inputs needs a folder path") == true)
     #expect(benchRejection(["update", "--dimension", "64,x"]) != nil)
     #expect(benchRejection(["update", "--layers", "4"]) != nil)
-    #expect(benchRejection(["classify", "--patterns", "x.npy", "--count", "3"])?.contains("mutually exclusive") == true)
+    #expect(
+      benchRejection(["classify", "--patterns", "x.npy", "--count", "3"])?.contains("mutually exclusive") == true)
     #expect(benchRejection(["dense-sweep", "--model", "modern"]) != nil)
     #expect(benchRejection(["dense-sweep", "--workers", "0"])?.contains("--workers must be between 1") == true)
     #expect(benchRejection(["compare", "--query-count", "0"])?.contains("--query-count must be between 1") == true)
     #expect(benchRejection(["transformer"]) != nil)
-    for bad in [ia + ["--heads", "3"], ia + ["--count", "0"], ["update", "--layers", "4"], ["dense-sweep", "--model", "modern"]] {
+    for bad in [
+      ia + ["--heads", "3"], ia + ["--count", "0"], ["update", "--layers", "4"], ["dense-sweep", "--model", "modern"],
+    ] {
       #expect(benchExitCode(bad) == 64, "\(bad)")
     }
-    #expect(benchRejection(ia + ["--layers", "1", "--heads", "1", "--dimension", "4", "--count", "3", "--query-count", "2"]) == nil)
+    #expect(
+      benchRejection(ia + ["--layers", "1", "--heads", "1", "--dimension", "4", "--count", "3", "--query-count", "2"])
+        == nil)
   }
 }

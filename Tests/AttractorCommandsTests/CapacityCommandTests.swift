@@ -68,14 +68,16 @@ struct CapacityCommandTests {
   @Test("capacity xor prints the truth table, and valid JSON with --json")
   func xor() throws {
     let command = try #require(
-      try Attractor.parseAsRoot(["capacity", "xor", "--model", "dense-polynomial,dense-rectified", "--degree", "2,3"]) as? Capacity.XOR)
+      try Attractor.parseAsRoot(["capacity", "xor", "--model", "dense-polynomial,dense-rectified", "--degree", "2,3"])
+        as? Capacity.XOR)
     let text = try command.render(command.execute())
     let lines = text.split(separator: "\n")
     #expect(lines.contains { $0.contains("x^2") && $0.hasSuffix("| no |") })
     #expect(lines.contains { $0.contains("x^3") && $0.contains("sum -48") && $0.hasSuffix("| yes |") })
     #expect(lines.contains { $0.contains("max(x, 0)^2") && $0.hasSuffix("| yes |") })
     let json = try #require(try Attractor.parseAsRoot(["capacity", "xor", "--degree", "3", "--json"]) as? Capacity.XOR)
-    let object = try #require(try JSONSerialization.jsonObject(with: Data(json.render(json.execute()).utf8)) as? [String: Any])
+    let object = try #require(
+      try JSONSerialization.jsonObject(with: Data(json.render(json.execute()).utf8)) as? [String: Any])
     let entries = try #require(object["entries"] as? [[String: Any]])
     #expect(entries.count == 1 && entries[0]["solved"] as? Bool == true)
   }
@@ -86,7 +88,8 @@ struct CapacityCommandTests {
     #expect(capacityRejection(["--degree", "3,x"])?.contains("3,x") == true)
     #expect(capacityRejection(["--dimension", "0"])?.contains("--dimension N must be between 1") == true)
     #expect(capacityRejection(["--count", "10,0"])?.contains("--count K must be between 1") == true)
-    #expect(capacityRejection(["--flip-fraction", "1.5"])?.contains("--flip-fraction must be a fraction in [0, 1]") == true)
+    #expect(
+      capacityRejection(["--flip-fraction", "1.5"])?.contains("--flip-fraction must be a fraction in [0, 1]") == true)
     #expect(capacityRejection(["--flip-fraction", "-0.1"])?.contains("[0, 1]") == true)
     #expect(capacityRejection(["--start", "random", "--flip-fraction", "0.1"]) != nil)
     #expect(capacityRejection(["--model", "polynomial"]) != nil)
@@ -96,8 +99,12 @@ struct CapacityCommandTests {
     #expect(capacityRejection(["--beta", "0", "--model", "dense-exponential"]) != nil)
     #expect(capacityRejection(["--model", "dense-exponential", "--relative-count", "1,2"]) != nil)
     #expect(capacityRejection(["--dimension", "50", "--relative-count", "1,2"]) == nil)
-    #expect(capacityRejection(["--patterns", "10,20"])?.contains("give numbers of patterns with --count 10,20") == true)
-    for old in [["--units", "10"], ["--max-sweeps", "3"], ["--prefix", "x"], ["--xor"], ["--bench"], ["--patterns", "10,20"], ["--threads", "2"]] {
+    #expect(
+      capacityRejection(["--patterns", "10,20"])?.contains("give numbers of patterns with --count 10,20") == true)
+    for old in [
+      ["--units", "10"], ["--max-sweeps", "3"], ["--prefix", "x"], ["--xor"], ["--bench"], ["--patterns", "10,20"],
+      ["--threads", "2"],
+    ] {
       #expect(capacityRejection(old) != nil, "\(old) was accepted")
     }
 
@@ -106,7 +113,11 @@ struct CapacityCommandTests {
     defer { try? FileManager.default.removeItem(at: dir) }
     let file = dir.appendingPathComponent("p.npy")
     try NumPyFile.write(Tensor(Matrix<Double>(rowArrays: [[1, -1, 1, 1], [1, 0, -1, 1]])), to: file)
-    #expect(throws: CommandFailure("the patterns file \(file.path) has 0.0 in pattern 1, unit 1; capacity runs store ±1 patterns (binarise with sign first)")) {
+    #expect(
+      throws: CommandFailure(
+        "the patterns file \(file.path) has 0.0 in pattern 1, unit 1; capacity runs store ±1 patterns (binarise with sign first)"
+      )
+    ) {
       _ = try scan(["--patterns", file.path, "--dimension", "4"]).execute()
     }
     // A valid ±1 file is used as given (one K = its rows, N = its columns).
@@ -115,6 +126,8 @@ struct CapacityCommandTests {
     let report = try scan(["--patterns", good.path, "--dimension", "4", "--starts", "4"]).execute()
     #expect(report.curves[0].units == 4 && report.curves[0].points[0].patterns == 2)
     #expect(throws: CommandFailure.self) { _ = try scan(["--patterns", good.path, "--dimension", "5"]).execute() }
-    #expect(throws: CommandFailure.self) { _ = try scan(["--patterns", dir.appendingPathComponent("missing.npy").path]).execute() }
+    #expect(throws: CommandFailure.self) {
+      _ = try scan(["--patterns", dir.appendingPathComponent("missing.npy").path]).execute()
+    }
   }
 }

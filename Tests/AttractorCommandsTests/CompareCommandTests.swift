@@ -42,7 +42,8 @@ struct CompareCommandTests {
     var shards: [String] = []
     for i in 1...2 {
       let out = dir.appendingPathComponent("s\(i)").path
-      let shard = try parse(["compare", "run", "--study", spec.path, "--output-dir", out, "--shard", "\(i)/2"], as: CompareRun.self)
+      let shard = try parse(
+        ["compare", "run", "--study", spec.path, "--output-dir", out, "--shard", "\(i)/2"], as: CompareRun.self)
       let printed = try shard.execute(study: try shard.loadStudy())
       #expect(printed.contains("shard \(i)/2 done: 4 cells"))
       shards.append(out)
@@ -56,7 +57,9 @@ struct CompareCommandTests {
       }
     }
     #expect(accuracyColumns(mergeText) == accuracyColumns(text) && accuracyColumns(text).count == 4)
-    #expect(throws: CommandFailure.self) { _ = try parse(["compare", "merge", shards[0], "--output-dir", merged + "2"], as: Merge.self).execute() }
+    #expect(throws: CommandFailure.self) {
+      _ = try parse(["compare", "merge", shards[0], "--output-dir", merged + "2"], as: Merge.self).execute()
+    }
 
     // --json: the run and the merge print one JSON object with the same rows.
     func rows(_ text: String) throws -> [[String: Any]] {
@@ -73,16 +76,19 @@ struct CompareCommandTests {
     #expect(runRows.count == mergeRows.count && runRows.count == 2 * 2 * 2)  // models × levels × T
     for (a, b) in zip(runRows, mergeRows) {
       #expect(a["model"] as? String == b["model"] as? String)
-      #expect((a["accuracy"] as? [String: Any])?["mean"] as? Double == (b["accuracy"] as? [String: Any])?["mean"] as? Double)
+      #expect(
+        (a["accuracy"] as? [String: Any])?["mean"] as? Double == (b["accuracy"] as? [String: Any])?["mean"] as? Double)
     }
 
     // --max-cells stops early and says how to continue; --resume finishes.
     let partial = dir.appendingPathComponent("partial").path
-    let stopped = try parse(["compare", "--study", spec.path, "--output-dir", partial, "--max-cells", "3"], as: CompareRun.self)
+    let stopped = try parse(
+      ["compare", "--study", spec.path, "--output-dir", partial, "--max-cells", "3"], as: CompareRun.self)
     #expect(try stopped.execute(study: try stopped.loadStudy()).contains("3 of 8 cells done"))
     let again = try parse(["compare", "--study", spec.path, "--output-dir", partial], as: CompareRun.self)
     #expect(throws: CommandFailure.self) { _ = try again.execute(study: try again.loadStudy()) }
-    let resumed = try parse(["compare", "--study", spec.path, "--output-dir", partial, "--resume"], as: CompareRun.self)
+    let resumed = try parse(
+      ["compare", "--study", spec.path, "--output-dir", partial, "--resume"], as: CompareRun.self)
     #expect(try resumed.execute(study: try resumed.loadStudy()).contains("8 cells (3 resumed)"))
   }
 
@@ -99,7 +105,10 @@ struct CompareCommandTests {
     #expect(throws: ExitCode(64)) { _ = try command.loadStudy { printed.append($0) } }
     let message = printed.joined(separator: "\n")
     #expect(message.hasPrefix("error: \(spec.path) has 3 problems:"))
-    for fragment in ["$.models[0].beta: is required (inverse temperature β, a number)" , "$.datasets: must not be empty", "$.corruptions[0].levels[0]: the level of a mask corruption must be a fraction in [0, 1], got 2.0"] {
+    for fragment in [
+      "$.models[0].beta: is required (inverse temperature β, a number)", "$.datasets: must not be empty",
+      "$.corruptions[0].levels[0]: the level of a mask corruption must be a fraction in [0, 1], got 2.0",
+    ] {
       #expect(message.contains(fragment), "missing \(fragment) in \(message)")
     }
     #expect(!FileManager.default.fileExists(atPath: out.path))
@@ -111,7 +120,9 @@ struct CompareCommandTests {
 
   @Test("option validation gives clear messages")
   func validation() throws {
-    #expect(rootRejection(["compare", "--shard", "0/4"])?.contains("--shard: the shard index i in i/n must be from 1 to n = 4, got 0") == true)
+    #expect(
+      rootRejection(["compare", "--shard", "0/4"])?.contains(
+        "--shard: the shard index i in i/n must be from 1 to n = 4, got 0") == true)
     #expect(rootRejection(["compare", "run", "--shard", "5/4"])?.contains("got 5") == true)
     #expect(rootRejection(["compare", "--shard", "two"])?.contains("a shard is written i/n") == true)
     #expect(rootRejection(["compare", "--shard", "1/0"])?.contains("at least 1") == true)
@@ -120,7 +131,9 @@ struct CompareCommandTests {
     #expect(rootRejection(["compare", "--benchmark"]) != nil)
     #expect(rootRejection(["compare", "--output", "x"]) != nil)
     #expect(rootRejection(["compare", "merge", "--output-dir", "x"])?.contains("give the shard folders") == true)
-    #expect(rootRejection(["compare", "merge", "a", "b", "--output-dir", "a"])?.contains("is one of the shard folders") == true)
+    #expect(
+      rootRejection(["compare", "merge", "a", "b", "--output-dir", "a"])?.contains("is one of the shard folders")
+        == true)
     #expect(rootRejection(["compare", "--shard", "2/3"]) == nil)
     #expect(rootRejection(["compare", "--study", "x.json", "--output-dir", "y", "--resume", "--quiet"]) == nil)
   }
@@ -129,7 +142,8 @@ struct CompareCommandTests {
   func defaultsAndHelpers() throws {
     let run = try parse(["compare"], as: CompareRun.self)
     #expect(run.folder.path == URL(fileURLWithPath: "report-compare").path)
-    #expect(try parse(["compare", "merge", "a", "b"], as: Merge.self).folder.lastPathComponent == "report-compare-merge")
+    #expect(
+      try parse(["compare", "merge", "a", "b"], as: Merge.self).folder.lastPathComponent == "report-compare-merge")
     #expect(try parse(["compare", "print-study"], as: ComparePrintStudy.self) is ComparePrintStudy)
     #expect(try parse(["compare", "list-models", "--json"], as: CompareListModels.self) is CompareListModels)
     let listing = StudyModelRegistry.standard.listing

@@ -65,7 +65,8 @@ struct RecallCommandTests {
 
     // Same seed, same numbers.
     let again = try parseRecall([
-      "recall", "--count", "16", "--dimension", "32", "--query-count", "40", "--max-steps", "4", "--beta", "16", "--seed", "3",
+      "recall", "--count", "16", "--dimension", "32", "--query-count", "40", "--max-steps", "4", "--beta", "16",
+      "--seed", "3",
     ]).execute()
     #expect(again.report.steps == report.steps)
     #expect(result.table.contains("step  accuracy"))
@@ -74,7 +75,10 @@ struct RecallCommandTests {
   @Test("--json prints valid JSON; --threads sets the BLAS threads; the old --steps spelling is gone")
   func jsonParsesAndThreads() throws {
     let threads = BLAS.threadCount  // the same count: other tests run in parallel in this process
-    let recall = try parseRecall(["recall", "--count", "8", "--dimension", "16", "--query-count", "4", "--max-steps", "2", "--threads", "\(threads)", "--json"])
+    let recall = try parseRecall([
+      "recall", "--count", "8", "--dimension", "16", "--query-count", "4", "--max-steps", "2", "--threads",
+      "\(threads)", "--json",
+    ])
     let text = try recall.render(recall.execute())
     let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
     let configuration = try #require(object["configuration"] as? [String: Any])
@@ -93,7 +97,9 @@ struct RecallCommandTests {
     ]).execute()
     let final = try NumPyFile.read(from: out)
     #expect(final.dtype == .float32 && final.shape == [5, 16])
-    let rows = result.table.split(separator: "\n").filter { $0.hasPrefix("   0") || $0.hasPrefix("   1") || $0.hasPrefix("   2") }
+    let rows = result.table.split(separator: "\n").filter {
+      $0.hasPrefix("   0") || $0.hasPrefix("   1") || $0.hasPrefix("   2")
+    }
     #expect(rows.count == 3)
     #expect(result.table.contains("BLAS threads"))
   }
@@ -106,7 +112,10 @@ struct RecallCommandTests {
     let patterns: Matrix<Double> = rng.gaussianMatrix(rows: 3, columns: 100)
     let signs = Matrix(rows: 3, columns: 100, elements: patterns.elements.map { $0 >= 0 ? 1.0 : -1.0 })
     var queries = signs.rows(at: [0, 1, 2, 0])
-    for j in 0..<10 { queries[0, j] = -queries[0, j]; queries[3, 50 + j] = -queries[3, 50 + j] }
+    for j in 0..<10 {
+      queries[0, j] = -queries[0, j]
+      queries[3, 50 + j] = -queries[3, 50 + j]
+    }
     let p = dir.appendingPathComponent("p.npy")
     let q = dir.appendingPathComponent("q.npy")
     let t = dir.appendingPathComponent("t.npy")
@@ -115,7 +124,8 @@ struct RecallCommandTests {
     try NumPyFile.write(try Tensor(shape: [4], storage: .int64([0, 1, 2, 0])), to: t)
 
     let result = try parseRecall([
-      "recall", "--model", "classical", "--patterns", p.path, "--queries", q.path, "--targets", t.path, "--max-steps", "5",
+      "recall", "--model", "classical", "--patterns", p.path, "--queries", q.path, "--targets", t.path, "--max-steps",
+      "5",
     ]).execute()
     #expect(result.notes.contains { $0.contains("binarised the 3 × 100 patterns") })
     #expect(result.report.configuration.patterns.binarized)
@@ -125,7 +135,8 @@ struct RecallCommandTests {
     #expect(result.report.configuration.beta == nil)
 
     // Without targets, accuracy is omitted.
-    let untargeted = try parseRecall(["recall", "--patterns", p.path, "--queries", q.path, "--max-steps", "1"]).execute()
+    let untargeted = try parseRecall(["recall", "--patterns", p.path, "--queries", q.path, "--max-steps", "1"])
+      .execute()
     #expect(untargeted.report.finalAccuracy == nil)
     #expect(untargeted.report.steps.allSatisfy { $0.accuracy == nil })
     #expect(!(try untargeted.jsonText()).contains("\"accuracy\""))
@@ -143,26 +154,28 @@ struct RecallCommandTests {
     #expect(result.table.contains("asynchronous"))
   }
 
-  @Test("Invalid options are rejected with a message naming the problem", arguments: [
-    (["--beta", "-1"], "--beta must be a finite number > 0, got -1"),
-    (["--beta", "nan"], "--beta must be a finite number > 0"),
-    (["--max-steps", "-3"], "--max-steps must be at least 0, got -3"),
-    (["--level", "2", "--corruption", "mask"], "--level for mask is a fraction in [0, 1], got 2"),
-    (["--level", "-0.1"], "--level for noise is a standard deviation"),
-    (["--corruption", "overlap", "--level", "1.5"], "--level for overlap is a weight α in [0, 1]"),
-    (["--model", "classical", "--level", "1.1"], "--level for flip is a fraction in [0, 1]"),
-    (["--patterns", "p.npy", "--count", "4"], "--patterns and --count are mutually exclusive"),
-    (["--queries", "q.npy", "--corruption", "mask"], "--queries and --corruption are mutually exclusive"),
-    (["--targets", "t.npy"], "--targets needs --queries"),
-    (["--count", "0"], "--count must be at least 1, got 0"),
-    (["--query-count", "0"], "--query-count must be at least 1"),
-    (["--tolerance", "-1"], "--tolerance must be a finite number ≥ 0"),
-    (["--corruption", "overlap", "--count", "1"], "needs --count ≥ 2"),
-    (["--model", "quantum"], "'quantum' is invalid for '--model <model>'"),
-    (["--count", "100000", "--dimension", "100000"], "use smaller sizes"),
-    (["--model", "classical", "--count", "2", "--dimension", "100000"], "the classical weight matrix d × d"),
-    (["--max-steps", "1000001"], "--max-steps must be at most 1000000"),
-  ])
+  @Test(
+    "Invalid options are rejected with a message naming the problem",
+    arguments: [
+      (["--beta", "-1"], "--beta must be a finite number > 0, got -1"),
+      (["--beta", "nan"], "--beta must be a finite number > 0"),
+      (["--max-steps", "-3"], "--max-steps must be at least 0, got -3"),
+      (["--level", "2", "--corruption", "mask"], "--level for mask is a fraction in [0, 1], got 2"),
+      (["--level", "-0.1"], "--level for noise is a standard deviation"),
+      (["--corruption", "overlap", "--level", "1.5"], "--level for overlap is a weight α in [0, 1]"),
+      (["--model", "classical", "--level", "1.1"], "--level for flip is a fraction in [0, 1]"),
+      (["--patterns", "p.npy", "--count", "4"], "--patterns and --count are mutually exclusive"),
+      (["--queries", "q.npy", "--corruption", "mask"], "--queries and --corruption are mutually exclusive"),
+      (["--targets", "t.npy"], "--targets needs --queries"),
+      (["--count", "0"], "--count must be at least 1, got 0"),
+      (["--query-count", "0"], "--query-count must be at least 1"),
+      (["--tolerance", "-1"], "--tolerance must be a finite number ≥ 0"),
+      (["--corruption", "overlap", "--count", "1"], "needs --count ≥ 2"),
+      (["--model", "quantum"], "'quantum' is invalid for '--model <model>'"),
+      (["--count", "100000", "--dimension", "100000"], "use smaller sizes"),
+      (["--model", "classical", "--count", "2", "--dimension", "100000"], "the classical weight matrix d × d"),
+      (["--max-steps", "1000001"], "--max-steps must be at most 1000000"),
+    ])
   func invalidOptions(arguments: [String], expected: String) throws {
     let message = try #require(rejection(arguments), "\(arguments) was accepted")
     #expect(message.contains(expected), "\(arguments): \(message)")
@@ -172,9 +185,11 @@ struct RecallCommandTests {
   func defaultsAndHelp() throws {
     #expect(rejection([]) == nil)
     let help = Attractor.helpMessage(for: Recall.self)
-    for option in ["--patterns", "--count", "--dimension", "--seed", "--queries", "--targets", "--query-count",
-                   "--corruption", "--level", "--model", "--beta", "--max-steps", "--tolerance", "--threads", "--precision",
-                   "--asynchronous", "--output", "--json", "N(0, 1/d)"] {
+    for option in [
+      "--patterns", "--count", "--dimension", "--seed", "--queries", "--targets", "--query-count",
+      "--corruption", "--level", "--model", "--beta", "--max-steps", "--tolerance", "--threads", "--precision",
+      "--asynchronous", "--output", "--json", "N(0, 1/d)",
+    ] {
       #expect(help.contains(option), "help lacks \(option)")
     }
     do {
@@ -194,7 +209,8 @@ struct RecallCommandTests {
       try parseRecall(["recall", "--patterns", missing]).execute()
     } throws: { error in
       let message = "\(error)"
-      return error is CommandFailure && message.contains("cannot read the patterns file") && message.contains("missing.npy")
+      return error is CommandFailure && message.contains("cannot read the patterns file")
+        && message.contains("missing.npy")
     }
 
     let junk = dir.appendingPathComponent("junk.npy")
@@ -228,7 +244,9 @@ struct RecallCommandTests {
     try NumPyFile.write(try Tensor(shape: [2], storage: .int32([0, 1])), to: short)
     let outOfRange = dir.appendingPathComponent("tr.npy")
     try NumPyFile.write(try Tensor(shape: [3], storage: .int64([0, 4, 1])), to: outOfRange)
-    for (file, expected) in [(floats, "must hold integers"), (short, "shape [3]"), (outOfRange, "target 1 is 4, but there are 4 patterns")] {
+    for (file, expected) in [
+      (floats, "must hold integers"), (short, "shape [3]"), (outOfRange, "target 1 is 4, but there are 4 patterns"),
+    ] {
       #expect {
         try parseRecall(["recall", "--patterns", p.path, "--queries", q64.path, "--targets", file.path]).execute()
       } throws: { "\($0)".contains(expected) }
@@ -236,7 +254,10 @@ struct RecallCommandTests {
 
     // An output path that cannot be written.
     #expect {
-      try parseRecall(["recall", "--max-steps", "1", "--query-count", "2", "--output", dir.appendingPathComponent("no/such/dir/o.npy").path]).execute()
+      try parseRecall([
+        "recall", "--max-steps", "1", "--query-count", "2", "--output",
+        dir.appendingPathComponent("no/such/dir/o.npy").path,
+      ]).execute()
     } throws: { "\($0)".contains("cannot write the final states") }
 
     // Overlap with a single pattern from a file.

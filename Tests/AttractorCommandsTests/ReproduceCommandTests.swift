@@ -26,9 +26,13 @@ struct ReproduceCommandTests {
     defer { try? FileManager.default.removeItem(at: dir) }
     let report = dir.appendingPathComponent("report"), models = dir.appendingPathComponent("models")
     try reproduce([
-      "iterative-attention", "--quick", "--seeds", "0", "--epochs", "2", "--output-dir", report.path, "--models-dir", models.path,
+      "iterative-attention", "--quick", "--seeds", "0", "--epochs", "2", "--output-dir", report.path, "--models-dir",
+      models.path,
     ]).run()
-    for name in ["README.md", "results.json", "table1-synthetic-gaussian.csv", "table2-synthetic-gaussian.csv", "curves.csv", "inference-cost.svg"] {
+    for name in [
+      "README.md", "results.json", "table1-synthetic-gaussian.csv", "table2-synthetic-gaussian.csv", "curves.csv",
+      "inference-cost.svg",
+    ] {
       #expect(FileManager.default.fileExists(atPath: report.appendingPathComponent(name).path), "\(name) missing")
     }
     #expect(!FileManager.default.fileExists(atPath: report.appendingPathComponent("results.partial.json").path))
@@ -42,11 +46,15 @@ struct ReproduceCommandTests {
 
     let folder = models.appendingPathComponent("iterative-attention-synthetic-gaussian-transformer-small").path
     let single = models.appendingPathComponent("iterative-attention-synthetic-gaussian-single-head").path
-    let recall = try Recall.parse(["--model-folder", folder, "--query-count", "20", "--max-steps", "3", "--level", "0.3"]).execute()
+    let recall = try Recall.parse([
+      "--model-folder", folder, "--query-count", "20", "--max-steps", "3", "--level", "0.3",
+    ]).execute()
     #expect(recall.report.configuration.model == .iterativeAttention)
     #expect(recall.report.configuration.patterns.count == 300 && recall.report.steps.count == 4)
     #expect((recall.report.steps[0].accuracy ?? 0) > 0.5)
-    let analysis = try Analyze.FixedPoints.parse(["--model-folder", single, "--noisy-starts", "0", "--mixtures", "2", "--random-starts", "2"]).execute()
+    let analysis = try Analyze.FixedPoints.parse([
+      "--model-folder", single, "--noisy-starts", "0", "--mixtures", "2", "--random-starts", "2",
+    ]).execute()
     #expect(analysis.table.contains("Fixed points of the iterative-attention model"))
     #expect(analysis.record.report.fixedPoints.count >= 1)
   }
@@ -60,16 +68,23 @@ struct ReproduceCommandTests {
 
   @Test("Bad options and folders are refused with messages")
   func rejections() throws {
-    #expect(reproduceRejection(["iterative-attention", "--epochs", "0"])?.contains("--epochs must be at least 1") == true)
+    #expect(
+      reproduceRejection(["iterative-attention", "--epochs", "0"])?.contains("--epochs must be at least 1") == true)
     #expect(reproduceRejection(["iterative-attention", "--seeds", "0,x"]) != nil)
     #expect(reproduceRejection(["iterative-attention", "--seeds", "0,0"]) != nil)
-    #expect(reproduceRejection(["iterative-attention", "--only-models", "huge"])?.contains("unknown configuration") == true)
+    #expect(
+      reproduceRejection(["iterative-attention", "--only-models", "huge"])?.contains("unknown configuration") == true)
     #expect(reproduceRejection(["iterative-attention", "--learning-rate", "-1"])?.contains("--learning-rate") == true)
     #expect(reproduceRejection(["iterative-attention", "--ablation-seeds", "x"])?.contains("--ablation-seeds") == true)
-    #expect(reproduceRejection(["iterative-attention", "--output-dir", ""])?.contains("--output-dir must not be empty") == true)
+    #expect(
+      reproduceRejection(["iterative-attention", "--output-dir", ""])?.contains("--output-dir must not be empty")
+        == true)
     #expect(reproduceRejection(["something-else"]) != nil)
     #expect(throws: CommandFailure.self) {
-      try reproduce(["iterative-attention", "--from-results", "/nonexistent/results.json", "--output-dir", "/tmp/x-\(UUID().uuidString)"]).run()
+      try reproduce([
+        "iterative-attention", "--from-results", "/nonexistent/results.json", "--output-dir",
+        "/tmp/x-\(UUID().uuidString)",
+      ]).run()
     }
     let untouched = "/tmp/x-\(UUID().uuidString)"
     #expect(throws: CommandFailure.self) {

@@ -24,14 +24,17 @@ struct TrainCommandTests {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("attractor-train-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: dir) }
     let command = try train([
-      "iterative-attention", "--config", "small", "--layers", "1", "--heads", "2", "--dimension", "16", "--count", "120",
+      "iterative-attention", "--config", "small", "--layers", "1", "--heads", "2", "--dimension", "16", "--count",
+      "120",
       "--data-dimension", "8", "--epochs", "2", "--batch-size", "32", "--learning-rate", "0.003", "--seed", "3",
       "--output-dir", dir.path,
     ])
     let summary = try command.execute()
     #expect(summary.model.layers == 1 && summary.model.heads == 2 && summary.model.width == 16)
     #expect(summary.task == "Synthetic-Gaussian" && summary.seed == 3 && summary.folder == dir.path)
-    #expect(summary.epochs.count >= 1 && summary.epochs.count <= 2 && summary.epochs.allSatisfy { $0.validationLoss.isFinite })
+    #expect(
+      summary.epochs.count >= 1 && summary.epochs.count <= 2 && summary.epochs.allSatisfy { $0.validationLoss.isFinite }
+    )
     #expect(summary.evaluations.count == 2 && summary.evaluations[0].steps == [0, 1, 10])
     #expect(summary.markdown.contains("| epoch | training loss | validation loss |"))
     let json = try JSONCoding.string(summary)
@@ -67,13 +70,21 @@ struct TrainCommandTests {
 
   @Test("the default folder is report-train-iterative-attention; bad options are refused")
   func options() throws {
-    #expect(try train(["iterative-attention"]).folder.path == URL(fileURLWithPath: "report-train-iterative-attention").path)
-    #expect(trainRejection(["iterative-attention", "--config", "huge"])?.contains("--config must be one of single-head, small, medium") == true)
-    #expect(trainRejection(["iterative-attention", "--heads", "3"])?.contains("must be a multiple of the heads 3") == true)
+    #expect(
+      try train(["iterative-attention"]).folder.path == URL(fileURLWithPath: "report-train-iterative-attention").path)
+    #expect(
+      trainRejection(["iterative-attention", "--config", "huge"])?.contains(
+        "--config must be one of single-head, small, medium") == true)
+    #expect(
+      trainRejection(["iterative-attention", "--heads", "3"])?.contains("must be a multiple of the heads 3") == true)
     #expect(trainRejection(["iterative-attention", "--epochs", "0"])?.contains("--epochs must be at least 1") == true)
     #expect(trainRejection(["iterative-attention", "--count", "5"])?.contains("--count must be at least 10") == true)
-    #expect(trainRejection(["iterative-attention", "--dimension", "32"])?.contains("--data-dimension must be between 1 and the width 32") == true)
-    #expect(trainRejection(["iterative-attention", "--task", "mnist", "--config", "single-head", "--dimension", "64"])?.contains("at least 128") == true)
+    #expect(
+      trainRejection(["iterative-attention", "--dimension", "32"])?.contains(
+        "--data-dimension must be between 1 and the width 32") == true)
+    #expect(
+      trainRejection(["iterative-attention", "--task", "mnist", "--config", "single-head", "--dimension", "64"])?
+        .contains("at least 128") == true)
     #expect(trainRejection(["iterative-attention", "--learning-rate", "0"])?.contains("--learning-rate") == true)
     #expect(trainRejection(["iterative-attention", "--config", "medium", "--json", "--threads", "1"]) == nil)
   }

@@ -13,7 +13,8 @@ struct Halving: UpdateRule {
 @Suite("Capabilities resolved at compile time")
 struct CapabilityTests {
   /// Generic contexts get what their constraints say.
-  func energies<R: EnergyDescending, D: Dynamics>(_ dynamics: D, _ rule: R, _ x: Matrix<R.Scalar>) throws -> [R.Scalar]? {
+  func energies<R: EnergyDescending, D: Dynamics>(_ dynamics: D, _ rule: R, _ x: Matrix<R.Scalar>) throws -> [R.Scalar]?
+  {
     try dynamics.run(rule, from: x).trajectories[0].energies
   }
 
@@ -34,16 +35,20 @@ struct CapabilityTests {
       #expect(try plain(dynamics, rule, x) == nil)
     }
     // `recordEnergies: false` turns them off for an energy-descending rule too.
-    #expect(try SynchronousDynamics(maxSteps: 5, recordEnergies: false).run(rule, from: x).trajectories[0].energies == nil)
-    #expect(try AsynchronousDynamics(maxSteps: 5, recordEnergies: false).run(rule, from: x).trajectories[0].energies == nil)
+    #expect(
+      try SynchronousDynamics(maxSteps: 5, recordEnergies: false).run(rule, from: x).trajectories[0].energies == nil)
+    #expect(
+      try AsynchronousDynamics(maxSteps: 5, recordEnergies: false).run(rule, from: x).trajectories[0].energies == nil)
   }
 
   @Test("a rule without an energy records none, concrete or not")
   func noEnergy() throws {
     let x = Matrix<Double>(rows: 2, columns: 3, repeating: 1)
     #expect(try SynchronousDynamics(maxSteps: 3).run(Halving(), from: x).trajectories.allSatisfy { $0.energies == nil })
-    #expect(try AsynchronousDynamics(maxSteps: 3).run(Halving(), from: x).trajectories.allSatisfy { $0.energies == nil })
-    let observed = try SynchronousDynamics(maxSteps: 3).run(Halving(), from: x) { step in #expect(step.energies == nil) }
+    #expect(
+      try AsynchronousDynamics(maxSteps: 3).run(Halving(), from: x).trajectories.allSatisfy { $0.energies == nil })
+    let observed = try SynchronousDynamics(maxSteps: 3).run(Halving(), from: x) { step in #expect(step.energies == nil)
+    }
     #expect(observed.finalStates[0, 0] == 0.125)
   }
 
@@ -54,7 +59,10 @@ struct CapabilityTests {
     let x = Matrix<Double>(rows: 2, columns: 3, repeating: 0.5)
     var seen = 0
     _ = try SynchronousDynamics(maxSteps: 3).run(rule, from: x) { step in
-      if let e = step.energies { seen += 1; #expect(abs(e[0] - energy.energy(at: step.states.row(0))) < 1e-12) }
+      if let e = step.energies {
+        seen += 1
+        #expect(abs(e[0] - energy.energy(at: step.states.row(0))) < 1e-12)
+      }
     }
     #expect(seen == 4)
   }

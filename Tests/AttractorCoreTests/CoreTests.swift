@@ -115,7 +115,8 @@ struct DynamicsTests {
     #expect(FiniteDifferences.hessian(of: e, at: x, step: 1e-4).maxAbsDifference(e.a) < 1e-7)
     let rule = GradientDescent(e, stepSize: 0.1)
     // Jacobian of x − η(Ax − b) is I − ηA.
-    #expect(FiniteDifferences.jacobian(of: rule, at: x, step: 1e-4).maxAbsDifference(Matrix.identity(5) - 0.1 * e.a) < 1e-7)
+    #expect(
+      FiniteDifferences.jacobian(of: rule, at: x, step: 1e-4).maxAbsDifference(Matrix.identity(5) - 0.1 * e.a) < 1e-7)
   }
 
   @Test("a converged state is frozen while the others go on; step limit stops the rest")
@@ -155,7 +156,8 @@ struct DynamicsTests {
     let rule = GradientDescent(e, stepSize: 0.5)
     let starts = Matrix<Double>(rowArrays: [[1e-4], [1]])
     let frozen = try SynchronousDynamics(maxSteps: 50, tolerance: 1e-3).run(rule, from: starts)
-    let plain = try SynchronousDynamics(maxSteps: 50, tolerance: 1e-3, freezesConvergedStates: false).run(rule, from: starts)
+    let plain = try SynchronousDynamics(maxSteps: 50, tolerance: 1e-3, freezesConvergedStates: false).run(
+      rule, from: starts)
     #expect(frozen.trajectories[0].stepsTaken == 1 && frozen.finalStates[0, 0] == 5e-5)
     // Row 1 needs 10 steps (2⁻¹⁰ < 1e-3); row 0 is halved every one of them.
     #expect(plain.trajectories[0].stepsTaken == 10 && plain.trajectories[1].stepsTaken == 10)
@@ -193,7 +195,9 @@ struct DynamicsTests {
     #expect(throws: DynamicsError.invalidParameter(name: "maxSteps", value: "-1", requirement: "at least 0")) {
       try SynchronousDynamics(maxSteps: -1).run(rule, from: Matrix(rowArrays: [[0, 0]]))
     }
-    #expect(throws: DynamicsError.invalidParameter(name: "tolerance", value: "nan", requirement: "finite and at least 0")) {
+    #expect(
+      throws: DynamicsError.invalidParameter(name: "tolerance", value: "nan", requirement: "finite and at least 0")
+    ) {
       try AsynchronousDynamics(maxSteps: 1, tolerance: .nan).run(rule, from: Matrix(rowArrays: [[0, 0]]))
     }
     #expect(throws: DynamicsError.dimensionMismatch(expected: 2, actual: 1)) {

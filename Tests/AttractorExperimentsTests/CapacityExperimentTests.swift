@@ -8,7 +8,8 @@ import Testing
 private func point(_ k: Int, _ fraction: Double) -> CapacityPoint {
   CapacityPoint(
     units: 10, patterns: k, starts: 100, errorFreeFraction: fraction, withinMaxErrorsFraction: fraction, meanErrors: 0,
-    endedOnPatternFraction: fraction, convergedFraction: 1, meanSweeps: 1, errorHistogram: [100], unitUpdates: 0, seconds: 0)
+    endedOnPatternFraction: fraction, convergedFraction: 1, meanSweeps: 1, errorHistogram: [100], unitUpdates: 0,
+    seconds: 0)
 }
 
 @Suite("Capacity experiments")
@@ -29,12 +30,15 @@ struct CapacityExperimentTests {
     #expect(abs(CapacityModel.polynomial(degree: 2).formulaKMax(units: 100)! - 100 / (2 * log(100.0))) < 1e-9)
     #expect(abs(CapacityModel.polynomial(degree: 3).formulaKMax(units: 100)! - 10_000 / (6 * log(100.0))) < 1e-9)
     #expect(abs(CapacityModel.polynomial(degree: 4).formulaKMax(units: 100)! - 1e6 / (30 * log(100.0))) < 1e-6)
-    #expect(CapacityModel.classical.formulaKMax(units: 100) == CapacityModel.polynomial(degree: 2).formulaKMax(units: 100))
+    #expect(
+      CapacityModel.classical.formulaKMax(units: 100) == CapacityModel.polynomial(degree: 2).formulaKMax(units: 100))
     #expect(CapacityModel.exponential(beta: 1).formulaKMax(units: 100) == nil)
     #expect(CapacityModel.polynomial(degree: 1).formulaKMax(units: 100) == nil)
   }
 
-  @Test("small runs land on the formula's scale: N = 40, K½/K_max-formula within [0.5, 4] for n = 2 and 3; rectified n = 3 at least as high")
+  @Test(
+    "small runs land on the formula's scale: N = 40, K½/K_max-formula within [0.5, 4] for n = 2 and 3; rectified n = 3 at least as high"
+  )
   func formulaScale() throws {
     let experiment = CapacityExperiment(
       units: [40], patternCounts: [], relativePatterns: [0.25, 0.5, 1, 2, 4], starts: 150, seed: 1)
@@ -55,7 +59,8 @@ struct CapacityExperimentTests {
 
   @Test("stored starts: errors are distances to the own pattern; flips; results independent of the thread count")
   func storedStarts() throws {
-    let experiment = CapacityExperiment(units: [60], patternCounts: [5, 40], starts: 120, start: .stored(flipFraction: 0.1), maxErrors: 2, seed: 3)
+    let experiment = CapacityExperiment(
+      units: [60], patternCounts: [5, 40], starts: 120, start: .stored(flipFraction: 0.1), maxErrors: 2, seed: 3)
     let a = try experiment.run(model: .polynomial(degree: 5), threads: 1)[0]
     let b = try experiment.run(model: .polynomial(degree: 5), threads: 2)[0]
     #expect(a.points.map(\.errorHistogram) == b.points.map(\.errorHistogram))
@@ -131,15 +136,18 @@ struct CapacityExperimentTests {
 
   @Test("CSV, JSON and SVG outputs are written and the JSON decodes to the same report")
   func outputs() throws {
-    let experiment = CapacityExperiment(units: [30, 40], patternCounts: [], relativePatterns: [0.5, 2, 6], starts: 30, start: .random, maxErrors: 3)
+    let experiment = CapacityExperiment(
+      units: [30, 40], patternCounts: [], relativePatterns: [0.5, 2, 6], starts: 30, start: .random, maxErrors: 3)
     let curves = try experiment.run(model: .polynomial(degree: 3))
-    let report = CapacityReport(version: "test", experiment: experiment, models: [.polynomial(degree: 3)], curves: curves, threads: 2, seconds: 1)
+    let report = CapacityReport(
+      version: "test", experiment: experiment, models: [.polynomial(degree: 3)], curves: curves, threads: 2, seconds: 1)
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("capacity-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: dir) }
     let written = try report.write(to: dir, prefix: "t")
     let names = Set(written.map(\.lastPathComponent))
     #expect(names.isSuperset(of: ["t.csv", "t.json", "t-recall.svg"]))
-    let decoded = try JSONDecoder().decode(CapacityReport.self, from: Data(contentsOf: dir.appendingPathComponent("t.json")))
+    let decoded = try JSONDecoder().decode(
+      CapacityReport.self, from: Data(contentsOf: dir.appendingPathComponent("t.json")))
     #expect(decoded == report)
     let csv = try String(contentsOf: dir.appendingPathComponent("t.csv"), encoding: .utf8)
     #expect(csv.split(separator: "\n").count == 1 + curves.map(\.points.count).reduce(0, +))
@@ -152,7 +160,9 @@ struct CapacityExperimentTests {
     for n in [1, 2, 4, 6] {
       let r = try XORExperiment.run(interaction: try Polynomial(degree: n))
       #expect(!r.solved, "x^\(n)")
-      #expect(r.rows.allSatisfy { $0.decisionSum == 0 && $0.zFromPlus == 1 && $0.zFromMinus == -1 }, "x^\(n): every sum is 0, z is kept")
+      #expect(
+        r.rows.allSatisfy { $0.decisionSum == 0 && $0.zFromPlus == 1 && $0.zFromMinus == -1 },
+        "x^\(n): every sum is 0, z is kept")
     }
     for n in [3, 5, 7] {
       let r = try XORExperiment.run(interaction: try Polynomial(degree: n))
@@ -160,7 +170,8 @@ struct CapacityExperimentTests {
       #expect(r.rows.map { $0.zFromPlus } == [-1, 1, 1, -1])
     }
     // By hand for x³: Σ_μ ξ_z (6a² + 2) with a = ξ_x x + ξ_y y gives −48 xy.
-    #expect(try XORExperiment.run(interaction: try Polynomial(degree: 3)).rows.map(\.decisionSum) == [-48, 48, 48, -48])
+    #expect(
+      try XORExperiment.run(interaction: try Polynomial(degree: 3)).rows.map(\.decisionSum) == [-48, 48, 48, -48])
     #expect(!(try XORExperiment.run(interaction: try RectifiedPolynomial(degree: 1)).solved))
     for n in 2...6 {
       let r = try XORExperiment.run(interaction: try RectifiedPolynomial(degree: n))

@@ -36,9 +36,11 @@ struct CorruptionTests {
     }
   }
 
-  @Test("Mask zeroes exactly round(f·d) coordinates and leaves the rest", arguments: [
-    (0.3, 64, 19), (0.5, 7, 4), (1.0, 10, 10), (0.04, 10, 0), (0.05, 10, 1),
-  ])
+  @Test(
+    "Mask zeroes exactly round(f·d) coordinates and leaves the rest",
+    arguments: [
+      (0.3, 64, 19), (0.5, 7, 4), (1.0, 10, 10), (0.04, 10, 0), (0.05, 10, 1),
+    ])
   func maskCount(fraction: Double, d: Int, expected: Int) throws {
     var rng = SeededGenerator(seed: 3)
     let patterns: Matrix<Double> = rng.signMatrix(rows: 4, columns: d)
@@ -125,7 +127,9 @@ struct CorruptionTests {
   func reproducible() throws {
     var rng = SeededGenerator(seed: 7)
     let patterns: Matrix<Double> = rng.gaussianMatrix(rows: 5, columns: 12)
-    for corruption in [Corruption.gaussianNoise(sigma: 0.3), .mask(fraction: 0.4), .overlap(alpha: 0.6), .flip(fraction: 0.2)] {
+    for corruption in [
+      Corruption.gaussianNoise(sigma: 0.3), .mask(fraction: 0.4), .overlap(alpha: 0.6), .flip(fraction: 0.2),
+    ] {
       var a = SeededGenerator(seed: 99)
       var b = SeededGenerator(seed: 99)
       var c = SeededGenerator(seed: 100)
@@ -143,7 +147,9 @@ struct CorruptionTests {
 
   @Test("Corruption round-trips through JSON as {kind, level}")
   func codable() throws {
-    for c in [Corruption.gaussianNoise(sigma: 0.3), .mask(fraction: 0.5), .overlap(alpha: 0.25), .flip(fraction: 0.1), .none] {
+    for c in [
+      Corruption.gaussianNoise(sigma: 0.3), .mask(fraction: 0.5), .overlap(alpha: 0.25), .flip(fraction: 0.1), .none,
+    ] {
       let data = try JSONEncoder().encode(c)
       #expect(try JSONDecoder().decode(Corruption.self, from: data) == c)
       let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])

@@ -34,7 +34,8 @@ struct MetricsTests {
     #expect(RetrievalMetrics.nearestPatterns(of: states, among: patterns) == [1, nil, 1, 3, 2])
     // Equally similar to two patterns: no nearest pattern, so a failure for accuracy.
     let two = Matrix<Double>(rowArrays: [[1, 0], [0, 3]])
-    #expect(RetrievalMetrics.nearestPatterns(of: Matrix(rowArrays: [[1, 1], [1, 1 + 1e-9]]), among: two) == [nil, 1])
+    #expect(
+      RetrievalMetrics.nearestPatterns(of: Matrix(rowArrays: [[1, 1], [1, 1 + 1e-9]]), among: two) == [nil, 1])
     let collinear = Matrix<Double>(rowArrays: [[1, 0], [2, 0]])
     #expect(RetrievalMetrics.nearestPatterns(of: Matrix(rowArrays: [[1, 0]]), among: collinear) == [nil])
     // ±1 overlap at α = ½: exactly between target and distractor.

@@ -6,7 +6,9 @@ import Foundation
 import Testing
 
 /// Gaussian patterns with N(0, 1/d) entries (norm ≈ 1), as `attractor recall` makes them.
-func unitGaussianPatterns<Scalar: LinearAlgebraScalar>(_ n: Int, _ d: Int, seed: UInt64, as: Scalar.Type = Scalar.self) -> Matrix<Scalar> {
+func unitGaussianPatterns<Scalar: LinearAlgebraScalar>(_ n: Int, _ d: Int, seed: UInt64, as: Scalar.Type = Scalar.self)
+  -> Matrix<Scalar>
+{
   var rng = SeededGenerator(seed: seed)
   return rng.gaussianMatrix(rows: n, columns: d, standardDeviation: 1 / Double(d).squareRoot())
 }
@@ -46,7 +48,9 @@ struct ZeroingCoordinates: CoordinateUpdatable {
 }
 
 /// Runs `rule` knowing only that it is an update rule.
-func runPlain<R: UpdateRule>(_ experiment: RecallExperiment, _ rule: R, _ x: Matrix<R.Scalar>) throws -> RecallRun<R.Scalar> {
+func runPlain<R: UpdateRule>(_ experiment: RecallExperiment, _ rule: R, _ x: Matrix<R.Scalar>) throws -> RecallRun<
+  R.Scalar
+> {
   try experiment.run(rule, patterns: x, queries: x, targets: nil)
 }
 
@@ -59,7 +63,8 @@ struct RecallExperimentTests {
     var rng = SeededGenerator(seed: 21)
     let targets = Corruption.randomTargets(count: 100, patternCount: 32, using: &rng)
     let made = try Corruption.gaussianNoise(sigma: 0.05).queries(from: patterns, targets: targets, using: &rng)
-    let run = try RecallExperiment(steps: 5, tolerance: 1e-9).run(network, patterns: network.patterns, queries: made.queries, targets: made.targets)
+    let run = try RecallExperiment(steps: 5, tolerance: 1e-9).run(
+      network, patterns: network.patterns, queries: made.queries, targets: made.targets)
     let result = run.result
     #expect(result.steps.count == 6)
     #expect(result.steps.map(\.step) == Array(0...5))
@@ -85,7 +90,8 @@ struct RecallExperimentTests {
     var rng = SeededGenerator(seed: 23)
     let made = try Corruption.mask(fraction: 0.5).queries(
       from: patterns, targets: Corruption.randomTargets(count: 20, patternCount: 10, using: &rng), using: &rng)
-    let run = try RecallExperiment(steps: 15, tolerance: 1e-4).run(network, patterns: network.patterns, queries: made.queries, targets: made.targets)
+    let run = try RecallExperiment(steps: 15, tolerance: 1e-4).run(
+      network, patterns: network.patterns, queries: made.queries, targets: made.targets)
     let reference = try SynchronousDynamics(maxSteps: 15, tolerance: 1e-4).run(network, from: made.queries)
     #expect(run.finalStates.maxAbsDifference(reference.finalStates) == 0)
     for (r, trajectory) in reference.trajectories.enumerated() {
@@ -121,11 +127,14 @@ struct RecallExperimentTests {
     let patterns: Matrix<Double> = unitGaussianPatterns(8, 12, seed: 25)
     let network = try ModernHopfield(patterns: patterns, beta: 8)
     var rng = SeededGenerator(seed: 26)
-    let made = try Corruption.gaussianNoise(sigma: 0.1).queries(from: patterns, targets: [0, 1, 2, 3, 4, 5, 6, 7], using: &rng)
-    let run = try RecallExperiment(steps: 6, schedule: .asynchronous(seed: 1)).run(network, patterns: network.patterns, queries: made.queries, targets: made.targets)
+    let made = try Corruption.gaussianNoise(sigma: 0.1).queries(
+      from: patterns, targets: [0, 1, 2, 3, 4, 5, 6, 7], using: &rng)
+    let run = try RecallExperiment(steps: 6, schedule: .asynchronous(seed: 1)).run(
+      network, patterns: network.patterns, queries: made.queries, targets: made.targets)
     #expect(run.result.steps.count == 7)
     #expect(run.result.meanEnergyIsNonIncreasing(slack: 1e-12))
-    let again = try RecallExperiment(steps: 6, schedule: .asynchronous(seed: 1)).run(network, patterns: network.patterns, queries: made.queries, targets: made.targets)
+    let again = try RecallExperiment(steps: 6, schedule: .asynchronous(seed: 1)).run(
+      network, patterns: network.patterns, queries: made.queries, targets: made.targets)
     #expect(again.finalStates == run.finalStates)
   }
 
@@ -147,12 +156,16 @@ struct RecallExperimentTests {
     // The asynchronous schedule uses the coordinate form when the static type has one.
     let asynchronous = RecallExperiment(steps: 1, tolerance: 0, schedule: .asynchronous(seed: 4))
     let zeroing = ZeroingCoordinates(dimension: 10)
-    #expect(try asynchronous.run(zeroing, patterns: patterns, queries: patterns, targets: nil).finalStates.elements.allSatisfy { $0 == 0 })
+    #expect(
+      try asynchronous.run(zeroing, patterns: patterns, queries: patterns, targets: nil).finalStates.elements.allSatisfy
+      { $0 == 0 })
     #expect(try runPlain(asynchronous, zeroing, patterns).finalStates == 0.5 * patterns)
     // Energies only where the static type descends one.
-    #expect(try runPlain(RecallExperiment(steps: 2), descent, patterns).result.steps.allSatisfy { $0.meanEnergy == nil })
+    #expect(
+      try runPlain(RecallExperiment(steps: 2), descent, patterns).result.steps.allSatisfy { $0.meanEnergy == nil })
 
-    let halving = try RecallExperiment(steps: 3, tolerance: 0).run(Halving(dimension: 10), patterns: patterns, queries: patterns, targets: nil)
+    let halving = try RecallExperiment(steps: 3, tolerance: 0).run(
+      Halving(dimension: 10), patterns: patterns, queries: patterns, targets: nil)
     #expect(halving.result.steps.allSatisfy { $0.meanEnergy == nil && $0.accuracy == nil })
     #expect(halving.result.finalNearestPatterns.compactMap { $0 } == Array(0..<6))
     #expect(halving.result.convergedFraction == 0)
@@ -163,8 +176,10 @@ struct RecallExperimentTests {
     // Float and Double runs of the same experiment agree.
     let f: Matrix<Float> = unitGaussianPatterns(6, 32, seed: 27)
     let g: Matrix<Double> = unitGaussianPatterns(6, 32, seed: 27)
-    let fr = try RecallExperiment(steps: 3).run(try ModernHopfield(patterns: f, beta: 16), patterns: f, queries: f, targets: Array(0..<6))
-    let gr = try RecallExperiment(steps: 3).run(try ModernHopfield(patterns: g, beta: 16), patterns: g, queries: g, targets: Array(0..<6))
+    let fr = try RecallExperiment(steps: 3).run(
+      try ModernHopfield(patterns: f, beta: 16), patterns: f, queries: f, targets: Array(0..<6))
+    let gr = try RecallExperiment(steps: 3).run(
+      try ModernHopfield(patterns: g, beta: 16), patterns: g, queries: g, targets: Array(0..<6))
     #expect(fr.result.finalAccuracy == 1)
     #expect(fr.result.finalAccuracy == gr.result.finalAccuracy)
     for (a, b) in zip(fr.result.steps, gr.result.steps) {
@@ -175,7 +190,8 @@ struct RecallExperimentTests {
   @Test("Zero steps records only the queries")
   func zeroSteps() throws {
     let patterns: Matrix<Double> = unitGaussianPatterns(4, 5, seed: 28)
-    let run = try RecallExperiment(steps: 0).run(try ModernHopfield(patterns: patterns, beta: 1), patterns: patterns, queries: patterns, targets: [0, 1, 2, 3])
+    let run = try RecallExperiment(steps: 0).run(
+      try ModernHopfield(patterns: patterns, beta: 1), patterns: patterns, queries: patterns, targets: [0, 1, 2, 3])
     #expect(run.result.steps.count == 1)
     #expect(run.finalStates == patterns)
   }
@@ -187,9 +203,12 @@ struct RecallExperimentTests {
     #expect(throws: RecallError.invalidParameter(name: "steps", value: "-3", requirement: "at least 0")) {
       try RecallExperiment(steps: -3).run(network, patterns: network.patterns, queries: patterns, targets: nil)
     }
-    #expect(throws: RecallError.self) { try RecallExperiment(tolerance: .nan).run(network, patterns: network.patterns, queries: patterns, targets: nil) }
+    #expect(throws: RecallError.self) {
+      try RecallExperiment(tolerance: .nan).run(network, patterns: network.patterns, queries: patterns, targets: nil)
+    }
     #expect(throws: RecallError.dimensionMismatch(what: "queries", columns: 3, expected: 5)) {
-      try RecallExperiment().run(network, patterns: network.patterns, queries: Matrix(rows: 2, columns: 3), targets: nil)
+      try RecallExperiment().run(
+        network, patterns: network.patterns, queries: Matrix(rows: 2, columns: 3), targets: nil)
     }
     #expect(throws: RecallError.targetCountMismatch(targets: 1, queries: 4)) {
       try RecallExperiment().run(network, patterns: network.patterns, queries: patterns, targets: [0])
@@ -198,11 +217,14 @@ struct RecallExperimentTests {
       try RecallExperiment().run(network, patterns: network.patterns, queries: patterns, targets: [0, 1, 4, 0])
     }
     #expect(throws: RecallError.noQueries) {
-      try RecallExperiment().run(network, patterns: network.patterns, queries: Matrix(rows: 0, columns: 5), targets: nil)
+      try RecallExperiment().run(
+        network, patterns: network.patterns, queries: Matrix(rows: 0, columns: 5), targets: nil)
     }
     var bad = patterns
     bad[1, 2] = .nan
-    #expect(throws: RecallError.nonFiniteQuery(row: 1)) { try RecallExperiment().run(network, patterns: network.patterns, queries: bad, targets: nil) }
+    #expect(throws: RecallError.nonFiniteQuery(row: 1)) {
+      try RecallExperiment().run(network, patterns: network.patterns, queries: bad, targets: nil)
+    }
     // A rule that overflows is reported with the row and step, not carried on as NaN.
     #expect(throws: RecallError.dynamics(.nonFiniteState(row: 0, step: 1))) {
       try RecallExperiment(steps: 5).run(Exploding(dimension: 5), patterns: patterns, queries: patterns, targets: nil)
@@ -212,7 +234,8 @@ struct RecallExperimentTests {
   @Test("The result encodes to JSON")
   func json() throws {
     let patterns: Matrix<Double> = unitGaussianPatterns(4, 5, seed: 30)
-    let run = try RecallExperiment(steps: 2).run(try ModernHopfield(patterns: patterns, beta: 1), patterns: patterns, queries: patterns, targets: nil)
+    let run = try RecallExperiment(steps: 2).run(
+      try ModernHopfield(patterns: patterns, beta: 1), patterns: patterns, queries: patterns, targets: nil)
     let data = try JSONEncoder().encode(run.result)
     #expect(try JSONDecoder().decode(RecallResult.self, from: data) == run.result)
     for schedule in [RecallExperiment.Schedule.synchronous, .asynchronous(seed: 9)] {

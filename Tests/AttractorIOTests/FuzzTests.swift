@@ -27,7 +27,8 @@ struct FuzzTests {
         let j = Int.random(in: 0..<min(12, bytes.count), using: &rng)
         bytes[j] = [0x00, 0xFF, 0x7F, 0x80].randomElement(using: &rng)!
       default:
-        bytes.append(contentsOf: (0..<Int.random(in: 1...9, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) })
+        bytes.append(
+          contentsOf: (0..<Int.random(in: 1...9, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) })
       }
     }
     return bytes

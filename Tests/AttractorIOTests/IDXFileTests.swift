@@ -44,11 +44,19 @@ struct IDXFileTests {
     #expect(throws: IDXError.unknownTypeCode(0x0A)) { try IDXFile.read(data: header(0x0A, [1]) + Data([0])) }
     #expect(throws: IDXError.invalidRank(0)) { try IDXFile.read(data: Data([0, 0, 8, 0])) }
     #expect(throws: IDXError.invalidRank(17)) { try IDXFile.read(data: Data([0, 0, 8, 17])) }
-    #expect(throws: IDXError.truncatedHeader(expected: 12, actual: 8)) { try IDXFile.read(data: Data([0, 0, 8, 2, 0, 0, 0, 1])) }
-    #expect(throws: IDXError.truncatedData(expected: 6, actual: 5)) { try IDXFile.read(data: header(0x08, [2, 3]) + Data(count: 5)) }
-    #expect(throws: IDXError.trailingData(expected: 6, actual: 7)) { try IDXFile.read(data: header(0x08, [2, 3]) + Data(count: 7)) }
+    #expect(throws: IDXError.truncatedHeader(expected: 12, actual: 8)) {
+      try IDXFile.read(data: Data([0, 0, 8, 2, 0, 0, 0, 1]))
+    }
+    #expect(throws: IDXError.truncatedData(expected: 6, actual: 5)) {
+      try IDXFile.read(data: header(0x08, [2, 3]) + Data(count: 5))
+    }
+    #expect(throws: IDXError.trailingData(expected: 6, actual: 7)) {
+      try IDXFile.read(data: header(0x08, [2, 3]) + Data(count: 7))
+    }
     let huge = header(0x0E, [UInt32.max, UInt32.max, UInt32.max])
-    #expect(throws: IDXError.shapeOverflow(shape: [Int(UInt32.max), Int(UInt32.max), Int(UInt32.max)])) { try IDXFile.read(data: huge) }
+    #expect(throws: IDXError.shapeOverflow(shape: [Int(UInt32.max), Int(UInt32.max), Int(UInt32.max)])) {
+      try IDXFile.read(data: huge)
+    }
     var nan = header(0x0D, [1])
     withUnsafeBytes(of: Float.nan.bitPattern.bigEndian) { nan.append(contentsOf: $0) }
     #expect(throws: IDXError.nonFiniteValue(index: 0)) { try IDXFile.read(data: nan) }
@@ -56,7 +64,10 @@ struct IDXFileTests {
       _ = try IDXFile.read(from: URL(fileURLWithPath: "/nonexistent/x.idx"))
       Issue.record("reading a missing file did not throw")
     } catch {
-      guard case .readFailed(let path, _) = error else { Issue.record("unexpected error \(error)"); return }
+      guard case .readFailed(let path, _) = error else {
+        Issue.record("unexpected error \(error)")
+        return
+      }
       #expect(path == "/nonexistent/x.idx")
     }
   }

@@ -11,7 +11,9 @@ struct ModelFolderTests {
     ["w": Tensor(Matrix<Float>(rows: 2, columns: 3, elements: [1, 2, 3, 4, 5, 6]))]
   }
 
-  @Test("write then read: kind, version and tensor expectations are checked; writing replaces a model folder, never a folder holding other files")
+  @Test(
+    "write then read: kind, version and tensor expectations are checked; writing replaces a model folder, never a folder holding other files"
+  )
   func roundTrip() throws {
     let tmp = try TemporaryDirectory()
     defer { tmp.cleanUp() }
@@ -48,7 +50,10 @@ struct ModelFolderTests {
     #expect { try ModelFolder.write(to: url, config: config, tensors: tensors(), card: nil) } throws: {
       "\($0)".contains("holds other files (notes.txt)")
     }
-    #expect(try FileManager.default.contentsOfDirectory(atPath: url.path).sorted() == ["config.json", "notes.txt", "weights.safetensors"])
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: url.path).sorted() == [
+        "config.json", "notes.txt", "weights.safetensors",
+      ])
     #expect(try tmp.contents() == ["toy"])
     // Nor is a file of that name.
     let file = tmp.file("plain")

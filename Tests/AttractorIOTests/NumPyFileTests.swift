@@ -39,7 +39,8 @@ struct NumPyRoundTripTests {
   @Test("NaN, infinities and signed zero survive bit for bit")
   func specialValues() throws {
     let payloadNaN = Float(bitPattern: 0x7FC0_1234)
-    let t = try Tensor(shape: [5], storage: .float32([payloadNaN, .infinity, -.infinity, -0.0, .leastNonzeroMagnitude]))
+    let t = try Tensor(
+      shape: [5], storage: .float32([payloadNaN, .infinity, -.infinity, -0.0, .leastNonzeroMagnitude]))
     #expect(bitwiseEqual(try NumPyFile.read(data: NumPyFile.encode(t)), t))
     let d = try Tensor(shape: [2], storage: .float64([.nan, -0.0]))
     #expect(bitwiseEqual(try NumPyFile.read(data: NumPyFile.encode(d)), d))
@@ -119,7 +120,8 @@ struct NumPyRoundTripTests {
     // Format 2.0 and 3.0 (UTF-8 header).
     for major: UInt8 in [2, 3] {
       let t = try NumPyFile.read(
-        data: npyBytes(header: "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 3), }", major: major, payload: payload))
+        data: npyBytes(
+          header: "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 3), }", major: major, payload: payload))
       #expect(t.shape == [1, 3])
     }
   }
@@ -176,9 +178,11 @@ struct NumPyMalformedTests {
     }
   }
 
-  @Test("unsupported dtypes are refused by name", arguments: [">f4", "<c8", "|O", "<f2", "|u1", "<U5", "|b1", ">i8", "<i2"])
+  @Test(
+    "unsupported dtypes are refused by name", arguments: [">f4", "<c8", "|O", "<f2", "|u1", "<U5", "|b1", ">i8", "<i2"])
   func unsupportedDType(descr: String) {
-    let data = npyBytes(header: "{'descr': '\(descr)', 'fortran_order': False, 'shape': (1,), }", payload: [0, 0, 0, 0])
+    let data = npyBytes(
+      header: "{'descr': '\(descr)', 'fortran_order': False, 'shape': (1,), }", payload: [0, 0, 0, 0])
     let error = npyError(data)
     #expect(error == .unsupportedDType(descr: descr))
     #expect(error?.description.contains(descr) == true)
@@ -212,7 +216,8 @@ struct NumPyMalformedTests {
     // A zero dimension makes the product zero before the large factors can overflow: a valid empty array.
     #expect(try NumPyFile.read(data: header("(0, 4294967296, 4294967296)")).elementCount == 0)
     // A huge shape is refused before any allocation: the byte count merely exceeds the file.
-    #expect(npyError(header("(1000000000, 1000000000)")) == .truncatedData(expected: 8_000_000_000_000_000_000, actual: 0))
+    #expect(
+      npyError(header("(1000000000, 1000000000)")) == .truncatedData(expected: 8_000_000_000_000_000_000, actual: 0))
   }
 
   @Test("oversized header length")
@@ -246,17 +251,20 @@ struct NumPyMalformedTests {
       read("{'descr': '<f4', 'fortran_order': False, 'shape': ('a',)}")
         == .invalidHeaderValue(key: "shape", found: "('a',)"))
     #expect(
-      read("{'descr': '<f4', 'fortran_order': 0, 'shape': ()}") == .invalidHeaderValue(key: "fortran_order", found: "0"))
+      read("{'descr': '<f4', 'fortran_order': 0, 'shape': ()}") == .invalidHeaderValue(key: "fortran_order", found: "0")
+    )
     #expect(read("{'descr': 4, 'fortran_order': False, 'shape': ()}") == .invalidHeaderValue(key: "descr", found: "4"))
   }
 
-  @Test("malformed header text", arguments: [
-    "", "   \n", "{", "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)",
-    "{'descr': '<f4' 'fortran_order': False, 'shape': ()}", "{'descr: '<f4'}", "{descr: '<f4'}",
-    "{'descr': '<f4', 'fortran_order': false, 'shape': ()}", "{'shape': (1.5,)}", "{'shape': (0x10,)}",
-    "{'shape': (3L,)}", "{'descr': '<f4'} trailing", "{'a': 'b\\n'}", "{'a': (,)}", "{1: 2}",
-    "{'descr': '<f4', 'fortran_order': False, 'shape': (2 3)}", "{'a': __import__('os')}",
-  ])
+  @Test(
+    "malformed header text",
+    arguments: [
+      "", "   \n", "{", "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3)",
+      "{'descr': '<f4' 'fortran_order': False, 'shape': ()}", "{'descr: '<f4'}", "{descr: '<f4'}",
+      "{'descr': '<f4', 'fortran_order': false, 'shape': ()}", "{'shape': (1.5,)}", "{'shape': (0x10,)}",
+      "{'shape': (3L,)}", "{'descr': '<f4'} trailing", "{'a': 'b\\n'}", "{'a': (,)}", "{1: 2}",
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (2 3)}", "{'a': __import__('os')}",
+    ])
   func malformedHeader(header: String) {
     // Format 3.0 so that the Python 2 'L' suffix is not accepted.
     let error = npyError(npyBytes(header: header, major: 3))

@@ -149,7 +149,9 @@ struct SafeTensorsMalformedTests {
     let error = safetensorsError(data)
     #expect(error == .headerPastEndOfFile(headerLength: 1000, fileSize: 10))
     #expect(error?.description.contains("1000") == true && error?.description.contains("10") == true)
-    #expect(safetensorsError(safetensorsBytes(header: "{}", length: 3)) == .headerPastEndOfFile(headerLength: 3, fileSize: 10))
+    #expect(
+      safetensorsError(safetensorsBytes(header: "{}", length: 3)) == .headerPastEndOfFile(headerLength: 3, fileSize: 10)
+    )
   }
 
   @Test("oversized header length")
@@ -166,10 +168,12 @@ struct SafeTensorsMalformedTests {
     #expect(safetensorsError(valid, maxHeaderLength: 8) == nil)
   }
 
-  @Test("invalid JSON", arguments: [
-    "", "{", "{\"a\":", "[1,", "{\"a\" 1}", "{'a': 1}", "{\"a\":{\"dtype\":\"F32\",}}", "{} x", "nul",
-    "{\"a\":1.}", "{\"a\":01}", "{\"a\":\"\\x\"}", "{\"a\":\"\\ud800\"}", "{\"a\":\"tab\there\"}", "{\"a\":-}",
-  ])
+  @Test(
+    "invalid JSON",
+    arguments: [
+      "", "{", "{\"a\":", "[1,", "{\"a\" 1}", "{'a': 1}", "{\"a\":{\"dtype\":\"F32\",}}", "{} x", "nul",
+      "{\"a\":1.}", "{\"a\":01}", "{\"a\":\"\\x\"}", "{\"a\":\"\\ud800\"}", "{\"a\":\"tab\there\"}", "{\"a\":-}",
+    ])
   func invalidJSON(header: String) {
     let error = safetensorsError(safetensorsBytes(header: header))
     guard case .invalidJSON(let reason, let offset) = error else {
@@ -314,9 +318,18 @@ struct SafeTensorsMalformedTests {
     func error(_ metadata: String) -> SafeTensorsError? {
       safetensorsError(safetensorsBytes(header: #"{"__metadata__":\#(metadata)}"#))
     }
-    guard case .invalidMetadata = error(#"{"a":1}"#) else { Issue.record("number value"); return }
-    guard case .invalidMetadata = error(#"[]"#) else { Issue.record("array"); return }
-    guard case .invalidMetadata = error(#"{"a":"x","a":"y"}"#) else { Issue.record("duplicate key"); return }
+    guard case .invalidMetadata = error(#"{"a":1}"#) else {
+      Issue.record("number value")
+      return
+    }
+    guard case .invalidMetadata = error(#"[]"#) else {
+      Issue.record("array")
+      return
+    }
+    guard case .invalidMetadata = error(#"{"a":"x","a":"y"}"#) else {
+      Issue.record("duplicate key")
+      return
+    }
     #expect(error("null") == nil)
     #expect(
       try SafeTensorsFile.read(data: safetensorsBytes(header: #"{"__metadata__":{"k":"\u00e9\ud83d\ude00"}}"#))

@@ -51,10 +51,14 @@ struct EigenTests {
   @Test("a rotation has eigenvalues cos θ ± i sin θ")
   func rotation() throws {
     let theta = 0.3
-    let r = Matrix<Float>(rowArrays: [[Float(Double.cos(theta)), Float(-Double.sin(theta))], [Float(Double.sin(theta)), Float(Double.cos(theta))]])
+    let r = Matrix<Float>(rowArrays: [
+      [Float(Double.cos(theta)), Float(-Double.sin(theta))], [Float(Double.sin(theta)), Float(Double.cos(theta))],
+    ])
     let eig = try r.generalEigendecomposition()
     let sorted = eig.eigenvalues.sorted { $0.imaginary > $1.imaginary }
-    #expect(abs(sorted[0].real - Float(Double.cos(theta))) < 1e-6 && abs(sorted[0].imaginary - Float(Double.sin(theta))) < 1e-6)
+    #expect(
+      abs(sorted[0].real - Float(Double.cos(theta))) < 1e-6
+        && abs(sorted[0].imaginary - Float(Double.sin(theta))) < 1e-6)
     #expect(abs(sorted[1].imaginary + Float(Double.sin(theta))) < 1e-6)
     #expect(abs(eig.spectralRadius - 1) < 1e-6)
   }

@@ -3,8 +3,9 @@ import Testing
 
 @Suite("BLAS products")
 struct MatrixBLASTests {
-  @Test("gemm matches a naive product for every transpose combination (Float and Double)",
-        arguments: [(false, false), (true, false), (false, true), (true, true)])
+  @Test(
+    "gemm matches a naive product for every transpose combination (Float and Double)",
+    arguments: [(false, false), (true, false), (false, true), (true, true)])
   func gemmMatchesNaive(transposeA: Bool, transposeB: Bool) {
     check(Double.self, transposeA, transposeB, tolerance: 1e-12)
     check(Float.self, transposeA, transposeB, tolerance: 1e-4)

@@ -103,13 +103,19 @@ struct TrainingKernelTests {
       }
       var gd = g
       p.withUnsafeBufferPointer { pp in
-        gd.withUnsafeMutableBufferPointer { gp in Double.softmaxBackwardInPlace(probabilities: pp.baseAddress!, gradients: gp.baseAddress!, rows: rows, count: count) }
+        gd.withUnsafeMutableBufferPointer { gp in
+          Double.softmaxBackwardInPlace(
+            probabilities: pp.baseAddress!, gradients: gp.baseAddress!, rows: rows, count: count)
+        }
       }
       #expect(zip(gd, expected).allSatisfy { abs($0 - $1) < 1e-15 })
       let pf = p.map(Float.init)
       var gf = g.map(Float.init)
       pf.withUnsafeBufferPointer { pp in
-        gf.withUnsafeMutableBufferPointer { gp in Float.softmaxBackwardInPlace(probabilities: pp.baseAddress!, gradients: gp.baseAddress!, rows: rows, count: count) }
+        gf.withUnsafeMutableBufferPointer { gp in
+          Float.softmaxBackwardInPlace(
+            probabilities: pp.baseAddress!, gradients: gp.baseAddress!, rows: rows, count: count)
+        }
       }
       #expect(zip(gf, expected).allSatisfy { abs(Double($0) - $1) < 1e-6 })
     }
@@ -126,8 +132,10 @@ struct TrainingKernelTests {
         m.withUnsafeMutableBufferPointer { mp in
           v.withUnsafeMutableBufferPointer { vp in
             Float.adamWStep(
-              parameters: t.baseAddress!, gradients: gp.baseAddress!, firstMoments: mp.baseAddress!, secondMoments: vp.baseAddress!,
-              count: 4, beta1: 0.9, beta2: 0.999, learningRate: 0.01, epsilon: 1e-8, weightDecay: 0.1, c1: 0.1, c2: 0.001)
+              parameters: t.baseAddress!, gradients: gp.baseAddress!, firstMoments: mp.baseAddress!,
+              secondMoments: vp.baseAddress!,
+              count: 4, beta1: 0.9, beta2: 0.999, learningRate: 0.01, epsilon: 1e-8, weightDecay: 0.1, c1: 0.1,
+              c2: 0.001)
           }
         }
       }

@@ -67,7 +67,8 @@ struct ClassicalHopfieldTests {
     let state = rng.gaussianMatrix(rows: 1, columns: 9, as: Double.self).elements
     let g = model.gradient(Matrix(rows: 1, columns: 9, elements: state)).elements
     #expect(maxAbs(g, FiniteDifferences.gradient(of: model, at: state, step: 1e-4)) < 1e-8)
-    #expect(model.hessian(at: state).maxAbsDifference(FiniteDifferences.hessian(of: model, at: state, step: 1e-4)) < 1e-8)
+    #expect(
+      model.hessian(at: state).maxAbsDifference(FiniteDifferences.hessian(of: model, at: state, step: 1e-4)) < 1e-8)
   }
 
   @Test("non-±1 patterns are refused and binarized() fixes them")

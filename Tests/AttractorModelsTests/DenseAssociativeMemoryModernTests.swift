@@ -27,12 +27,15 @@ struct DenseAssociativeMemoryModernTests {
       let states: Matrix<Double> = rng.signMatrix(rows: 10, columns: n)
       let a = dense.energy(states), b = modern.energy(states)
       for r in 0..<10 {
-        #expect(abs(b[r] - (a[r] + Double(n) + log(Double(k)) / beta)) < 1e-9 * max(1, abs(b[r])), "β = \(beta) row \(r)")
+        #expect(
+          abs(b[r] - (a[r] + Double(n) + log(Double(k)) / beta)) < 1e-9 * max(1, abs(b[r])), "β = \(beta) row \(r)")
       }
     }
   }
 
-  @Test("sign of the modern update vs the dense synchronous update: agree wherever the dense memory keeps a unit; disagree exactly when A < B ≤ e^{2β}A")
+  @Test(
+    "sign of the modern update vs the dense synchronous update: agree wherever the dense memory keeps a unit; disagree exactly when A < B ≤ e^{2β}A"
+  )
   func signOfModernUpdate() throws {
     var rng = SeededGenerator(seed: 32)
     var agreements = 0, predictedDisagreements = 0
@@ -73,7 +76,9 @@ struct DenseAssociativeMemoryModernTests {
     #expect(agreements > 0 && predictedDisagreements > 0)
   }
 
-  @Test("well-separated patterns, 10 % flipped start: one dense synchronous step and the sign of one modern step both give the pattern")
+  @Test(
+    "well-separated patterns, 10 % flipped start: one dense synchronous step and the sign of one modern step both give the pattern"
+  )
   func oneStepRetrievalAgrees() throws {
     var rng = SeededGenerator(seed: 33)
     let n = 64, k = 10

@@ -16,7 +16,9 @@ private func allInteractions() throws -> [(String, any InteractionFunction)] {
 
 /// The paper's decision for unit i computed from scratch with F itself (no table, no incremental
 /// overlaps): Sign Σ_μ F(ξ_i + Σ_{j≠i} ξ_j σ_j) − F(−ξ_i + Σ_{j≠i} ξ_j σ_j); zero keeps σ_i.
-private func bruteDecision(_ f: some InteractionFunction, patterns: Matrix<Double>, state: [Double], unit i: Int) -> Double {
+private func bruteDecision(_ f: some InteractionFunction, patterns: Matrix<Double>, state: [Double], unit i: Int)
+  -> Double
+{
   var total = 0.0
   for mu in 0..<patterns.rows {
     var rest = 0.0
@@ -46,7 +48,8 @@ struct DenseAssociativeMemoryTests {
       var rng = SeededGenerator(seed: seed)
       let n = 8 + Int(rng.next(upperBound: UInt64(40)))
       let k = 1 + Int(rng.next(upperBound: UInt64(40)))
-      let memory = try DenseAssociativeMemory(patterns: rng.signMatrix(rows: k, columns: n, as: Double.self), interaction: f)
+      let memory = try DenseAssociativeMemory(
+        patterns: rng.signMatrix(rows: k, columns: n, as: Double.self), interaction: f)
       var state: Matrix<Double> = rng.signMatrix(rows: 1, columns: n)
       var workspace = memory.makeWorkspace(batchSize: 1)
       var order = [Int](repeating: 0, count: n)
@@ -65,7 +68,9 @@ struct DenseAssociativeMemoryTests {
           if state[0, i] != before {
             changed = true
             // A flip happens only on a strictly positive energy difference.
-            #expect(now < previous + 1e-9 * max(1, abs(previous)), "\(name) seed \(seed): a flip raised the energy \(previous) → \(now)")
+            #expect(
+              now < previous + 1e-9 * max(1, abs(previous)),
+              "\(name) seed \(seed): a flip raised the energy \(previous) → \(now)")
           } else {
             #expect(now == previous, "\(name) seed \(seed): no flip but the energy changed")
           }
@@ -92,7 +97,9 @@ struct DenseAssociativeMemoryTests {
     #expect(result.allConverged, "\(name)")
     for t in result.trajectories {
       let e = try #require(t.energies)
-      for s in 1..<e.count { #expect(e[s] <= e[s - 1] + S(1e-5) * max(1, abs(e[s - 1])), "\(name) \(S.self) sweep \(s)") }
+      for s in 1..<e.count {
+        #expect(e[s] <= e[s - 1] + S(1e-5) * max(1, abs(e[s - 1])), "\(name) \(S.self) sweep \(s)")
+      }
     }
   }
 
@@ -136,9 +143,11 @@ struct DenseAssociativeMemoryTests {
     let cases: [ReferenceCase]
   }
 
-  @Test("matches NumPy/Python-integer reference values (energies, synchronous step, asynchronous runs in a fixed order)")
+  @Test(
+    "matches NumPy/Python-integer reference values (energies, synchronous step, asynchronous runs in a fixed order)")
   func numpyReference() throws {
-    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("DAMReference/dam_reference.json")
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+      "DAMReference/dam_reference.json")
     let doc = try JSONDecoder().decode(ReferenceDocument.self, from: Data(contentsOf: url))
     #expect(doc.GENERATED.contains("dam_reference.py"))
     #expect(doc.cases.count == 12)
@@ -228,7 +237,9 @@ struct DenseAssociativeMemoryTests {
     #expect(memory.coordinateOverlaps(workspace) == overlapsFromScratch(patterns, state.row(0)))
 
     // The runner's overlaps after full runs, for every interaction kind.
-    for f in [try Polynomial(degree: 4) as any InteractionFunction, try RectifiedPolynomial(degree: 3), try Exponential()] {
+    for f in [
+      try Polynomial(degree: 4) as any InteractionFunction, try RectifiedPolynomial(degree: 3), try Exponential(),
+    ] {
       try runnerOverlaps(f, patterns: patterns)
     }
   }
@@ -242,7 +253,8 @@ struct DenseAssociativeMemoryTests {
     var cache = memory.kernel.makeCache()
     let (sweeps, converged, flips) = state.withUnsafeMutableBufferPointer { s in
       m.withUnsafeMutableBufferPointer { mp in
-        memory.kernel.runOne(state: s.baseAddress!, overlaps: mp.baseAddress!, order: &order, rng: &rng, maxSweeps: 500, cache: &cache)
+        memory.kernel.runOne(
+          state: s.baseAddress!, overlaps: mp.baseAddress!, order: &order, rng: &rng, maxSweeps: 500, cache: &cache)
       }
     }
     #expect(converged && sweeps >= 2 && flips > 0, "\(f)")
@@ -257,7 +269,8 @@ struct DenseAssociativeMemoryTests {
     let memory = try DenseAssociativeMemory(patterns: patterns, interaction: try Polynomial(degree: 3))
     let one = try memory.runAsynchronous(from: starts, seed: 99, maxSweeps: 100, threads: 1)
     let two = try memory.runAsynchronous(from: starts, seed: 99, maxSweeps: 100, threads: 2)
-    let reference = try AsynchronousDynamics(maxSteps: 100, tolerance: 0, seed: 99, recordEnergies: false).run(memory, from: starts)
+    let reference = try AsynchronousDynamics(maxSteps: 100, tolerance: 0, seed: 99, recordEnergies: false).run(
+      memory, from: starts)
     #expect(one.finalStates == reference.finalStates)
     #expect(two.finalStates == reference.finalStates)
     #expect(one.sweeps == reference.trajectories.map(\.stepsTaken))
@@ -273,7 +286,9 @@ struct DenseAssociativeMemoryTests {
 
   // MARK: Overflow
 
-  @Test("exponential interaction: no overflow at N = 1500 (E itself would be −exp(1500)); decisions match a log-space brute force")
+  @Test(
+    "exponential interaction: no overflow at N = 1500 (E itself would be −exp(1500)); decisions match a log-space brute force"
+  )
   func exponentialNoOverflow() throws {
     var rng = SeededGenerator(seed: 4)
     let n = 1500, k = 20
@@ -301,7 +316,8 @@ struct DenseAssociativeMemoryTests {
     let run = try memory.runAsynchronous(from: states, seed: 1)
     #expect(run.finalStates.row(0) == patterns.row(0), "retrieves pattern 0 from 20 % flips")
     // Float: the reported energy stays finite where exp(m) would overflow a Float (m > 88).
-    let floatMemory = try DenseAssociativeMemory(patterns: Matrix<Float>(rows: k, columns: n, elements: patterns.elements.map(Float.init)), interaction: f)
+    let floatMemory = try DenseAssociativeMemory(
+      patterns: Matrix<Float>(rows: k, columns: n, elements: patterns.elements.map(Float.init)), interaction: f)
     #expect(floatMemory.energy(Matrix<Float>(rows: 1, columns: n, elements: start.map(Float.init)))[0].isFinite)
   }
 
@@ -312,7 +328,10 @@ struct DenseAssociativeMemoryTests {
       for x in -60...60 {
         var exact = 0  // (x+1)^n − (x−1)^n in Int
         var a = 1, b = 1
-        for _ in 0..<n { a *= x + 1; b *= x - 1 }
+        for _ in 0..<n {
+          a *= x + 1
+          b *= x - 1
+        }
         exact = a - b
         #expect(f.difference(at: x) == Double(exact), "n = \(n), x = \(x)")
       }
@@ -325,7 +344,9 @@ struct DenseAssociativeMemoryTests {
 
   @Test("bad input gives typed errors: degree < 1, β ≤ 0, non-±1 patterns and starts, mismatched shapes, overflow")
   func badInput() throws {
-    #expect(throws: ModelError.invalidParameter(name: "degree", value: "0", requirement: "an integer from 1 to 64")) { try Polynomial(degree: 0) }
+    #expect(throws: ModelError.invalidParameter(name: "degree", value: "0", requirement: "an integer from 1 to 64")) {
+      try Polynomial(degree: 0)
+    }
     #expect(throws: ModelError.self) { try RectifiedPolynomial(degree: -2) }
     #expect(throws: ModelError.self) { try Exponential(beta: 0) }
     #expect(throws: ModelError.self) { try Exponential(beta: .nan) }
@@ -341,17 +362,23 @@ struct DenseAssociativeMemoryTests {
     }
     // x^64 at N = 100,000 overflows D; no log form → typed error, not a crash.
     #expect(throws: ModelError.self) {
-      try DenseAssociativeMemory(patterns: Matrix<Double>(rows: 1, columns: 100_000, repeating: 1), interaction: try Polynomial(degree: 64))
+      try DenseAssociativeMemory(
+        patterns: Matrix<Double>(rows: 1, columns: 100_000, repeating: 1), interaction: try Polynomial(degree: 64))
     }
-    let memory = try DenseAssociativeMemory(patterns: Matrix<Double>(rowArrays: [[1, -1, 1], [1, 1, -1]]), interaction: f)
+    let memory = try DenseAssociativeMemory(
+      patterns: Matrix<Double>(rowArrays: [[1, -1, 1], [1, 1, -1]]), interaction: f)
     #expect(throws: DenseAssociativeMemoryError.notBinaryState(row: 0, column: 1, value: 0)) {
       try memory.runAsynchronous(from: Matrix(rowArrays: [[1, 0, 1]]), seed: 0)
     }
     #expect(throws: DenseAssociativeMemoryError.dimensionMismatch(expected: 3, actual: 2)) {
       try memory.runAsynchronous(from: Matrix(rowArrays: [[1, 1]]), seed: 0)
     }
-    #expect(throws: DenseAssociativeMemoryError.self) { try memory.runAsynchronous(from: Matrix(rowArrays: [[1, 1, 1]]), seed: 0, maxSweeps: -1) }
-    #expect(throws: DenseAssociativeMemoryError.self) { try memory.runAsynchronous(from: Matrix(rowArrays: [[1, 1, 1]]), seed: 0, threads: 0) }
+    #expect(throws: DenseAssociativeMemoryError.self) {
+      try memory.runAsynchronous(from: Matrix(rowArrays: [[1, 1, 1]]), seed: 0, maxSweeps: -1)
+    }
+    #expect(throws: DenseAssociativeMemoryError.self) {
+      try memory.runAsynchronous(from: Matrix(rowArrays: [[1, 1, 1]]), seed: 0, threads: 0)
+    }
     #expect(throws: DenseAssociativeMemoryError.targetOutOfRange(position: 0, value: 2, patternCount: 2)) {
       try memory.runAsynchronous(from: Matrix(rowArrays: [[1, 1, 1]]), seed: 0, targets: [2])
     }

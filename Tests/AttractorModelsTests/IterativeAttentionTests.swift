@@ -10,8 +10,9 @@ struct IterativeAttentionTests {
     return rng.gaussianMatrix(rows: m, columns: d)
   }
 
-  @Test("identity projections, one head, one layer: exactly the modern Hopfield update with β = 1/(τ√d)",
-        arguments: [0.5, 1.0, 2.0])
+  @Test(
+    "identity projections, one head, one layer: exactly the modern Hopfield update with β = 1/(τ√d)",
+    arguments: [0.5, 1.0, 2.0])
   func equalsModernHopfield(temperature: Double) throws {
     let d = 8
     let keys = memory(20, d, seed: 1)
@@ -105,17 +106,22 @@ struct IterativeAttentionTests {
   @Test("invalid configurations and shapes are refused")
   func invalid() {
     let keys = memory(3, 4, seed: 9)
-    #expect(throws: ModelError.invalidParameter(name: "width", value: "4", requirement: "a positive multiple of heads (3)")) {
+    #expect(
+      throws: ModelError.invalidParameter(name: "width", value: "4", requirement: "a positive multiple of heads (3)")
+    ) {
       try IterativeAttention.identity(configuration: .init(layers: 1, heads: 3, width: 4), keys: keys, values: keys)
     }
-    #expect(throws: ModelError.invalidParameter(name: "temperature", value: "0.0", requirement: "finite and positive")) {
-      try IterativeAttention.identity(configuration: .init(layers: 1, heads: 1, width: 4, temperature: 0), keys: keys, values: keys)
+    #expect(throws: ModelError.invalidParameter(name: "temperature", value: "0.0", requirement: "finite and positive"))
+    {
+      try IterativeAttention.identity(
+        configuration: .init(layers: 1, heads: 1, width: 4, temperature: 0), keys: keys, values: keys)
     }
     #expect(throws: ModelError.invalidParameter(name: "layers", value: "0", requirement: "at least 1")) {
       try IterativeAttention.identity(configuration: .init(layers: 0, heads: 1, width: 4), keys: keys, values: keys)
     }
     #expect(throws: ModelError.self) {
-      try IterativeAttention.identity(configuration: .init(layers: 1, heads: 1, width: 4), keys: keys, values: memory(2, 4, seed: 1))
+      try IterativeAttention.identity(
+        configuration: .init(layers: 1, heads: 1, width: 4), keys: keys, values: memory(2, 4, seed: 1))
     }
   }
 }
@@ -171,7 +177,9 @@ struct IterativeAttentionTrainingTests {
 @Suite("Iterative attention trainer")
 struct IterativeAttentionTrainerTests {
   /// Noisy copies of stored keys mapped to the clean keys.
-  func task(seed: UInt64, count: Int, keys: Matrix<Double>, sigma: Double) -> (queries: Matrix<Double>, targets: Matrix<Double>) {
+  func task(seed: UInt64, count: Int, keys: Matrix<Double>, sigma: Double) -> (
+    queries: Matrix<Double>, targets: Matrix<Double>
+  ) {
     var rng = SeededGenerator(seed: seed)
     let targets = keys.rows(at: (0..<count).map { _ in Int(rng.next(upperBound: UInt64(keys.rows))) })
     let noise: Matrix<Double> = rng.gaussianMatrix(rows: count, columns: keys.columns, standardDeviation: sigma)
@@ -202,10 +210,15 @@ struct IterativeAttentionTrainerTests {
   func invalid() throws {
     var rng = SeededGenerator(seed: 1)
     let keys: Matrix<Double> = rng.gaussianMatrix(rows: 4, columns: 4)
-    let model = try IterativeAttention.identity(configuration: .init(layers: 1, heads: 1, width: 4), keys: keys, values: keys)
+    let model = try IterativeAttention.identity(
+      configuration: .init(layers: 1, heads: 1, width: 4), keys: keys, values: keys)
     let pair = (keys, keys)
-    #expect(throws: ModelError.self) { try IterativeAttentionTrainer(batchSize: 0).train(model, training: pair, validation: pair) }
-    #expect(throws: ModelError.self) { try IterativeAttentionTrainer(learningRate: -1).train(model, training: pair, validation: pair) }
+    #expect(throws: ModelError.self) {
+      try IterativeAttentionTrainer(batchSize: 0).train(model, training: pair, validation: pair)
+    }
+    #expect(throws: ModelError.self) {
+      try IterativeAttentionTrainer(learningRate: -1).train(model, training: pair, validation: pair)
+    }
     #expect(throws: ModelError.self) {
       try IterativeAttentionTrainer().train(model, training: (keys, Matrix(rows: 3, columns: 4)), validation: pair)
     }

@@ -23,8 +23,10 @@ struct ModernHopfieldTests {
       let n = 2 + Int(rng.next(upperBound: UInt64(40)))
       let d = 1 + Int(rng.next(upperBound: UInt64(24)))
       let scale = [0.3, 1, 3][Int(seed % 3)]
-      let patterns: Matrix<S> = rng.gaussianMatrix(rows: n, columns: d, standardDeviation: scale / Double(d).squareRoot())
-      let queries: Matrix<S> = rng.gaussianMatrix(rows: 16, columns: d, standardDeviation: 2 * scale / Double(d).squareRoot())
+      let patterns: Matrix<S> = rng.gaussianMatrix(
+        rows: n, columns: d, standardDeviation: scale / Double(d).squareRoot())
+      let queries: Matrix<S> = rng.gaussianMatrix(
+        rows: 16, columns: d, standardDeviation: 2 * scale / Double(d).squareRoot())
       let model = try ModernHopfield(patterns: patterns, beta: S(beta))
       let result = try SynchronousDynamics(maxSteps: 20, tolerance: 0).run(model, from: queries)
       let bound = 2 * model.maxPatternNorm * model.maxPatternNorm
@@ -72,11 +74,13 @@ struct ModernHopfieldTests {
       #expect(maxAbs(analyticGradient, numericGradient) < 1e-7, "gradient, β \(beta)")
 
       let j = model.jacobian(at: state)
-      #expect(j.maxAbsDifference(FiniteDifferences.jacobian(of: model, at: state, step: 1e-5)) < 1e-6, "Jacobian, β \(beta)")
+      #expect(
+        j.maxAbsDifference(FiniteDifferences.jacobian(of: model, at: state, step: 1e-5)) < 1e-6, "Jacobian, β \(beta)")
       #expect(j.maxAbsDifference(j.transposed()) < 1e-12)
 
       let h = model.hessian(at: state)
-      #expect(h.maxAbsDifference(FiniteDifferences.hessian(of: model, at: state, step: 1e-5)) < 1e-6, "Hessian, β \(beta)")
+      #expect(
+        h.maxAbsDifference(FiniteDifferences.hessian(of: model, at: state, step: 1e-5)) < 1e-6, "Hessian, β \(beta)")
       #expect(h.maxAbsDifference(Matrix.identity(7) - j) == 0)
       // ‖J‖₂ ≤ β M² and J is positive semi-definite.
       let eigenvalues = try j.symmetricEigendecomposition(computeEigenvectors: false).eigenvalues
@@ -92,7 +96,8 @@ struct ModernHopfieldTests {
     let state: [Float] = [0.1, -0.2, 0.3, 0.05, -0.1, 0.2]
     let analytic = model.gradient(Matrix(rows: 1, columns: 6, elements: state)).elements
     #expect(maxAbs(analytic, FiniteDifferences.gradient(of: model, at: state, step: 1e-2)) < 2e-3)
-    #expect(model.jacobian(at: state).maxAbsDifference(FiniteDifferences.jacobian(of: model, at: state, step: 1e-2)) < 2e-3)
+    #expect(
+      model.jacobian(at: state).maxAbsDifference(FiniteDifferences.jacobian(of: model, at: state, step: 1e-2)) < 2e-3)
   }
 
   @Test("β·M² < 1: every start converges to one and the same fixed point (Lemma A3)")
@@ -124,7 +129,8 @@ struct ModernHopfieldTests {
     var rng = SeededGenerator(seed: 42)
     var checkedNonTrivial = 0
     for beta in [8.0, 16.0, 32.0] {
-      let patterns: Matrix<Double> = rng.gaussianMatrix(rows: n, columns: d, standardDeviation: 1 / Double(d).squareRoot())
+      let patterns: Matrix<Double> = rng.gaussianMatrix(
+        rows: n, columns: d, standardDeviation: 1 / Double(d).squareRoot())
       let model = try ModernHopfield(patterns: patterns, beta: beta)
       let bigM = model.maxPatternNorm
       for i in 0..<n {
@@ -135,12 +141,15 @@ struct ModernHopfieldTests {
         let fixedPoint = try SynchronousDynamics(maxSteps: 500, tolerance: 1e-14, recordEnergies: false)
           .run(model, from: Matrix(rows: 1, columns: d, elements: xi)).finalStates.row(0)
         let fixedPointDistance = zip(fixedPoint, xi).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
-        let noise = rng.gaussianMatrix(rows: 1, columns: d, standardDeviation: 0.02 / Double(d).squareRoot(), as: Double.self).elements
+        let noise = rng.gaussianMatrix(
+          rows: 1, columns: d, standardDeviation: 0.02 / Double(d).squareRoot(), as: Double.self
+        ).elements
         let query = zip(xi, noise).map { $0 + $1 }
         let queryDistance = zip(query, xi).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
         let out = model.update(at: query)
         let error = zip(out, xi).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
-        let bound = 2 * Double(n - 1) * bigM
+        let bound =
+          2 * Double(n - 1) * bigM
           * Double.exp(-beta * (separation - 2 * max(queryDistance, fixedPointDistance) * bigM))
         #expect(error <= bound, "β \(beta) pattern \(i): error \(error) > bound \(bound)")
         if bound < 0.1 * bigM { checkedNonTrivial += 1 }
@@ -188,8 +197,12 @@ struct ModernHopfieldTests {
     }
     // The first offending row is named, by both dynamics.
     let laterRow = Matrix<Double>(rowArrays: [[1, 0], [0, 1], [0, .nan], [.nan, 0]])
-    #expect(throws: DynamicsError.nonFiniteInitialState(row: 2)) { try SynchronousDynamics().run(model!, from: laterRow) }
-    #expect(throws: DynamicsError.nonFiniteInitialState(row: 2)) { try AsynchronousDynamics().run(model!, from: laterRow) }
+    #expect(throws: DynamicsError.nonFiniteInitialState(row: 2)) {
+      try SynchronousDynamics().run(model!, from: laterRow)
+    }
+    #expect(throws: DynamicsError.nonFiniteInitialState(row: 2)) {
+      try AsynchronousDynamics().run(model!, from: laterRow)
+    }
   }
 }
 
@@ -198,7 +211,9 @@ struct WithoutCoordinateForm: UpdateRule {
   let model: ModernHopfield<Double>
   var dimension: Int { model.dimension }
   func makeWorkspace(batchSize: Int) -> ModernHopfield<Double>.Workspace { model.makeWorkspace(batchSize: batchSize) }
-  func update(_ states: Matrix<Double>, into next: inout Matrix<Double>, workspace: inout ModernHopfield<Double>.Workspace) {
+  func update(
+    _ states: Matrix<Double>, into next: inout Matrix<Double>, workspace: inout ModernHopfield<Double>.Workspace
+  ) {
     model.update(states, into: &next, workspace: &workspace)
   }
 }
@@ -221,13 +236,15 @@ struct CapabilityResolutionTests {
   @Test("a coordinate update equals the full update's coordinate (modern, classical, dense)")
   func coordinateEqualsFullUpdate() throws {
     let patterns: Matrix<Double> = gaussianPatterns(6, 8, seed: 5)
-    checkCoordinates(try ModernHopfield(patterns: patterns, beta: 2), state: patterns.row(1).map { $0 * 0.7 }, tolerance: 1e-12)
+    checkCoordinates(
+      try ModernHopfield(patterns: patterns, beta: 2), state: patterns.row(1).map { $0 * 0.7 }, tolerance: 1e-12)
     let binary = ClassicalHopfield.binarized(patterns)
     var cue = binary.row(2)
     cue[0] = -cue[0]
     cue[5] = -cue[5]
     checkCoordinates(try ClassicalHopfield(patterns: binary), state: cue, tolerance: 0)
-    checkCoordinates(try DenseAssociativeMemory(patterns: binary, interaction: Polynomial(degree: 3)), state: cue, tolerance: 0)
+    checkCoordinates(
+      try DenseAssociativeMemory(patterns: binary, interaction: Polynomial(degree: 3)), state: cue, tolerance: 0)
   }
 
   @Test("asynchronous dynamics use the coordinate form: the same states as the full-update fallback")

@@ -24,7 +24,8 @@ struct ReferenceValueTests {
   }
 
   static func load() throws -> Document {
-    let url = try #require(Bundle.module.url(forResource: "hopfield_reference", withExtension: "json", subdirectory: "Reference"))
+    let url = try #require(
+      Bundle.module.url(forResource: "hopfield_reference", withExtension: "json", subdirectory: "Reference"))
     return try JSONDecoder().decode(Document.self, from: Data(contentsOf: url))
   }
 
@@ -54,7 +55,8 @@ struct ReferenceValueTests {
     close(model.energy(next), c.energy_after_update, "energy after update")
     let j = model.jacobian(at: queries.row(0))
     close(j.elements, c.jacobian_query0.flatMap { $0 }, "Jacobian")
-    close(try j.symmetricEigendecomposition(computeEigenvectors: false).eigenvalues, c.jacobian_eigenvalues_query0, "eig J")
+    close(
+      try j.symmetricEigendecomposition(computeEigenvectors: false).eigenvalues, c.jacobian_eigenvalues_query0, "eig J")
     close(
       try model.hessian(at: queries.row(0)).symmetricEigendecomposition(computeEigenvectors: false).eigenvalues,
       c.hessian_eigenvalues_query0, "eig H")

@@ -10,7 +10,11 @@ struct LineChartTests {
   func sample() -> LineChart {
     var chart = LineChart(title: "Recall <vs> noise & β", xLabel: "noise σ", yLabel: "accuracy")
     chart.series = [
-      Series(name: "modern", points: [DataPoint(x: 0.1, y: 0.98, error: 0.01), DataPoint(x: 0.5, y: 0.7, error: 0.03), DataPoint(x: 0.3, y: 0.9)]),
+      Series(
+        name: "modern",
+        points: [
+          DataPoint(x: 0.1, y: 0.98, error: 0.01), DataPoint(x: 0.5, y: 0.7, error: 0.03), DataPoint(x: 0.3, y: 0.9),
+        ]),
       Series(name: "classical", points: [DataPoint(x: 0.1, y: 0.9), DataPoint(x: 0.5, y: 0.2)], dashed: true),
     ]
     chart.yRange = 0...1
@@ -25,7 +29,9 @@ struct LineChartTests {
     let root = try #require(document.rootElement())
     #expect(root.name == "svg")
     #expect(svg.contains("Recall &lt;vs&gt; noise &amp; β"))
-    #expect(svg.contains(">noise σ<") && svg.contains(">accuracy<") && svg.contains(">modern<") && svg.contains(">classical<"))
+    #expect(
+      svg.contains(">noise σ<") && svg.contains(">accuracy<") && svg.contains(">modern<") && svg.contains(">classical<")
+    )
     #expect(svg.components(separatedBy: "<polyline").count - 1 == 2)
     #expect(svg.contains(#"stroke-dasharray="6 4""#))
     // Two error bars, each a vertical line plus two caps.
@@ -114,7 +120,9 @@ struct LineChartTests {
 
 @Test("log-axis tick labels keep their first significant digit (0.01 is not printed as 0.0)")
 func logTickLabels() throws {
-  var chart = LineChart(title: "t", xLabel: "x", yLabel: "y", series: [Series(name: "s", points: [DataPoint(x: 1, y: 0.02), DataPoint(x: 2, y: 30)])])
+  var chart = LineChart(
+    title: "t", xLabel: "x", yLabel: "y",
+    series: [Series(name: "s", points: [DataPoint(x: 1, y: 0.02), DataPoint(x: 2, y: 30)])])
   chart.yScale = .logarithmic
   let svg = try chart.svg()
   #expect(svg.contains(">0.1<") && svg.contains(">10<"))

@@ -40,7 +40,8 @@ private let mnistDirectory = URL(fileURLWithPath: #filePath).deletingLastPathCom
 /// One tiny study shared by the tests that only read its results (models saved into a temporary folder).
 private let sharedRun: Result<(results: IterativeAttentionStudy.Results, models: URL), any Error> = Result {
   let models = try temporaryDirectory()
-  let results = try IterativeAttentionStudy(settings: tinySettings()).run(mnistDirectory: nil, modelsDirectory: models, command: "test")
+  let results = try IterativeAttentionStudy(settings: tinySettings()).run(
+    mnistDirectory: nil, modelsDirectory: models, command: "test")
   return (results, models)
 }
 
@@ -68,8 +69,10 @@ struct IterativeAttentionStudyTests {
     let p: Matrix<Double> = rng.gaussianMatrix(rows: 5, columns: 3, standardDeviation: 1)
     let padded = p.zeroPadded(toColumns: 7)
     #expect(padded.columns == 7)
-    #expect(padded.multiplied(by: padded, transposeOther: true).elements.elementsEqual(
-      p.multiplied(by: p, transposeOther: true).elements) { abs($0 - $1) < 1e-12 })
+    #expect(
+      padded.multiplied(by: padded, transposeOther: true).elements.elementsEqual(
+        p.multiplied(by: p, transposeOther: true).elements
+      ) { abs($0 - $1) < 1e-12 })
     // With the stored patterns as cues, the general form equals queries(from:targets:using:).
     var g1 = SeededGenerator(seed: 9), g2 = SeededGenerator(seed: 9)
     for corruption in [Corruption.gaussianNoise(sigma: 0.4), .mask(fraction: 0.5), .overlap(alpha: 0.7)] {
@@ -89,12 +92,14 @@ struct IterativeAttentionStudyTests {
     }
   }
 
-  @Test("A tiny study end to end: shapes, shared cues, training lowers the loss, and a fixed seed reproduces every number")
+  @Test(
+    "A tiny study end to end: shapes, shared cues, training lowers the loss, and a fixed seed reproduces every number")
   func tinyStudy() throws {
     let study = IterativeAttentionStudy(settings: tinySettings())
     let a = try sharedRun.get().results
     let settings = tinySettings()
-    let models = settings.models.map(\.name) + [IterativeAttentionStudy.untrainedName, IterativeAttentionStudy.classicalName]
+    let models =
+      settings.models.map(\.name) + [IterativeAttentionStudy.untrainedName, IterativeAttentionStudy.classicalName]
     let corruptions = study.testCorruptions
     #expect(a.curves.count == settings.seeds.count * models.count * corruptions.count)
     for c in a.curves where c.model != IterativeAttentionStudy.classicalName {
@@ -104,7 +109,10 @@ struct IterativeAttentionStudyTests {
     // Every attention model starts from the same cues: equal accuracy at t = 0.
     for seed in settings.seeds {
       for corruption in corruptions {
-        let starts = Set(a.curves.filter { $0.seed == seed && $0.corruption == corruption && $0.model != IterativeAttentionStudy.classicalName }.map { $0.accuracy[0] })
+        let starts = Set(
+          a.curves.filter {
+            $0.seed == seed && $0.corruption == corruption && $0.model != IterativeAttentionStudy.classicalName
+          }.map { $0.accuracy[0] })
         #expect(starts.count == 1)
       }
     }
@@ -126,13 +134,18 @@ struct IterativeAttentionStudyTests {
     defer { try? FileManager.default.removeItem(at: dir) }
     try IterativeAttentionReport(results: results).write(to: dir)
     let readme = try String(contentsOf: dir.appendingPathComponent("README.md"), encoding: .utf8)
-    #expect(readme.contains("Table 1") && readme.contains("68.2 ± 0.5") && readme.contains("Table 2") && readme.contains("62.4"))
+    #expect(
+      readme.contains("Table 1") && readme.contains("68.2 ± 0.5") && readme.contains("Table 2")
+        && readme.contains("62.4"))
     let table1 = try String(contentsOf: dir.appendingPathComponent("table1-synthetic-gaussian.csv"), encoding: .utf8)
     #expect(table1.split(separator: "\n").count == 1 + 4)  // header + untrained, two models, classical
     let decoded = try JSONDecoder().decode(
       IterativeAttentionStudy.Results.self, from: Data(contentsOf: dir.appendingPathComponent("results.json")))
     #expect(decoded == results)
-    for name in ["figure1-synthetic-gaussian-sigma0.3.svg", "figure3-energy-synthetic-gaussian.svg", "memory-size.svg", "inference-cost.svg"] {
+    for name in [
+      "figure1-synthetic-gaussian-sigma0.3.svg", "figure3-energy-synthetic-gaussian.svg", "memory-size.svg",
+      "inference-cost.svg",
+    ] {
       let svg = try String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8)
       #expect(svg.hasPrefix("<svg") && svg.contains("polyline"))
     }
@@ -144,10 +157,15 @@ struct IterativeAttentionStudyTests {
     let dir = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
     for name in try FileManager.default.contentsOfDirectory(atPath: try sharedRun.get().models.path) {
-      try FileManager.default.copyItem(at: try sharedRun.get().models.appendingPathComponent(name), to: dir.appendingPathComponent(name))
+      try FileManager.default.copyItem(
+        at: try sharedRun.get().models.appendingPathComponent(name), to: dir.appendingPathComponent(name))
     }
     let folders = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
-    #expect(folders == ["iterative-attention-synthetic-gaussian-single-head", "iterative-attention-synthetic-gaussian-transformer-small"])
+    #expect(
+      folders == [
+        "iterative-attention-synthetic-gaussian-single-head",
+        "iterative-attention-synthetic-gaussian-transformer-small",
+      ])
     let folder = dir.appendingPathComponent(folders[1])
     let loaded = try IterativeAttentionModelFolder.load(from: folder)
     #expect(loaded.model.configuration == IterativeAttentionConfiguration(layers: 2, heads: 2, width: 16))
@@ -177,9 +195,13 @@ struct IterativeAttentionStudyTests {
     #expect { try MNISTEmbedding<Float>(directory: dir) } throws: { error in
       "\(error)".contains("Scripts/fetch_mnist.py")
     }
-    try IDXFile.writeUnsignedBytes([UInt8](repeating: 0, count: 2 * 28 * 28), shape: [2, 28, 28], to: dir.appendingPathComponent("train-images-idx3-ubyte"))
+    try IDXFile.writeUnsignedBytes(
+      [UInt8](repeating: 0, count: 2 * 28 * 28), shape: [2, 28, 28],
+      to: dir.appendingPathComponent("train-images-idx3-ubyte"))
     try IDXFile.writeUnsignedBytes([0, 1], shape: [2], to: dir.appendingPathComponent("train-labels-idx1-ubyte"))
-    try IDXFile.writeUnsignedBytes([UInt8](repeating: 0, count: 2 * 28 * 28), shape: [2, 28, 28], to: dir.appendingPathComponent("t10k-images-idx3-ubyte"))
+    try IDXFile.writeUnsignedBytes(
+      [UInt8](repeating: 0, count: 2 * 28 * 28), shape: [2, 28, 28],
+      to: dir.appendingPathComponent("t10k-images-idx3-ubyte"))
     try IDXFile.writeUnsignedBytes([0, 1], shape: [2], to: dir.appendingPathComponent("t10k-labels-idx1-ubyte"))
     #expect { try MNISTEmbedding<Float>(directory: dir) } throws: { error in
       "\(error)".contains("expected [60000, 28, 28]")
@@ -192,13 +214,17 @@ struct IterativeAttentionStudyTests {
     .enabled(
       if: ProcessInfo.processInfo.environment["ATTRACTOR_DATA_TESTS"] == "1"
         && FileManager.default.fileExists(atPath: mnistDirectory.appendingPathComponent("t10k-labels-idx1-ubyte").path),
-      "reads all 70,000 MNIST images (about a minute in a debug build): set ATTRACTOR_DATA_TESTS=1 after Scripts/fetch_mnist.py"))
+      "reads all 70,000 MNIST images (about a minute in a debug build): set ATTRACTOR_DATA_TESTS=1 after Scripts/fetch_mnist.py"
+    ))
   func mnistReal() throws {
-    let data = try MNISTEmbedding<Float>(directory: mnistDirectory, dimension: 32, trainingCount: 5000, validationCount: 100, testCount: 1000)
+    let data = try MNISTEmbedding<Float>(
+      directory: mnistDirectory, dimension: 32, trainingCount: 5000, validationCount: 100, testCount: 1000)
     #expect(data.explainedVariance > 0.6 && data.explainedVariance < 1)
-    let rms = (data.prototypes.elements.map { Double($0 * $0) }.reduce(0, +) / Double(data.prototypes.elements.count)).squareRoot()
+    let rms = (data.prototypes.elements.map { Double($0 * $0) }.reduce(0, +) / Double(data.prototypes.elements.count))
+      .squareRoot()
     #expect(abs(rms - 1) < 1e-4)
-    let accuracy = RetrievalMetrics.accuracy(of: data.test.embeddings, patterns: data.prototypes, targets: data.test.labels)
+    let accuracy = RetrievalMetrics.accuracy(
+      of: data.test.embeddings, patterns: data.prototypes, targets: data.test.labels)
     #expect((accuracy ?? 0) > 0.6)
   }
 }

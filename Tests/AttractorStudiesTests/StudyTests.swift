@@ -48,7 +48,10 @@ struct StudyTests {
     let outcome = try StudyRunner(study: study).run(into: folder) { updates.append($0) }
     #expect(outcome.complete && outcome.results.count == 32 && outcome.resumed == 0)
     #expect(updates.map(\.done) == Array(1...32) && updates.last?.remaining == 0)
-    for name in ["report.md", "results.csv", "results.json", "cells.jsonl", "study.json", "accuracy-noise.svg", "accuracy-vs-steps-mask.svg"] {
+    for name in [
+      "report.md", "results.csv", "results.json", "cells.jsonl", "study.json", "accuracy-noise.svg",
+      "accuracy-vs-steps-mask.svg",
+    ] {
       #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path), "\(name)")
     }
     #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent(StudyRunner.partialName).path))
@@ -65,19 +68,25 @@ struct StudyTests {
       #expect((row.energyReduction == nil) == row.model.hasPrefix("attention"), "\(row.model)")
     }
     // K = 6 well-separated patterns at β‖x‖² ≈ 16: mild noise is cleaned up by the modern network.
-    let modern = try #require(report.rows.first { $0.model == "modern β=1" && $0.corruption == .noise && $0.level == 0.5 && $0.steps == 3 })
+    let modern = try #require(
+      report.rows.first { $0.model == "modern β=1" && $0.corruption == .noise && $0.level == 0.5 && $0.steps == 3 })
     #expect(modern.accuracy.mean >= 0.9)
     // Its energy never increases (CCCP), so the mean drop is ≥ 0.
     #expect(modern.energyReduction!.mean >= -1e-12)
     // Identity attention with 1/√d is the modern network with β = 1/√16 = 0.25: same retrievals.
     for row in report.rows where row.model == "attention" {
-      let twin = try #require(report.rows.first { $0.model == "modern β=0.25" && $0.corruption == row.corruption && $0.level == row.level && $0.steps == row.steps })
+      let twin = try #require(
+        report.rows.first {
+          $0.model == "modern β=0.25" && $0.corruption == row.corruption && $0.level == row.level
+            && $0.steps == row.steps
+        })
       #expect(abs(row.accuracy.mean - twin.accuracy.mean) <= 1.0 / 24 + 1e-12)
     }
     // The CSV has one line per row; the JSON decodes back to the report.
     let csv = try String(contentsOf: folder.appendingPathComponent("results.csv"), encoding: .utf8)
     #expect(csv.split(separator: "\n").count == report.rows.count + 1)
-    let decoded = try JSONDecoder().decode(StudyReport.self, from: Data(contentsOf: folder.appendingPathComponent("results.json")))
+    let decoded = try JSONDecoder().decode(
+      StudyReport.self, from: Data(contentsOf: folder.appendingPathComponent("results.json")))
     #expect(decoded == report)
     let markdown = try String(contentsOf: folder.appendingPathComponent("report.md"), encoding: .utf8)
     #expect(markdown.contains("| classical | mask | 0.5 | 3 |") && markdown.contains("n/a"))
@@ -120,7 +129,8 @@ struct StudyTests {
     let folder = try temporaryFolder()
     defer { try? FileManager.default.removeItem(at: folder) }
     _ = try StudyRunner(study: study, cellLimit: 3).run(into: folder)
-    let other = try StudySpec.parse(Data(smallStudyJSON.replacingOccurrences(of: "\"queries\": 24", with: "\"queries\": 25").utf8))
+    let other = try StudySpec.parse(
+      Data(smallStudyJSON.replacingOccurrences(of: "\"queries\": 24", with: "\"queries\": 25").utf8))
     #expect(other.specHash != study.specHash)
     do {
       _ = try StudyRunner(study: other).run(into: folder, resume: true)
@@ -175,13 +185,15 @@ struct StudyTests {
       #expect(error.description.contains("missing shard 3/3") && error.description.contains("10 of 32 cells missing"))
     }
     do {
-      _ = try StudyRunner.merge([folders[0], folders[0], folders[1], folders[2]], into: root.appendingPathComponent("m3"))
+      _ = try StudyRunner.merge(
+        [folders[0], folders[0], folders[1], folders[2]], into: root.appendingPathComponent("m3"))
       Issue.record("merged a shard twice")
     } catch {
       #expect(error.description.contains("shard 1/3 is given twice"))
     }
     // A shard of another study.
-    let other = try StudySpec.parse(Data(smallStudyJSON.replacingOccurrences(of: "\"seeds\": [0, 1]", with: "\"seeds\": [0, 2]").utf8))
+    let other = try StudySpec.parse(
+      Data(smallStudyJSON.replacingOccurrences(of: "\"seeds\": [0, 1]", with: "\"seeds\": [0, 2]").utf8))
     let stranger = root.appendingPathComponent("stranger")
     _ = try StudyRunner(study: other, shard: try StudyShard(index: 3, count: 3)).run(into: stranger)
     do {
@@ -259,7 +271,8 @@ struct StudyTests {
         "$.colour", "$.queries", "$.steps[1]", "$.steps[2]", "$.seeds[1]", "$.tolerance",
         "$.models[0].beta", "$.models[1].model", "$.models[2].beta", "$.models[3].beta", "$.models[4]",
         "$.models[5].degree", "$.models[6].projections", "$.models[8].label", "$.models[9]",
-        "$.datasets[0].size", "$.datasets[0].count", "$.datasets[1].path", "$.datasets[2].directory", "$.datasets[3].kind",
+        "$.datasets[0].size", "$.datasets[0].count", "$.datasets[1].path", "$.datasets[2].directory",
+        "$.datasets[3].kind",
         "$.corruptions[0].levels[1]", "$.corruptions[0].levels[2]", "$.corruptions[1].kind", "$.corruptions[2].levels",
         "$.corruptions[3].levels[0]", "$.corruptions[4].levels",
       ]
@@ -267,11 +280,15 @@ struct StudyTests {
       let text = error.description
       #expect(text.hasPrefix("broken.json has \(error.issues.count) problems:"))
       for fragment in [
-        "unknown key \"colour\"", "unknown model \"hopfield-2000\"; registered models: classical, modern, dense-polynomial",
-        "$.models[2].beta: is required (inverse temperature β, a number)", "unknown parameter \"beta\" for model \"classical\"; it takes no parameters",
-        "heads = 3 must divide the dimension d = 16", "must be an integer, got a number 2.5", "one of \"identity\", \"random\"",
+        "unknown key \"colour\"",
+        "unknown model \"hopfield-2000\"; registered models: classical, modern, dense-polynomial",
+        "$.models[2].beta: is required (inverse temperature β, a number)",
+        "unknown parameter \"beta\" for model \"classical\"; it takes no parameters",
+        "heads = 3 must divide the dimension d = 16", "must be an integer, got a number 2.5",
+        "one of \"identity\", \"random\"",
         "label \"same\" is used by another model", "no such file", "fetch MNIST", "unknown dataset kind \"csv\"",
-        "the level of a mask corruption must be a fraction in [0, 1], got 1.5", "unknown corruption \"blur\"", "must not be empty",
+        "the level of a mask corruption must be a fraction in [0, 1], got 1.5", "unknown corruption \"blur\"",
+        "must not be empty",
         "T = 1 appears twice",
       ] {
         #expect(text.contains(fragment), "missing: \(fragment)")
@@ -319,8 +336,12 @@ struct StudyTests {
     let report = try #require(try StudyRunner(study: study).run(into: folder).report)
     let svg = try report.accuracyByLevelChart(dataset: report.study.datasets[0].label, corruption: .noise).svg()
     for m in ["modern β=0.25", "modern β=1", "classical", "attention"] { #expect(svg.contains(">\(m)</text>")) }
-    #expect(svg.contains(">accuracy (mean ± SE over 2 seeds)</text>") && svg.contains(">1</text>") && svg.contains(">0</text>"))
-    let steps = try report.accuracyByStepsChart(dataset: report.study.datasets[0].label, corruption: report.study.corruptions[1]).svg()
+    #expect(
+      svg.contains(">accuracy (mean ± SE over 2 seeds)</text>") && svg.contains(">1</text>")
+        && svg.contains(">0</text>"))
+    let steps = try report.accuracyByStepsChart(
+      dataset: report.study.datasets[0].label, corruption: report.study.corruptions[1]
+    ).svg()
     // x runs over T = 0, 1, 3: three markers per model.
     #expect(steps.components(separatedBy: "<circle").count - 1 == 3 * 4)
   }
@@ -335,7 +356,8 @@ struct StudyDatasetTests {
     // Twelve 4 × 4 "images" with distinct random pixels.
     var rng = SeededGenerator(seed: 3)
     let pixels = (0..<(12 * 16)).map { _ in UInt8(rng.next(upperBound: UInt64(256))) }
-    try IDXFile.writeUnsignedBytes(pixels, shape: [12, 4, 4], to: folder.appendingPathComponent("train-images-idx3-ubyte"))
+    try IDXFile.writeUnsignedBytes(
+      pixels, shape: [12, 4, 4], to: folder.appendingPathComponent("train-images-idx3-ubyte"))
     let text = """
       {"queries": 16, "steps": [1], "seeds": [0, 1], "models": [{"model": "modern", "beta": 1}],
        "datasets": [{"kind": "mnist", "count": 5, "directory": "."}], "corruptions": [{"kind": "none"}]}
@@ -346,10 +368,12 @@ struct StudyDatasetTests {
     // Uncorrupted queries start on their own (distinct) images.
     #expect(outcome.results.allSatisfy { $0.initialAccuracy == 1 && $0.patterns == 5 && $0.dimension == 16 })
     do {
-      _ = try StudySpec.parse(Data(text.replacingOccurrences(of: "\"count\": 5", with: "\"count\": 13").utf8), baseDirectory: folder)
+      _ = try StudySpec.parse(
+        Data(text.replacingOccurrences(of: "\"count\": 5", with: "\"count\": 13").utf8), baseDirectory: folder)
       Issue.record("accepted 13 of 12 images")
     } catch {
-      #expect(error.issues.map(\.path) == ["$.datasets[0].count"] && error.description.contains("at most the 12 images"))
+      #expect(
+        error.issues.map(\.path) == ["$.datasets[0].count"] && error.description.contains("at most the 12 images"))
     }
   }
 

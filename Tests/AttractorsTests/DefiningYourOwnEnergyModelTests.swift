@@ -85,7 +85,8 @@ struct DefiningYourOwnEnergyModelTests {
       let start = try #require(source.range(of: "// snippet.start \(name)\n"))
       let end = try #require(source.range(of: "// snippet.end \(name)\n"))
       let snippet = String(source[start.upperBound..<end.lowerBound])
-      #expect(article.contains("```swift\n" + snippet + "```"), "the article's \(name) block differs from the tested code")
+      #expect(
+        article.contains("```swift\n" + snippet + "```"), "the article's \(name) block differs from the tested code")
     }
   }
 }

@@ -5,19 +5,20 @@ import Attractors
 // The lines between the markers are the README's Swift example after its `import` line; the test
 // below checks that the README still shows exactly them.
 func readmeExample() throws -> (energies: [Float], eigenvalues: [Float], bound: Float) {
-// snippet.start readme
-var rng = SeededGenerator(seed: 0)
-let patterns: Matrix<Float> = rng.gaussianMatrix(rows: 100, columns: 64, standardDeviation: 0.125)
-let memory = try ModernHopfield(patterns: patterns, beta: 8)
-let cues = patterns + rng.gaussianMatrix(rows: 100, columns: 64, standardDeviation: 0.05)
-let result = try SynchronousDynamics(maxSteps: 10).run(memory, from: cues)
-print(result.trajectories[0].energies!)     // E(x₀) … E(x_T), never increasing
-let j = memory.jacobian(at: result.finalStates.row(0))
-print(try j.symmetricEigendecomposition().eigenvalues)  // stability of the fixed point
-// snippet.end readme
+  // snippet.start readme
+  var rng = SeededGenerator(seed: 0)
+  let patterns: Matrix<Float> = rng.gaussianMatrix(rows: 100, columns: 64, standardDeviation: 0.125)
+  let memory = try ModernHopfield(patterns: patterns, beta: 8)
+  let cues = patterns + rng.gaussianMatrix(rows: 100, columns: 64, standardDeviation: 0.05)
+  let result = try SynchronousDynamics(maxSteps: 10).run(memory, from: cues)
+  print(result.trajectories[0].energies!)  // E(x₀) … E(x_T), never increasing
+  let j = memory.jacobian(at: result.finalStates.row(0))
+  print(try j.symmetricEigendecomposition().eigenvalues)  // stability of the fixed point
+  // snippet.end readme
   return (
     result.trajectories[0].energies!, try j.symmetricEigendecomposition().eigenvalues,
-    memory.beta * memory.maxPatternNorm * memory.maxPatternNorm)
+    memory.beta * memory.maxPatternNorm * memory.maxPatternNorm
+  )
 }
 
 @Suite("README example")
@@ -38,7 +39,9 @@ struct ReadmeExampleTests {
     let source = try String(contentsOf: here, encoding: .utf8)
     let start = try #require(source.range(of: "// snippet.start readme\n"))
     let end = try #require(source.range(of: "// snippet.end readme\n"))
-    let snippet = String(source[start.upperBound..<end.lowerBound])
+    // The code is indented one level inside the function; the README shows it at top level.
+    let snippet = source[start.upperBound..<end.lowerBound].split(separator: "\n", omittingEmptySubsequences: false)
+      .map { $0.hasPrefix("  ") ? String($0.dropFirst(2)) : String($0) }.joined(separator: "\n")
     #expect(readme.contains("```swift\nimport Attractors\n\n" + snippet + "```"))
   }
 }

@@ -137,7 +137,10 @@ public struct ClassicalHopfield<Scalar: LinearAlgebraScalar>: EnergyDescending, 
     overlaps.withUnsafeMutableBufferPointer { m in
       for r in 0..<states.rows {
         var total: Scalar = 0
-        for mu in 0..<n { m[r * n + mu] *= m[r * n + mu]; total += m[r * n + mu] }
+        for mu in 0..<n {
+          m[r * n + mu] *= m[r * n + mu]
+          total += m[r * n + mu]
+        }
         for mu in 0..<n { m[r * n + mu] = total > 0 ? m[r * n + mu] / total : 1 / Scalar(n) }
       }
     }

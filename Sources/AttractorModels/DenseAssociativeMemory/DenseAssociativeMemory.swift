@@ -65,7 +65,8 @@ public struct DenseAssociativeMemory<Scalar: LinearAlgebraScalar, Interaction: I
     try ModelError.validatePatterns(patterns)
     guard patterns.rows <= 1 << 30 && patterns.columns <= 1 << 30 else {
       throw .invalidParameter(
-        name: "patterns", value: "\(patterns.rows) × \(patterns.columns)", requirement: "at most 2³⁰ patterns and units")
+        name: "patterns", value: "\(patterns.rows) × \(patterns.columns)", requirement: "at most 2³⁰ patterns and units"
+      )
     }
     var signs = [Int32](repeating: 0, count: patterns.rows * patterns.columns)
     for i in 0..<patterns.rows {
@@ -75,11 +76,13 @@ public struct DenseAssociativeMemory<Scalar: LinearAlgebraScalar, Interaction: I
         signs[i * patterns.columns + j] = v == 1 ? 1 : -1
       }
     }
-    guard let kernel = DenseKernel(patterns: signs, count: patterns.rows, units: patterns.columns, interaction: interaction)
+    guard
+      let kernel = DenseKernel(patterns: signs, count: patterns.rows, units: patterns.columns, interaction: interaction)
     else {
       throw .invalidParameter(
         name: "interaction", value: interaction.description,
-        requirement: "finite F(x + 1) − F(x − 1) for every integer |x| ≤ N − 1 = \(patterns.columns - 1), or a logDifference")
+        requirement:
+          "finite F(x + 1) − F(x − 1) for every integer |x| ≤ N − 1 = \(patterns.columns - 1), or a logDifference")
     }
     self.patterns = patterns
     self.interaction = interaction
@@ -155,7 +158,9 @@ public struct DenseAssociativeMemory<Scalar: LinearAlgebraScalar, Interaction: I
         for mu in 0..<k { workspace.rowDoubles[mu] = Double(m[r * k + mu]) }
       }
       workspace.rowDoubles.withUnsafeBufferPointer { m in
-        workspace.rowWeights.withUnsafeMutableBufferPointer { w in interaction.reportedEnergyDerivatives(overlaps: m, into: w) }
+        workspace.rowWeights.withUnsafeMutableBufferPointer { w in
+          interaction.reportedEnergyDerivatives(overlaps: m, into: w)
+        }
       }
       workspace.overlaps.withUnsafeMutableBufferPointer { m in
         for mu in 0..<k { m[r * k + mu] = Scalar(workspace.rowWeights[mu]) }
@@ -187,7 +192,8 @@ public struct DenseAssociativeMemory<Scalar: LinearAlgebraScalar, Interaction: I
         next.withUnsafeMutableBufferPointer { out in
           for i in 0..<n {
             let s: Int32 = workspace.signs[r, i] > 0 ? 1 : -1
-            out[r * n + i] = Scalar(kernel.decide(unit: i, current: s, overlaps: m.baseAddress!, cache: &workspace.cache))
+            out[r * n + i] = Scalar(
+              kernel.decide(unit: i, current: s, overlaps: m.baseAddress!, cache: &workspace.cache))
           }
         }
       }
@@ -200,7 +206,9 @@ public struct DenseAssociativeMemory<Scalar: LinearAlgebraScalar, Interaction: I
     let n = dimension
     for i in 0..<n { workspace.rowState[i] = state[0, i] >= 0 ? 1 : -1 }
     workspace.rowState.withUnsafeBufferPointer { s in
-      workspace.rowOverlaps.withUnsafeMutableBufferPointer { m in kernel.computeOverlaps(state: s.baseAddress!, into: m.baseAddress!) }
+      workspace.rowOverlaps.withUnsafeMutableBufferPointer { m in
+        kernel.computeOverlaps(state: s.baseAddress!, into: m.baseAddress!)
+      }
     }
   }
 
@@ -262,7 +270,8 @@ public enum DenseAssociativeMemoryError: Error, Equatable, Sendable, CustomStrin
     case .dimensionMismatch(let expected, let actual):
       return "start states have \(actual) units, but the memory has N = \(expected)"
     case .targetOutOfRange(let position, let value, let patternCount):
-      return "target \(position) is \(value), but there are \(patternCount) patterns (valid targets are 0..<\(patternCount))"
+      return
+        "target \(position) is \(value), but there are \(patternCount) patterns (valid targets are 0..<\(patternCount))"
     case .invalidParameter(let name, let value, let requirement):
       return "\(name) = \(value) is invalid: must be \(requirement)"
     }
@@ -318,7 +327,9 @@ extension DenseAssociativeMemory {
   ) throws(DenseAssociativeMemoryError) -> DenseAsynchronousRun<Scalar> {
     let n = dimension
     guard starts.columns == n else { throw .dimensionMismatch(expected: n, actual: starts.columns) }
-    guard maxSweeps >= 0 else { throw .invalidParameter(name: "maxSweeps", value: "\(maxSweeps)", requirement: "at least 0") }
+    guard maxSweeps >= 0 else {
+      throw .invalidParameter(name: "maxSweeps", value: "\(maxSweeps)", requirement: "at least 0")
+    }
     let available = max(1, ProcessInfo.processInfo.activeProcessorCount)
     if let threads, threads < 1 {
       throw .invalidParameter(name: "threads", value: "\(threads)", requirement: "at least 1")
@@ -360,7 +371,8 @@ extension DenseAssociativeMemory {
                 largestAbs.withUnsafeMutableBufferPointer { la in
                   targetOverlap.withUnsafeMutableBufferPointer { to in
                     let out = RunBuffers(
-                      state: st.baseAddress!, sweeps: sw.baseAddress!, converged: cv.baseAddress!, flips: fl.baseAddress!,
+                      state: st.baseAddress!, sweeps: sw.baseAddress!, converged: cv.baseAddress!,
+                      flips: fl.baseAddress!,
                       largest: lg.baseAddress!, nearest: nr.baseAddress!, largestAbs: la.baseAddress!,
                       target: to.baseAddress!)
                     let chunks = workers == 1 ? 1 : min(b, workers * 16)

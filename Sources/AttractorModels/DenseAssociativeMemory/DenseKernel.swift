@@ -89,7 +89,8 @@ struct DenseKernel: Sendable {
   /// state: sign Σ_μ ξ^μ_i D(m_μ − ξ^μ_i s); a zero sum keeps `s`.
   @inline(__always)
   func decide(unit i: Int, current s: Int32, overlaps m: UnsafePointer<Int32>, cache: inout LogRowCache) -> Int32 {
-    let sum = logMode ? logSum(unit: i, current: s, overlaps: m, cache: &cache) : tableSum(unit: i, current: s, overlaps: m)
+    let sum =
+      logMode ? logSum(unit: i, current: s, overlaps: m, cache: &cache) : tableSum(unit: i, current: s, overlaps: m)
     return sum > 0 ? 1 : (sum < 0 ? -1 : s)
   }
 

@@ -39,7 +39,8 @@ public protocol InteractionFunction: Sendable, CustomStringConvertible {
   /// increasing function of it.
   func reportedEnergy(overlaps m: UnsafeBufferPointer<Double>) -> Double
   /// ∂(reported energy)/∂m_μ for each μ, written into `weights` (used for the gradient).
-  func reportedEnergyDerivatives(overlaps m: UnsafeBufferPointer<Double>, into weights: UnsafeMutableBufferPointer<Double>)
+  func reportedEnergyDerivatives(
+    overlaps m: UnsafeBufferPointer<Double>, into weights: UnsafeMutableBufferPointer<Double>)
   /// Non-negative weights summing to 1 saying how strongly a state draws on each pattern.
   func separationWeights(overlaps m: UnsafeBufferPointer<Double>, into weights: UnsafeMutableBufferPointer<Double>)
 }
@@ -55,12 +56,16 @@ extension InteractionFunction {
     return -s
   }
 
-  public func reportedEnergyDerivatives(overlaps m: UnsafeBufferPointer<Double>, into weights: UnsafeMutableBufferPointer<Double>) {
+  public func reportedEnergyDerivatives(
+    overlaps m: UnsafeBufferPointer<Double>, into weights: UnsafeMutableBufferPointer<Double>
+  ) {
     for k in m.indices { weights[k] = -derivative(m[k]) }
   }
 
   /// w_μ = max(F(m_μ), 0) / Σ_ν max(F(m_ν), 0); uniform when every F(m_μ) ≤ 0.
-  public func separationWeights(overlaps m: UnsafeBufferPointer<Double>, into weights: UnsafeMutableBufferPointer<Double>) {
+  public func separationWeights(
+    overlaps m: UnsafeBufferPointer<Double>, into weights: UnsafeMutableBufferPointer<Double>
+  ) {
     var total = 0.0
     for k in m.indices {
       let f = max(value(m[k]), 0)
@@ -194,13 +199,17 @@ public struct Exponential: InteractionFunction, Hashable, Codable {
   }
 
   /// −softmax(β m)_μ.
-  public func reportedEnergyDerivatives(overlaps m: UnsafeBufferPointer<Double>, into weights: UnsafeMutableBufferPointer<Double>) {
+  public func reportedEnergyDerivatives(
+    overlaps m: UnsafeBufferPointer<Double>, into weights: UnsafeMutableBufferPointer<Double>
+  ) {
     separationWeights(overlaps: m, into: weights)
     for k in weights.indices { weights[k] = -weights[k] }
   }
 
   /// softmax(β m).
-  public func separationWeights(overlaps m: UnsafeBufferPointer<Double>, into weights: UnsafeMutableBufferPointer<Double>) {
+  public func separationWeights(
+    overlaps m: UnsafeBufferPointer<Double>, into weights: UnsafeMutableBufferPointer<Double>
+  ) {
     guard let top = m.max() else { return }
     var s = 0.0
     for k in m.indices {

@@ -80,7 +80,8 @@ extension IterativeAttention {
     queries: Matrix<Scalar>, targets: Matrix<Scalar>, workspace ws: inout TrainingWorkspace,
     gradients: inout [AttentionLayerParameters<Scalar>]
   ) -> Scalar {
-    precondition(queries.columns == dimension && targets.columns == dimension && queries.rows == targets.rows,
+    precondition(
+      queries.columns == dimension && targets.columns == dimension && queries.rows == targets.rows,
       "lossAndGradients: queries and targets must both be B × \(dimension)")
     precondition(queries.rows == ws.batchSize, "lossAndGradients: workspace is for batches of \(ws.batchSize)")
     precondition(gradients.count == layers.count, "lossAndGradients: one gradient set per layer")
@@ -130,7 +131,8 @@ extension IterativeAttention {
                   a: dO.baseAddress! + offset, lda: d, b: vp.baseAddress! + offset, ldb: d,
                   beta: 0, c: dA.baseAddress!, ldc: m)
                 // ∂Aₕ = Pₕ ⊙ (∂Pₕ − rowsum(∂Pₕ ⊙ Pₕ))
-                Scalar.softmaxBackwardInPlace(probabilities: p.baseAddress!, gradients: dA.baseAddress!, rows: b, count: m)
+                Scalar.softmaxBackwardInPlace(
+                  probabilities: p.baseAddress!, gradients: dA.baseAddress!, rows: b, count: m)
               }
               ws.valueGradient.withUnsafeMutableBufferPointer { dV in
                 // ∂(V W_V)ₕ = Pₕᵀ ∂Oₕ   (M × d_h)
@@ -176,7 +178,8 @@ extension IterativeAttention {
   /// The one-step loss L = (1/2B) Σ_r ‖f(q_r) − t_r‖² without gradients, evaluated in chunks of
   /// `batchSize` rows (the validation loss of training).
   public func loss(queries: Matrix<Scalar>, targets: Matrix<Scalar>, batchSize: Int = 1024) -> Double {
-    precondition(queries.columns == dimension && targets.columns == dimension && queries.rows == targets.rows,
+    precondition(
+      queries.columns == dimension && targets.columns == dimension && queries.rows == targets.rows,
       "loss: queries and targets must both be B × \(dimension)")
     let n = queries.rows, d = dimension
     guard n > 0 else { return 0 }
@@ -225,7 +228,10 @@ public struct AdamW<Scalar: LinearAlgebraScalar>: Sendable {
   var firstMoments: [[Scalar]] = []
   var secondMoments: [[Scalar]] = []
 
-  public init(learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: Double = 0.01) {
+  public init(
+    learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8,
+    weightDecay: Double = 0.01
+  ) {
     self.learningRate = learningRate
     self.beta1 = beta1
     self.beta2 = beta2
@@ -350,22 +356,31 @@ public struct IterativeAttentionTrainer: Sendable {
     progress: ((Int, History) -> Void)? = nil
   ) throws(ModelError) -> (model: IterativeAttention<Scalar>, history: History) {
     guard epochs >= 0 else { throw .invalidParameter(name: "epochs", value: "\(epochs)", requirement: "at least 0") }
-    guard batchSize >= 1 else { throw .invalidParameter(name: "batchSize", value: "\(batchSize)", requirement: "at least 1") }
-    guard patience >= 1 else { throw .invalidParameter(name: "patience", value: "\(patience)", requirement: "at least 1") }
+    guard batchSize >= 1 else {
+      throw .invalidParameter(name: "batchSize", value: "\(batchSize)", requirement: "at least 1")
+    }
+    guard patience >= 1 else {
+      throw .invalidParameter(name: "patience", value: "\(patience)", requirement: "at least 1")
+    }
     guard learningRate.isFinite && learningRate > 0 else {
       throw .invalidParameter(name: "learningRate", value: "\(learningRate)", requirement: "finite and positive")
     }
     guard finalLearningRateFraction.isFinite && finalLearningRateFraction > 0 && finalLearningRateFraction <= 1 else {
-      throw .invalidParameter(name: "finalLearningRateFraction", value: "\(finalLearningRateFraction)", requirement: "in (0, 1]")
+      throw .invalidParameter(
+        name: "finalLearningRateFraction", value: "\(finalLearningRateFraction)", requirement: "in (0, 1]")
     }
     guard weightDecay.isFinite && weightDecay >= 0 else {
       throw .invalidParameter(name: "weightDecay", value: "\(weightDecay)", requirement: "finite and ≥ 0")
     }
     let d = model.dimension
     func check(_ name: String, _ pair: (queries: Matrix<Scalar>, targets: Matrix<Scalar>)) throws(ModelError) {
-      guard pair.queries.columns == d, pair.targets.columns == d, pair.queries.rows == pair.targets.rows, pair.queries.rows >= 1 else {
+      guard pair.queries.columns == d, pair.targets.columns == d, pair.queries.rows == pair.targets.rows,
+        pair.queries.rows >= 1
+      else {
         throw .invalidParameter(
-          name: name, value: "queries \(pair.queries.rows) × \(pair.queries.columns), targets \(pair.targets.rows) × \(pair.targets.columns)",
+          name: name,
+          value:
+            "queries \(pair.queries.rows) × \(pair.queries.columns), targets \(pair.targets.rows) × \(pair.targets.columns)",
           requirement: "at least one pair, both B × \(d)")
       }
       guard pair.queries.isFinite && pair.targets.isFinite else {
@@ -393,7 +408,8 @@ public struct IterativeAttentionTrainer: Sendable {
       while start < order.count {
         let batch = Array(order[start..<min(start + batchSize, order.count)])
         start += batchSize
-        var workspace = workspaces.removeValue(forKey: batch.count) ?? current.makeTrainingWorkspace(batchSize: batch.count)
+        var workspace =
+          workspaces.removeValue(forKey: batch.count) ?? current.makeTrainingWorkspace(batchSize: batch.count)
         let loss = current.lossAndGradients(
           queries: training.queries.rows(at: batch), targets: training.targets.rows(at: batch), workspace: &workspace,
           gradients: &gradients)
@@ -403,10 +419,12 @@ public struct IterativeAttentionTrainer: Sendable {
         var parameters = current.layers.flatMap(\.all)
         optimizer.update(&parameters, gradients: gradients.flatMap(\.all))
         guard parameters.allSatisfy(\.isFinite) else {
-          throw .invalidParameter(name: "learningRate", value: "\(learningRate)", requirement: "small enough that training stays finite")
+          throw .invalidParameter(
+            name: "learningRate", value: "\(learningRate)", requirement: "small enough that training stays finite")
         }
         let layers = stride(from: 0, to: parameters.count, by: 4).map {
-          AttentionLayerParameters(query: parameters[$0], key: parameters[$0 + 1], value: parameters[$0 + 2], output: parameters[$0 + 3])
+          AttentionLayerParameters(
+            query: parameters[$0], key: parameters[$0 + 1], value: parameters[$0 + 2], output: parameters[$0 + 3])
         }
         current = try current.replacingLayers(layers)
       }
@@ -430,4 +448,3 @@ public struct IterativeAttentionTrainer: Sendable {
     return (best, history)
   }
 }
-

@@ -121,14 +121,18 @@ public struct IterativeAttention<Scalar: LinearAlgebraScalar>: LinearizableUpdat
         requirement: "keys and values of the same shape M × \(d)")
     }
     guard layers.count == configuration.layers else {
-      throw .invalidParameter(name: "layers", value: "\(layers.count) parameter sets", requirement: "\(configuration.layers)")
+      throw .invalidParameter(
+        name: "layers", value: "\(layers.count) parameter sets", requirement: "\(configuration.layers)")
     }
     for (l, layer) in layers.enumerated() {
       for m in layer.all {
         guard m.rows == d && m.columns == d else {
-          throw .invalidParameter(name: "layer \(l) projection", value: "\(m.rows) × \(m.columns)", requirement: "\(d) × \(d)")
+          throw .invalidParameter(
+            name: "layer \(l) projection", value: "\(m.rows) × \(m.columns)", requirement: "\(d) × \(d)")
         }
-        guard m.isFinite else { throw .invalidParameter(name: "layer \(l) projection", value: "non-finite", requirement: "finite") }
+        guard m.isFinite else {
+          throw .invalidParameter(name: "layer \(l) projection", value: "non-finite", requirement: "finite")
+        }
       }
     }
     self.configuration = configuration
@@ -263,7 +267,8 @@ public struct IterativeAttention<Scalar: LinearAlgebraScalar>: LinearizableUpdat
 
   public func update(_ states: Matrix<Scalar>, into next: inout Matrix<Scalar>, workspace: inout Workspace) {
     workspace.fit(
-      batch: states.rows, width: dimension, memory: memorySize, headCount: configuration.heads, layerCount: layers.count)
+      batch: states.rows, width: dimension, memory: memorySize, headCount: configuration.heads, layerCount: layers.count
+    )
     let count = layers.count
     if count == 1 {
       applyLayer(0, input: states, output: &next, workspace: &workspace)
@@ -288,9 +293,11 @@ public struct IterativeAttention<Scalar: LinearAlgebraScalar>: LinearizableUpdat
   /// A diagnostic only: the update does not descend it, and it can rise along the dynamics.
   public func diagnosticEnergy(_ states: Matrix<Scalar>, into energies: inout [Scalar], workspace: inout Workspace) {
     workspace.fit(
-      batch: states.rows, width: dimension, memory: memorySize, headCount: configuration.heads, layerCount: layers.count)
+      batch: states.rows, width: dimension, memory: memorySize, headCount: configuration.heads, layerCount: layers.count
+    )
     let m = memorySize
-    Matrix.multiply(states, keys, transposeB: true, alpha: 1 / Scalar(dimension).squareRoot(), into: &workspace.diagnosticLogits)
+    Matrix.multiply(
+      states, keys, transposeB: true, alpha: 1 / Scalar(dimension).squareRoot(), into: &workspace.diagnosticLogits)
     workspace.diagnosticLogits.withUnsafeBufferPointer { z in
       for r in 0..<states.rows { energies[r] = Scalar(-Scalar.logSumExp(z.baseAddress! + r * m, count: m)) }
     }

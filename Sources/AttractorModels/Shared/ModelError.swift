@@ -19,7 +19,8 @@ public enum ModelError: InvalidParameterError, PatternError, Equatable, Sendable
     case .nonFinitePattern(let row, let column):
       return "pattern \(row) has NaN or infinity at coordinate \(column)"
     case .notBinary(let row, let column, let value):
-      return "pattern \(row) has \(value) at coordinate \(column); this model stores ±1 patterns (binarise with sign first)"
+      return
+        "pattern \(row) has \(value) at coordinate \(column); this model stores ±1 patterns (binarise with sign first)"
     case .invalidParameter(let name, let value, let requirement):
       return Self.invalidParameterMessage(name: name, value: value, requirement: requirement)
     }

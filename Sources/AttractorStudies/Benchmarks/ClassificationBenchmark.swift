@@ -126,7 +126,8 @@ public struct ClassificationBenchmark: Sendable {
     for c in classified { counts[c.label.rawValue, default: 0] += 1 }
     let machine = BenchmarkMachine.current
     var report = Report(
-      patternCount: n, dimension: d, points: points, beta: beta, convergedPoints: result.trajectories.filter(\.converged).count,
+      patternCount: n, dimension: d, points: points, beta: beta,
+      convergedPoints: result.trajectories.filter(\.converged).count,
       repetitions: repetitions, blasThreads: machine.blasThreads, cores: machine.cores, statistic: "median",
       seconds: times.median, allSeconds: times.seconds, countByClass: counts, files: [])
     if let folder = inputsFolder {
@@ -138,7 +139,8 @@ public struct ClassificationBenchmark: Sendable {
         beta: beta, mass: thresholds.mass, spectralRadius: classified.map(\.jacobian.spectralRadius),
         hessianSmallest: classified.map { $0.hessian?.smallest ?? .nan }, k: classified.map { $0.evidence?.k ?? 0 },
         nearestPattern: classified.map { $0.evidence?.nearestPattern ?? -1 }, report: report)
-      try JSONCoding.encode(results, pretty: false).write(to: folder.appendingPathComponent("swift_results.json"), options: .atomic)
+      try JSONCoding.encode(results, pretty: false).write(
+        to: folder.appendingPathComponent("swift_results.json"), options: .atomic)
     }
     return report
   }

@@ -65,12 +65,14 @@ public struct DenseSweepBenchmark: Sendable, Equatable {
         header: ["workers", "unit updates", "seconds", "unit updates / s", "pattern terms / s", "speed-up"],
         rows: rows.map { r in
           [
-            "\(r.workers)", "\(r.unitUpdates)", BenchmarkTable.fixed(r.seconds, 3), BenchmarkTable.general(r.unitUpdatesPerSecond),
+            "\(r.workers)", "\(r.unitUpdates)", BenchmarkTable.fixed(r.seconds, 3),
+            BenchmarkTable.general(r.unitUpdatesPerSecond),
             BenchmarkTable.general(r.patternTermsPerSecond), BenchmarkTable.fixed(r.speedUp, 2),
           ]
         })
       return text(
-        title: "Asynchronous sweeps: \(model), N = \(units), K = \(count), \(starts) random starts, up to \(maxSweeps) sweeps, seed \(seed)",
+        title:
+          "Asynchronous sweeps: \(model), N = \(units), K = \(count), \(starts) random starts, up to \(maxSweeps) sweeps, seed \(seed)",
         note: "(speed-up = rate / rate on 1 worker)", table: table)
     }
   }
@@ -97,7 +99,8 @@ public struct DenseSweepBenchmark: Sendable, Equatable {
       let rate = Double(updates) / median
       rows.append(
         Row(
-          workers: w, unitUpdates: updates, seconds: median, unitUpdatesPerSecond: rate, patternTermsPerSecond: rate * Double(count),
+          workers: w, unitUpdates: updates, seconds: median, unitUpdatesPerSecond: rate,
+          patternTermsPerSecond: rate * Double(count),
           speedUp: rate / (rows.first?.unitUpdatesPerSecond ?? rate)))
     }
     let machine = BenchmarkMachine.current

@@ -93,12 +93,14 @@ public struct IterativeAttentionBenchmark: Sendable, Equatable {
       let ms = { (x: Double) in BenchmarkTable.fixed(x * 1e3, 2) }
       let table = BenchmarkTable(
         header: [
-          "threads", "update median (ms)", "update min (ms)", "GEMM only median (ms)", "GEMM min (ms)", "update GFLOP/s",
+          "threads", "update median (ms)", "update min (ms)", "GEMM only median (ms)", "GEMM min (ms)",
+          "update GFLOP/s",
           "GEMM GFLOP/s", "ratio",
         ],
         rows: [
           [
-            "\(blasThreads)", ms(updateMedianSeconds), ms(updateMinimumSeconds), ms(gemmMedianSeconds), ms(gemmMinimumSeconds),
+            "\(blasThreads)", ms(updateMedianSeconds), ms(updateMinimumSeconds), ms(gemmMedianSeconds),
+            ms(gemmMinimumSeconds),
             BenchmarkTable.fixed(updateGFLOPS, 1), BenchmarkTable.fixed(gemmGFLOPS, 1), BenchmarkTable.fixed(ratio, 2),
           ]
         ])
@@ -111,10 +113,12 @@ public struct IterativeAttentionBenchmark: Sendable, Equatable {
   ///
   /// - Throws: ``ModelError`` when the model cannot be built; file errors from writing the inputs.
   public func run() throws -> Report {
-    let configuration = IterativeAttentionConfiguration(layers: layers, heads: heads, width: dimension, temperature: temperature)
+    let configuration = IterativeAttentionConfiguration(
+      layers: layers, heads: heads, width: dimension, temperature: temperature)
     var rng = SeededGenerator(seed: seed)
     let stored: Matrix<Float> = rng.gaussianMatrix(rows: count, columns: dimension)
-    let attention = try IterativeAttention.random(configuration: configuration, keys: stored, values: stored, generator: &rng)
+    let attention = try IterativeAttention.random(
+      configuration: configuration, keys: stored, values: stored, generator: &rng)
     let noise: Matrix<Float> = rng.gaussianMatrix(rows: queryCount, columns: dimension, standardDeviation: 0.25)
     let cues = Matrix<Float>(rows: queryCount, columns: dimension) { i, j in stored[i % count, j] + noise[i, j] }
 
@@ -124,7 +128,9 @@ public struct IterativeAttentionBenchmark: Sendable, Equatable {
       attention.update(cues, into: &next, workspace: &workspace)
       try save(attention, queries: cues, output: next, to: inputsFolder)
     }
-    let update = BenchmarkTimes.measure(repetitions: repetitions) { attention.update(cues, into: &next, workspace: &workspace) }
+    let update = BenchmarkTimes.measure(repetitions: repetitions) {
+      attention.update(cues, into: &next, workspace: &workspace)
+    }
     var reference = IterativeAttentionGEMMs(attention, queryCount: queryCount)
     let gemm = BenchmarkTimes.measure(repetitions: repetitions) { reference.run(cues) }
 
@@ -132,9 +138,11 @@ public struct IterativeAttentionBenchmark: Sendable, Equatable {
     let flops = l * (4 * b * d * d + 4 * b * m * d)
     let machine = BenchmarkMachine.current
     return Report(
-      layers: layers, heads: heads, dimension: dimension, count: count, queryCount: queryCount, temperature: temperature,
+      layers: layers, heads: heads, dimension: dimension, count: count, queryCount: queryCount,
+      temperature: temperature,
       repetitions: repetitions, blasThreads: machine.blasThreads, cores: machine.cores, gemmFlops: flops,
-      softmaxElements: l * Double(heads) * b * m, updateMedianSeconds: update.median, updateMinimumSeconds: update.minimum,
+      softmaxElements: l * Double(heads) * b * m, updateMedianSeconds: update.median,
+      updateMinimumSeconds: update.minimum,
       gemmMedianSeconds: gemm.median, gemmMinimumSeconds: gemm.minimum, updateGFLOPS: flops / update.median / 1e9,
       gemmGFLOPS: flops / gemm.median / 1e9, ratio: gemm.median / update.median, savedTo: inputsFolder?.path)
   }
@@ -156,7 +164,8 @@ public struct IterativeAttentionBenchmark: Sendable, Equatable {
     let c = model.configuration
     let config: [String: Double] = [
       "layers": Double(c.layers), "heads": Double(c.heads), "dimension": Double(c.width), "temperature": c.temperature,
-      "logitScale": c.logitScale, "count": Double(model.memorySize), "queryCount": Double(queries.rows), "seed": Double(seed),
+      "logitScale": c.logitScale, "count": Double(model.memorySize), "queryCount": Double(queries.rows),
+      "seed": Double(seed),
     ]
     try JSONCoding.encode(config).write(to: folder.appendingPathComponent("config.json"), options: .atomic)
   }

@@ -12,7 +12,8 @@ extension Study {
   }
 
   /// ``benchmark(model:repetitions:)`` with the factory given (opened from the existential).
-  public func benchmark(model m: Int, factory: any StudyModelFactory, repetitions: Int) throws(StudyRunError) -> Double {
+  public func benchmark(model m: Int, factory: any StudyModelFactory, repetitions: Int) throws(StudyRunError) -> Double
+  {
     let inputs = try self.inputs(dataset: 0, seed: 0, corruption: 0, level: 0, patterns: nil)
     return try timeDynamics(factory, model: m, inputs: inputs, repetitions: max(1, repetitions))
   }
@@ -90,7 +91,8 @@ public struct StudyThroughputBenchmark: Sendable {
           ]
         }, leftColumns: 1)
       return text(
-        title: "Study throughput (\(study)): \(dataset), B = \(queryCount) queries, T = \(steps) steps, double precision",
+        title:
+          "Study throughput (\(study)): \(dataset), B = \(queryCount) queries, T = \(steps) steps, double precision",
         note: "(× fastest = time / the fastest model's time)", table: table)
     }
   }

@@ -66,8 +66,10 @@ public struct UpdateBenchmark: Sendable, Equatable {
         header: ["d", "update (ms)", "GEMM only (ms)", "update GFLOP/s", "GEMM GFLOP/s", "ratio"],
         rows: rows.map { r in
           [
-            "\(r.dimension)", BenchmarkTable.fixed(r.updateSeconds * 1e3, 1), BenchmarkTable.fixed(r.gemmSeconds * 1e3, 1),
-            BenchmarkTable.fixed(r.updateGFLOPS, 1), BenchmarkTable.fixed(r.gemmGFLOPS, 1), BenchmarkTable.fixed(r.ratio, 2),
+            "\(r.dimension)", BenchmarkTable.fixed(r.updateSeconds * 1e3, 1),
+            BenchmarkTable.fixed(r.gemmSeconds * 1e3, 1),
+            BenchmarkTable.fixed(r.updateGFLOPS, 1), BenchmarkTable.fixed(r.gemmGFLOPS, 1),
+            BenchmarkTable.fixed(r.ratio, 2),
           ]
         })
       return text(
@@ -97,7 +99,9 @@ public struct UpdateBenchmark: Sendable, Equatable {
 
     var workspace = model.makeWorkspace(batchSize: queryCount)
     var next = Matrix<Float>(rows: queryCount, columns: d)
-    let update = BenchmarkTimes.measure(repetitions: repetitions) { model.update(q, into: &next, workspace: &workspace) }
+    let update = BenchmarkTimes.measure(repetitions: repetitions) {
+      model.update(q, into: &next, workspace: &workspace)
+    }
 
     var logits = Matrix<Float>(rows: queryCount, columns: count)
     var out = Matrix<Float>(rows: queryCount, columns: d)

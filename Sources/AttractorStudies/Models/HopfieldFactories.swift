@@ -12,7 +12,8 @@ import Foundation
 /// Reference: J. J. Hopfield, PNAS 79 (1982).
 public struct ClassicalHopfieldFactory: StudyModelFactory {
   public static let name = "classical"
-  public static let summary = "classical Hopfield network: Hebbian W = ξᵀξ/d, x ← sign(Wx), on ±1 (sign-binarised) states"
+  public static let summary =
+    "classical Hopfield network: Hebbian W = ξᵀξ/d, x ← sign(Wx), on ±1 (sign-binarised) states"
   public static let parameters: [StudyParameter] = []
 
   public init(parameters: StudyParameterValues) throws(StudyParameterError) {}
@@ -69,7 +70,8 @@ public struct ModernHopfieldFactory: StudyModelFactory {
 /// dⁿ⁻¹/(2(2n−3)!! ln d). Reference: Krotov & Hopfield, NeurIPS 2016.
 public struct DensePolynomialFactory: StudyModelFactory {
   public static let name = "dense-polynomial"
-  public static let summary = "dense associative memory F(x) = x^n (Krotov & Hopfield), synchronous sign updates on ±1 states"
+  public static let summary =
+    "dense associative memory F(x) = x^n (Krotov & Hopfield), synchronous sign updates on ±1 states"
   public static let parameters: [StudyParameter] = [
     .integer("degree", summary: "interaction degree n", default: 3, range: 1...64)
   ]
@@ -85,7 +87,10 @@ public struct DensePolynomialFactory: StudyModelFactory {
   /// The decision table holds F(x + 1) − F(x − 1) up to |x| = d − 1, which must stay finite.
   public func check(dimension: Int, patternCount: Int) -> [String] {
     Foundation.pow(Double(dimension), Double(degree)).isFinite
-      ? [] : ["F(x) = x^\(degree) overflows double precision at the overlaps of d = \(dimension) units; use a smaller degree"]
+      ? []
+      : [
+        "F(x) = x^\(degree) overflows double precision at the overlaps of d = \(dimension) units; use a smaller degree"
+      ]
   }
 
   public func make(patterns: Matrix<Double>, seed: UInt64) throws -> DenseAssociativeMemory<Double, Polynomial> {
@@ -103,7 +108,8 @@ public struct DensePolynomialFactory: StudyModelFactory {
 /// On ±1 states, synchronously. Reference: Demircigil et al., J. Stat. Phys. 168 (2017).
 public struct DenseExponentialFactory: StudyModelFactory {
   public static let name = "dense-exponential"
-  public static let summary = "dense associative memory F(x) = exp(βx) (Demircigil et al.), synchronous sign updates on ±1 states"
+  public static let summary =
+    "dense associative memory F(x) = exp(βx) (Demircigil et al.), synchronous sign updates on ±1 states"
   public static let parameters: [StudyParameter] = [
     .positiveNumber("beta", summary: "β of F(x) = exp(βx)", default: 1)
   ]

@@ -22,14 +22,16 @@ import AttractorModels
 /// References: Vaswani et al. (2017); Ramsauer et al., ICLR 2021.
 public struct IterativeAttentionFactory: StudyModelFactory {
   public static let name = "attention"
-  public static let summary = "iterative multi-head attention over the stored patterns (keys = values), logits scaled by 1/(τ√d_head)"
+  public static let summary =
+    "iterative multi-head attention over the stored patterns (keys = values), logits scaled by 1/(τ√d_head)"
   public static let parameters: [StudyParameter] = [
     .integer("layers", summary: "attention layers per step", default: 1, range: 1...64),
     .integer("heads", summary: "heads per layer (must divide d)", default: 1, range: 1...4096),
     .positiveNumber("temperature", summary: "temperature τ", default: 1),
     StudyParameter(
       name: "projections", kind: .choice(["identity", "random"]),
-      summary: "W_Q, W_K, W_V, W_O: identity, or random N(0, 1/d) seeded by the cell's seed", defaultValue: .string("identity")),
+      summary: "W_Q, W_K, W_V, W_O: identity, or random N(0, 1/d) seeded by the cell's seed",
+      defaultValue: .string("identity")),
   ]
 
   public let layers: Int
@@ -60,7 +62,9 @@ public struct IterativeAttentionFactory: StudyModelFactory {
     var problems: [String] = []
     if dimension % heads != 0 { problems.append("heads = \(heads) must divide the dimension d = \(dimension)") }
     let (size, overflow) = dimension.multipliedReportingOverflow(by: dimension)
-    if overflow || size > 1 << 31 { problems.append("the d × d projections (d = \(dimension)) are more than 2³¹ values each") }
+    if overflow || size > 1 << 31 {
+      problems.append("the d × d projections (d = \(dimension)) are more than 2³¹ values each")
+    }
     return problems
   }
 
@@ -69,7 +73,8 @@ public struct IterativeAttentionFactory: StudyModelFactory {
       layers: layers, heads: heads, width: patterns.columns, temperature: temperature)
     if projections == "random" {
       var generator = SeededGenerator(seed: seed)
-      return try IterativeAttention.random(configuration: configuration, keys: patterns, values: patterns, generator: &generator)
+      return try IterativeAttention.random(
+        configuration: configuration, keys: patterns, values: patterns, generator: &generator)
     }
     return try IterativeAttention.identity(configuration: configuration, keys: patterns, values: patterns)
   }

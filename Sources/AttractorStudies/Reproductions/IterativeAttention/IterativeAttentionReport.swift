@@ -54,7 +54,9 @@ public struct IterativeAttentionReport: Sendable {
   }
 
   /// Accuracy (%) at step t over seeds; t beyond a curve's end uses its last value.
-  func accuracy(_ source: [Study.Curve], task: String, model: String, corruption: Corruption, step t: Int) -> MeanAndStandardError? {
+  func accuracy(_ source: [Study.Curve], task: String, model: String, corruption: Corruption, step t: Int)
+    -> MeanAndStandardError?
+  {
     let cs = curves(source, task: task, model: model, corruption: corruption)
     return MeanAndStandardError(cs.map { 100 * $0.accuracy[min(t, $0.accuracy.count - 1)] })
   }
@@ -104,15 +106,18 @@ public struct IterativeAttentionReport: Sendable {
   func table2(task: String) -> (markdown: String, rows: [[String]]) {
     let c = Corruption.gaussianNoise(sigma: 0.3)
     let header = [
-      "Model", "Accuracy (%)", "Steps run", "Steps to converge (mean over converged)", "Converged (%)", "paper accuracy",
+      "Model", "Accuracy (%)", "Steps run", "Steps to converge (mean over converged)", "Converged (%)",
+      "paper accuracy",
       "paper steps",
     ]
     var rows: [[String]] = []
     let classical = curves(results.curves, task: task, model: Study.classicalName, corruption: c)
     if !classical.isEmpty {
       rows.append([
-        "Classical Hopfield (asynchronous)", Self.text(final(results.curves, task: task, model: Study.classicalName, corruption: c)),
-        "≤ \(results.settings.classicalSweeps) sweeps", Self.text(MeanAndStandardError(classical.compactMap(\.meanStepsToConverge))),
+        "Classical Hopfield (asynchronous)",
+        Self.text(final(results.curves, task: task, model: Study.classicalName, corruption: c)),
+        "≤ \(results.settings.classicalSweeps) sweeps",
+        Self.text(MeanAndStandardError(classical.compactMap(\.meanStepsToConverge))),
         Self.text(MeanAndStandardError(classical.map { 100 * $0.convergedFraction })),
         Self.paperTable2[0].accuracy, Self.paperTable2[0].steps,
       ])
@@ -131,7 +136,8 @@ public struct IterativeAttentionReport: Sendable {
         rows.append([
           label, Self.text(accuracy(results.curves, task: task, model: small, corruption: c, step: t)), "\(t)",
           last ? Self.text(MeanAndStandardError(smallCurves.compactMap(\.meanStepsToConverge))) : "—",
-          last ? Self.text(MeanAndStandardError(smallCurves.map { 100 * $0.convergedFraction })) : "—", paperAccuracy, paperSteps,
+          last ? Self.text(MeanAndStandardError(smallCurves.map { 100 * $0.convergedFraction })) : "—", paperAccuracy,
+          paperSteps,
         ])
       }
     }
@@ -145,7 +151,8 @@ public struct IterativeAttentionReport: Sendable {
     let task = "Synthetic-Gaussian"
     let lo = Corruption.gaussianNoise(sigma: 0.3), hi = Corruption.gaussianNoise(sigma: hardNoise)
     let header = [
-      "Variation", "σ = 0.3, T = 1", "σ = 0.3, T = \(steps)", "σ = \(hardNoise), T = 1", "σ = \(hardNoise), T = \(steps)",
+      "Variation", "σ = 0.3, T = 1", "σ = 0.3, T = \(steps)", "σ = \(hardNoise), T = 1",
+      "σ = \(hardNoise), T = \(steps)",
       "Δ at σ = \(hardNoise)", "paper single step", "paper Iter-10",
     ]
     var rows: [[String]] = []
@@ -165,12 +172,17 @@ public struct IterativeAttentionReport: Sendable {
   /// Accuracy at T = 0, 1 and T for every corruption of a task.
   func corruptionTable(task: String) -> (markdown: String, rows: [[String]]) {
     var corruptions: [Corruption] = []
-    for c in results.curves where c.task == task && !corruptions.contains(c.corruption) { corruptions.append(c.corruption) }
+    for c in results.curves where c.task == task && !corruptions.contains(c.corruption) {
+      corruptions.append(c.corruption)
+    }
     let models = modelNames.filter { m in results.curves.contains { $0.task == task && $0.model == m } }
     let header = ["Corruption", "cue (T = 0)"] + models.map { "\($0): T = 1 → \(steps)" }
     var rows: [[String]] = []
     for c in corruptions {
-      var row = [c.description, Self.text(accuracy(results.curves, task: task, model: Study.untrainedName, corruption: c, step: 0))]
+      var row = [
+        c.description,
+        Self.text(accuracy(results.curves, task: task, model: Study.untrainedName, corruption: c, step: 0)),
+      ]
       for m in models {
         let a = accuracy(results.curves, task: task, model: m, corruption: c, step: 1)
         let b = accuracy(results.curves, task: task, model: m, corruption: c, step: steps)
@@ -220,7 +232,8 @@ public struct IterativeAttentionReport: Sendable {
 
   func trainingTable() -> (markdown: String, rows: [[String]]) {
     let header = [
-      "Task", "Model", "Seed", "Epochs run", "Kept epoch", "Validation loss before", "Validation loss kept", "Stopped by",
+      "Task", "Model", "Seed", "Epochs run", "Kept epoch", "Validation loss before", "Validation loss kept",
+      "Stopped by",
       "Seconds",
     ]
     let rows = results.trainings.map { r in
@@ -228,7 +241,9 @@ public struct IterativeAttentionReport: Sendable {
         r.task, r.model.name, "\(r.seed)", "\(r.history.validationLoss.count)", "\(r.history.bestEpoch)",
         String(format: "%.4f", r.history.initialValidationLoss),
         String(format: "%.4f", r.history.validationLoss.min() ?? r.history.initialValidationLoss),
-        r.history.stoppedEarly ? "patience" : (r.history.bestEpoch == r.history.validationLoss.count ? "epoch cap (still improving)" : "epoch cap"),
+        r.history.stoppedEarly
+          ? "patience"
+          : (r.history.bestEpoch == r.history.validationLoss.count ? "epoch cap (still improving)" : "epoch cap"),
         String(format: "%.0f", r.seconds),
       ]
     }
@@ -236,22 +251,32 @@ public struct IterativeAttentionReport: Sendable {
   }
 
   static func markdownTable(header: [String], rows: [[String]]) -> String {
-    var lines = ["| " + header.joined(separator: " | ") + " |", "|" + header.map { _ in "---" }.joined(separator: "|") + "|"]
-    for r in rows { lines.append("| " + r.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |") }
+    var lines = [
+      "| " + header.joined(separator: " | ") + " |", "|" + header.map { _ in "---" }.joined(separator: "|") + "|",
+    ]
+    for r in rows {
+      lines.append("| " + r.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |")
+    }
     return lines.joined(separator: "\n") + "\n"
   }
 
   static func csv(_ rows: [[String]]) -> String {
     rows.map { row in
       row.map { cell in
-        cell.contains(",") || cell.contains("\"") ? "\"" + cell.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : cell
+        cell.contains(",") || cell.contains("\"")
+          ? "\"" + cell.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : cell
       }.joined(separator: ",")
     }.joined(separator: "\n") + "\n"
   }
 
   /// Every curve in long form: one row per (task, model, seed, corruption, t).
   var curvesCSV: String {
-    var rows = [["task", "model", "seed", "corruption", "level", "t", "accuracy", "mean_energy", "mean_step_size", "converged_fraction_at_T"]]
+    var rows = [
+      [
+        "task", "model", "seed", "corruption", "level", "t", "accuracy", "mean_energy", "mean_step_size",
+        "converged_fraction_at_T",
+      ]
+    ]
     for c in results.curves + results.ablationCurves {
       for t in 0..<c.accuracy.count {
         rows.append([
@@ -268,11 +293,15 @@ public struct IterativeAttentionReport: Sendable {
 
   func accuracyChart(task: String, sigma: Double) -> LineChart {
     let c = Corruption.gaussianNoise(sigma: sigma)
-    var chart = LineChart(title: "\(task): accuracy against iterations, σ = \(sigma)", xLabel: "iteration t (0 = the cue)", yLabel: "retrieval accuracy (%)")
+    var chart = LineChart(
+      title: "\(task): accuracy against iterations, σ = \(sigma)", xLabel: "iteration t (0 = the cue)",
+      yLabel: "retrieval accuracy (%)")
     chart.yRange = 0...100
     for model in modelNames where model != Study.classicalName {
       let points = (0...steps).compactMap { t -> DataPoint? in
-        accuracy(results.curves, task: task, model: model, corruption: c, step: t).map { DataPoint(x: Double(t), y: $0.mean, error: $0.standardError) }
+        accuracy(results.curves, task: task, model: model, corruption: c, step: t).map {
+          DataPoint(x: Double(t), y: $0.mean, error: $0.standardError)
+        }
       }
       if !points.isEmpty { chart.series.append(Series(name: model, points: points)) }
     }
@@ -280,7 +309,9 @@ public struct IterativeAttentionReport: Sendable {
   }
 
   func dynamicsCharts(task: String, model: String) -> (energy: LineChart, steps: LineChart) {
-    var energy = LineChart(title: "\(task), \(model): diagnostic energy E(q_t)", xLabel: "iteration t", yLabel: "mean E(q) = −log Σ exp(q·k/√d)")
+    var energy = LineChart(
+      title: "\(task), \(model): diagnostic energy E(q_t)", xLabel: "iteration t",
+      yLabel: "mean E(q) = −log Σ exp(q·k/√d)")
     var size = LineChart(title: "\(task), \(model): update size", xLabel: "iteration t", yLabel: "mean ‖q_t − q_(t−1)‖")
     size.yScale = .logarithmic
     for sigma in results.settings.noiseLevels {
@@ -301,16 +332,21 @@ public struct IterativeAttentionReport: Sendable {
   }
 
   func corruptionChart(task: String, kind: Corruption.Kind) -> LineChart {
-    let label = switch kind {
-    case .noise: "noise σ"
-    case .mask: "masked fraction"
-    case .overlap: "overlap α (weight of the target)"
-    default: "level"
-    }
-    var chart = LineChart(title: "\(task): accuracy against corruption (solid T = 1, dashed T = \(steps))", xLabel: label, yLabel: "retrieval accuracy (%)")
+    let label =
+      switch kind {
+      case .noise: "noise σ"
+      case .mask: "masked fraction"
+      case .overlap: "overlap α (weight of the target)"
+      default: "level"
+      }
+    var chart = LineChart(
+      title: "\(task): accuracy against corruption (solid T = 1, dashed T = \(steps))", xLabel: label,
+      yLabel: "retrieval accuracy (%)")
     chart.yRange = 0...100
     var levels: [Double] = []
-    for c in results.curves where c.task == task && c.corruption.kind == kind { if let l = c.corruption.level, !levels.contains(l) { levels.append(l) } }
+    for c in results.curves where c.task == task && c.corruption.kind == kind {
+      if let l = c.corruption.level, !levels.contains(l) { levels.append(l) }
+    }
     levels.sort()
     let shown = [Study.untrainedName, IterativeAttentionStudy.ModelSpec.small.name, Study.classicalName]
     for model in modelNames where shown.contains(model) || results.settings.models.count == 1 {
@@ -326,7 +362,9 @@ public struct IterativeAttentionReport: Sendable {
   }
 
   func memoryChart() -> LineChart {
-    var chart = LineChart(title: "Synthetic-Gaussian: accuracy against memory size, σ = \(hardNoise)", xLabel: "stored patterns M", yLabel: "retrieval accuracy (%)")
+    var chart = LineChart(
+      title: "Synthetic-Gaussian: accuracy against memory size, σ = \(hardNoise)", xLabel: "stored patterns M",
+      yLabel: "retrieval accuracy (%)")
     chart.yRange = 0...100
     chart.xScale = .logarithmic
     var models: [String] = []
@@ -334,7 +372,9 @@ public struct IterativeAttentionReport: Sendable {
     for model in models {
       for (t, dashed) in [(1, false), (steps, true)] {
         let points = results.settings.memorySizes.compactMap { m -> DataPoint? in
-          let ps = results.memorySizes.filter { $0.model == model && $0.memorySize == m && $0.corruption == .gaussianNoise(sigma: hardNoise) }
+          let ps = results.memorySizes.filter {
+            $0.model == model && $0.memorySize == m && $0.corruption == .gaussianNoise(sigma: hardNoise)
+          }
           return MeanAndStandardError(ps.map { 100 * $0.accuracy[min(t, $0.accuracy.count - 1)] })
             .map { DataPoint(x: Double(m), y: $0.mean, error: $0.standardError) }
         }
@@ -345,11 +385,15 @@ public struct IterativeAttentionReport: Sendable {
   }
 
   func costChart() -> LineChart {
-    var chart = LineChart(title: "Inference time against iterations (Synthetic-Gaussian memory)", xLabel: "iterations T", yLabel: "ms per query")
+    var chart = LineChart(
+      title: "Inference time against iterations (Synthetic-Gaussian memory)", xLabel: "iterations T",
+      yLabel: "ms per query")
     var models: [String] = []
     for p in results.costs where !models.contains(p.model) { models.append(p.model) }
     for model in models {
-      let points = results.costs.filter { $0.model == model }.map { DataPoint(x: Double($0.steps), y: 1000 * $0.secondsPerQuery) }
+      let points = results.costs.filter { $0.model == model }.map {
+        DataPoint(x: Double($0.steps), y: 1000 * $0.secondsPerQuery)
+      }
       chart.series.append(Series(name: model, points: points))
     }
     return chart
@@ -383,7 +427,9 @@ public struct IterativeAttentionReport: Sendable {
       try put(Self.csv(corruptionTable(task: task).rows), "corruptions-\(slug).csv")
       try chart(accuracyChart(task: task, sigma: 0.3), "figure1-\(slug)-sigma0.3.svg")
       try chart(accuracyChart(task: task, sigma: hardNoise), "figure1-\(slug)-sigma\(hardNoise).svg")
-      let small = results.settings.models.first { $0.name == IterativeAttentionStudy.ModelSpec.small.name }?.name ?? results.settings.models[0].name
+      let small =
+        results.settings.models.first { $0.name == IterativeAttentionStudy.ModelSpec.small.name }?.name
+        ?? results.settings.models[0].name
       let dyn = dynamicsCharts(task: task, model: small)
       try chart(dyn.energy, "figure3-energy-\(slug).svg")
       try chart(dyn.steps, "figure3-update-\(slug).svg")
@@ -409,7 +455,8 @@ public struct IterativeAttentionReport: Sendable {
   public var summaryMarkdown: String {
     taskNames.map { task in
       "Table 1, \(task), σ = 0.3: accuracy (%), mean ± standard error over \(results.settings.seeds.count) seed(s)\n\n"
-        + table1(task: task, sigma: 0.3, withPaper: true).markdown + "\nSame at σ = \(hardNoise) (beyond the paper's range)\n\n"
+        + table1(task: task, sigma: 0.3, withPaper: true).markdown
+        + "\nSame at σ = \(hardNoise) (beyond the paper's range)\n\n"
         + table1(task: task, sigma: hardNoise, withPaper: false).markdown
     }.joined(separator: "\n")
   }
@@ -438,17 +485,25 @@ public struct IterativeAttentionReport: Sendable {
       """
     for (name, summary) in results.tasks.sorted(by: { $0.key > $1.key }) { out += "- \(name): \(summary).\n" }
     for task in taskNames {
-      out += "\n## \(task)\n\n### Table 1: accuracy (%) at σ = 0.3\n\n" + table1(task: task, sigma: 0.3, withPaper: true).markdown
-      out += "\n### Table 1, harder: σ = \(hardNoise) (beyond the paper's levels)\n\n" + table1(task: task, sigma: hardNoise, withPaper: false).markdown
-      out += "\n### Table 2: against the classical Hopfield network (σ = 0.3; patterns and cues binarised by sign, masked coordinates kept at 0)\n\n"
+      out +=
+        "\n## \(task)\n\n### Table 1: accuracy (%) at σ = 0.3\n\n"
+        + table1(task: task, sigma: 0.3, withPaper: true).markdown
+      out +=
+        "\n### Table 1, harder: σ = \(hardNoise) (beyond the paper's levels)\n\n"
+        + table1(task: task, sigma: hardNoise, withPaper: false).markdown
+      out +=
+        "\n### Table 2: against the classical Hopfield network (σ = 0.3; patterns and cues binarised by sign, masked coordinates kept at 0)\n\n"
         + table2(task: task).markdown
-      out += "\n### Every corruption: accuracy (%) at T = 1 → T = \(steps), mean over seeds\n\n" + corruptionTable(task: task).markdown
+      out +=
+        "\n### Every corruption: accuracy (%) at T = 1 → T = \(steps), mean over seeds\n\n"
+        + corruptionTable(task: task).markdown
     }
     if !results.ablationCurves.isEmpty {
       out += "\n## Table 3: ablations around Transformer-Small (Synthetic-Gaussian)\n\n" + table3().markdown
     }
     if !results.memorySizes.isEmpty {
-      out += "\n## A.2: memory size (Synthetic-Gaussian; the trained Transformer-Small's projections over sub-memories)\n\n"
+      out +=
+        "\n## A.2: memory size (Synthetic-Gaussian; the trained Transformer-Small's projections over sub-memories)\n\n"
         + memoryTable().markdown
     }
     if !results.costs.isEmpty {

@@ -45,7 +45,9 @@ public struct IterativeAttentionReproduction: Sendable {
   ///   file errors.
   public func run(into output: URL) throws -> IterativeAttentionReport {
     let missing = missingMNISTFiles
-    if !missing.isEmpty { throw IterativeAttentionReproductionError.missingMNIST(directory: mnistDirectory.path, files: missing) }
+    if !missing.isEmpty {
+      throw IterativeAttentionReproductionError.missingMNIST(directory: mnistDirectory.path, files: missing)
+    }
     try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
     let log = self.log
     let study = IterativeAttentionStudy(settings: settings, log: log)
@@ -69,7 +71,8 @@ public struct IterativeAttentionReproduction: Sendable {
   public static func render(resultsFile: URL, into output: URL) throws -> IterativeAttentionReport {
     let results: IterativeAttentionStudy.Results
     do {
-      results = try JSONCoding.decoder().decode(IterativeAttentionStudy.Results.self, from: Data(contentsOf: resultsFile))
+      results = try JSONCoding.decoder().decode(
+        IterativeAttentionStudy.Results.self, from: Data(contentsOf: resultsFile))
     } catch {
       throw IterativeAttentionReproductionError.unreadableResults(path: resultsFile.path, reason: "\(error)")
     }

@@ -55,16 +55,23 @@ extension IterativeAttentionStudy {
 
   /// Table 3's variations around Transformer-Small (same width).
   public var ablationSpecs: [ModelSpec] {
-    guard let small = settings.models.first(where: { $0.name == ModelSpec.small.name }) ?? settings.models.first else { return [] }
+    guard let small = settings.models.first(where: { $0.name == ModelSpec.small.name }) ?? settings.models.first else {
+      return []
+    }
     var specs: [ModelSpec] = []
     for h in [1, 4, 8] where small.width % h == 0 {
-      specs.append(ModelSpec(name: "heads \(h)", layers: small.layers, heads: h, width: small.width, temperature: small.temperature))
+      specs.append(
+        ModelSpec(
+          name: "heads \(h)", layers: small.layers, heads: h, width: small.width, temperature: small.temperature))
     }
     for l in [1, 2, 4] {
-      specs.append(ModelSpec(name: "layers \(l)", layers: l, heads: small.heads, width: small.width, temperature: small.temperature))
+      specs.append(
+        ModelSpec(
+          name: "layers \(l)", layers: l, heads: small.heads, width: small.width, temperature: small.temperature))
     }
     for tau in [0.5, 1.0, 2.0] {
-      specs.append(ModelSpec(name: "τ = \(tau)", layers: small.layers, heads: small.heads, width: small.width, temperature: tau))
+      specs.append(
+        ModelSpec(name: "τ = \(tau)", layers: small.layers, heads: small.heads, width: small.width, temperature: tau))
     }
     return specs
   }
@@ -102,7 +109,8 @@ extension IterativeAttentionStudy {
           log("\(task.name), seed \(seed): training \(spec.name)")
           let trained = try train(spec, task: task, seed: seed)
           results.trainings.append(
-            TrainingRecord(task: task.name, model: spec, seed: seed, history: trained.history, seconds: trained.seconds))
+            TrainingRecord(task: task.name, model: spec, seed: seed, history: trained.history, seconds: trained.seconds)
+          )
           results.curves += try evaluate(trained.model, name: spec.name, task: task, seed: seed)
           if spec == small { trainedSmall = trained.model }
           if seed == firstSeed, let modelsDirectory {
@@ -113,7 +121,9 @@ extension IterativeAttentionStudy {
         if task.name == synthetic.name, let trainedSmall {
           results.memorySizes += try memorySweep(trained: trainedSmall, name: small.name, task: task, seed: seed)
         }
-        if settings.runsAblations && task.name == synthetic.name && (settings.ablationSeeds ?? [firstSeed]).contains(seed) {
+        if settings.runsAblations && task.name == synthetic.name
+          && (settings.ablationSeeds ?? [firstSeed]).contains(seed)
+        {
           for spec in ablationSpecs {
             log("\(task.name), seed \(seed): ablation \(spec.name)")
             let trained: IterativeAttention<Float>
@@ -145,7 +155,9 @@ extension IterativeAttentionStudy {
   /// A.2: the trained stack, untrained attention and the classical network over sub-memories of
   /// M patterns. The sub-memory holds the first min(M, n_test) test targets, topped up with
   /// non-test patterns; the queries ask for the test targets inside it.
-  func memorySweep(trained: IterativeAttention<Float>, name: String, task: Task, seed: UInt64) throws -> [MemorySizePoint] {
+  func memorySweep(trained: IterativeAttention<Float>, name: String, task: Task, seed: UInt64) throws
+    -> [MemorySizePoint]
+  {
     var points: [MemorySizePoint] = []
     let testSet = Set(task.test.targets)
     let others = (0..<task.patterns.rows).filter { !testSet.contains($0) }
@@ -161,11 +173,14 @@ extension IterativeAttentionStudy {
           configuration: trained.configuration, keys: padded, values: padded, layers: trained.layers)
         let curves = [
           try evaluate(model, name: name, task: sub, seed: seed, corruptions: [corruption])[0],
-          try evaluate(untrainedAttention(task: sub), name: Self.untrainedName, task: sub, seed: seed, corruptions: [corruption])[0],
+          try evaluate(
+            untrainedAttention(task: sub), name: Self.untrainedName, task: sub, seed: seed, corruptions: [corruption])[
+              0],
           try evaluateClassical(task: sub, seed: seed, corruptions: [corruption])[0],
         ]
         for c in curves {
-          points.append(MemorySizePoint(model: c.model, seed: seed, memorySize: m, corruption: corruption, accuracy: c.accuracy))
+          points.append(
+            MemorySizePoint(model: c.model, seed: seed, memorySize: m, corruption: corruption, accuracy: c.accuracy))
         }
       }
     }
@@ -257,6 +272,7 @@ extension IterativeAttentionStudy {
       **Load** with `attractor recall --model-folder <this folder>` or `attractor analyze --model-folder <this folder>`; \
       the memory is \(stored == nil ? "regenerated from its seeded recipe in config.json" : "stored in weights.safetensors as memory.keys").
       """
-    try IterativeAttentionModelFolder.save(trained.model, record: record, memoryKeys: stored, card: card + "\n", to: folder)
+    try IterativeAttentionModelFolder.save(
+      trained.model, record: record, memoryKeys: stored, card: card + "\n", to: folder)
   }
 }

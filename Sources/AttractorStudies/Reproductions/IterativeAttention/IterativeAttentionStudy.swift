@@ -195,7 +195,8 @@ public struct IterativeAttentionStudy: Sendable {
 
   /// The Synthetic-Gaussian task for a seed.
   public func syntheticTask(seed: UInt64) throws(DatasetError) -> Task {
-    let data = try SyntheticGaussianDataset<Float>(count: settings.syntheticCount, dimension: settings.syntheticDimension, seed: seed)
+    let data = try SyntheticGaussianDataset<Float>(
+      count: settings.syntheticCount, dimension: settings.syntheticDimension, seed: seed)
     let p = data.patterns
     return Task(
       name: "Synthetic-Gaussian", patterns: p, training: (p.rows(at: data.training), data.training),
@@ -248,11 +249,15 @@ public struct IterativeAttentionStudy: Sendable {
   }
 
   /// The untrained starting point: identity projections plus N(0, 0.02²) noise.
-  func initialModel(_ spec: ModelSpec, memory: Matrix<Float>, rng: inout SeededGenerator) throws(ModelError) -> IterativeAttention<Float> {
+  func initialModel(_ spec: ModelSpec, memory: Matrix<Float>, rng: inout SeededGenerator) throws(ModelError)
+    -> IterativeAttention<Float>
+  {
     let d = spec.width
     var layers: [AttentionLayerParameters<Float>] = []
     for _ in 0..<spec.layers {
-      func near() -> Matrix<Float> { Matrix<Float>.identity(d) + rng.gaussianMatrix(rows: d, columns: d, standardDeviation: 0.02) }
+      func near() -> Matrix<Float> {
+        Matrix<Float>.identity(d) + rng.gaussianMatrix(rows: d, columns: d, standardDeviation: 0.02)
+      }
       layers.append(AttentionLayerParameters(query: near(), key: near(), value: near(), output: near()))
     }
     return try IterativeAttention(configuration: spec.configuration, keys: memory, values: memory, layers: layers)
@@ -279,7 +284,8 @@ public struct IterativeAttentionStudy: Sendable {
     let validationQueries = try mixedQueries(
       cues: task.validation.cues, targets: task.validation.targets, patterns: task.patterns, using: &validationRNG)
     let validation = (
-      validationQueries.zeroPadded(toColumns: spec.width), task.patterns.rows(at: task.validation.targets).zeroPadded(toColumns: spec.width)
+      validationQueries.zeroPadded(toColumns: spec.width),
+      task.patterns.rows(at: task.validation.targets).zeroPadded(toColumns: spec.width)
     )
     let trainingTargets = task.patterns.rows(at: task.training.targets).zeroPadded(toColumns: spec.width)
     let trainer = IterativeAttentionTrainer(
@@ -346,8 +352,11 @@ public struct IterativeAttentionStudy: Sendable {
   /// Test queries (in data space) for a task, corruption and seed: the same for every model.
   public func testQueries(task: Task, corruption: Corruption, seed: UInt64) throws -> Matrix<Float> {
     // Derived from the corruption's description (hashValue differs between processes).
-    var rng = SeededGenerator(seed: seed).derived(0x7E57).derived(Int(truncatingIfNeeded: Self.stableHash(corruption.description)))
-    return try corruption.queries(corrupting: task.test.cues, patterns: task.patterns, targets: task.test.targets, using: &rng).queries
+    var rng = SeededGenerator(seed: seed).derived(0x7E57).derived(
+      Int(truncatingIfNeeded: Self.stableHash(corruption.description)))
+    return try corruption.queries(
+      corrupting: task.test.cues, patterns: task.patterns, targets: task.test.targets, using: &rng
+    ).queries
   }
 
   static func stableHash(_ s: String) -> UInt64 {
@@ -363,24 +372,29 @@ public struct IterativeAttentionStudy: Sendable {
   /// below: a rule that descends an energy, or an attention stack's diagnostic energy).
   public func curve<Rule: UpdateRule>(
     _ rule: Rule, patterns: Matrix<Rule.Scalar>, queries: Matrix<Rule.Scalar>, targets: [Int], steps: Int,
-    schedule: RecallExperiment.Schedule = .synchronous, label: (task: String, model: String, seed: UInt64, corruption: Corruption)
+    schedule: RecallExperiment.Schedule = .synchronous,
+    label: (task: String, model: String, seed: UInt64, corruption: Corruption)
   ) throws -> Curve {
-    summary(try experiment(steps, schedule).run(rule, patterns: patterns, queries: queries, targets: targets).result, label)
+    summary(
+      try experiment(steps, schedule).run(rule, patterns: patterns, queries: queries, targets: targets).result, label)
   }
 
   /// The same for a rule that descends an energy and updates coordinate-wise (the classical network).
   public func curve<Rule: EnergyDescending & CoordinateUpdatable>(
     _ rule: Rule, patterns: Matrix<Rule.Scalar>, queries: Matrix<Rule.Scalar>, targets: [Int], steps: Int,
-    schedule: RecallExperiment.Schedule = .synchronous, label: (task: String, model: String, seed: UInt64, corruption: Corruption)
+    schedule: RecallExperiment.Schedule = .synchronous,
+    label: (task: String, model: String, seed: UInt64, corruption: Corruption)
   ) throws -> Curve {
-    summary(try experiment(steps, schedule).run(rule, patterns: patterns, queries: queries, targets: targets).result, label)
+    summary(
+      try experiment(steps, schedule).run(rule, patterns: patterns, queries: queries, targets: targets).result, label)
   }
 
   /// The same for an attention stack, recording its diagnostic energy
   /// (``/AttractorModels/IterativeAttention/diagnosticEnergy(_:into:workspace:)``, not descended).
   public func curve<Scalar>(
     _ model: IterativeAttention<Scalar>, patterns: Matrix<Scalar>, queries: Matrix<Scalar>, targets: [Int], steps: Int,
-    schedule: RecallExperiment.Schedule = .synchronous, label: (task: String, model: String, seed: UInt64, corruption: Corruption)
+    schedule: RecallExperiment.Schedule = .synchronous,
+    label: (task: String, model: String, seed: UInt64, corruption: Corruption)
   ) throws -> Curve {
     var workspace = model.makeWorkspace(batchSize: queries.rows)
     let run = try experiment(steps, schedule).run(
@@ -391,10 +405,13 @@ public struct IterativeAttentionStudy: Sendable {
 
   private func experiment(_ steps: Int, _ schedule: RecallExperiment.Schedule) -> RecallExperiment {
     RecallExperiment(
-      steps: steps, tolerance: settings.tolerance, schedule: schedule, freezesConvergedStates: false, recordsEnergies: true)
+      steps: steps, tolerance: settings.tolerance, schedule: schedule, freezesConvergedStates: false,
+      recordsEnergies: true)
   }
 
-  private func summary(_ run: RecallResult, _ label: (task: String, model: String, seed: UInt64, corruption: Corruption)) -> Curve {
+  private func summary(
+    _ run: RecallResult, _ label: (task: String, model: String, seed: UInt64, corruption: Corruption)
+  ) -> Curve {
     let energies = run.steps.map(\.meanEnergy)
     return Curve(
       task: label.task, model: label.model, seed: label.seed, corruption: label.corruption,
@@ -423,7 +440,8 @@ public struct IterativeAttentionStudy: Sendable {
     let binary = Binarization.binarized(task.patterns)
     let network = try ClassicalHopfield<Float>(patterns: binary)
     return try (corruptions ?? testCorruptions).map { corruption in
-      let q = Binarization.binarized(try testQueries(task: task, corruption: corruption, seed: seed), keepingZeros: true)
+      let q = Binarization.binarized(
+        try testQueries(task: task, corruption: corruption, seed: seed), keepingZeros: true)
       return try curve(
         network, patterns: binary, queries: q, targets: task.test.targets, steps: settings.classicalSweeps,
         schedule: .asynchronous(seed: seed), label: (task.name, "Classical Hopfield", seed, corruption))
@@ -441,7 +459,10 @@ public struct IterativeAttentionStudy: Sendable {
 
 extension IterativeAttentionStudy.Settings {
   private enum CodingKeys: String, CodingKey {
-    case syntheticCount, syntheticDimension, includesSynthetic, includesMNIST, mnistDimension, mnistTrainingCount, mnistValidationCount, mnistTestCount, seeds, models, epochs, patience, batchSize, learningRate, finalLearningRateFraction, weightDecay, trainingNoiseMax, steps, tolerance, noiseLevels, maskLevels, overlapLevels, runsAblations, ablationSeeds, memorySizes, costSteps, costBatch, classicalSweeps
+    case syntheticCount, syntheticDimension, includesSynthetic, includesMNIST, mnistDimension, mnistTrainingCount,
+      mnistValidationCount, mnistTestCount, seeds, models, epochs, patience, batchSize, learningRate,
+      finalLearningRateFraction, weightDecay, trainingNoiseMax, steps, tolerance, noiseLevels, maskLevels,
+      overlapLevels, runsAblations, ablationSeeds, memorySizes, costSteps, costBatch, classicalSweeps
   }
 
   /// Decodes settings, taking the default for any key an older `results.json` lacks (so reports of

@@ -88,8 +88,11 @@ public struct IterativeAttentionTraining: Sendable {
           + String(format: "%.1f s, OpenBLAS threads %d", seconds, blasThreads),
         "",
       ]
-      let losses = [["0", "—", String(format: "%.4f", initialValidationLoss)]]
-        + epochs.map { ["\($0.epoch)", String(format: "%.4f", $0.trainingLoss), String(format: "%.4f", $0.validationLoss)] }
+      let losses =
+        [["0", "—", String(format: "%.4f", initialValidationLoss)]]
+        + epochs.map {
+          ["\($0.epoch)", String(format: "%.4f", $0.trainingLoss), String(format: "%.4f", $0.validationLoss)]
+        }
       lines += MarkdownTable(header: ["epoch", "training loss", "validation loss"], leftColumns: 0, rows: losses).lines
       lines.append("")
       lines.append("kept epoch \(bestEpoch)\(stoppedEarly ? " (stopped early)" : "")")
@@ -127,7 +130,9 @@ public struct IterativeAttentionTraining: Sendable {
     settings.includesMNIST = task == .mnist
     if task == .mnist {
       let missing = IterativeAttentionStudy.missingMNISTFiles(in: mnistDirectory)
-      if !missing.isEmpty { throw IterativeAttentionReproductionError.missingMNIST(directory: mnistDirectory.path, files: missing) }
+      if !missing.isEmpty {
+        throw IterativeAttentionReproductionError.missingMNIST(directory: mnistDirectory.path, files: missing)
+      }
     }
     let study = IterativeAttentionStudy(settings: settings, log: log)
     let data = task == .mnist ? try study.mnistTask(directory: mnistDirectory) : try study.syntheticTask(seed: seed)
@@ -142,10 +147,14 @@ public struct IterativeAttentionTraining: Sendable {
     let h = trained.history
     return Summary(
       model: spec, task: data.name, seed: seed, initialValidationLoss: h.initialValidationLoss,
-      epochs: zip(h.trainingLoss, h.validationLoss).enumerated().map { Epoch(epoch: $0 + 1, trainingLoss: $1.0, validationLoss: $1.1) },
+      epochs: zip(h.trainingLoss, h.validationLoss).enumerated().map {
+        Epoch(epoch: $0 + 1, trainingLoss: $1.0, validationLoss: $1.1)
+      },
       bestEpoch: h.bestEpoch, stoppedEarly: h.stoppedEarly, seconds: trained.seconds, blasThreads: BLAS.threadCount,
       evaluations: curves.map { c in
-        Evaluation(corruption: c.corruption.description, accuracy: steps.map { c.accuracy[min($0, c.accuracy.count - 1)] }, steps: steps)
+        Evaluation(
+          corruption: c.corruption.description, accuracy: steps.map { c.accuracy[min($0, c.accuracy.count - 1)] },
+          steps: steps)
       },
       folder: folder.path)
   }
