@@ -46,7 +46,6 @@ extension Analyze {
     var beta: Double?
 
     @Option(
-      name: .customLong("model-folder"),
       help: ArgumentHelp(
         "Analyse a trained iterative-attention model folder (see Models/README.md) instead of a modern Hopfield network; its memory gives the starts. Best with small memories (the MNIST models store 10 prototypes): every stored pattern is a start.",
         valueName: "dir"))
@@ -106,14 +105,12 @@ extension Analyze {
     @OptionGroup var options: AnalysisOptions
 
     @Option(
-      name: .customLong("beta-range"),
       help: ArgumentHelp("β sweep: lowest, highest, number of log-spaced values.", valueName: "lo:hi:count"))
     var betaRange = BetaRange(lower: 0.5, upper: 64, count: 15)
 
     @OptionGroup var outputFolder: OutputFolderOptions
 
     @Option(
-      name: .customLong("file-prefix"),
       help: ArgumentHelp(
         "Names of the files written (<prefix>.csv, .json, -shares.svg, -stability.svg).", valueName: "name"))
     var filePrefix = "phase-diagram"
