@@ -16,7 +16,7 @@ public struct Analyze: ParsableCommand {
 
 extension Analyze {
   /// `attractor analyze fixed-points` (the default): find, linearise and classify fixed points.
-  public struct FixedPoints: ParsableCommand {
+  public struct FixedPoints: ResultPrintingCommand {
     public static let configuration = CommandConfiguration(
       commandName: "fixed-points",
       abstract:
@@ -73,10 +73,6 @@ extension Analyze {
       }
     }
 
-    public func run() throws {
-      printOutput(try render(execute()))
-    }
-
     /// What `run()` prints: the table, or the record as JSON with --json.
     public func render(_ output: FixedPointAnalysisOutput) throws -> String {
       try jsonOutput.text(output.record) { output.table }
@@ -91,7 +87,7 @@ extension Analyze {
   }
 
   /// `attractor analyze phase-diagram`: sweep β and find where the global average loses stability.
-  public struct PhaseDiagramSweep: ParsableCommand {
+  public struct PhaseDiagramSweep: ResultPrintingCommand {
     public static let configuration = CommandConfiguration(
       commandName: "phase-diagram",
       abstract: "Sweep β; find where the fixed point reached from the mean stops being a stable global average.",
@@ -122,10 +118,6 @@ extension Analyze {
     public func validate() throws {
       try betaRange.validate()
       try validateFilePrefix(filePrefix)
-    }
-
-    public func run() throws {
-      printOutput(try render(execute()))
     }
 
     /// What `run()` prints: the table, or the diagram as JSON with --json.

@@ -179,7 +179,7 @@ extension Capacity {
   }
 
   /// `attractor capacity xor`: the XOR truth table (N = 3, K = 4) for each model and degree.
-  public struct XOR: ParsableCommand {
+  public struct XOR: ResultPrintingCommand {
     public static let configuration = CommandConfiguration(
       commandName: "xor",
       abstract: "Krotov & Hopfield's XOR table (N = 3, K = 4) for each model and degree.",
@@ -191,10 +191,6 @@ extension Capacity {
     @OptionGroup var jsonOutput: JSONOutputOptions
 
     public init() {}
-
-    public func run() throws {
-      printOutput(try render(execute()))
-    }
 
     /// What `run()` prints: the Markdown table, or the table as JSON with --json.
     public func render(_ table: XORTable) throws -> String {
