@@ -16,7 +16,7 @@ public struct Analyze: ParsableCommand {
 
 extension Analyze {
   /// `attractor analyze fixed-points` (the default): find, linearise and classify fixed points.
-  public struct FixedPoints: ParsableCommand {
+  public struct FixedPoints: ResultPrintingCommand {
     public static let configuration = CommandConfiguration(
       commandName: "fixed-points",
       abstract:
@@ -46,7 +46,6 @@ extension Analyze {
     var beta: Double?
 
     @Option(
-      name: .customLong("model-folder"),
       help: ArgumentHelp(
         "Analyse a trained iterative-attention model folder (see Models/README.md) instead of a modern Hopfield network; its memory gives the starts. Best with small memories (the MNIST models store 10 prototypes): every stored pattern is a start.",
         valueName: "dir"))
@@ -74,10 +73,6 @@ extension Analyze {
       }
     }
 
-    public func run() throws {
-      printOutput(try render(execute()))
-    }
-
     /// What `run()` prints: the table, or the record as JSON with --json.
     public func render(_ output: FixedPointAnalysisOutput) throws -> String {
       try jsonOutput.text(output.record) { output.table }
@@ -92,7 +87,7 @@ extension Analyze {
   }
 
   /// `attractor analyze phase-diagram`: sweep β and find where the global average loses stability.
-  public struct PhaseDiagramSweep: ParsableCommand {
+  public struct PhaseDiagramSweep: ResultPrintingCommand {
     public static let configuration = CommandConfiguration(
       commandName: "phase-diagram",
       abstract: "Sweep β; find where the fixed point reached from the mean stops being a stable global average.",
@@ -106,14 +101,12 @@ extension Analyze {
     @OptionGroup var options: AnalysisOptions
 
     @Option(
-      name: .customLong("beta-range"),
       help: ArgumentHelp("β sweep: lowest, highest, number of log-spaced values.", valueName: "lo:hi:count"))
     var betaRange = BetaRange(lower: 0.5, upper: 64, count: 15)
 
     @OptionGroup var outputFolder: OutputFolderOptions
 
     @Option(
-      name: .customLong("file-prefix"),
       help: ArgumentHelp(
         "Names of the files written (<prefix>.csv, .json, -shares.svg, -stability.svg).", valueName: "name"))
     var filePrefix = "phase-diagram"
@@ -125,10 +118,6 @@ extension Analyze {
     public func validate() throws {
       try betaRange.validate()
       try validateFilePrefix(filePrefix)
-    }
-
-    public func run() throws {
-      printOutput(try render(execute()))
     }
 
     /// What `run()` prints: the table, or the diagram as JSON with --json.

@@ -26,7 +26,6 @@ public struct BenchClassify: ParsableCommand {
   var points = 1000
 
   @Option(
-    name: .customLong("save-inputs"),
     help: ArgumentHelp("Folder to write patterns.npy, points.npy and swift_results.json into.", valueName: "dir"))
   var saveInputs: String?
 

@@ -44,7 +44,7 @@ public struct BenchDenseSweep: ParsableCommand {
   @Option(help: ArgumentHelp("Random starts.", valueName: "S"))
   var starts = 1000
 
-  @Option(name: .customLong("max-steps"), help: ArgumentHelp("Most asynchronous sweeps per start.", valueName: "T"))
+  @Option(help: ArgumentHelp("Most asynchronous sweeps per start.", valueName: "T"))
   var maxSteps = 1000
 
   @Option(help: ArgumentHelp("Worker threads of the second row (default: all cores).", valueName: "n"))

@@ -24,11 +24,10 @@ public struct BenchIterativeAttention: ParsableCommand {
   @Option(help: ArgumentHelp("Memory size M (keys and values).", valueName: "M"))
   var count = 10_000
 
-  @Option(name: .customLong("query-count"), help: ArgumentHelp("Number B of queries.", valueName: "B"))
+  @Option(help: ArgumentHelp("Number B of queries.", valueName: "B"))
   var queryCount = 1024
 
   @Option(
-    name: .customLong("save-inputs"),
     help: ArgumentHelp(
       "Folder to write the model, memory, queries and one iteration's output into as .npy.", valueName: "dir"))
   var saveInputs: String?

@@ -39,7 +39,7 @@ public struct BenchUpdate: ParsableCommand {
   @Option(help: ArgumentHelp("Dimensions d to run, comma-separated.", valueName: "d-list"))
   var dimension = IntList([64, 256])
 
-  @Option(name: .customLong("query-count"), help: ArgumentHelp("Number B of queries.", valueName: "B"))
+  @Option(help: ArgumentHelp("Number B of queries.", valueName: "B"))
   var queryCount = 1024
 
   @OptionGroup var bench: BenchmarkRunOptions

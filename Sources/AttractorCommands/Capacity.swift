@@ -78,7 +78,6 @@ extension Capacity {
     var patterns: String?
 
     @Option(
-      name: .customLong("relative-count"),
       help: ArgumentHelp(
         "Scan K = round(c·K_max(N)) for these multiples c of the formula (polynomial models with n ≥ 2).",
         valueName: "c-list"))
@@ -91,16 +90,15 @@ extension Capacity {
     var start: CapacityStartOption = .stored
 
     @Option(
-      name: .customLong("flip-fraction"), parsing: .unconditional,
+      parsing: .unconditional,
       help: ArgumentHelp("Fraction of units flipped in stored starts, in [0, 1].", valueName: "f"))
     var flipFraction: Double = 0
 
     @Option(
-      name: .customLong("max-errors"),
       help: ArgumentHelp("Also report the fraction of starts ending with at most e wrong units.", valueName: "e"))
     var maxErrors: Int = 0
 
-    @Option(name: .customLong("max-steps"), help: ArgumentHelp("Most asynchronous sweeps per start.", valueName: "T"))
+    @Option(help: ArgumentHelp("Most asynchronous sweeps per start.", valueName: "T"))
     var maxSteps: Int = 1000
 
     @OptionGroup var seed: SeedOptions
@@ -111,7 +109,6 @@ extension Capacity {
     @OptionGroup var outputFolder: OptionalOutputFolderOptions
 
     @Option(
-      name: .customLong("file-prefix"),
       help: ArgumentHelp(
         "Names of the files written with --output-dir (<prefix>.csv, .json, -recall.svg, …).", valueName: "name"))
     var filePrefix = "capacity"
@@ -182,7 +179,7 @@ extension Capacity {
   }
 
   /// `attractor capacity xor`: the XOR truth table (N = 3, K = 4) for each model and degree.
-  public struct XOR: ParsableCommand {
+  public struct XOR: ResultPrintingCommand {
     public static let configuration = CommandConfiguration(
       commandName: "xor",
       abstract: "Krotov & Hopfield's XOR table (N = 3, K = 4) for each model and degree.",
@@ -194,10 +191,6 @@ extension Capacity {
     @OptionGroup var jsonOutput: JSONOutputOptions
 
     public init() {}
-
-    public func run() throws {
-      printOutput(try render(execute()))
-    }
 
     /// What `run()` prints: the Markdown table, or the table as JSON with --json.
     public func render(_ table: XORTable) throws -> String {

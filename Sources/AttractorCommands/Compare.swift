@@ -54,7 +54,6 @@ public struct CompareRun: ParsableCommand {
   var shard: String?
 
   @Option(
-    name: .customLong("max-cells"),
     help: ArgumentHelp("Stop after running this many cells (resume later with --resume).", valueName: "k"))
   var maxCells: Int?
 

@@ -20,7 +20,7 @@ struct AnalysisOptions: ParsableArguments {
 
   @OptionGroup var seed: SeedOptions
 
-  @Option(name: .customLong("noisy-starts"), help: ArgumentHelp("Noisy starts per pattern.", valueName: "n"))
+  @Option(help: ArgumentHelp("Noisy starts per pattern.", valueName: "n"))
   var noisyStarts = 2
 
   @Option(
@@ -31,14 +31,14 @@ struct AnalysisOptions: ParsableArguments {
   @Option(help: ArgumentHelp("Number of two-pattern and of three-pattern mixture starts (each).", valueName: "n"))
   var mixtures = 16
 
-  @Option(name: .customLong("random-starts"), help: ArgumentHelp("Number of random starts.", valueName: "n"))
+  @Option(help: ArgumentHelp("Number of random starts.", valueName: "n"))
   var randomStarts = 16
 
-  @Option(name: .customLong("max-steps"), help: ArgumentHelp("Step limit of the dynamics.", valueName: "T"))
+  @Option(help: ArgumentHelp("Step limit of the dynamics.", valueName: "T"))
   var maxSteps = 2000
 
   @Option(
-    name: .customLong("merge-tolerance"), parsing: .unconditional,
+    parsing: .unconditional,
     help: ArgumentHelp(
       "End points closer than this times the largest pattern norm are one fixed point.", valueName: "ε"))
   var mergeTolerance = 1e-4
@@ -47,7 +47,7 @@ struct AnalysisOptions: ParsableArguments {
   var mass = 0.9
 
   @Option(
-    name: .customLong("global-fraction"), parsing: .unconditional,
+    parsing: .unconditional,
     help: ArgumentHelp("k above this fraction of N is a global average.", valueName: "f"))
   var globalFraction = 0.5
 

@@ -17,7 +17,6 @@ struct QueryOptions: ParsableArguments {
   var targets: String?
 
   @Option(
-    name: .customLong("query-count"),
     help: ArgumentHelp(
       "Number B of queries made from random targets (default: see the command's description).", valueName: "B"))
   var queryCount: Int?

@@ -11,14 +11,12 @@ struct TrainingOptions: ParsableArguments {
   var epochs: Int?
 
   @Option(
-    name: .customLong("learning-rate"),
     help: ArgumentHelp(
       "Peak AdamW learning rate, cosine-decayed to 0.05× over the epochs (default: see the command's description).",
       valueName: "η"))
   var learningRate: Double?
 
   @Option(
-    name: .customLong("batch-size"),
     help: ArgumentHelp("Training minibatch (default: see the command's description).", valueName: "B"))
   var batchSize: Int?
 

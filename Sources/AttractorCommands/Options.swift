@@ -83,17 +83,11 @@ struct ExecutionOptions: ParsableArguments {
 /// `--output-dir`: the folder a command writes its files into. Without it a command writes into
 /// `report-<name>` under the current directory (git-ignored in the repository), never into a
 /// tracked folder such as Docs/: regenerating a committed report takes an explicit `--output-dir`.
-struct OutputFolderOptions: ParsableArguments {
+struct OutputFolderOptions: OutputFolderOption {
   @Option(
-    name: .customLong("output-dir"),
-    help: ArgumentHelp(
-      "Folder for the files written (created if missing; default report-<command> in the current directory).",
-      valueName: "dir"))
+    outputFolderHelp:
+      "Folder for the files written (created if missing; default report-<command> in the current directory).")
   var outputDirectory: String?
-
-  func validate() throws {
-    if let outputDirectory, outputDirectory.isEmpty { throw ValidationError("--output-dir must not be empty") }
-  }
 
   /// The folder to write into: `--output-dir`, or `report-<defaultName>` in the current directory.
   func folder(defaultName: String) -> URL {
@@ -108,21 +102,33 @@ struct OutputFolderOptions: ParsableArguments {
 
 /// `--output-dir` for a command that prints its result and writes files only when asked: without
 /// the option nothing is written.
-struct OptionalOutputFolderOptions: ParsableArguments {
+struct OptionalOutputFolderOptions: OutputFolderOption {
   @Option(
-    name: .customLong("output-dir"),
-    help: ArgumentHelp(
-      "Also write the result's files into this folder (created if missing; without it nothing is written).",
-      valueName: "dir"))
+    outputFolderHelp:
+      "Also write the result's files into this folder (created if missing; without it nothing is written).")
   var outputDirectory: String?
-
-  func validate() throws {
-    if let outputDirectory, outputDirectory.isEmpty { throw ValidationError("--output-dir must not be empty") }
-  }
 
   /// The folder, created if missing, or `nil` without `--output-dir`.
   func createFolder() throws -> URL? {
     try outputDirectory.map { try createOutputFolder(URL(fileURLWithPath: $0)) }
+  }
+}
+
+/// What the two `--output-dir` groups share: the option's value and its check.
+protocol OutputFolderOption: ParsableArguments {
+  var outputDirectory: String? { get }
+}
+
+extension OutputFolderOption {
+  func validate() throws {
+    if let outputDirectory, outputDirectory.isEmpty { throw ValidationError("--output-dir must not be empty") }
+  }
+}
+
+extension Option where Value == String? {
+  /// `--output-dir dir`, with `help` saying what the folder is for.
+  init(outputFolderHelp help: String) {
+    self.init(name: .customLong("output-dir"), help: ArgumentHelp(help, valueName: "dir"))
   }
 }
 

@@ -24,6 +24,22 @@ func printOutput(_ text: String) {
   print(text, terminator: text.hasSuffix("\n") ? "" : "\n")
 }
 
+/// A command that computes its result (`execute()`, which tests call) and prints it as
+/// `render(_:)` makes it (a table, or JSON with --json).
+public protocol ResultPrintingCommand: ParsableCommand {
+  associatedtype Result
+  /// Runs the command without printing.
+  func execute() throws -> Result
+  /// What `run()` prints for `result`.
+  func render(_ result: Result) throws -> String
+}
+
+extension ResultPrintingCommand {
+  public func run() throws {
+    printOutput(try render(execute()))
+  }
+}
+
 /// The project's number formatter (``NumberFormat``), under the name the commands use.
 typealias Format = NumberFormat
 

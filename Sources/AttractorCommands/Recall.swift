@@ -40,7 +40,6 @@ public struct Recall: ParsableCommand {
   var model: RecallModel = .modern
 
   @Option(
-    name: .customLong("model-folder"),
     help: ArgumentHelp(
       "A trained iterative-attention model folder (config.json + weights.safetensors, see Models/README.md): its memory is the patterns, queries are corrupted in the data's dimension and zero-padded to the model width. Runs in float precision.",
       valueName: "dir"))
@@ -54,7 +53,7 @@ public struct Recall: ParsableCommand {
   var beta: Double?
 
   @Option(
-    name: .customLong("max-steps"), parsing: .unconditional,
+    parsing: .unconditional,
     help: ArgumentHelp("Number of update steps T (asynchronous: sweeps over all coordinates).", valueName: "T"))
   var maxSteps: Int = 10
 

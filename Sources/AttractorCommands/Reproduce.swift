@@ -43,11 +43,10 @@ public struct ReproduceIterativeAttention: ParsableCommand {
   @Option(help: ArgumentHelp("Folder of the MNIST IDX files.", valueName: "dir"))
   var mnist = "Data/mnist"
 
-  @Flag(name: .customLong("skip-mnist"), help: "Run the Synthetic-Gaussian task only.")
+  @Flag(help: "Run the Synthetic-Gaussian task only.")
   var skipMNIST = false
 
   @Flag(
-    name: .customLong("skip-synthetic"),
     help: "Run the MNIST task only (no ablations, memory-size or cost measurements, which use the Synthetic task).")
   var skipSynthetic = false
 
@@ -57,22 +56,19 @@ public struct ReproduceIterativeAttention: ParsableCommand {
   @OptionGroup var training: TrainingOptions
 
   @Option(
-    name: .customLong("only-models"),
     help: ArgumentHelp(
       "Train only these configurations, comma-separated: single-head, small, medium.", valueName: "list"))
   var onlyModels: ArgumentList<String>?
 
   @Option(
-    name: .customLong("ablation-seeds"),
     help: ArgumentHelp(
       "Seeds for Table 3's ablations (default: the first seed only; 'all' for every seed).", valueName: "list|all"))
   var ablationSeeds: String?
 
-  @Flag(name: .customLong("skip-ablations"), help: "Leave out Table 3's ablations (9 more trainings per seed).")
+  @Flag(help: "Leave out Table 3's ablations (9 more trainings per seed).")
   var skipAblations = false
 
   @Option(
-    name: .customLong("from-results"),
     help: ArgumentHelp(
       "Re-render the report from a results.json of an earlier run instead of running.", valueName: "file"))
   var fromResults: String?

@@ -45,7 +45,6 @@ public struct TrainIterativeAttention: ParsableCommand {
   var count = 10_000
 
   @Option(
-    name: .customLong("data-dimension"),
     help: ArgumentHelp("Synthetic-Gaussian: dimension of the vectors (at most the width).", valueName: "n"))
   var dataDimension = 64
 

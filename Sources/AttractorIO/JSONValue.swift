@@ -47,12 +47,6 @@ indirect enum JSONValue: Equatable {
   }
 }
 
-/// A syntax error at a byte offset of the JSON text.
-struct JSONSyntaxError: Error, Equatable {
-  var reason: String
-  var offset: Int
-}
-
 struct JSONParser {
   static let maxDepth = 64
 
@@ -64,7 +58,7 @@ struct JSONParser {
   }
 
   /// Parses `bytes` (valid UTF-8) as exactly one JSON value surrounded by optional whitespace.
-  static func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONSyntaxError) -> JSONValue {
+  static func parse(_ bytes: UnsafeRawBufferPointer) throws(HeaderSyntaxError) -> JSONValue {
     var parser = JSONParser(bytes: bytes)
     parser.skipWhitespace()
     let value = try parser.parseValue(depth: 0)
@@ -75,17 +69,13 @@ struct JSONParser {
     return value
   }
 
-  private func error(_ reason: String) -> JSONSyntaxError {
-    JSONSyntaxError(reason: reason, offset: position)
+  private func error(_ reason: String) -> HeaderSyntaxError {
+    HeaderSyntaxError(reason: reason, offset: position)
   }
 
   private var current: UInt8? { position < bytes.count ? bytes[position] : nil }
 
-  private func describeCurrent() -> String {
-    guard let b = current else { return "end of header" }
-    if b >= 0x21 && b < 0x7F { return "character '\(Character(Unicode.Scalar(b)))'" }
-    return "byte 0x" + String(b, radix: 16)
-  }
+  private func describeCurrent() -> String { describeHeaderByte(current) }
 
   private mutating func skipWhitespace() {
     while let b = current, b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D {
@@ -93,7 +83,7 @@ struct JSONParser {
     }
   }
 
-  private mutating func parseValue(depth: Int) throws(JSONSyntaxError) -> JSONValue {
+  private mutating func parseValue(depth: Int) throws(HeaderSyntaxError) -> JSONValue {
     guard depth < Self.maxDepth else { throw error("JSON nested more than \(Self.maxDepth) levels deep") }
     skipWhitespace()
     guard let b = current else { throw error("expected a JSON value, found end of header") }
@@ -109,7 +99,7 @@ struct JSONParser {
     }
   }
 
-  private mutating func parseLiteral(_ word: StaticString, _ value: JSONValue) throws(JSONSyntaxError) -> JSONValue {
+  private mutating func parseLiteral(_ word: StaticString, _ value: JSONValue) throws(HeaderSyntaxError) -> JSONValue {
     let count = word.utf8CodeUnitCount
     guard bytes.count - position >= count else { throw error("invalid literal") }
     let start = word.utf8Start
@@ -120,7 +110,7 @@ struct JSONParser {
     return value
   }
 
-  private mutating func parseObject(depth: Int) throws(JSONSyntaxError) -> JSONValue {
+  private mutating func parseObject(depth: Int) throws(HeaderSyntaxError) -> JSONValue {
     position += 1
     var members: [JSONValue.Member] = []
     skipWhitespace()
@@ -143,7 +133,7 @@ struct JSONParser {
     }
   }
 
-  private mutating func parseArray(depth: Int) throws(JSONSyntaxError) -> JSONValue {
+  private mutating func parseArray(depth: Int) throws(HeaderSyntaxError) -> JSONValue {
     position += 1
     var items: [JSONValue] = []
     skipWhitespace()
@@ -159,7 +149,7 @@ struct JSONParser {
 
   /// After an item of an object or array: skips white space, then consumes `,` (more items follow:
   /// `false`) or `closing` (the container ends: `true`); anything else is an error.
-  private mutating func endsContainer(_ closing: UInt8) throws(JSONSyntaxError) -> Bool {
+  private mutating func endsContainer(_ closing: UInt8) throws(HeaderSyntaxError) -> Bool {
     skipWhitespace()
     switch current {
     case UInt8(ascii: ","):
@@ -173,7 +163,7 @@ struct JSONParser {
     }
   }
 
-  private mutating func parseHex4() throws(JSONSyntaxError) -> UInt32 {
+  private mutating func parseHex4() throws(HeaderSyntaxError) -> UInt32 {
     guard bytes.count - position >= 4 else { throw error("truncated \\u escape") }
     var v: UInt32 = 0
     for _ in 0..<4 {
@@ -191,7 +181,7 @@ struct JSONParser {
     return v
   }
 
-  private mutating func parseString() throws(JSONSyntaxError) -> String {
+  private mutating func parseString() throws(HeaderSyntaxError) -> String {
     let start = position
     position += 1
     var out: [UInt8] = []
@@ -244,7 +234,7 @@ struct JSONParser {
     return String(decoding: out, as: UTF8.self)
   }
 
-  private mutating func parseNumber() throws(JSONSyntaxError) -> JSONValue {
+  private mutating func parseNumber() throws(HeaderSyntaxError) -> JSONValue {
     let start = position
     var isInteger = true
     if current == UInt8(ascii: "-") { position += 1 }

@@ -60,12 +60,6 @@ indirect enum PythonLiteral: Equatable {
   }
 }
 
-/// A syntax error at a byte offset of the header.
-struct PythonLiteralSyntaxError: Error, Equatable {
-  var reason: String
-  var offset: Int
-}
-
 struct PythonLiteralParser {
   static let maxDepth = 32
 
@@ -85,7 +79,7 @@ struct PythonLiteralParser {
   /// Parses the whole input as one literal surrounded by optional whitespace.
   static func parse(
     _ bytes: [UInt8], utf8: Bool, allowLongSuffix: Bool
-  ) throws(PythonLiteralSyntaxError) -> PythonLiteral {
+  ) throws(HeaderSyntaxError) -> PythonLiteral {
     var parser = PythonLiteralParser(bytes: bytes, utf8: utf8, allowLongSuffix: allowLongSuffix)
     parser.skipWhitespace()
     guard parser.position < bytes.count else { throw parser.error("the header is empty") }
@@ -97,16 +91,11 @@ struct PythonLiteralParser {
     return value
   }
 
-  private func error(_ reason: String) -> PythonLiteralSyntaxError {
-    PythonLiteralSyntaxError(reason: reason, offset: position)
+  private func error(_ reason: String) -> HeaderSyntaxError {
+    HeaderSyntaxError(reason: reason, offset: position)
   }
 
-  private func describeCurrent() -> String {
-    guard position < bytes.count else { return "end of header" }
-    let b = bytes[position]
-    if b >= 0x21 && b < 0x7F { return "character '\(Character(Unicode.Scalar(b)))'" }
-    return "byte 0x" + String(b, radix: 16)
-  }
+  private func describeCurrent() -> String { describeHeaderByte(current) }
 
   private var current: UInt8? { position < bytes.count ? bytes[position] : nil }
 
@@ -116,13 +105,13 @@ struct PythonLiteralParser {
     }
   }
 
-  private mutating func expect(_ byte: UInt8, _ what: String) throws(PythonLiteralSyntaxError) {
+  private mutating func expect(_ byte: UInt8, _ what: String) throws(HeaderSyntaxError) {
     skipWhitespace()
     guard current == byte else { throw error("expected \(what), found \(describeCurrent())") }
     position += 1
   }
 
-  private mutating func parseValue(depth: Int) throws(PythonLiteralSyntaxError) -> PythonLiteral {
+  private mutating func parseValue(depth: Int) throws(HeaderSyntaxError) -> PythonLiteral {
     guard depth < Self.maxDepth else { throw error("literal nested more than \(Self.maxDepth) levels deep") }
     skipWhitespace()
     guard let b = current else { throw error("expected a value, found end of header") }
@@ -145,7 +134,7 @@ struct PythonLiteralParser {
     }
   }
 
-  private mutating func parseString() throws(PythonLiteralSyntaxError) -> String {
+  private mutating func parseString() throws(HeaderSyntaxError) -> String {
     let quote = bytes[position]
     let start = position
     position += 1
@@ -180,7 +169,7 @@ struct PythonLiteralParser {
     return String(s)
   }
 
-  private mutating func parseInteger() throws(PythonLiteralSyntaxError) -> PythonLiteral {
+  private mutating func parseInteger() throws(HeaderSyntaxError) -> PythonLiteral {
     var negative = false
     if current == UInt8(ascii: "-") || current == UInt8(ascii: "+") {
       negative = current == UInt8(ascii: "-")
@@ -205,7 +194,7 @@ struct PythonLiteralParser {
     return .integer(negative && magnitude != "0" ? "-" + magnitude : magnitude)
   }
 
-  private mutating func parseKeyword() throws(PythonLiteralSyntaxError) -> PythonLiteral {
+  private mutating func parseKeyword() throws(HeaderSyntaxError) -> PythonLiteral {
     let start = position
     var word = ""
     while let b = current,
@@ -229,7 +218,7 @@ struct PythonLiteralParser {
   /// Parses `value (, value)* [,]` up to `closing`; the opening bracket is already consumed.
   private mutating func parseSequence(
     closing: UInt8, depth: Int
-  ) throws(PythonLiteralSyntaxError) -> (items: [PythonLiteral], sawComma: Bool) {
+  ) throws(HeaderSyntaxError) -> (items: [PythonLiteral], sawComma: Bool) {
     var items: [PythonLiteral] = []
     var sawComma = false
     while true {
@@ -246,7 +235,7 @@ struct PythonLiteralParser {
 
   /// After an item of a sequence or dictionary: skips white space, then consumes `,` (more items
   /// may follow: `false`) or `closing` (the container ends: `true`); anything else is an error.
-  private mutating func endsContainer(_ closing: UInt8) throws(PythonLiteralSyntaxError) -> Bool {
+  private mutating func endsContainer(_ closing: UInt8) throws(HeaderSyntaxError) -> Bool {
     skipWhitespace()
     if current == UInt8(ascii: ",") {
       position += 1
@@ -259,14 +248,14 @@ struct PythonLiteralParser {
     }
   }
 
-  private mutating func parseTuple(depth: Int) throws(PythonLiteralSyntaxError) -> PythonLiteral {
+  private mutating func parseTuple(depth: Int) throws(HeaderSyntaxError) -> PythonLiteral {
     position += 1
     let (items, sawComma) = try parseSequence(closing: UInt8(ascii: ")"), depth: depth)
     if items.count == 1 && !sawComma { return items[0] }  // `(x)` is just `x`
     return .tuple(items)
   }
 
-  private mutating func parseDictionary(depth: Int) throws(PythonLiteralSyntaxError) -> PythonLiteral {
+  private mutating func parseDictionary(depth: Int) throws(HeaderSyntaxError) -> PythonLiteral {
     position += 1
     var entries: [PythonLiteral.Entry] = []
     while true {

@@ -35,6 +35,12 @@ public struct GeneralEigendecomposition<Scalar: LinearAlgebraScalar>: Sendable {
 }
 
 extension Matrix {
+  /// What an eigen-decomposition asks of its matrix: square, and no NaN or infinity.
+  private func checkSquareAndFinite(operation: String) throws(LinearAlgebraError) {
+    guard isSquare else { throw .notSquare(operation: operation, rows: rows, columns: columns) }
+    guard isFinite else { throw .nonFinite(operation: operation) }
+  }
+
   /// Symmetric eigen-decomposition with LAPACK `?syevd`.
   ///
   /// - Parameter computeEigenvectors: also return the eigenvectors (costs about three times more).
@@ -44,8 +50,7 @@ extension Matrix {
   public func symmetricEigendecomposition(
     computeEigenvectors: Bool = true
   ) throws(LinearAlgebraError) -> SymmetricEigendecomposition<Scalar> {
-    guard isSquare else { throw .notSquare(operation: "symmetricEigendecomposition", rows: rows, columns: columns) }
-    guard isFinite else { throw .nonFinite(operation: "symmetricEigendecomposition") }
+    try checkSquareAndFinite(operation: "symmetricEigendecomposition")
     let n = rows
     if n == 0 { return SymmetricEigendecomposition(eigenvalues: [], eigenvectors: computeEigenvectors ? self : nil) }
     var a = elements
@@ -67,8 +72,7 @@ extension Matrix {
   public func generalEigendecomposition(
     computeEigenvectors: Bool = true
   ) throws(LinearAlgebraError) -> GeneralEigendecomposition<Scalar> {
-    guard isSquare else { throw .notSquare(operation: "generalEigendecomposition", rows: rows, columns: columns) }
-    guard isFinite else { throw .nonFinite(operation: "generalEigendecomposition") }
+    try checkSquareAndFinite(operation: "generalEigendecomposition")
     let n = rows
     if n == 0 { return GeneralEigendecomposition(eigenvalues: [], eigenvectors: computeEigenvectors ? [] : nil) }
     var a = elements

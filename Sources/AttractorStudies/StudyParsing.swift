@@ -297,12 +297,7 @@ extension StudySpec {
     case .npy:
       _ = c.object(value, at: path, allowed: ["kind", "label", "path", "standardize"])
       let file = c.string(o["path"], at: "\(path).path")
-      let standardize =
-        o["standardize"].map { v -> Bool? in
-          if let b = v.boolean { return b }
-          c.add("\(path).standardize", "must be true or false, got \(v.typeName) \(v)")
-          return nil
-        } ?? false
+      let standardize = c.boolean(o["standardize"], at: "\(path).standardize", default: false)
       guard c.issues.count == before, let file, let standardize else { return nil }
       let url = resolve(file, against: baseDirectory)
       do {
@@ -318,12 +313,7 @@ extension StudySpec {
       _ = c.object(value, at: path, allowed: ["kind", "label", "count", "directory", "standardize"])
       let count = c.integer(o["count"], at: "\(path).count", range: 1...60_000)
       let directory = c.string(o["directory"], at: "\(path).directory", default: "Data/mnist")
-      let standardize =
-        o["standardize"].map { v -> Bool? in
-          if let b = v.boolean { return b }
-          c.add("\(path).standardize", "must be true or false, got \(v.typeName) \(v)")
-          return nil
-        } ?? true
+      let standardize = c.boolean(o["standardize"], at: "\(path).standardize", default: true)
       guard c.issues.count == before, let count, let directory, let standardize else { return nil }
       let url = resolve(directory, against: baseDirectory).appendingPathComponent(MNIST.trainingImages)
       do {

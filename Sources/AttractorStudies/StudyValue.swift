@@ -170,6 +170,10 @@ struct IssueCollector {
     typed(value, at: path, default: fallback, required: "a string", kind: "a string") { $0.string }
   }
 
+  mutating func boolean(_ value: StudyValue?, at path: String, default fallback: Bool? = nil) -> Bool? {
+    typed(value, at: path, default: fallback, required: "true or false", kind: "true or false") { $0.boolean }
+  }
+
   mutating func array(_ value: StudyValue?, at path: String, nonEmpty: Bool = true) -> [StudyValue]? {
     let read = typed(value, at: path, default: nil, required: "an array", kind: "an array") { v -> [StudyValue]? in
       if case .array(let items) = v { items } else { nil }

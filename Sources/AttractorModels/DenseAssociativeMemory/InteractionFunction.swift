@@ -77,6 +77,14 @@ extension InteractionFunction {
   }
 }
 
+/// `degree` when it is an integer from 1 to 64, the range of the polynomial interactions.
+func checkedDegree(_ degree: Int) throws(ModelError) -> Int {
+  guard degree >= 1 && degree <= 64 else {
+    throw .invalidParameter(name: "degree", value: "\(degree)", requirement: "an integer from 1 to 64")
+  }
+  return degree
+}
+
 /// Coefficients of D(x) = (x + 1)ⁿ − (x − 1)ⁿ = 2 Σ_{k odd} C(n, k) xⁿ⁻ᵏ, highest power first
 /// (degree n − 1, every other power), for Horner evaluation without cancellation.
 func polynomialDifference(degree n: Int, at x: Int) -> Double {
@@ -114,10 +122,7 @@ public struct Polynomial: InteractionFunction, Hashable, Codable {
   ///
   /// - Throws: ``ModelError/invalidParameter(name:value:requirement:)`` if n < 1 or n > 64.
   public init(degree: Int) throws(ModelError) {
-    guard degree >= 1 && degree <= 64 else {
-      throw .invalidParameter(name: "degree", value: "\(degree)", requirement: "an integer from 1 to 64")
-    }
-    self.degree = degree
+    self.degree = try checkedDegree(degree)
   }
 
   public func value(_ x: Double) -> Double { intPower(x, degree) }
@@ -143,10 +148,7 @@ public struct RectifiedPolynomial: InteractionFunction, Hashable, Codable {
   ///
   /// - Throws: ``ModelError/invalidParameter(name:value:requirement:)`` if n < 1 or n > 64.
   public init(degree: Int) throws(ModelError) {
-    guard degree >= 1 && degree <= 64 else {
-      throw .invalidParameter(name: "degree", value: "\(degree)", requirement: "an integer from 1 to 64")
-    }
-    self.degree = degree
+    self.degree = try checkedDegree(degree)
   }
 
   public func value(_ x: Double) -> Double { x > 0 ? intPower(x, degree) : 0 }

@@ -350,12 +350,11 @@ public struct IterativeAttentionReport: Sendable {
     levels.sort()
     let shown = [Study.untrainedName, IterativeAttentionStudy.ModelSpec.small.name, Study.classicalName]
     for model in modelNames where shown.contains(model) || results.settings.models.count == 1 {
-      for (t, dashed) in [(1, false), (steps, true)] {
-        let points = levels.compactMap { level -> DataPoint? in
+      appendStepSeries(to: &chart, model: model) { t in
+        levels.compactMap { level -> DataPoint? in
           accuracy(results.curves, task: task, model: model, corruption: Corruption(kind: kind, level: level), step: t)
             .map { DataPoint(x: level, y: $0.mean, error: $0.standardError) }
         }
-        if !points.isEmpty { chart.series.append(Series(name: "\(model), T = \(t)", points: points, dashed: dashed)) }
       }
     }
     return chart
@@ -370,18 +369,26 @@ public struct IterativeAttentionReport: Sendable {
     var models: [String] = []
     for p in results.memorySizes where !models.contains(p.model) { models.append(p.model) }
     for model in models {
-      for (t, dashed) in [(1, false), (steps, true)] {
-        let points = results.settings.memorySizes.compactMap { m -> DataPoint? in
+      appendStepSeries(to: &chart, model: model) { t in
+        results.settings.memorySizes.compactMap { m -> DataPoint? in
           let ps = results.memorySizes.filter {
             $0.model == model && $0.memorySize == m && $0.corruption == .gaussianNoise(sigma: hardNoise)
           }
           return MeanAndStandardError(ps.map { 100 * $0.accuracy[min(t, $0.accuracy.count - 1)] })
             .map { DataPoint(x: Double(m), y: $0.mean, error: $0.standardError) }
         }
-        if !points.isEmpty { chart.series.append(Series(name: "\(model), T = \(t)", points: points, dashed: dashed)) }
       }
     }
     return chart
+  }
+
+  /// Adds `model`'s series at T = 1 (solid) and T = `steps` (dashed), each made by `points(T)`;
+  /// an empty one is left out.
+  private func appendStepSeries(to chart: inout LineChart, model: String, points: (Int) -> [DataPoint]) {
+    for (t, dashed) in [(1, false), (steps, true)] {
+      let points = points(t)
+      if !points.isEmpty { chart.series.append(Series(name: "\(model), T = \(t)", points: points, dashed: dashed)) }
+    }
   }
 
   func costChart() -> LineChart {

@@ -368,12 +368,15 @@ public struct IterativeAttentionStudy: Sendable {
     return h
   }
 
+  /// What a curve is of: the task, the model, the seed and the corruption of the queries.
+  public typealias CurveLabel = (task: String, model: String, seed: UInt64, corruption: Corruption)
+
   /// Runs any rule for T steps from `queries` and summarises it (energies only for the overloads
   /// below: a rule that descends an energy, or an attention stack's diagnostic energy).
   public func curve<Rule: UpdateRule>(
     _ rule: Rule, patterns: Matrix<Rule.Scalar>, queries: Matrix<Rule.Scalar>, targets: [Int], steps: Int,
     schedule: RecallExperiment.Schedule = .synchronous,
-    label: (task: String, model: String, seed: UInt64, corruption: Corruption)
+    label: CurveLabel
   ) throws -> Curve {
     summary(
       try experiment(steps, schedule).run(rule, patterns: patterns, queries: queries, targets: targets).result, label)
@@ -383,7 +386,7 @@ public struct IterativeAttentionStudy: Sendable {
   public func curve<Rule: EnergyDescending & CoordinateUpdatable>(
     _ rule: Rule, patterns: Matrix<Rule.Scalar>, queries: Matrix<Rule.Scalar>, targets: [Int], steps: Int,
     schedule: RecallExperiment.Schedule = .synchronous,
-    label: (task: String, model: String, seed: UInt64, corruption: Corruption)
+    label: CurveLabel
   ) throws -> Curve {
     summary(
       try experiment(steps, schedule).run(rule, patterns: patterns, queries: queries, targets: targets).result, label)
@@ -394,7 +397,7 @@ public struct IterativeAttentionStudy: Sendable {
   public func curve<Scalar>(
     _ model: IterativeAttention<Scalar>, patterns: Matrix<Scalar>, queries: Matrix<Scalar>, targets: [Int], steps: Int,
     schedule: RecallExperiment.Schedule = .synchronous,
-    label: (task: String, model: String, seed: UInt64, corruption: Corruption)
+    label: CurveLabel
   ) throws -> Curve {
     var workspace = model.makeWorkspace(batchSize: queries.rows)
     let run = try experiment(steps, schedule).run(
@@ -410,7 +413,7 @@ public struct IterativeAttentionStudy: Sendable {
   }
 
   private func summary(
-    _ run: RecallResult, _ label: (task: String, model: String, seed: UInt64, corruption: Corruption)
+    _ run: RecallResult, _ label: CurveLabel
   ) -> Curve {
     let energies = run.steps.map(\.meanEnergy)
     return Curve(
