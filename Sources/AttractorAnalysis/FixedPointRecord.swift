@@ -53,7 +53,7 @@ public struct FixedPointAnalysisRecord: Codable, Sendable, Equatable {
   }
 
   /// Writes `fixed-points.csv` (``FixedPointReport/csv()``) and `fixed-points.json` (this record,
-  /// ``JSONCoding``) into `directory`, each atomically; returns the files written.
+  /// ``/AttractorCore/JSONCoding``) into `directory`, each atomically; returns the files written.
   @discardableResult
   public func write(to directory: URL) throws(AnalysisError) -> [URL] {
     let csvURL = directory.appendingPathComponent("fixed-points.csv")

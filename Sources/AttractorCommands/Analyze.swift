@@ -3,7 +3,7 @@ import Attractors
 import Foundation
 
 /// `attractor analyze`: fixed points of a modern Hopfield network (or a trained model folder), and
-/// the β sweep of the phase diagram (``FixedPointAnalysisRun``).
+/// the β sweep of the phase diagram (`FixedPointAnalysisRun`).
 public struct Analyze: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "analyze",

@@ -2,7 +2,7 @@ import ArgumentParser
 import Attractors
 import Foundation
 
-/// `attractor bench classify`: ``ClassificationBenchmark``.
+/// `attractor bench classify`: `ClassificationBenchmark`.
 public struct BenchClassify: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "classify",

@@ -2,7 +2,7 @@ import ArgumentParser
 import Attractors
 import Foundation
 
-/// `attractor bench compare`: ``StudyThroughputBenchmark``.
+/// `attractor bench compare`: `StudyThroughputBenchmark`.
 public struct BenchCompare: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "compare",

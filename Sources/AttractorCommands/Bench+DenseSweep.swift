@@ -10,7 +10,7 @@ public enum DenseSweepModel: String, CaseIterable, ExpressibleByArgument, Sendab
   case denseExponential = "dense-exponential"
 }
 
-/// `attractor bench dense-sweep`: ``DenseSweepBenchmark``.
+/// `attractor bench dense-sweep`: `DenseSweepBenchmark`.
 public struct BenchDenseSweep: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "dense-sweep",

@@ -2,7 +2,7 @@ import ArgumentParser
 import Attractors
 import Foundation
 
-/// `attractor bench iterative-attention`: ``IterativeAttentionBenchmark``.
+/// `attractor bench iterative-attention`: `IterativeAttentionBenchmark`.
 public struct BenchIterativeAttention: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "iterative-attention",

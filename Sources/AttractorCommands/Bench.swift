@@ -20,7 +20,7 @@ public struct Bench: ParsableCommand {
   public init() {}
 }
 
-/// `attractor bench update`: ``UpdateBenchmark``.
+/// `attractor bench update`: `UpdateBenchmark`.
 public struct BenchUpdate: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "update",

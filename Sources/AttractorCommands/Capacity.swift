@@ -3,7 +3,7 @@ import Attractors
 import Foundation
 
 /// `attractor capacity`: capacity scans of dense associative memories and the classical network
-/// (``CapacityScan``), and Krotov & Hopfield's XOR table (``XORTable``).
+/// (`CapacityScan`), and Krotov & Hopfield's XOR table (`XORTable`).
 public struct Capacity: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "capacity",

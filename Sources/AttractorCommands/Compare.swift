@@ -4,7 +4,7 @@ import Foundation
 
 /// `attractor compare`: comparative studies. `run` (the default) runs one into a report folder;
 /// `merge` combines the folders of a sharded run; `print-study` and `list-models` help write study
-/// files. The work is ``StudyRunner``'s; the text printed is ``StudyRunSummary``'s.
+/// files. The work is `StudyRunner`'s; the text printed is `StudyRunSummary`'s.
 public struct Compare: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "compare",

@@ -3,7 +3,7 @@ import Attractors
 import Foundation
 
 /// `attractor recall`: store patterns, corrupt some of them, iterate the memory from the corrupted
-/// queries and report retrieval after every step (``RecallSession``).
+/// queries and report retrieval after every step (`RecallSession`).
 public struct Recall: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "recall",

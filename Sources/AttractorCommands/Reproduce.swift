@@ -12,7 +12,7 @@ public struct Reproduce: ParsableCommand {
   public init() {}
 }
 
-/// `attractor reproduce iterative-attention`: ``IterativeAttentionReproduction``.
+/// `attractor reproduce iterative-attention`: `IterativeAttentionReproduction`.
 public struct ReproduceIterativeAttention: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "iterative-attention",

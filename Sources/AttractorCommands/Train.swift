@@ -12,7 +12,7 @@ public struct Train: ParsableCommand {
   public init() {}
 }
 
-/// `attractor train iterative-attention`: ``IterativeAttentionTraining``.
+/// `attractor train iterative-attention`: `IterativeAttentionTraining`.
 public struct TrainIterativeAttention: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "iterative-attention",

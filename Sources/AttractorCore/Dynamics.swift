@@ -16,12 +16,12 @@ import AttractorLinearAlgebra
 /// | ``EnergyDescending`` & ``CoordinateUpdatable`` | yes               | yes (asynchronous)   |
 ///
 /// A concrete model gets everything it conforms to. Generic code gets what its constraints say:
-/// `func f<R: UpdateRule>(_ r: R)` runs `r` without energies even if `R` is a ``ModernHopfield``-like
+/// `func f<R: UpdateRule>(_ r: R)` runs `r` without energies even if `R` is a `ModernHopfield`-like
 /// model, so generic code that wants energies (or coordinate updates) must constrain its parameter
 /// to ``EnergyDescending`` (or ``CoordinateUpdatable``). The same holds through `any Dynamics` or
 /// `some Dynamics`: the requirements are overloaded the same way.
 ///
-/// To implement a dynamics, implement ``run(_:from:)-(UpdateRule,_)``; the other three default to
+/// To implement a dynamics, implement the plain `run(_:from:)` (for any `UpdateRule`); the other three default to
 /// it (no energies, no coordinate form) unless you implement them too.
 ///
 /// The loops of the two built-in dynamics are `@inlinable`, so a caller in another module that knows

@@ -46,7 +46,7 @@ public struct SynchronousDynamics: Dynamics {
   }
 
   /// What the batch looks like after step `step` (step 0: the initial states), handed to an
-  /// observer of ``SynchronousDynamics/run(_:from:observe:)``.
+  /// observer of `SynchronousDynamics.run(_:from:observe:)`.
   ///
   /// The arrays are the run's own buffers, lent for the duration of the call: read them, and copy
   /// what you keep (holding on to them makes the next step copy its buffers).

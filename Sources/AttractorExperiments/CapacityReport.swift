@@ -44,7 +44,7 @@ public struct CapacityReport: Sendable, Equatable, Codable {
     return lines.joined(separator: "\n") + "\n"
   }
 
-  /// The report as JSON (``JSONCoding``: pretty, sorted keys, non-finite numbers as strings).
+  /// The report as JSON (``/AttractorCore/JSONCoding``: pretty, sorted keys, non-finite numbers as strings).
   public func jsonData() throws -> Data {
     try JSONCoding.encode(self)
   }

@@ -7,9 +7,9 @@ import Foundation
 /// A fixed-point analysis as `attractor analyze` runs it: the patterns (random, correlated random,
 /// from a file, or a trained model folder), the modern Hopfield network f(ξ) = Xᵀ softmax(β X ξ)
 /// on them (or the folder's iterative-attention stack, in double precision), and a
-/// ``FixedPointAnalyzer``.
+/// ``/AttractorAnalysis/FixedPointAnalyzer``.
 ///
-/// Random patterns have N(0, 1/d) entries (stream 0 of ``seed``); with correlation c,
+/// Random patterns have N(0, 1/d) entries (stream 0 of `seed`); with correlation c,
 /// xᵢ = √c·z + √(1 − c)·gᵢ with a shared z from stream 4, so xᵢᵀxⱼ ≈ c for i ≠ j.
 public struct FixedPointAnalysisRun: Sendable {
   /// Where the patterns (or the model) come from.
@@ -169,7 +169,7 @@ public struct FixedPointAnalysisRun: Sendable {
     return (record, title)
   }
 
-  /// Sweeps β over `count` log-spaced values from `lower` to `upper` (``PhaseDiagram/sweep``) and
+  /// Sweeps β over `count` log-spaced values from `lower` to `upper` (``/AttractorAnalysis/PhaseDiagram/sweep(betas:analyzer:bisectionSteps:model:)``) and
   /// writes `<prefix>.csv`, `.json`, `-shares.svg` and `-stability.svg` into `directory`.
   public func phaseDiagram(
     lower: Double, upper: Double, count: Int, writingTo directory: URL, prefix: String
@@ -207,7 +207,7 @@ public struct FixedPointAnalysisOutput: Sendable {
   /// Files written (empty without a folder).
   public var files: [String]
 
-  /// The fixed-point table (``FixedPointAnalysisRecord/table(title:files:)``).
+  /// The fixed-point table (``/AttractorAnalysis/FixedPointAnalysisRecord/table(title:files:)``).
   public var table: String { record.table(title: title, files: files) }
 }
 
@@ -219,6 +219,6 @@ public struct PhaseDiagramOutput: Sendable {
   /// Files written.
   public var files: [String]
 
-  /// The sweep table (``PhaseDiagram/table(title:files:)``).
+  /// The sweep table (``/AttractorAnalysis/PhaseDiagram/table(title:files:)``).
   public var table: String { diagram.table(title: title, files: files) }
 }

@@ -4,11 +4,11 @@ import Foundation
 
 /// The memory models a recall run can iterate (names as `attractor compare list-models` prints them).
 public enum RecallModel: String, CaseIterable, Codable, Sendable {
-  /// ``ModernHopfield``: f(ξ) = Xᵀ softmax(β X ξ).
+  /// ``/AttractorModels/ModernHopfield``: f(ξ) = Xᵀ softmax(β X ξ).
   case modern
-  /// ``ClassicalHopfield``: ±1 states, Hebbian weights, sign updates.
+  /// ``/AttractorModels/ClassicalHopfield``: ±1 states, Hebbian weights, sign updates.
   case classical
-  /// A trained ``IterativeAttention`` stack read from a model folder.
+  /// A trained ``/AttractorModels/IterativeAttention`` stack read from a model folder.
   case iterativeAttention = "iterative-attention"
 
   /// The name used in table headers ("modern Hopfield").
@@ -110,7 +110,7 @@ public struct RecallOutput: Sendable {
     self.finalStateShape = finalStateShape
   }
 
-  /// The report as JSON (``JSONCoding``: sorted keys, non-finite numbers as "NaN"/"Infinity").
+  /// The report as JSON (``/AttractorCore/JSONCoding``: sorted keys, non-finite numbers as "NaN"/"Infinity").
   public func jsonText() throws -> String {
     try JSONCoding.string(report)
   }

@@ -16,7 +16,7 @@ import Foundation
 /// caller-chosen key (``Kind``): `"format"` for this project's iterative-attention folders,
 /// `"model"` or `"architecture"` for new formats, `"model_type"` or `"architectures"` for
 /// Hugging Face configurations. What the tensors must be is the caller's ``TensorExpectation``
-/// list, so the model code (for example `IterativeAttentionModelFolder` in `AttractorModels`)
+/// list, so the model code (for example `IterativeAttentionModelFolder` in AttractorModels)
 /// states its names, shapes and dtypes and this type checks them.
 public struct ModelFolder: Sendable, Equatable {
   /// The file names of a model folder.
@@ -221,8 +221,11 @@ public struct ModelFolder: Sendable, Equatable {
   /// is refused before anything is written, so pointing a save at the wrong folder loses nothing.
   ///
   /// - Parameters:
+  ///   - url: The folder to write (created, or replaced as described above).
+  ///   - layout: The file names (``Layout/attractors`` by default).
   ///   - config: The configuration's bytes (it should declare the kind the reader expects).
-  ///   - tensors: The weights, written with `metadata` as the layout's safetensors file.
+  ///   - tensors: The weights, written as the layout's safetensors file.
+  ///   - metadata: The safetensors file's `__metadata__` strings.
   ///   - card: The model card, written when the layout has one.
   ///   - extraFiles: Other files by name (such as a vocabulary).
   /// - Throws: ``ModelFolderError/writeFailed(path:reason:)``.

@@ -103,7 +103,7 @@ public struct ClassificationBenchmark: Sendable {
 
   /// Finds the points (untimed), then times their classification.
   ///
-  /// - Throws: ``ModelError``, ``DynamicsError`` or ``AnalysisError`` from the model, the dynamics
+  /// - Throws: ``/AttractorModels/ModelError``, ``/AttractorCore/DynamicsError`` or ``/AttractorAnalysis/AnalysisError`` from the model, the dynamics
   ///   or the classification; file errors from writing the inputs.
   public func run() throws -> Report {
     let network = try ModernHopfield(patterns: patterns, beta: beta)

@@ -79,7 +79,7 @@ public struct DenseSweepBenchmark: Sendable, Equatable {
 
   /// Times the sweeps on 1 worker and on ``workers``.
   ///
-  /// - Throws: ``CapacityError`` for an invalid model or sizes.
+  /// - Throws: ``/AttractorExperiments/CapacityError`` for an invalid model or sizes.
   public func run() throws(CapacityError) -> Report {
     try model.validate()
     let experiment = CapacityExperiment(

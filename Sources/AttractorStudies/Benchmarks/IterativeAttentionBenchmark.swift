@@ -111,7 +111,7 @@ public struct IterativeAttentionBenchmark: Sendable, Equatable {
   /// Builds the seeded model and inputs, writes them when ``inputsFolder`` is set, and times one
   /// iteration beside the same GEMMs.
   ///
-  /// - Throws: ``ModelError`` when the model cannot be built; file errors from writing the inputs.
+  /// - Throws: ``/AttractorModels/ModelError`` when the model cannot be built; file errors from writing the inputs.
   public func run() throws -> Report {
     let configuration = IterativeAttentionConfiguration(
       layers: layers, heads: heads, width: dimension, temperature: temperature)

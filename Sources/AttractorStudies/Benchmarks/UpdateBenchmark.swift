@@ -80,7 +80,7 @@ public struct UpdateBenchmark: Sendable, Equatable {
 
   /// Times every dimension in turn.
   ///
-  /// - Throws: ``ModelError`` when the model cannot be built.
+  /// - Throws: ``/AttractorModels/ModelError`` when the model cannot be built.
   public func run() throws -> Report {
     let rows = try dimensions.map { try measure(dimension: $0) }
     let machine = BenchmarkMachine.current

@@ -15,7 +15,7 @@ import Foundation
 public struct IterativeAttentionTraining: Sendable {
   /// The data the stack learns to retrieve.
   public enum Task: String, CaseIterable, Codable, Sendable {
-    /// ``SyntheticGaussianDataset`` (no download).
+    /// ``/AttractorExperiments/SyntheticGaussianDataset`` (no download).
     case syntheticGaussian = "synthetic-gaussian"
     /// MNIST embedded by PCA (needs the IDX files).
     case mnist
@@ -123,7 +123,7 @@ public struct IterativeAttentionTraining: Sendable {
   /// Trains, writes the model folder at `folder` (created if missing) and evaluates.
   ///
   /// - Throws: ``IterativeAttentionReproductionError/missingMNIST(directory:files:)``,
-  ///   ``/AttractorExperiments/DatasetError``, ``ModelError`` from training; file errors.
+  ///   ``/AttractorExperiments/DatasetError``, ``/AttractorModels/ModelError`` from training; file errors.
   public func run(into folder: URL) throws -> Summary {
     try validate()
     var settings = self.settings
