@@ -263,3 +263,45 @@ struct JSONParser {
     return .number(text, isInteger: isInteger)
   }
 }
+
+/// Object keys written more than once in a JSON document.
+public enum JSONDuplicateKeys {
+  /// Every repeated key, in document order, as the JSON path of the repeated member (such as
+  /// `$.models[0].beta`; keys that are not plain names are written `$["a b"]`). `nil` when `bytes`
+  /// are not one valid UTF-8 JSON value (the caller's JSON reader reports that).
+  public static func find(in bytes: [UInt8]) -> [String]? {
+    guard String(decoding: bytes, as: UTF8.self).utf8.elementsEqual(bytes) else { return nil }
+    let root: JSONValue? = bytes.withUnsafeBytes { try? JSONParser.parse($0) }
+    guard let root else { return nil }
+    var found: [String] = []
+    collect(root, at: "$", into: &found)
+    return found
+  }
+
+  /// `key` appended to the JSON path `path`.
+  public static func path(_ path: String, key: String) -> String {
+    let plain =
+      !key.isEmpty
+      && key.unicodeScalars.allSatisfy {
+        $0.isASCII && ($0 == "_" || $0.properties.isAlphabetic || ("0"..."9").contains($0))
+      }
+      && !("0"..."9").contains(key.unicodeScalars.first!)
+    return plain ? "\(path).\(key)" : "\(path)[\"\(key)\"]"
+  }
+
+  private static func collect(_ value: JSONValue, at path: String, into found: inout [String]) {
+    switch value {
+    case .object(let members):
+      var seen = Set<String>()
+      for m in members {
+        let child = Self.path(path, key: m.key)
+        if !seen.insert(m.key).inserted { found.append(child) }
+        collect(m.value, at: child, into: &found)
+      }
+    case .array(let items):
+      for (i, item) in items.enumerated() { collect(item, at: "\(path)[\(i)]", into: &found) }
+    default:
+      break
+    }
+  }
+}

@@ -172,7 +172,10 @@ public struct Study: Sendable {
   }
 
   /// Every cell, in number order.
-  public var cells: [StudyCell] {
+  public var cells: [StudyCell] { Self.cells(of: spec) }
+
+  /// Every cell of `spec`, in number order.
+  static func cells(of spec: StudySpec) -> [StudyCell] {
     var out: [StudyCell] = []
     for d in spec.datasets.indices {
       for s in spec.seeds.indices {

@@ -12,11 +12,15 @@ public enum StudyRunSummary {
     let study = runner.study
     let assigned = runner.assignedCells.count
     let shard = runner.shard
+    let repaired =
+      outcome.damaged == 0
+      ? ""
+      : "\n\(outcome.damaged) damaged line\(outcome.damaged == 1 ? "" : "s") of the earlier run dropped; their cells were run again"
     if !outcome.complete {
       return
         "stopped after \(outcome.results.count - outcome.resumed) new cells: \(outcome.results.count) of \(assigned) cells"
         + "\(shard.map { " of shard \($0)" } ?? "") done, kept in \(folder.path)/\(StudyRunner.partialName); "
-        + "continue with the same command and --resume"
+        + "continue with the same command and --resume" + repaired
     }
     guard let report = outcome.report else {
       return [
@@ -24,7 +28,7 @@ public enum StudyRunSummary {
           format: "shard %@ done: %d cells (%d resumed) in %@, wall time %.1f s", shard?.description ?? "?", assigned,
           outcome.resumed, folder.path, seconds),
         "combine the shards with: attractor compare merge <shard folders…> --output-dir <dir>",
-      ].joined(separator: "\n")
+      ].joined(separator: "\n") + repaired
     }
     let t = study.spec.steps.last ?? 0
     let figures = study.spec.corruptions.count * 2 * study.spec.datasets.count
@@ -36,7 +40,7 @@ public enum StudyRunSummary {
         assigned, outcome.resumed, study.spec.queries, study.spec.seeds.map(String.init).joined(separator: ","),
         report.blasThreads.map(String.init).joined(separator: ","), seconds),
       "report: \(folder.path)/report.md (results.csv, results.json, cells.jsonl, \(figures) SVG figures)",
-    ].joined(separator: "\n")
+    ].joined(separator: "\n") + repaired
   }
 
   /// The summary of a merge of `folderCount` shard folders into `output`.

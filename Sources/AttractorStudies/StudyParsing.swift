@@ -1,4 +1,5 @@
 import AttractorExperiments
+import AttractorIO
 import Foundation
 
 extension StudySpec {
@@ -33,7 +34,17 @@ extension StudySpec {
       throw StudySpecError(
         file: file, issues: [StudySpecIssue(path: "$", message: "not valid JSON: \(jsonErrorSummary(error))")])
     }
-    return try validate(tree, registry: registry, file: file, baseDirectory: baseDirectory)
+    // JSONDecoder keeps one value of a repeated key silently; a study file must say each thing once.
+    let duplicates = (JSONDuplicateKeys.find(in: [UInt8](data)) ?? []).map {
+      StudySpecIssue(path: $0, message: "this key appears more than once in its object; give each key once")
+    }
+    do throws(StudySpecError) {
+      let study = try validate(tree, registry: registry, file: file, baseDirectory: baseDirectory)
+      guard duplicates.isEmpty else { throw StudySpecError(file: file, issues: duplicates) }
+      return study
+    } catch {
+      throw StudySpecError(file: file, issues: duplicates + error.issues.filter { !duplicates.contains($0) })
+    }
   }
 
   /// Checks a parsed study file (see ``load(from:registry:baseDirectory:)``).
@@ -119,6 +130,11 @@ extension StudySpec {
             try Corruption(kind: kind, level: x).validate()
           }) {
             c.add("\(path).levels[\(j)]", "\(e)")
+          } else if kind == .noise && x > maxNoiseLevel {
+            c.add(
+              "\(path).levels[\(j)]",
+              "a noise σ of at most \(compactNumber(maxNoiseLevel)) is accepted (larger ones overflow the queries), got \(x)"
+            )
           } else if good.contains(x) {
             c.add("\(path).levels[\(j)]", "level \(compactNumber(x)) appears twice")
           } else {
@@ -278,10 +294,11 @@ extension StudySpec {
       let dimension = c.integer(o["dimension"], at: "\(path).dimension", range: 1...maxDimension)
       var sd = 1.0
       if let s = c.number(o["standardDeviation"], at: "\(path).standardDeviation", default: 1) {
-        if s.isFinite && s > 0 {
+        if s.isFinite && s > 0 && s <= maxNoiseLevel {
           sd = s
         } else {
-          c.add("\(path).standardDeviation", "must be finite and > 0, got \(s)")
+          c.add(
+            "\(path).standardDeviation", "must be > 0 and at most \(compactNumber(maxNoiseLevel)), got \(s)")
         }
       }
       guard c.issues.count == before, let count, let dimension else { return nil }
@@ -318,6 +335,13 @@ extension StudySpec {
       let url = resolve(directory, against: baseDirectory).appendingPathComponent(MNIST.trainingImages)
       do {
         let images = try MNIST.images(at: url)
+        guard images.rows >= 1 && images.columns >= 1 else {
+          c.add(
+            "\(path).directory",
+            "\(url.path) holds \(images.rows) images of \(images.columns) pixels; a dataset needs at least one pixel per image"
+          )
+          return nil
+        }
         guard count <= images.rows else {
           c.add("\(path).count", "must be at most the \(images.rows) images in \(url.path), got \(count)")
           return nil

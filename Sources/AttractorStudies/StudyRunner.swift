@@ -1,3 +1,4 @@
+import AttractorCore
 import AttractorLinearAlgebra
 import Foundation
 
@@ -5,8 +6,12 @@ import Foundation
 public enum StudyRunError: Error, Sendable, Equatable, CustomStringConvertible {
   /// `--shard i/n` is malformed or out of range.
   case invalidShard(String)
-  /// The output folder cannot be used as asked (holds another run, not writable…).
+  /// The output folder cannot be used as asked (not creatable, not writable…).
   case outputFolder(String)
+  /// The output folder holds another study's run, or a run this command may not continue or
+  /// replace; refused before any work, nothing in the folder was changed. A usage error (the
+  /// command's spec-error exit status).
+  case folderInUse(String)
   /// A partial or shard file belongs to a different study (spec hash or shard differ).
   case mismatch(String)
   /// A partial or shard file cannot be read.
@@ -20,7 +25,9 @@ public enum StudyRunError: Error, Sendable, Equatable, CustomStringConvertible {
 
   public var description: String {
     switch self {
-    case .invalidShard(let m), .outputFolder(let m), .mismatch(let m), .corrupt(let m), .incompleteMerge(let m): m
+    case .invalidShard(let m), .outputFolder(let m), .folderInUse(let m), .mismatch(let m), .corrupt(let m),
+      .incompleteMerge(let m):
+      m
     case .cellFailed(let cell, let message): "cell \(cell) failed: \(message)"
     case .writeFailed(let path, let reason): "could not write \(path): \(reason)"
     }
@@ -64,9 +71,16 @@ struct CellsHeader: Codable, Equatable {
 /// report.md, results.csv, results.json, *.svg   the report (unsharded runs and merge; atomic)
 /// ```
 ///
+/// Before any work, a folder holding a run of another study (another spec hash in `study.json`,
+/// `cells.jsonl` or `cells.partial.jsonl`) is refused (``StudyRunError/folderInUse(_:)``), and so
+/// is, without `resume`, a folder holding any run (finished or not) of this study.
+///
 /// `resume`: cells already in `cells.partial.jsonl` (or a finished `cells.jsonl`) of the same
-/// spec hash and shard are skipped; a torn last line (a run killed while writing) is dropped.
-/// Without `resume` a folder holding a partial file is refused; a finished run there is replaced.
+/// spec hash and shard are skipped. Every cell line is checked first: its checksum (FNV-1a of the
+/// line's canonical JSON without the `checksum` member, which is written last) and its key fields
+/// (model, dataset, corruption, level, seed, queries, number of T) against the cell its `index`
+/// names. A line that fails (or repeats a cell, or is torn) is damaged: it is dropped and its cell
+/// runs again (``Outcome/damaged`` counts them).
 public struct StudyRunner: Sendable {
   public let study: Study
   public var shard: StudyShard?
@@ -97,6 +111,8 @@ public struct StudyRunner: Sendable {
     public var complete: Bool
     /// Cells taken from a previous run.
     public var resumed: Int
+    /// Damaged lines of earlier runs dropped on resume (their cells were run again).
+    public var damaged: Int = 0
     /// Seconds this run spent.
     public var seconds: Double
     /// The report (complete unsharded runs only).
@@ -111,27 +127,24 @@ public struct StudyRunner: Sendable {
     let start = clock.now
     let header = CellsHeader(specHash: study.specHash, shard: shard, totalCells: study.cells.count, version: version)
     let fm = FileManager.default
+    try checkFolder(folder, header: header, resume: resume)
     do { try fm.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
       throw .outputFolder("cannot create the output folder \(folder.path): \(error.localizedDescription)")
     }
     let partialURL = folder.appendingPathComponent(Self.partialName)
     let cellsURL = folder.appendingPathComponent(Self.cellsName)
-    let hasPartial = fm.fileExists(atPath: partialURL.path)
-    // An unfinished run is never thrown away silently; a finished one is replaced by a new run.
-    if !resume && hasPartial {
-      throw .outputFolder(
-        "\(folder.path) holds an unfinished run (\(Self.partialName)); pass --resume to continue it, or delete that file (or choose another --output-dir) to start over"
-      )
-    }
     var done: [Int: StudyCellResult] = [:]
+    var damaged = 0
     if resume {
+      let allCells = study.cells
       for url in [cellsURL, partialURL] where fm.fileExists(atPath: url.path) {
-        let (fileHeader, cells, goodPrefix) = try Self.readCells(url, allowTornTail: url == partialURL)
-        try Self.check(fileHeader, against: header, file: url.path)
-        for c in cells { done[c.index] = c }
+        let file = try Self.readCells(url, spec: study.spec, cells: allCells, strict: false)
+        try Self.check(file.header, against: header, file: url.path)
+        for c in file.cells where done[c.index] == nil { done[c.index] = c }
+        damaged += file.damaged.count
         if url == partialURL {
-          // Drop a torn tail so appended lines start on a fresh line.
-          do { try goodPrefix.write(to: url, options: .atomic) } catch {
+          // Keep only the verified lines, so appended lines start on a fresh line.
+          do { try file.kept.write(to: url, options: .atomic) } catch {
             throw .writeFailed(path: url.path, reason: "\(error)")
           }
         }
@@ -184,7 +197,7 @@ public struct StudyRunner: Sendable {
       }
       let result = try study.run(cell: cell, inputs: cachedInputs!)
       do {
-        try handle.write(contentsOf: canonicalJSON(result) + Data("\n".utf8))
+        try handle.write(contentsOf: Self.cellLine(result))
         try handle.synchronize()
       } catch {
         throw .writeFailed(path: partialURL.path, reason: "\(error)")
@@ -204,7 +217,7 @@ public struct StudyRunner: Sendable {
     var report: StudyReport? = nil
     if complete {
       var lines = canonicalJSON(header) + Data("\n".utf8)
-      for r in results { lines += canonicalJSON(r) + Data("\n".utf8) }
+      for r in results { lines += Self.cellLine(r) }
       try writeAtomically(lines, to: cellsURL)
       try? fm.removeItem(at: partialURL)
       if shard == nil || shard?.count == 1 {
@@ -214,7 +227,8 @@ public struct StudyRunner: Sendable {
       }
     }
     return Outcome(
-      results: results, complete: complete, resumed: resumed, seconds: (clock.now - start).seconds, report: report)
+      results: results, complete: complete, resumed: resumed, damaged: damaged, seconds: (clock.now - start).seconds,
+      report: report)
   }
 
   func describe(_ cell: StudyCell) -> String {
@@ -224,8 +238,66 @@ public struct StudyRunner: Sendable {
       "\(s.models[cell.model].label) | \(s.datasets[cell.dataset].label) | \(c.kind) \(compactNumber(c.levels[cell.level])) | seed \(s.seeds[cell.seed])"
   }
 
-  /// Reads a cells file: header, cell lines, and the bytes up to the last good line.
-  static func readCells(_ url: URL, allowTornTail: Bool) throws(StudyRunError) -> (CellsHeader, [StudyCellResult], Data)
+  /// A cells file as read: its header, the verified cell lines, the line numbers (1-based) of the
+  /// damaged ones, and the header and verified lines as bytes.
+  struct CellsFile {
+    var header: CellsHeader
+    var cells: [StudyCellResult]
+    var damaged: [Int]
+    var kept: Data
+  }
+
+  /// The line of `result` in a cells file: its canonical JSON with a last member
+  /// `"checksum": FNV-1a of that canonical JSON`, and a line break.
+  static func cellLine(_ result: StudyCellResult) -> Data {
+    let body = canonicalJSON(result)
+    let sum = Fingerprint.hex(Fingerprint.fnv1a(body))
+    return body.dropLast() + Data(",\"checksum\":\"\(sum)\"}\n".utf8)
+  }
+
+  static let checksumPrefix = Array(",\"checksum\":\"".utf8)
+
+  /// The cell result a line holds, if the line is what a run of `spec` writes for the cell its
+  /// `index` names; otherwise why not. Lines without a checksum (older runs) are accepted when
+  /// their key fields match.
+  static func verify(_ line: Data, spec: StudySpec, cells: [StudyCell]) -> Result<StudyCellResult, StudyRunError> {
+    var body = Data(line)
+    // `…,"checksum":"<16 hex digits>"}`
+    let suffixCount = checksumPrefix.count + 16 + 2
+    if body.count > suffixCount {
+      let tail = Array(body.suffix(suffixCount))
+      if Array(tail.prefix(checksumPrefix.count)) == checksumPrefix {
+        let written = String(decoding: tail[checksumPrefix.count..<(checksumPrefix.count + 16)], as: UTF8.self)
+        body = body.prefix(body.count - suffixCount) + Data("}".utf8)
+        guard Fingerprint.hex(Fingerprint.fnv1a(body)) == written else {
+          return .failure(.corrupt("its checksum does not match its contents"))
+        }
+      }
+    }
+    guard let r = try? JSONDecoder().decode(StudyCellResult.self, from: body) else {
+      return .failure(.corrupt("it is not a cell result"))
+    }
+    guard cells.indices.contains(r.index) else {
+      return .failure(.corrupt("it names cell \(r.index), not a cell of this study (0..<\(cells.count))"))
+    }
+    let cell = cells[r.index]
+    let corruption = spec.corruptions[cell.corruption]
+    let expected =
+      "\(spec.models[cell.model].label) | \(spec.datasets[cell.dataset].label) | \(corruption.kind.rawValue) \(corruption.levels[cell.level]) | seed \(spec.seeds[cell.seed]) | \(spec.queries) queries | \(spec.steps.count) T"
+    let found =
+      "\(r.model) | \(r.dataset) | \(r.corruption.rawValue) \(r.level) | seed \(r.seed) | \(r.queries) queries | \(r.steps.count) T"
+    guard expected == found else {
+      return .failure(.corrupt("it names cell \(r.index) (\(expected)) but holds \(found)"))
+    }
+    return .success(r)
+  }
+
+  /// Reads a cells file of `spec` (whose cells are `cells`): header, then every line verified
+  /// (``verify(_:spec:cells:)``); a second line for the same cell is damaged too. `strict`: any
+  /// damage, or a missing final line break, throws; otherwise damaged lines are listed and
+  /// left out, and text after the last line break (a torn last line) is dropped silently.
+  static func readCells(_ url: URL, spec: StudySpec, cells: [StudyCell], strict: Bool) throws(StudyRunError)
+    -> CellsFile
   {
     let data: Data
     do { data = try Data(contentsOf: url) } catch {
@@ -234,23 +306,73 @@ public struct StudyRunner: Sendable {
     var lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
     // The text after the last newline is a torn line (or empty).
     let tail = lines.removeLast()
-    if !tail.isEmpty && !allowTornTail {
+    if !tail.isEmpty && strict {
       throw .corrupt("\(url.path) does not end with a newline; it is not a finished cells file")
     }
     guard let first = lines.first, let header = try? JSONDecoder().decode(CellsHeader.self, from: Data(first)) else {
-      throw .corrupt("\(url.path) does not start with a study header line; it was not written by `attractor compare`")
+      throw .corrupt(
+        "\(url.path) does not start with a study header line; it was not written by `attractor compare` or is damaged (delete it, or choose another --output-dir, to start over)"
+      )
     }
-    var cells: [StudyCellResult] = []
-    var good = Data(first) + Data("\n".utf8)
+    var file = CellsFile(header: header, cells: [], damaged: [], kept: Data(first) + Data("\n".utf8))
+    var seen = Set<Int>()
     for (k, line) in lines.dropFirst().enumerated() {
-      guard let cell = try? JSONDecoder().decode(StudyCellResult.self, from: Data(line)) else {
-        if allowTornTail && k == lines.count - 2 { break }  // a torn last line that happens to end in a newline
-        throw .corrupt("\(url.path): line \(k + 2) is not a cell result; the file is damaged (delete it to start over)")
+      var outcome = verify(Data(line), spec: spec, cells: cells)
+      if case .success(let r) = outcome, seen.contains(r.index) {
+        outcome = .failure(.corrupt("cell \(r.index) appears on an earlier line too"))
       }
-      cells.append(cell)
-      good += Data(line) + Data("\n".utf8)
+      switch outcome {
+      case .success(let r):
+        seen.insert(r.index)
+        file.cells.append(r)
+        file.kept += Data(line) + Data("\n".utf8)
+      case .failure(let why):
+        if strict { throw .corrupt("\(url.path): line \(k + 2) is damaged: \(why)") }
+        file.damaged.append(k + 2)
+      }
     }
-    return (header, cells, good)
+    return file
+  }
+
+  /// Refuses, before any work, a folder this run may not use: one holding another study's run, or
+  /// (without `resume`) any run.
+  func checkFolder(_ folder: URL, header: CellsHeader, resume: Bool) throws(StudyRunError) {
+    let fm = FileManager.default
+    let wayOut = "nothing was changed; choose another --output-dir, or delete \(folder.path) to start over"
+    var hashes: [(file: String, hash: String)] = []
+    let studyURL = folder.appendingPathComponent(Self.studyName)
+    if let data = try? Data(contentsOf: studyURL), let file = try? JSONDecoder().decode(StudyFile.self, from: data) {
+      hashes.append((Self.studyName, file.specHash))
+    }
+    var runs: [String] = []
+    for name in [Self.cellsName, Self.partialName] {
+      let url = folder.appendingPathComponent(name)
+      guard fm.fileExists(atPath: url.path) else { continue }
+      runs.append(name)
+      // Only the first line is needed; a damaged header is reported when the file is read.
+      if let handle = try? FileHandle(forReadingFrom: url) {
+        defer { try? handle.close() }
+        let head = (try? handle.read(upToCount: 1 << 16)) ?? Data()
+        let firstLine = head.split(separator: UInt8(ascii: "\n"), maxSplits: 1).first.map { Data($0) } ?? Data()
+        if let h = try? JSONDecoder().decode(CellsHeader.self, from: firstLine) { hashes.append((name, h.specHash)) }
+      }
+    }
+    if let other = hashes.first(where: { $0.hash != header.specHash }) {
+      throw .folderInUse(
+        "\(folder.path) holds a run that belongs to a different study (\(other.file): spec hash \(other.hash), this study \(header.specHash)); \(wayOut)"
+      )
+    }
+    guard !resume else { return }
+    if runs.contains(Self.partialName) {
+      throw .folderInUse(
+        "\(folder.path) holds an unfinished run of this study (\(Self.partialName)); pass --resume to continue it, or \(wayOut.dropFirst("nothing was changed; ".count))"
+      )
+    }
+    if runs.contains(Self.cellsName) {
+      throw .folderInUse(
+        "\(folder.path) holds a finished run of this study (\(Self.cellsName)); pass --resume to rewrite its report without running any cell, or \(wayOut.dropFirst("nothing was changed; ".count))"
+      )
+    }
   }
 
   static func check(_ found: CellsHeader, against expected: CellsHeader, file: String) throws(StudyRunError) {
@@ -310,7 +432,8 @@ extension StudyRunner {
       do { file = try JSONDecoder().decode(StudyFile.self, from: Data(contentsOf: studyURL)) } catch {
         throw .corrupt("cannot read \(studyURL.path): \(error.localizedDescription)")
       }
-      let (header, results, _) = try readCells(cellsURL, allowTornTail: false)
+      let read = try readCells(cellsURL, spec: file.spec, cells: Study.cells(of: file.spec), strict: true)
+      let (header, results) = (read.header, read.cells)
       guard header.specHash == file.specHash else {
         throw .mismatch("\(folder.path): \(cellsName) and \(studyName) disagree on the spec hash")
       }
@@ -366,7 +489,7 @@ extension StudyRunner {
     )
     var lines =
       canonicalJSON(CellsHeader(specHash: hash!, shard: nil, totalCells: total, version: version)) + Data("\n".utf8)
-    for r in results { lines += canonicalJSON(r) + Data("\n".utf8) }
+    for r in results { lines += cellLine(r) }
     try writeAtomically(lines, to: output.appendingPathComponent(cellsName))
     let report = StudyReport(study: spec!, specHash: hash!, cells: results, version: version)
     try report.write(to: output)

@@ -128,6 +128,9 @@ public struct StudySpec: Sendable, Equatable, Codable {
   static let maxSteps = 100_000
   static let maxCount = 1 << 24
   static let maxDimension = 1 << 20
+  /// Largest noise σ and Gaussian pattern σ accepted: values stay far from overflow (their squares
+  /// and dot products in d ≤ 2²⁰ stay finite even in single precision).
+  public static let maxNoiseLevel = 1e6
   /// Largest number of values of one matrix of a cell (2³¹, 16 GiB in double precision).
   static let maxElements = 1 << 31
 
