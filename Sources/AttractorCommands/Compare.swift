@@ -118,6 +118,11 @@ public struct CompareRun: ParsableCommand {
         return try JSONCoding.string(StudyRunRecord(runner: runner, outcome: outcome, folder: folder, seconds: seconds))
       }
       return StudyRunSummary.text(runner: runner, outcome: outcome, folder: folder, seconds: seconds)
+    } catch StudyRunError.folderInUse(let message) {
+      // A folder holding another run is a usage error, refused before any work (exit 64).
+      progress?.finish()
+      printToStandardError("error: \(message)")
+      throw ExitCode(Compare.specErrorStatus)
     } catch {
       progress?.finish()
       throw CommandFailure("\(error)")

@@ -14,6 +14,8 @@ public struct StudyRunRecord: Sendable, Codable, Equatable {
   /// Cells finished in the folder, and how many of them came from an earlier run.
   public var cells: Int
   public var resumed: Int
+  /// Lines of an earlier run that failed their checks on resume; their cells were run again.
+  public var damaged: Int
   /// Wall time of this run in seconds.
   public var seconds: Double
   /// OpenBLAS threads of the cells (several values after a merge of runs with different counts).
@@ -30,6 +32,7 @@ public struct StudyRunRecord: Sendable, Codable, Equatable {
     shard = runner.shard?.description
     cells = outcome.results.count
     resumed = outcome.resumed
+    damaged = outcome.damaged
     self.seconds = seconds
     blasThreads = outcome.report?.blasThreads ?? Array(Set(outcome.results.map(\.blasThreads))).sorted()
     rows = outcome.report?.rows ?? []
@@ -43,6 +46,7 @@ public struct StudyRunRecord: Sendable, Codable, Equatable {
     shard = nil
     cells = report.cells.count
     resumed = 0
+    damaged = 0
     self.seconds = seconds
     blasThreads = report.blasThreads
     rows = report.rows

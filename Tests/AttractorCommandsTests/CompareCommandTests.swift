@@ -85,8 +85,18 @@ struct CompareCommandTests {
     let stopped = try parse(
       ["compare", "--study", spec.path, "--output-dir", partial, "--max-cells", "3"], as: CompareRun.self)
     #expect(try stopped.execute(study: try stopped.loadStudy()).contains("3 of 8 cells done"))
+    // Without --resume, a folder holding a run is refused before any work (exit 64), and so is
+    // a folder holding another study's run, with or without --resume.
     let again = try parse(["compare", "--study", spec.path, "--output-dir", partial], as: CompareRun.self)
-    #expect(throws: CommandFailure.self) { _ = try again.execute(study: try again.loadStudy()) }
+    #expect(throws: ExitCode(64)) { _ = try again.execute(study: try again.loadStudy()) }
+    let other = dir.appendingPathComponent("other.json")
+    try tinyStudy.replacingOccurrences(of: "\"queries\": 12", with: "\"queries\": 13")
+      .write(to: other, atomically: true, encoding: .utf8)
+    for extra in [[], ["--resume"]] {
+      let foreign = try parse(
+        ["compare", "--study", other.path, "--output-dir", partial] + extra, as: CompareRun.self)
+      #expect(throws: ExitCode(64)) { _ = try foreign.execute(study: try foreign.loadStudy()) }
+    }
     let resumed = try parse(
       ["compare", "--study", spec.path, "--output-dir", partial, "--resume"], as: CompareRun.self)
     #expect(try resumed.execute(study: try resumed.loadStudy()).contains("8 cells (3 resumed)"))
