@@ -1,3 +1,4 @@
+import CAttractorKernels
 import Dispatch
 import RealModule
 
@@ -104,4 +105,21 @@ public func softmax<Scalar: LinearAlgebraScalar>(_ z: [Scalar]) -> [Scalar] {
 public func logSumExp<Scalar: LinearAlgebraScalar>(_ z: [Scalar]) -> Scalar {
   if z.isEmpty { return -Scalar.infinity }
   return z.withUnsafeBufferPointer { Scalar(Scalar.logSumExp($0.baseAddress!, count: $0.count)) }
+}
+
+/// The log-sum-exp of `count ≥ 1` contiguous double logits relative to their maximum, and where
+/// that maximum is:
+///
+/// ```
+/// logSum = log Σᵢ exp(xᵢ − x_k) = lse(x) − x_k,   k = argmax (the first index of the maximum)
+/// ```
+///
+/// Mathematical properties: 0 ≤ logSum ≤ log count, computed in double precision (vectorised C
+/// kernel) without forming lse(x), so it keeps its relative precision when the logits are huge and
+/// lse(x) − x_k would cancel. Returns the maximum itself as `logSum` when that is ±∞ or NaN.
+public func logSumExpAboveMaximum(_ x: UnsafePointer<Double>, count: Int) -> (logSum: Double, argmax: Int) {
+  precondition(count >= 1, "logSumExpAboveMaximum: needs at least one value")
+  var k = 0
+  let logSum = attractor_log_sum_exp_above_max_f64(x, count, &k)
+  return (logSum, k)
 }

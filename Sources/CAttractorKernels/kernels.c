@@ -173,6 +173,15 @@ double attractor_log_sum_exp_f64(const double *x, size_t count) {
   return m + log(shifted_exp_sum_f64(x, count, m));
 }
 
+double attractor_log_sum_exp_above_max_f64(const double *x, size_t count, size_t *argmax) {
+  double m = max_f64(x, count);
+  size_t k = 0;
+  while (k < count && x[k] != m) k++;
+  *argmax = k < count ? k : 0;
+  if (!isfinite(m)) return m;
+  return log(shifted_exp_sum_f64(x, count, m));
+}
+
 VECTORISED void attractor_softmax_backward_f32(const float *restrict p, float *restrict g, size_t rows, size_t count) {
   for (size_t r = 0; r < rows; r++) {
     const float *pr = p + r * count;

@@ -42,6 +42,9 @@ public struct ModernHopfield<Scalar: LinearAlgebraScalar>: LinearizableUpdateRul
   public let beta: Scalar
   /// M = maxᵢ ‖xᵢ‖, the largest pattern norm.
   public let maxPatternNorm: Scalar
+  /// ½(M² − ‖xᵢ‖²) for each pattern, from the stored entries in double precision (0 for the
+  /// longest pattern): the energy's constant once the winning logit has been taken out.
+  let halfSquaredNormDeficits: [Double]
 
   /// A network storing the rows of `patterns` at inverse temperature `beta`.
   ///
@@ -55,6 +58,18 @@ public struct ModernHopfield<Scalar: LinearAlgebraScalar>: LinearizableUpdateRul
     self.patterns = patterns
     self.beta = beta
     self.maxPatternNorm = patterns.rowNorms().max() ?? 0
+    let d = patterns.columns
+    var squaredNorms = [Double](repeating: 0, count: patterns.rows)
+    patterns.withUnsafeBufferPointer { x in
+      for i in squaredNorms.indices {
+        for j in 0..<d {
+          let v = Double(x[i * d + j])
+          squaredNorms[i] += v * v
+        }
+      }
+    }
+    let maxSquaredNorm = squaredNorms.max() ?? 0
+    self.halfSquaredNormDeficits = squaredNorms.map { (maxSquaredNorm - $0) / 2 }
   }
 
   /// Number of stored patterns N.
@@ -72,6 +87,8 @@ public struct ModernHopfield<Scalar: LinearAlgebraScalar>: LinearizableUpdateRul
     /// Xᵀ (d × N), built on the first coordinate-wise update so that coordinate i reads row i of
     /// it contiguously instead of a stride-d column of X.
     @usableFromInline var patternColumns: Matrix<Scalar>?
+    /// Double-precision buffers of the energy, built on its first call.
+    var energyBuffers: EnergyBuffers?
 
     mutating func fit(batchSize: Int, patternCount: Int) {
       if logits.rows != batchSize || logits.columns != patternCount {
@@ -80,12 +97,21 @@ public struct ModernHopfield<Scalar: LinearAlgebraScalar>: LinearizableUpdateRul
     }
   }
 
+  /// The energy's double-precision scratch: the logits (B × N) and, for Float models, widened
+  /// copies of the states (B × d) and the patterns (N × d). Grown, never shrunk.
+  struct EnergyBuffers: Sendable {
+    var logits: [Double] = []
+    var states: [Double] = []
+    var patterns: [Double] = []
+  }
+
   public func makeWorkspace(batchSize: Int) -> Workspace {
     Workspace(
       logits: Matrix(rows: batchSize, columns: patternCount),
       rowLogits: [Scalar](repeating: 0, count: patternCount),
       rowWeights: [Scalar](repeating: 0, count: patternCount),
-      patternColumns: nil)
+      patternColumns: nil,
+      energyBuffers: nil)
   }
 
   /// logits ← β Ξ Xᵀ.
@@ -95,23 +121,69 @@ public struct ModernHopfield<Scalar: LinearAlgebraScalar>: LinearizableUpdateRul
     Matrix.multiply(states, patterns, transposeB: true, alpha: beta, beta: 0, into: &workspace.logits)
   }
 
-  /// Computed per row as −(lse(βXξ) − log N)/β + ½ξᵀξ + ½M² with the log-sum-exp accumulated in
-  /// double precision: lse/β and (log N)/β are each about (log N)/β and cancel at small β, which in
-  /// Float arithmetic would swamp the energy's variation along the dynamics.
+  /// Computed per row in double precision from the stored numbers, in a form without cancellation:
+  ///
+  /// ```
+  /// E(ξ) = ½‖ξ − x_k‖² + ½(M² − ‖x_k‖²) − β⁻¹ log Σ_μ exp(β(x_μᵀξ − x_kᵀξ)) + β⁻¹ log N
+  /// ```
+  ///
+  /// with k the pattern of the largest logit. The direct form subtracts β⁻¹ lse(βXξ) ≈ x_kᵀξ from
+  /// ½ξᵀξ + ½M², all about M² (1e4 for norm-100 patterns), to leave about (log N)/β; and at small
+  /// β, lse/β and (log N)/β cancel. Here every term is small near a pattern, the logits come from a
+  /// dgemm (exact products of Float entries), and the log-sum-exp relative to the maximum is
+  /// accumulated in double, so a Float energy is the rounding of the double result (see
+  /// Docs/Architecture.md, "Numerics worth knowing"). Float states and patterns are widened into
+  /// the workspace (the patterns once per workspace); the update itself stays in Float.
   public func energy(_ states: Matrix<Scalar>, into energies: inout [Scalar], workspace: inout Workspace) {
-    computeLogits(states, workspace: &workspace)
+    let b = states.rows
     let n = patternCount
     let d = dimension
-    let logN = Double.log(Double(n))
     let betaD = Double(beta)
-    let halfMSquared = Double(maxPatternNorm) * Double(maxPatternNorm) / 2
-    states.withUnsafeBufferPointer { x in
-      workspace.logits.withUnsafeBufferPointer { z in
-        for r in 0..<states.rows {
-          let lse = Scalar.logSumExp(z.baseAddress! + r * n, count: n)
-          let row = x.baseAddress! + r * d
-          let squaredNorm = Double(Scalar.dot(n: d, x: row, incx: 1, y: row, incy: 1))
-          energies[r] = Scalar(-(lse - logN) / betaD + squaredNorm / 2 + halfMSquared)
+    let logN = Double.log(Double(n))
+    var buffers = workspace.energyBuffers ?? EnergyBuffers()
+    workspace.energyBuffers = nil
+    defer { workspace.energyBuffers = buffers }
+    if buffers.logits.count < b * n { buffers.logits = [Double](repeating: 0, count: b * n) }
+    let isDouble = Scalar.self == Double.self
+    if !isDouble {
+      if buffers.states.count < b * d { buffers.states = [Double](repeating: 0, count: b * d) }
+      if buffers.patterns.count != n * d {
+        buffers.patterns = [Double](repeating: 0, count: n * d)
+        patterns.withUnsafeBufferPointer { widen($0.baseAddress!, into: &buffers.patterns, count: n * d) }
+      }
+      states.withUnsafeBufferPointer { widen($0.baseAddress!, into: &buffers.states, count: b * d) }
+    }
+    states.withUnsafeBufferPointer { rawStates in
+      patterns.withUnsafeBufferPointer { rawPatterns in
+        buffers.states.withUnsafeBufferPointer { wideStates in
+          buffers.patterns.withUnsafeBufferPointer { widePatterns in
+            buffers.logits.withUnsafeMutableBufferPointer { logits in
+              let xs =
+                isDouble
+                ? UnsafeRawPointer(rawStates.baseAddress!).assumingMemoryBound(to: Double.self)
+                : wideStates.baseAddress!
+              let xp =
+                isDouble
+                ? UnsafeRawPointer(rawPatterns.baseAddress!).assumingMemoryBound(to: Double.self)
+                : widePatterns.baseAddress!
+              let z = logits.baseAddress!
+              // z ← β Ξ Xᵀ
+              Double.gemm(
+                transposeA: false, transposeB: true, m: b, n: n, k: d, alpha: betaD, a: xs, lda: d, b: xp,
+                ldb: d, beta: 0, c: z, ldc: n)
+              for r in 0..<b {
+                let (logSum, k) = logSumExpAboveMaximum(z + r * n, count: n)
+                let state = xs + r * d
+                let winner = xp + k * d
+                var squaredDistance = 0.0
+                for j in 0..<d {
+                  let t = state[j] - winner[j]
+                  squaredDistance += t * t
+                }
+                energies[r] = Scalar(squaredDistance / 2 + halfSquaredNormDeficits[k] + (logN - logSum) / betaD)
+              }
+            }
+          }
         }
       }
     }
@@ -208,6 +280,18 @@ public struct ModernHopfield<Scalar: LinearAlgebraScalar>: LinearizableUpdateRul
       columns.withUnsafeBufferPointer { column in
         Scalar.axpy(n: n, alpha: shift, x: column.baseAddress! + i * n, incx: 1, y: a.baseAddress!, incy: 1)
       }
+    }
+  }
+}
+
+/// dst[0..<count] ← src widened to Double (a concrete Float → Double loop, vectorised).
+private func widen<S: LinearAlgebraScalar>(_ src: UnsafePointer<S>, into dst: inout [Double], count: Int) {
+  dst.withUnsafeMutableBufferPointer { out in
+    if S.self == Float.self {
+      let x = UnsafeRawPointer(src).assumingMemoryBound(to: Float.self)
+      for i in 0..<count { out[i] = Double(x[i]) }
+    } else {
+      for i in 0..<count { out[i] = Double(src[i]) }
     }
   }
 }

@@ -20,6 +20,12 @@ double attractor_log_sum_exp_f32(const float *x, size_t count);
 
 /// log Σᵢ exp(x[i]) for count ≥ 1, in double precision.
 double attractor_log_sum_exp_f64(const double *x, size_t count);
+/// log Σᵢ exp(x[i] − x[k]) for count ≥ 1, where k (stored in *argmax) is the first index of x's
+/// maximum, in double precision: lse(x) − max x without forming either (the result lies in
+/// [0, log count] and keeps its full relative precision however large the logits). Returns x's
+/// maximum when that is ±∞ or NaN (*argmax is then 0 if no entry equals it).
+double attractor_log_sum_exp_above_max_f64(const double *x, size_t count, size_t *argmax);
+
 /// Softmax backward pass in place over `rows` rows of `count` values: for each row,
 /// g[i] ← p[i] (g[i] − Σⱼ p[j] g[j]), the gradient with respect to the logits given the gradient g
 /// with respect to the probabilities p = softmax(logits). The dot product is accumulated in double.
