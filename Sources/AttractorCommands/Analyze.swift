@@ -101,6 +101,7 @@ extension Analyze {
     @OptionGroup var options: AnalysisOptions
 
     @Option(
+      parsing: .unconditional,
       help: ArgumentHelp("β sweep: lowest, highest, number of log-spaced values.", valueName: "lo:hi:count"))
     var betaRange = BetaRange(lower: 0.5, upper: 64, count: 15)
 

@@ -20,7 +20,7 @@ struct AnalysisOptions: ParsableArguments {
 
   @OptionGroup var seed: SeedOptions
 
-  @Option(help: ArgumentHelp("Noisy starts per pattern.", valueName: "n"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Noisy starts per pattern.", valueName: "n"))
   var noisyStarts = 2
 
   @Option(
@@ -28,13 +28,15 @@ struct AnalysisOptions: ParsableArguments {
     help: ArgumentHelp("Noise of the noisy starts, relative to the largest pattern norm.", valueName: "σ"))
   var noise = 0.3
 
-  @Option(help: ArgumentHelp("Number of two-pattern and of three-pattern mixture starts (each).", valueName: "n"))
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp("Number of two-pattern and of three-pattern mixture starts (each).", valueName: "n"))
   var mixtures = 16
 
-  @Option(help: ArgumentHelp("Number of random starts.", valueName: "n"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Number of random starts.", valueName: "n"))
   var randomStarts = 16
 
-  @Option(help: ArgumentHelp("Step limit of the dynamics.", valueName: "T"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Step limit of the dynamics.", valueName: "T"))
   var maxSteps = 2000
 
   @Option(
