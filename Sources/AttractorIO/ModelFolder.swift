@@ -187,6 +187,13 @@ public struct ModelFolder: Sendable, Equatable {
     let path = weightsURL.path
     let tensors: [String: Tensor]
     do { tensors = try SafeTensorsFile.read(from: weightsURL).tensors } catch {
+      // A tensor deleted from the header leaves its bytes behind as a gap in the buffer: name the
+      // missing tensor rather than the gap.
+      if let names = Self.headerTensorNames(of: weightsURL),
+        let missing = expectations.first(where: { !$0.isOptional && !names.contains($0.name) })
+      {
+        throw .missingTensor(path: path, name: missing.name)
+      }
       throw .unreadableWeights(path: path, reason: "\(error)")
     }
     for e in expectations {
@@ -211,6 +218,19 @@ public struct ModelFolder: Sendable, Equatable {
       }
     }
     return tensors
+  }
+
+  /// The tensor names in the JSON header of the safetensors file at `url`, or nil when the header
+  /// cannot be read (used only to explain a file the strict reader refused).
+  static func headerTensorNames(of url: URL) -> Set<String>? {
+    guard let handle = try? FileHandle(forReadingFrom: url) else { return nil }
+    defer { try? handle.close() }
+    guard let prefix = try? handle.read(upToCount: 8), prefix.count == 8 else { return nil }
+    let length = prefix.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+    guard length <= 100_000_000, let header = try? handle.read(upToCount: Int(length)), header.count == Int(length),
+      let object = try? JSONSerialization.jsonObject(with: header) as? [String: Any]
+    else { return nil }
+    return Set(object.keys.filter { $0 != "__metadata__" })
   }
 
   /// Writes a model folder at `url` atomically: every file goes into a new sibling folder which
