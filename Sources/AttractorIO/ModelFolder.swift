@@ -97,10 +97,20 @@ public struct ModelFolder: Sendable, Equatable {
   /// Opens the folder at `url`: checks that the configuration, the weights and the layout's
   /// required files exist (nothing is read yet).
   ///
-  /// - Throws: ``ModelFolderError/missingFile(path:)`` for the first missing file.
+  /// - Throws: ``ModelFolderError/notAFolder(path:reason:)`` when `url` is missing or a file,
+  ///   ``ModelFolderError/missingFile(path:)`` for the first missing file.
   public init(opening url: URL, layout: Layout = .attractors) throws(ModelFolderError) {
     self.url = url
     self.layout = layout
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+      throw .notAFolder(path: url.path, reason: "it does not exist")
+    }
+    guard isDirectory.boolValue else {
+      throw .notAFolder(
+        path: url.path,
+        reason: "it is a file, not a folder (a model folder holds \(layout.config) and \(layout.weights))")
+    }
     for name in [layout.config, layout.weights] + layout.requiredFiles {
       let path = url.appendingPathComponent(name).path
       guard FileManager.default.fileExists(atPath: path) else { throw .missingFile(path: path) }
@@ -121,6 +131,7 @@ public struct ModelFolder: Sendable, Equatable {
   public func configData(kind: Kind?) throws(ModelFolderError) -> Data {
     let path = configURL.path
     let data: Data
+    if let problem = fileProblem(at: configURL) { throw .unreadableConfig(path: path, reason: problem) }
     do { data = try Data(contentsOf: configURL) } catch { throw .unreadableConfig(path: path, reason: "\(error)") }
     let object: [String: Any]
     do {
@@ -302,6 +313,8 @@ public struct ModelFolder: Sendable, Equatable {
 
 /// Errors reading or writing a ``ModelFolder``; each names the file and what is wrong.
 public enum ModelFolderError: Error, Equatable, Sendable, CustomStringConvertible {
+  /// The folder itself does not exist or is not a folder.
+  case notAFolder(path: String, reason: String)
   /// A file the layout requires does not exist.
   case missingFile(path: String)
   /// The configuration cannot be read or is not a JSON object.
@@ -323,6 +336,8 @@ public enum ModelFolderError: Error, Equatable, Sendable, CustomStringConvertibl
 
   public var description: String {
     switch self {
+    case .notAFolder(let path, let reason):
+      return "\(path) is not a model folder: \(reason)"
     case .missingFile(let path):
       return "the model folder is incomplete: \(path) does not exist"
     case .unreadableConfig(let path, let reason):

@@ -89,4 +89,37 @@ struct InputRejectionTests {
     #expect(refused?.message.contains("exceeds the range of Float") == true, "\(refused?.message ?? "accepted")")
     #expect(commandRejection(["recall", "--beta", "1e300", "--precision", "double"]) == nil)
   }
+
+  /// A path that is a directory, missing, or a file where a folder is expected: said in words.
+  @Test("A bad path is described in words (directory, missing, not a folder), never as an NSCocoaErrorDomain code")
+  func badPathsDescribed() throws {
+    let directory = FileManager.default.temporaryDirectory.path
+    let missing = directory + "/attractor-missing-\(UUID().uuidString).npy"
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("attractor-file-\(UUID().uuidString)")
+    try Data("x".utf8).write(to: file)
+    defer { try? FileManager.default.removeItem(at: file) }
+    let cases: [(arguments: [String], fragment: String)] = [
+      (["recall", "--patterns", directory], "\(directory): it is a directory, not a file"),
+      (["recall", "--patterns", missing], "\(missing): it does not exist"),
+      (["recall", "--count", "4", "--dimension", "3", "--queries", directory], "it is a directory, not a file"),
+      (["recall", "--model-folder", missing], "is not a model folder: it does not exist"),
+      (["recall", "--model-folder", file.path], "is not a model folder: it is a file, not a folder"),
+      (["analyze", "--model-folder", file.path], "is not a model folder: it is a file, not a folder"),
+      (["capacity", "--patterns", directory, "--starts", "1"], "it is a directory, not a file"),
+    ]
+    for (arguments, fragment) in cases {
+      var message = "accepted"
+      var code: Int32 = 0
+      do {
+        var command = try Attractor.parseAsRoot(arguments)
+        try command.run()
+      } catch {
+        message = Attractor.message(for: error)
+        code = Attractor.exitCode(for: error).rawValue
+      }
+      #expect(message.contains(fragment), "\(arguments): \(message)")
+      #expect(!message.contains("NSCocoaErrorDomain"), "\(arguments)")
+      #expect(code != 0, "\(arguments)")
+    }
+  }
 }
