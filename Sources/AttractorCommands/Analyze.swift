@@ -57,6 +57,11 @@ extension Analyze {
 
     public init() {}
 
+    /// Prints what the analysis will do on standard error before it starts, then the result.
+    public func run() throws {
+      printOutput(try render(execute(note: { printToStandardError($0) })))
+    }
+
     public func validate() throws {
       if let beta, !(beta.isFinite && beta > 0) {
         throw ValidationError("--beta must be a finite number > 0, got \(Format.compact(beta))")
@@ -79,10 +84,15 @@ extension Analyze {
     }
 
     /// Runs the analysis without printing; with --output-dir, writes fixed-points.csv and .json there.
-    public func execute() throws -> FixedPointAnalysisOutput {
+    public func execute() throws -> FixedPointAnalysisOutput { try execute(note: nil) }
+
+    /// ``execute()``, with `note` hearing what the analysis will do before it starts.
+    public func execute(note: ((String) -> Void)?) throws -> FixedPointAnalysisOutput {
       options.execution.apply()
       let folder = try outputFolder.createFolder()
-      return try failingAsCommand { try options.run(beta: beta, modelFolder: modelFolder).analyze(writingTo: folder) }
+      return try failingAsCommand {
+        try options.run(beta: beta, modelFolder: modelFolder).analyze(writingTo: folder, note: note)
+      }
     }
   }
 

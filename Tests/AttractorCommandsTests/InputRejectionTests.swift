@@ -35,6 +35,7 @@ struct InputRejectionTests {
     (["analyze", "--noisy-starts", "-1"], "--noisy-starts must be between 0 and 1000, got -1"),
     (["analyze", "--mixtures", "-1"], "--mixtures must be between 0 and 100000, got -1"),
     (["analyze", "--random-starts", "-1"], "--random-starts must be between 0 and 100000, got -1"),
+    (["analyze", "--max-starts", "-1"], "--max-starts must be between 0 (every pattern) and 100000, got -1"),
     (["analyze", "--max-steps", "-1"], "--max-steps must be between 1 and 1000000, got -1"),
     (["analyze", "--correlation", "-1"], "--correlation must be in [0, 1), got -1"),
     (["analyze", "phase-diagram", "--beta-range", "-1:2:3"], "--beta-range needs 0 < lo < hi"),
