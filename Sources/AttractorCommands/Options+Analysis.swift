@@ -39,7 +39,7 @@ struct AnalysisOptions: ParsableArguments {
   @Option(
     parsing: .unconditional,
     help: ArgumentHelp(
-      "Most stored patterns used as starts (each with its noisy copies): with more patterns, a sample of this many chosen with --seed (default \(FixedPointAnalysisRun.defaultMaxPatternStarts); 0: every pattern).",
+      "fixed-points: most stored patterns used as starts (each with its noisy copies): with more patterns, a sample of this many chosen with --seed (default \(FixedPointAnalysisRun.defaultMaxPatternStarts); 0: every pattern). phase-diagram starts from every pattern.",
       valueName: "n"))
   var maxStarts = FixedPointAnalysisRun.defaultMaxPatternStarts
 
