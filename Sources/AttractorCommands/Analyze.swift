@@ -26,7 +26,7 @@ extension Analyze {
         optionally sharing a common component so that their overlaps are ≈ --correlation. The model is \
         the modern Hopfield network f(ξ) = Xᵀ softmax(β X ξ) at --beta, in double precision.
 
-        The dynamics run from seeded starts (every pattern, --noisy-starts noisy copies of each, \
+        The dynamics run from seeded starts (every pattern, or a sample of --max-starts of them chosen with --seed, --noisy-starts noisy copies of each, \
         --mixtures averages of two and of three patterns, the mean, --random-starts random states) \
         until a step is ≤ 1e-10·s (s = largest pattern norm) or --max-steps; end points within \
         --merge-tolerance·s are one fixed point, polished by Newton steps. At each fixed point: the \
@@ -47,7 +47,7 @@ extension Analyze {
 
     @Option(
       help: ArgumentHelp(
-        "Analyse a trained iterative-attention model folder (see Models/README.md) instead of a modern Hopfield network; its memory gives the starts. Best with small memories (the MNIST models store 10 prototypes): every stored pattern is a start.",
+        "Analyse a trained iterative-attention model folder (see Models/README.md) instead of a modern Hopfield network; its memory gives the starts. Best with small memories (the MNIST models store 10 prototypes); large ones are sampled (--max-starts) and refused up front when the run would be too long.",
         valueName: "dir"))
     var modelFolder: String?
 
@@ -56,6 +56,11 @@ extension Analyze {
     @OptionGroup var jsonOutput: JSONOutputOptions
 
     public init() {}
+
+    /// Prints what the analysis will do on standard error before it starts, then the result.
+    public func run() throws {
+      printOutput(try render(execute(note: { printToStandardError($0) })))
+    }
 
     public func validate() throws {
       if let beta, !(beta.isFinite && beta > 0) {
@@ -79,10 +84,15 @@ extension Analyze {
     }
 
     /// Runs the analysis without printing; with --output-dir, writes fixed-points.csv and .json there.
-    public func execute() throws -> FixedPointAnalysisOutput {
+    public func execute() throws -> FixedPointAnalysisOutput { try execute(note: nil) }
+
+    /// ``execute()``, with `note` hearing what the analysis will do before it starts.
+    public func execute(note: ((String) -> Void)?) throws -> FixedPointAnalysisOutput {
       options.execution.apply()
       let folder = try outputFolder.createFolder()
-      return try failingAsCommand { try options.run(beta: beta, modelFolder: modelFolder).analyze(writingTo: folder) }
+      return try failingAsCommand {
+        try options.run(beta: beta, modelFolder: modelFolder).analyze(writingTo: folder, note: note)
+      }
     }
   }
 
@@ -101,6 +111,7 @@ extension Analyze {
     @OptionGroup var options: AnalysisOptions
 
     @Option(
+      parsing: .unconditional,
       help: ArgumentHelp("β sweep: lowest, highest, number of log-spaced values.", valueName: "lo:hi:count"))
     var betaRange = BetaRange(lower: 0.5, upper: 64, count: 15)
 

@@ -22,7 +22,7 @@ public struct BenchClassify: ParsableCommand {
   @Option(parsing: .unconditional, help: ArgumentHelp("Inverse temperature β.", valueName: "β"))
   var beta = 8.0
 
-  @Option(help: ArgumentHelp("Number K of fixed points classified per run.", valueName: "K"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Number K of fixed points classified per run.", valueName: "K"))
   var points = 1000
 
   @Option(

@@ -19,7 +19,7 @@ public struct BenchCompare: ParsableCommand {
   @Option(help: ArgumentHelp("A study file (JSON); default: the built-in study.", valueName: "spec.json"))
   var study: String?
 
-  @Option(help: ArgumentHelp("Queries per batch B.", valueName: "B"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Queries per batch B.", valueName: "B"))
   var queryCount = 1024
 
   @OptionGroup var repetitions: RepetitionOptions

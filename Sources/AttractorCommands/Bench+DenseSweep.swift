@@ -29,25 +29,28 @@ public struct BenchDenseSweep: ParsableCommand {
   )
   var model: DenseSweepModel = .densePolynomial
 
-  @Option(help: ArgumentHelp("Degree n of the polynomial and rectified models.", valueName: "n"))
+  @Option(
+    parsing: .unconditional, help: ArgumentHelp("Degree n of the polynomial and rectified models.", valueName: "n"))
   var degree = 3
 
   @Option(parsing: .unconditional, help: ArgumentHelp("β of the exponential model.", valueName: "β"))
   var beta = 1.0
 
-  @Option(help: ArgumentHelp("Number N of units.", valueName: "N"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Number N of units.", valueName: "N"))
   var dimension = 100
 
-  @Option(help: ArgumentHelp("Number K of stored patterns.", valueName: "K"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Number K of stored patterns.", valueName: "K"))
   var count = 10
 
-  @Option(help: ArgumentHelp("Random starts.", valueName: "S"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Random starts.", valueName: "S"))
   var starts = 1000
 
-  @Option(help: ArgumentHelp("Most asynchronous sweeps per start.", valueName: "T"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Most asynchronous sweeps per start.", valueName: "T"))
   var maxSteps = 1000
 
-  @Option(help: ArgumentHelp("Worker threads of the second row (default: all cores).", valueName: "n"))
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp("Worker threads of the second row (default: all cores).", valueName: "n"))
   var workers: Int?
 
   @OptionGroup var bench: BenchmarkRunOptions

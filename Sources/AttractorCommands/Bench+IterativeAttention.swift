@@ -21,10 +21,10 @@ public struct BenchIterativeAttention: ParsableCommand {
 
   @OptionGroup var shape: AttentionShapeOptions
 
-  @Option(help: ArgumentHelp("Memory size M (keys and values).", valueName: "M"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Memory size M (keys and values).", valueName: "M"))
   var count = 10_000
 
-  @Option(help: ArgumentHelp("Number B of queries.", valueName: "B"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Number B of queries.", valueName: "B"))
   var queryCount = 1024
 
   @Option(

@@ -33,13 +33,13 @@ public struct BenchUpdate: ParsableCommand {
       GFLOP/s counts the 4·B·N·d GEMM operations for both. Float.
       """)
 
-  @Option(help: ArgumentHelp("Number N of stored patterns.", valueName: "N"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Number N of stored patterns.", valueName: "N"))
   var count = 8192
 
-  @Option(help: ArgumentHelp("Dimensions d to run, comma-separated.", valueName: "d-list"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Dimensions d to run, comma-separated.", valueName: "d-list"))
   var dimension = IntList([64, 256])
 
-  @Option(help: ArgumentHelp("Number B of queries.", valueName: "B"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Number B of queries.", valueName: "B"))
   var queryCount = 1024
 
   @OptionGroup var bench: BenchmarkRunOptions

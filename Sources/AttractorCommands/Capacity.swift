@@ -22,6 +22,7 @@ struct CapacityModelOptions: ParsableArguments {
   var model = ArgumentList<CapacityModelFamily>([.densePolynomial])
 
   @Option(
+    parsing: .unconditional,
     help: ArgumentHelp(
       "Degrees n of the polynomial and rectified models, comma-separated (each 1 … 64).", valueName: "n-list"))
   var degree = IntList([3])
@@ -66,11 +67,14 @@ extension Capacity {
     @OptionGroup var models: CapacityModelOptions
 
     @Option(
+      parsing: .unconditional,
       help: ArgumentHelp(
         "Numbers of units N, comma-separated (default 100; with --patterns, the file's N).", valueName: "N-list"))
     var dimension: IntList?
 
-    @Option(help: ArgumentHelp("Numbers of stored patterns K, comma-separated.", valueName: "K-list"))
+    @Option(
+      parsing: .unconditional, help: ArgumentHelp("Numbers of stored patterns K, comma-separated.", valueName: "K-list")
+    )
     var count = IntList([10, 20, 50, 100, 200, 500, 1000, 2000])
 
     @Option(
@@ -78,12 +82,13 @@ extension Capacity {
     var patterns: String?
 
     @Option(
+      parsing: .unconditional,
       help: ArgumentHelp(
         "Scan K = round(c·K_max(N)) for these multiples c of the formula (polynomial models with n ≥ 2).",
         valueName: "c-list"))
     var relativeCount: DoubleList?
 
-    @Option(help: ArgumentHelp("Starts per (N, K).", valueName: "S"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Starts per (N, K).", valueName: "S"))
     var starts: Int = 1000
 
     @Option(help: "Where the dynamics start: stored patterns (with --flip-fraction) or random ±1 states.")
@@ -95,15 +100,18 @@ extension Capacity {
     var flipFraction: Double = 0
 
     @Option(
+      parsing: .unconditional,
       help: ArgumentHelp("Also report the fraction of starts ending with at most e wrong units.", valueName: "e"))
     var maxErrors: Int = 0
 
-    @Option(help: ArgumentHelp("Most asynchronous sweeps per start.", valueName: "T"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Most asynchronous sweeps per start.", valueName: "T"))
     var maxSteps: Int = 1000
 
     @OptionGroup var seed: SeedOptions
 
-    @Option(help: ArgumentHelp("Worker threads for the starts (default: all cores).", valueName: "n"))
+    @Option(
+      parsing: .unconditional, help: ArgumentHelp("Worker threads for the starts (default: all cores).", valueName: "n")
+    )
     var workers: Int?
 
     @OptionGroup var outputFolder: OptionalOutputFolderOptions

@@ -54,6 +54,7 @@ public struct CompareRun: ParsableCommand {
   var shard: String?
 
   @Option(
+    parsing: .unconditional,
     help: ArgumentHelp("Stop after running this many cells (resume later with --resume).", valueName: "k"))
   var maxCells: Int?
 

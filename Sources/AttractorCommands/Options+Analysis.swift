@@ -20,7 +20,7 @@ struct AnalysisOptions: ParsableArguments {
 
   @OptionGroup var seed: SeedOptions
 
-  @Option(help: ArgumentHelp("Noisy starts per pattern.", valueName: "n"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Noisy starts per pattern.", valueName: "n"))
   var noisyStarts = 2
 
   @Option(
@@ -28,13 +28,22 @@ struct AnalysisOptions: ParsableArguments {
     help: ArgumentHelp("Noise of the noisy starts, relative to the largest pattern norm.", valueName: "σ"))
   var noise = 0.3
 
-  @Option(help: ArgumentHelp("Number of two-pattern and of three-pattern mixture starts (each).", valueName: "n"))
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp("Number of two-pattern and of three-pattern mixture starts (each).", valueName: "n"))
   var mixtures = 16
 
-  @Option(help: ArgumentHelp("Number of random starts.", valueName: "n"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Number of random starts.", valueName: "n"))
   var randomStarts = 16
 
-  @Option(help: ArgumentHelp("Step limit of the dynamics.", valueName: "T"))
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp(
+      "fixed-points: most stored patterns used as starts (each with its noisy copies): with more patterns, a sample of this many chosen with --seed (default \(FixedPointAnalysisRun.defaultMaxPatternStarts); 0: every pattern). phase-diagram starts from every pattern.",
+      valueName: "n"))
+  var maxStarts = FixedPointAnalysisRun.defaultMaxPatternStarts
+
+  @Option(parsing: .unconditional, help: ArgumentHelp("Step limit of the dynamics.", valueName: "T"))
   var maxSteps = 2000
 
   @Option(
@@ -82,6 +91,9 @@ struct AnalysisOptions: ParsableArguments {
     if randomStarts < 0 || randomStarts > 100_000 {
       throw ValidationError("--random-starts must be between 0 and 100000, got \(randomStarts)")
     }
+    if maxStarts < 0 || maxStarts > 100_000 {
+      throw ValidationError("--max-starts must be between 0 (every pattern) and 100000, got \(maxStarts)")
+    }
     if !(1...1_000_000).contains(maxSteps) {
       throw ValidationError("--max-steps must be between 1 and 1000000, got \(maxSteps)")
     }
@@ -106,8 +118,10 @@ struct AnalysisOptions: ParsableArguments {
     let search = FixedPointSearch(
       noisyStartsPerPattern: noisyStarts, noiseLevel: noise, pairMixtures: mixtures, tripleMixtures: mixtures,
       randomStarts: randomStarts, seed: seed.seed, maxSteps: maxSteps, mergeTolerance: mergeTolerance)
-    return FixedPointAnalysisRun(
+    var run = FixedPointAnalysisRun(
       patterns: source, beta: beta, search: search,
       thresholds: ClassificationThresholds(mass: mass, globalFraction: globalFraction), version: Attractor.version)
+    run.maxPatternStarts = maxStarts == 0 ? nil : maxStarts
+    return run
   }
 }

@@ -6,7 +6,9 @@ import Foundation
 
 /// `--repetitions`: timed repetitions of a benchmark after one warm-up run.
 struct RepetitionOptions: ParsableArguments {
-  @Option(help: ArgumentHelp("Timed repetitions after one warm-up (the median is reported).", valueName: "r"))
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp("Timed repetitions after one warm-up (the median is reported).", valueName: "r"))
   var repetitions: Int = 5
 
   func validate() throws {

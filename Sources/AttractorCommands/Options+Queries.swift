@@ -17,6 +17,7 @@ struct QueryOptions: ParsableArguments {
   var targets: String?
 
   @Option(
+    parsing: .unconditional,
     help: ArgumentHelp(
       "Number B of queries made from random targets (default: see the command's description).", valueName: "B"))
   var queryCount: Int?

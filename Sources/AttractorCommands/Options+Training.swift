@@ -7,16 +7,20 @@ import Foundation
 /// `--epochs`, `--learning-rate`, `--batch-size`: how a model is trained. An option left out keeps
 /// the command's training settings (each command states its defaults in its description).
 struct TrainingOptions: ParsableArguments {
-  @Option(help: ArgumentHelp("Most training epochs (default: see the command's description).", valueName: "n"))
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp("Most training epochs (default: see the command's description).", valueName: "n"))
   var epochs: Int?
 
   @Option(
+    parsing: .unconditional,
     help: ArgumentHelp(
       "Peak AdamW learning rate, cosine-decayed to 0.05× over the epochs (default: see the command's description).",
       valueName: "η"))
   var learningRate: Double?
 
   @Option(
+    parsing: .unconditional,
     help: ArgumentHelp("Training minibatch (default: see the command's description).", valueName: "B"))
   var batchSize: Int?
 
@@ -49,15 +53,20 @@ struct TrainingOptions: ParsableArguments {
 /// of H heads, width d, logits scaled by 1/(τ √d_h)). An option left out keeps the command's
 /// default (each command states it in its description).
 struct AttentionShapeOptions: ParsableArguments {
-  @Option(help: ArgumentHelp("Attention layers L (default: see the command's description).", valueName: "L"))
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp("Attention layers L (default: see the command's description).", valueName: "L"))
   var layers: Int?
 
   @Option(
+    parsing: .unconditional,
     help: ArgumentHelp(
       "Heads per layer H (must divide the width d; default: see the command's description).", valueName: "H"))
   var heads: Int?
 
-  @Option(help: ArgumentHelp("Model width d (default: see the command's description).", valueName: "d"))
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp("Model width d (default: see the command's description).", valueName: "d"))
   var dimension: Int?
 
   @Option(

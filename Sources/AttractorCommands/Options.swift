@@ -14,10 +14,13 @@ struct PatternOptions: ParsableArguments {
       valueName: "file.npy"))
   var patterns: String?
 
-  @Option(help: ArgumentHelp("Number N of random patterns (default: see the command's description).", valueName: "N"))
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp("Number N of random patterns (default: see the command's description).", valueName: "N"))
   var count: Int?
 
   @Option(
+    parsing: .unconditional,
     help: ArgumentHelp("Dimension d of the random patterns (default: see the command's description).", valueName: "d"))
   var dimension: Int?
 
@@ -56,13 +59,26 @@ struct RandomPatternDefaults {
 
 /// `--seed`: the seed of every random choice of a run.
 struct SeedOptions: ParsableArguments {
-  @Option(help: "Seed of every random choice (patterns, queries, starts, update orders, initialisations).")
+  @Option(
+    parsing: .unconditional,
+    help: "Seed of every random choice (patterns, queries, starts, update orders, initialisations).",
+    transform: { try parseSeed($0, option: "--seed") })
   var seed: UInt64 = 0
+}
+
+/// A seed typed on the command line: a whole number from 0 to 2⁶⁴ − 1, or a `ValidationError`
+/// that names `option` and the range (a negative seed is read as a value, not as an option).
+func parseSeed(_ text: String, option: String) throws -> UInt64 {
+  guard let seed = UInt64(text) else {
+    throw ValidationError("\(option) must be a whole number from 0 to \(UInt64.max), got \(text)")
+  }
+  return seed
 }
 
 /// `--threads`: OpenBLAS threads. Always BLAS threads; worker threads are `--workers`.
 struct ExecutionOptions: ParsableArguments {
   @Option(
+    parsing: .unconditional,
     help: ArgumentHelp(
       "OpenBLAS threads (default: OpenBLAS's own choice). Results differ in the last bits between thread counts.",
       valueName: "n"))

@@ -99,6 +99,11 @@ public struct Recall: ParsableCommand {
     if let beta, !(beta.isFinite && beta > 0) {
       throw ValidationError("--beta must be a finite number > 0, got \(Format.compact(beta))")
     }
+    if let beta, precision == .float, beta > Double(Float.greatestFiniteMagnitude) {
+      throw ValidationError(
+        "--beta \(Format.compact(beta)) exceeds the range of Float (largest \(Float.greatestFiniteMagnitude)); use a smaller β or --precision double"
+      )
+    }
     if maxSteps < 0 { throw ValidationError("--max-steps must be at least 0, got \(maxSteps)") }
     if maxSteps > RecallSession.maxSteps {
       throw ValidationError("--max-steps must be at most \(RecallSession.maxSteps), got \(maxSteps)")

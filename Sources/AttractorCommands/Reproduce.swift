@@ -50,7 +50,9 @@ public struct ReproduceIterativeAttention: ParsableCommand {
     help: "Run the MNIST task only (no ablations, memory-size or cost measurements, which use the Synthetic task).")
   var skipSynthetic = false
 
-  @Option(help: ArgumentHelp("Seeds, comma-separated (default 0,1,2; quick 0,1).", valueName: "list"))
+  @Option(
+    parsing: .unconditional, help: ArgumentHelp("Seeds, comma-separated (default 0,1,2; quick 0,1).", valueName: "list")
+  )
   var seeds: SeedList?
 
   @OptionGroup var training: TrainingOptions
@@ -61,6 +63,7 @@ public struct ReproduceIterativeAttention: ParsableCommand {
   var onlyModels: ArgumentList<String>?
 
   @Option(
+    parsing: .unconditional,
     help: ArgumentHelp(
       "Seeds for Table 3's ablations (default: the first seed only; 'all' for every seed).", valueName: "list|all"))
   var ablationSeeds: String?

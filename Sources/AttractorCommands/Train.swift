@@ -41,10 +41,11 @@ public struct TrainIterativeAttention: ParsableCommand {
   @Option(help: "The task: synthetic-gaussian or mnist.")
   var task: IterativeAttentionTraining.Task = .syntheticGaussian
 
-  @Option(help: ArgumentHelp("Synthetic-Gaussian: number of stored vectors.", valueName: "N"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Synthetic-Gaussian: number of stored vectors.", valueName: "N"))
   var count = 10_000
 
   @Option(
+    parsing: .unconditional,
     help: ArgumentHelp("Synthetic-Gaussian: dimension of the vectors (at most the width).", valueName: "n"))
   var dataDimension = 64
 

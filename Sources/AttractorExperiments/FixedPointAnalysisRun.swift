@@ -27,7 +27,22 @@ public struct FixedPointAnalysisRun: Sendable {
   /// Largest dimension analysed (each fixed point needs d × d Jacobian and Hessian eigenproblems).
   public static let maxDimension = 1024
 
+  /// Default of ``maxPatternStarts``: at most this many stored patterns start the search.
+  public static let defaultMaxPatternStarts = 200
+  /// Largest estimated working memory of the dynamics, in bytes (1 GiB); a run above it is refused
+  /// before any work with the options that shrink it.
+  public static let maxWorkingBytes = 1 << 30
+  /// Largest estimated work of a model-folder analysis, in starts × N × d² × layers × heads (each
+  /// start can end at its own fixed point, whose linearisation costs about N × d² per layer and head): 2·10⁹, about
+  /// 25 s on one core of the development machine. A run above it is refused before any work with a
+  /// smaller analysis that fits.
+  public static let maxFolderWork = 2e9
+
   public var patterns: Patterns
+  /// Most stored patterns used as starts (each with its noisy copies). With more patterns than
+  /// this, a seeded sample of this many (stream 5 of the seed) stands in for "every pattern"; its
+  /// starts are reported as `given`. nil: every pattern.
+  public var maxPatternStarts: Int? = FixedPointAnalysisRun.defaultMaxPatternStarts
   /// β of the modern network (default ``defaultBeta``; not used with a model folder).
   public var beta: Double?
   /// How starts are made and end points merged (its seed is the run's seed).
@@ -57,6 +72,83 @@ public struct FixedPointAnalysisRun: Sendable {
     let starts =
       n * (1 + search.noisyStartsPerPattern) + search.pairMixtures + search.tripleMixtures + 1 + search.randomStarts
     try MatrixSizeLimit.check(rows: starts, columns: max(n, d), what: "starts × max(N, d)")
+  }
+
+  /// The analysis of `model` with the starts capped by ``maxPatternStarts`` and its working memory
+  /// checked against ``maxWorkingBytes``; `note` hears what will be done before it starts.
+  func analyzeCapped<Model: AnalyzableRule & AssociativeMemory>(
+    _ model: Model, headCount: Int = 1, layerCount: Int = 1, isFolder: Bool = false, note: ((String) -> Void)?
+  ) throws(InputError) -> FixedPointReport {
+    let x = model.patterns
+    let n = x.rows, d = x.columns
+    var search = self.search
+    var extra: Matrix<Model.Scalar>? = nil
+    var sampledNote = ""
+    if let cap = maxPatternStarts, search.includesPatterns, n > cap {
+      var rng = SeededGenerator(seed: search.seed).derived(5)
+      var indices = Array(0..<n)
+      rng.shuffle(&indices)
+      let chosen = indices.prefix(cap).sorted()
+      let scale = Double(x.rowNorms().max() ?? 0)
+      let perCoordinate = (scale > 0 ? scale : 1) / Double(max(d, 1)).squareRoot()
+      var noise = SeededGenerator(seed: search.seed).derived(6)
+      var rows: [Model.Scalar] = []
+      for i in chosen { rows += x.row(i) }
+      for i in chosen {
+        for _ in 0..<search.noisyStartsPerPattern {
+          rows += x.row(i).map { $0 + Model.Scalar(search.noiseLevel * perCoordinate * noise.nextGaussian()) }
+        }
+      }
+      extra = Matrix(rows: rows.count / max(d, 1), columns: d, elements: rows)
+      search.includesPatterns = false
+      search.noisyStartsPerPattern = 0
+      sampledNote =
+        " (\(cap) of the \(n) stored patterns, sampled with seed \(search.seed), and their noisy copies; --max-starts sets how many)"
+    }
+    let patternStarts = (search.includesPatterns ? n * (1 + search.noisyStartsPerPattern) : 0) + (extra?.rows ?? 0)
+    let starts =
+      patternStarts + (n >= 2 ? search.pairMixtures : 0) + (n >= 3 ? search.tripleMixtures : 0) + 1
+      + search.randomStarts
+    // The dynamics run every start at once: per layer and head a starts × N score matrix, plus
+    // the states (a few starts × d buffers), in the model's scalar.
+    let bytesPerScalar = MemoryLayout<Model.Scalar>.size
+    let working =
+      Double(starts) * Double(n) * Double(max(headCount, 1)) * Double(bytesPerScalar) * 2
+      + Double(starts) * Double(d) * Double(bytesPerScalar) * Double(4 + 2 * layerCount)
+    let mib = { (bytes: Double) in NumberFormat.compact((bytes / 1_048_576).rounded()) }
+    if working > Double(Self.maxWorkingBytes) {
+      throw InputError(
+        "analyze would run \(starts) starts\(sampledNote) against \(n) stored patterns of dimension \(d) at once, "
+          + "about \(mib(working)) MiB of working memory (limit \(mib(Double(Self.maxWorkingBytes))) MiB); "
+          + "run a smaller analysis with --max-starts (stored patterns used as starts), --noisy-starts, "
+          + "--mixtures or --random-starts")
+    }
+    if isFolder {
+      let perStart = Double(n) * Double(d) * Double(d) * Double(layerCount * headCount)
+      let work = Double(starts) * perStart
+      if work > Self.maxFolderWork {
+        let fitting = Int(Self.maxFolderWork / perStart)
+        let advice =
+          fitting >= 5
+          ? "run a smaller analysis, for example --max-starts \(fitting - 4) --noisy-starts 0 --mixtures 1 --random-starts 1 "
+            + "(\(fitting) starts), or lower --max-starts, --noisy-starts, --mixtures and --random-starts yourself"
+          : "even 5 starts exceed the limit; this model is too large for analyze"
+        throw InputError(
+          "analyze would run \(starts) starts\(sampledNote) on a model with \(n) stored patterns of dimension \(d) and "
+            + "\(layerCount) layer(s) × \(headCount) head(s): about starts × N × d² × layers × heads = \(String(format: "%.1e", work)) operations "
+            + "(each fixed point's linearisation costs about N × d² per layer and head), more than the limit of "
+            + "\(String(format: "%.0e", Self.maxFolderWork)) (about 25 s); \(advice)")
+      }
+    }
+    note?(
+      "analyze: \(starts) starts\(sampledNote) against \(n) stored patterns of dimension \(d)"
+        + "\(layerCount > 1 || headCount > 1 ? ", \(layerCount) layer(s) × \(headCount) head(s)" : ""); "
+        + "≈ \(mib(working)) MiB working memory, at most \(search.maxSteps) steps; then each fixed point is linearised (d × d eigenproblems)"
+    )
+    let analyzer = FixedPointAnalyzer(search: search, classifier: Classifier(thresholds: thresholds))
+    do { return try analyzer.analyze(model, additionalStarts: extra) } catch {
+      throw InputError("analysis failed: \(error)")
+    }
   }
 
   /// How the patterns were made, for titles.
@@ -99,11 +191,13 @@ public struct FixedPointAnalysisRun: Sendable {
 
   /// The fixed points of the model, as a record and a table; with `directory`, `fixed-points.csv`
   /// and `fixed-points.json` are written there.
-  public func analyze(writingTo directory: URL?) throws(InputError) -> FixedPointAnalysisOutput {
+  public func analyze(
+    writingTo directory: URL?, note: ((String) -> Void)? = nil
+  ) throws(InputError) -> FixedPointAnalysisOutput {
     let record: FixedPointAnalysisRecord
     let title: String
     if case .modelFolder(let folder) = patterns {
-      (record, title) = try analyzeFolder(folder)
+      (record, title) = try analyzeFolder(folder, note: note)
     } else {
       let x = try patternMatrix()
       let usedBeta = beta ?? Self.defaultBeta
@@ -111,8 +205,7 @@ public struct FixedPointAnalysisRun: Sendable {
       do { network = try ModernHopfield(patterns: x, beta: usedBeta) } catch {
         throw InputError("cannot build the modern Hopfield network: \(error)")
       }
-      let report: FixedPointReport
-      do { report = try analyzer.analyze(network) } catch { throw InputError("analysis failed: \(error)") }
+      let report = try analyzeCapped(network, note: note)
       var patternsFile: String? = nil
       var correlation: Double? = nil
       switch patterns {
@@ -137,7 +230,9 @@ public struct FixedPointAnalysisRun: Sendable {
   }
 
   /// Fixed points of a trained iterative-attention stack, analysed in double precision.
-  func analyzeFolder(_ folder: String) throws(InputError) -> (FixedPointAnalysisRecord, String) {
+  func analyzeFolder(
+    _ folder: String, note: ((String) -> Void)?
+  ) throws(InputError) -> (FixedPointAnalysisRecord, String) {
     let loaded: (record: IterativeAttentionModelFolder, model: IterativeAttention<Float>, patterns: Matrix<Float>)
     do { loaded = try IterativeAttentionModelFolder.load(from: URL(fileURLWithPath: folder)) } catch {
       throw InputError("cannot load the model folder \(folder): \(error)")
@@ -156,9 +251,8 @@ public struct FixedPointAnalysisRun: Sendable {
     } catch {
       throw InputError("cannot build the model of \(folder): \(error)")
     }
-    let report: FixedPointReport
-    do { report = try analyzer.analyze(network) } catch { throw InputError("analysis failed: \(error)") }
     let c = loaded.record.configuration
+    let report = try analyzeCapped(network, headCount: c.heads, layerCount: c.layers, isFolder: true, note: note)
     let record = FixedPointAnalysisRecord(
       version: version, patternsFile: folder, correlation: nil, patternCount: network.memorySize,
       dimension: network.dimension,

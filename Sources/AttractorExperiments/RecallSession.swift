@@ -112,6 +112,34 @@ public struct RecallSession: Sendable {
     }
   }
 
+  /// Notes on stored patterns that make retrieval degenerate, or an error when it is meaningless:
+  /// every pattern zero (no nearest pattern by cosine) is an ``InputError``; zero patterns among
+  /// others, and patterns all identical (no query can be told apart), are notes.
+  static func patternWarnings<Scalar: LinearAlgebraScalar>(_ x: Matrix<Scalar>) throws(InputError) -> [String] {
+    let n = x.rows
+    let zeroRows = (0..<n).filter { i in x.row(i).allSatisfy { $0 == 0 } }
+    if zeroRows.count == n {
+      throw InputError(
+        "every stored pattern is all zeros: no pattern is nearest to any state, so retrieval is meaningless; check the patterns"
+      )
+    }
+    var notes: [String] = []
+    if !zeroRows.isEmpty {
+      let listed = zeroRows.prefix(5).map(String.init).joined(separator: ", ") + (zeroRows.count > 5 ? ", …" : "")
+      notes.append(
+        "warning: \(zeroRows.count) of the \(n) stored patterns are all zeros (rows \(listed)); they are never retrieved"
+      )
+    }
+    if n >= 2 {
+      let first = x.row(0)
+      if (1..<n).allSatisfy({ x.row($0) == first }) {
+        notes.append(
+          "warning: all \(n) stored patterns are identical: queries cannot be told apart, so accuracy measures nothing")
+      }
+    }
+    return notes
+  }
+
   func run<Scalar: LinearAlgebraScalar>(as _: Scalar.Type) throws -> RecallOutput {
     var notes: [String] = []
     let root = SeededGenerator(seed: seed)
@@ -143,6 +171,7 @@ public struct RecallSession: Sendable {
     }
     let n = patternMatrix.rows
     let d = patternMatrix.columns
+    notes += try Self.patternWarnings(patternMatrix)
     if model == .classical { try MatrixSizeLimit.check(rows: d, columns: d, what: "the classical weight matrix d × d") }
     var patternsBinarized = false
     if model == .classical && !Binarization.isBinary(patternMatrix) {

@@ -141,9 +141,21 @@ func quotedForMessage(_ text: String, limit: Int = 80) -> String {
   return out
 }
 
+/// What keeps the file at `url` from being read, in words ("it is a directory, not a file", "it
+/// does not exist", "it is not readable …"), or nil when it is a readable regular file.
+public func fileProblem(at url: URL) -> String? {
+  let manager = FileManager.default
+  var isDirectory: ObjCBool = false
+  guard manager.fileExists(atPath: url.path, isDirectory: &isDirectory) else { return "it does not exist" }
+  if isDirectory.boolValue { return "it is a directory, not a file" }
+  if !manager.isReadableFile(atPath: url.path) { return "it is not readable (check its permissions)" }
+  return nil
+}
+
 /// The bytes of the file at `url` (memory-mapped when Foundation considers it safe), or the
 /// reader's own typed error built from the path and the system's reason.
 func contents<E: Error>(of url: URL, orThrow failure: (_ path: String, _ reason: String) -> E) throws(E) -> Data {
+  if let problem = fileProblem(at: url) { throw failure(url.path, problem) }
   do {
     return try Data(contentsOf: url, options: .mappedIfSafe)
   } catch {

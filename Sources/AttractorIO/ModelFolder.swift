@@ -97,10 +97,20 @@ public struct ModelFolder: Sendable, Equatable {
   /// Opens the folder at `url`: checks that the configuration, the weights and the layout's
   /// required files exist (nothing is read yet).
   ///
-  /// - Throws: ``ModelFolderError/missingFile(path:)`` for the first missing file.
+  /// - Throws: ``ModelFolderError/notAFolder(path:reason:)`` when `url` is missing or a file,
+  ///   ``ModelFolderError/missingFile(path:)`` for the first missing file.
   public init(opening url: URL, layout: Layout = .attractors) throws(ModelFolderError) {
     self.url = url
     self.layout = layout
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+      throw .notAFolder(path: url.path, reason: "it does not exist")
+    }
+    guard isDirectory.boolValue else {
+      throw .notAFolder(
+        path: url.path,
+        reason: "it is a file, not a folder (a model folder holds \(layout.config) and \(layout.weights))")
+    }
     for name in [layout.config, layout.weights] + layout.requiredFiles {
       let path = url.appendingPathComponent(name).path
       guard FileManager.default.fileExists(atPath: path) else { throw .missingFile(path: path) }
@@ -121,6 +131,7 @@ public struct ModelFolder: Sendable, Equatable {
   public func configData(kind: Kind?) throws(ModelFolderError) -> Data {
     let path = configURL.path
     let data: Data
+    if let problem = fileProblem(at: configURL) { throw .unreadableConfig(path: path, reason: problem) }
     do { data = try Data(contentsOf: configURL) } catch { throw .unreadableConfig(path: path, reason: "\(error)") }
     let object: [String: Any]
     do {
@@ -187,6 +198,13 @@ public struct ModelFolder: Sendable, Equatable {
     let path = weightsURL.path
     let tensors: [String: Tensor]
     do { tensors = try SafeTensorsFile.read(from: weightsURL).tensors } catch {
+      // A tensor deleted from the header leaves its bytes behind as a gap in the buffer: name the
+      // missing tensor rather than the gap.
+      if let names = Self.headerTensorNames(of: weightsURL),
+        let missing = expectations.first(where: { !$0.isOptional && !names.contains($0.name) })
+      {
+        throw .missingTensor(path: path, name: missing.name)
+      }
       throw .unreadableWeights(path: path, reason: "\(error)")
     }
     for e in expectations {
@@ -211,6 +229,19 @@ public struct ModelFolder: Sendable, Equatable {
       }
     }
     return tensors
+  }
+
+  /// The tensor names in the JSON header of the safetensors file at `url`, or nil when the header
+  /// cannot be read (used only to explain a file the strict reader refused).
+  static func headerTensorNames(of url: URL) -> Set<String>? {
+    guard let handle = try? FileHandle(forReadingFrom: url) else { return nil }
+    defer { try? handle.close() }
+    guard let prefix = try? handle.read(upToCount: 8), prefix.count == 8 else { return nil }
+    let length = prefix.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+    guard length <= 100_000_000, let header = try? handle.read(upToCount: Int(length)), header.count == Int(length),
+      let object = try? JSONSerialization.jsonObject(with: header) as? [String: Any]
+    else { return nil }
+    return Set(object.keys.filter { $0 != "__metadata__" })
   }
 
   /// Writes a model folder at `url` atomically: every file goes into a new sibling folder which
@@ -282,6 +313,8 @@ public struct ModelFolder: Sendable, Equatable {
 
 /// Errors reading or writing a ``ModelFolder``; each names the file and what is wrong.
 public enum ModelFolderError: Error, Equatable, Sendable, CustomStringConvertible {
+  /// The folder itself does not exist or is not a folder.
+  case notAFolder(path: String, reason: String)
   /// A file the layout requires does not exist.
   case missingFile(path: String)
   /// The configuration cannot be read or is not a JSON object.
@@ -303,6 +336,8 @@ public enum ModelFolderError: Error, Equatable, Sendable, CustomStringConvertibl
 
   public var description: String {
     switch self {
+    case .notAFolder(let path, let reason):
+      return "\(path) is not a model folder: \(reason)"
     case .missingFile(let path):
       return "the model folder is incomplete: \(path) does not exist"
     case .unreadableConfig(let path, let reason):

@@ -184,3 +184,46 @@ struct AnalyzeCommandTests {
     }
   }
 }
+
+@Suite("attractor analyze: sizes checked before the work (issue 16, item 4)")
+struct AnalyzeSizeTests {
+  /// The repository's Models/ folder.
+  static let models = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("Models")
+
+  @Test("A shipped 10,000-pattern folder is refused up front with a smaller analysis that fits")
+  func largeFolderRefusedUpFront() throws {
+    let folder = Self.models.appendingPathComponent("iterative-attention-synthetic-gaussian-single-head").path
+    let command = try fixedPoints(["--model-folder", folder])
+    var notes: [String] = []
+    #expect {
+      _ = try command.execute(note: { notes.append($0) })
+    } throws: {
+      let message = "\($0)"
+      return message.contains("analyze would run 649 starts") && message.contains("--max-starts 8 --noisy-starts 0")
+    }
+    #expect(notes.isEmpty)
+  }
+
+  @Test("--max-starts samples the stored patterns used as starts with the seed; they are reported as given starts")
+  func maxStartsSamples() throws {
+    let arguments = [
+      "--count", "300", "--dimension", "8", "--beta", "2", "--max-starts", "5", "--noisy-starts", "1", "--mixtures",
+      "0", "--random-starts", "0", "--max-steps", "200",
+    ]
+    var notes: [String] = []
+    let output = try fixedPoints(arguments).execute(note: { notes.append($0) })
+    let counts = output.record.report.startCounts
+    #expect(counts["given"] == 10 && counts["pattern"] == nil && counts["noisyPattern"] == nil, "\(counts)")
+    #expect(notes.count == 1 && notes[0].contains("11 starts (5 of the 300 stored patterns, sampled with seed 0"))
+    let all = try fixedPoints(
+      arguments.map { $0 == "5" ? "0" : $0 }
+    ).execute()
+    #expect(all.record.report.startCounts["pattern"] == 300)
+    #expect(rejectsMaxStarts(["--max-starts", "-1"]))
+  }
+}
+
+private func rejectsMaxStarts(_ arguments: [String]) -> Bool {
+  analyzeRejection(arguments)?.contains("--max-starts must be between 0 (every pattern) and 100000, got -1") == true
+}

@@ -94,7 +94,7 @@ struct ReproduceCommandTests {
     #expect(!FileManager.default.fileExists(atPath: untouched))
     #expect {
       try Recall.parse(["--model-folder", "/nonexistent/folder"]).execute()
-    } throws: { "\($0)".contains("config.json does not exist") }
+    } throws: { "\($0)".contains("/nonexistent/folder is not a model folder: it does not exist") }
     #expect(throws: (any Error).self) { try Recall.parse(["--model", "iterative-attention"]) }
     #expect(throws: (any Error).self) { try Recall.parse(["--model-folder", "x", "--count", "3"]) }
     #expect(throws: (any Error).self) { try Analyze.FixedPoints.parse(["--model-folder", "x", "--beta", "3"]) }

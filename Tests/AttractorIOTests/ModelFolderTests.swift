@@ -69,6 +69,10 @@ struct ModelFolderTests {
     let tmp = try TemporaryDirectory()
     defer { tmp.cleanUp() }
     let url = tmp.file("toy")
+    #expect(throws: ModelFolderError.notAFolder(path: url.path, reason: "it does not exist")) {
+      try ModelFolder(opening: url)
+    }
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     #expect(throws: ModelFolderError.missingFile(path: url.appendingPathComponent("config.json").path)) {
       try ModelFolder(opening: url)
     }

@@ -107,7 +107,7 @@ public struct IterativeAttentionModelFolder: Sendable, Codable, Equatable {
   /// zero-padded patterns.
   ///
   /// Validates the files (``/AttractorIO/ModelFolder``), the kind and version, the data dimension
-  /// against the width, and every tensor's name, shape and dtype (``expectedTensors``). A stored
+  /// against the width, and every tensor's name, shape and dtype (``expectedTensors``); a tensor the configuration does not use is refused. A stored
   /// memory is read from `memory.keys`; a recipe is passed to `regenerate` (count, dimension,
   /// seed), which returns the patterns; `AttractorExperiments` adds `load(from:)`, which passes
   /// `SyntheticGaussianDataset`'s patterns.
@@ -126,7 +126,7 @@ public struct IterativeAttentionModelFolder: Sendable, Codable, Equatable {
       throw .invalidConfig(
         path: configPath, reason: "dataDimension \(record.dataDimension) must be in 1…width (\(c.width))")
     }
-    let tensors = try files.tensors(expecting: record.expectedTensors)
+    let tensors = try files.tensors(expecting: record.expectedTensors, allowingOthers: false)
     func matrix(_ name: String) throws(ModelFolderError) -> Matrix<Float> {
       guard let t = tensors[name] else { throw .missingTensor(path: files.weightsURL.path, name: name) }
       do { return try t.matrix(as: Float.self) } catch {
