@@ -11,6 +11,10 @@ extension StudySpec {
   public static func load(
     from url: URL, registry: StudyModelRegistry = .standard, baseDirectory: URL? = nil
   ) throws(StudySpecError) -> Study {
+    if let problem = fileProblem(at: url) {
+      throw StudySpecError(
+        file: url.path, issues: [StudySpecIssue(path: "$", message: "cannot read the study file: \(problem)")])
+    }
     let data: Data
     do {
       data = try Data(contentsOf: url)

@@ -212,3 +212,19 @@ struct StudySpecStrictnessTests {
     }
   }
 }
+
+@Suite("study files: unreadable paths are described in words")
+struct StudyFilePathTests {
+  @Test("a directory, a missing file: the message says which, not a Foundation error code")
+  func paths() throws {
+    let directory = URL(fileURLWithPath: NSTemporaryDirectory())
+    let missing = directory.appendingPathComponent("no-such-study-\(UUID().uuidString).json")
+    for (url, fragment) in [(directory, "it is a directory, not a file"), (missing, "it does not exist")] {
+      #expect {
+        _ = try StudySpec.load(from: url)
+      } throws: { error in
+        "\(error)".contains("cannot read the study file: \(fragment)") && !"\(error)".contains("NSCocoaErrorDomain")
+      }
+    }
+  }
+}
