@@ -89,7 +89,10 @@ let package = Package(
     .testTarget(name: "AttractorCoreTests", dependencies: ["AttractorCore", "AttractorLinearAlgebra"]),
     .testTarget(
       name: "AttractorModelsTests",
-      dependencies: ["AttractorModels", "AttractorCore", "AttractorLinearAlgebra"],
+      dependencies: [
+        "AttractorModels", "AttractorCore", "AttractorLinearAlgebra", "AttractorIO",
+        .product(name: "RealModule", package: "swift-numerics"),
+      ],
       exclude: ["DAMReference"],
       resources: [.copy("Reference")]
     ),
@@ -98,7 +101,9 @@ let package = Package(
     ),
     .testTarget(
       name: "AttractorExperimentsTests",
-      dependencies: ["AttractorExperiments", "AttractorCore", "AttractorLinearAlgebra", "AttractorModels"]
+      dependencies: [
+        "AttractorExperiments", "AttractorCore", "AttractorLinearAlgebra", "AttractorModels", "AttractorIO",
+      ]
     ),
     .testTarget(
       name: "AttractorAnalysisTests",
