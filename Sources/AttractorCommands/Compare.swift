@@ -81,8 +81,12 @@ public struct CompareRun: ParsableCommand {
       try execute(study: study, progress: quiet ? nil : StudyProgressPrinter()), terminator: format.json ? "" : "\n")
   }
 
-  /// The report folder: --output-dir, or report-compare in the current directory.
-  public var folder: URL { output.folder(defaultName: "compare") }
+  /// The report folder: --output-dir; without it, report-compare in the current directory for
+  /// `--resume`, and a new folder otherwise (report-compare, or report-compare-2, -3, … when that
+  /// one holds an earlier run), so that running the command again starts a fresh report.
+  public var folder: URL {
+    resume ? output.folder(defaultName: "compare") : output.newFolder(defaultName: "compare")
+  }
 
   /// The study of --study or the built-in one (see ``loadStudy(_:report:)``).
   public func loadStudy(report: ((String) -> Void)? = nil) throws -> Study {

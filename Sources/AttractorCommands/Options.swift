@@ -114,6 +114,28 @@ struct OutputFolderOptions: OutputFolderOption {
   func createFolder(defaultName: String) throws -> URL {
     try createOutputFolder(folder(defaultName: defaultName))
   }
+
+  /// `--output-dir`, or else a new folder: `report-<defaultName>` when it does not exist or is
+  /// empty, otherwise the first `report-<defaultName>-2`, `-3`, … that does not exist. For
+  /// commands that refuse to write over an earlier run, so that running them again with no option
+  /// starts a fresh report instead of failing.
+  /// `base` is the folder the default goes into (the current directory unless a test says).
+  func newFolder(defaultName: String, in base: URL? = nil) -> URL {
+    if let outputDirectory { return URL(fileURLWithPath: outputDirectory) }
+    let manager = FileManager.default
+    func url(_ name: String) -> URL { base.map { $0.appendingPathComponent(name) } ?? URL(fileURLWithPath: name) }
+    func isFree(_ url: URL) -> Bool {
+      guard manager.fileExists(atPath: url.path) else { return true }
+      return (try? manager.contentsOfDirectory(atPath: url.path).isEmpty) ?? false
+    }
+    var candidate = url("report-\(defaultName)")
+    var n = 2
+    while !isFree(candidate) {
+      candidate = url("report-\(defaultName)-\(n)")
+      n += 1
+    }
+    return candidate
+  }
 }
 
 /// `--output-dir` for a command that prints its result and writes files only when asked: without

@@ -20,7 +20,7 @@ public enum StudyRunSummary {
       return
         "stopped after \(outcome.results.count - outcome.resumed) new cells: \(outcome.results.count) of \(assigned) cells"
         + "\(shard.map { " of shard \($0)" } ?? "") done, kept in \(folder.path)/\(StudyRunner.partialName); "
-        + "continue with the same command and --resume" + repaired
+        + "continue with the same command and --output-dir \(folder.path) --resume" + repaired
     }
     guard let report = outcome.report else {
       return [

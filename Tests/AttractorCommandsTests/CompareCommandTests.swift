@@ -1,5 +1,5 @@
 import ArgumentParser
-import AttractorCommands
+@testable import AttractorCommands
 import Attractors
 import Foundation
 import Testing
@@ -151,7 +151,30 @@ struct CompareCommandTests {
   @Test("compare with no subcommand runs `run`, into report-compare by default; print-study and list-models")
   func defaultsAndHelpers() throws {
     let run = try parse(["compare"], as: CompareRun.self)
-    #expect(run.folder.path == URL(fileURLWithPath: "report-compare").path)
+    // A new folder: report-compare, or report-compare-N when that one holds an earlier run (the
+    // test runs wherever `swift test` was started, which may hold one); --resume names report-compare.
+    #expect(run.folder.lastPathComponent.hasPrefix("report-compare"))
+    #expect(
+      !FileManager.default.fileExists(atPath: run.folder.path) || run.folder.lastPathComponent == "report-compare")
+    let resumed = try parse(["compare", "--resume"], as: CompareRun.self)
+    #expect(resumed.folder.path == URL(fileURLWithPath: "report-compare").path)
+    // In a folder: report-compare while free (or empty), then report-compare-2, -3, ….
+    let base = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: base) }
+    let options = try OutputFolderOptions.parse([])
+    #expect(options.newFolder(defaultName: "compare", in: base).lastPathComponent == "report-compare")
+    try FileManager.default.createDirectory(
+      at: base.appendingPathComponent("report-compare"), withIntermediateDirectories: true)
+    #expect(options.newFolder(defaultName: "compare", in: base).lastPathComponent == "report-compare")
+    try Data("x".utf8).write(to: base.appendingPathComponent("report-compare/cells.jsonl"))
+    #expect(options.newFolder(defaultName: "compare", in: base).lastPathComponent == "report-compare-2")
+    try FileManager.default.createDirectory(
+      at: base.appendingPathComponent("report-compare-2"), withIntermediateDirectories: true)
+    try Data("x".utf8).write(to: base.appendingPathComponent("report-compare-2/cells.jsonl"))
+    #expect(options.newFolder(defaultName: "compare", in: base).lastPathComponent == "report-compare-3")
+    #expect(
+      try OutputFolderOptions.parse(["--output-dir", "/x/y"]).newFolder(defaultName: "compare", in: base).path == "/x/y"
+    )
     #expect(
       try parse(["compare", "merge", "a", "b"], as: Merge.self).folder.lastPathComponent == "report-compare-merge")
     // The subcommands parse as their own types (`parse` requires the type).
