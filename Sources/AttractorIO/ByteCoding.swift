@@ -73,12 +73,6 @@ extension Tensor.Storage {
   }
 }
 
-/// Writes `data` to `url` atomically: Foundation writes a temporary file next to the destination
-/// and renames it over the destination, so readers never observe a half-written file.
-func writeAtomically(_ data: Data, to url: URL) throws {
-  try data.write(to: url, options: .atomic)
-}
-
 /// Runs `body` over the bytes of `data`, preserving the body's typed error.
 ///
 /// `Data.withUnsafeBytes` is `rethrows`, which erases a typed error, so the body's outcome travels

@@ -154,7 +154,7 @@ public enum IDXFile {
     do {
       try writeAtomically(encodeUnsignedBytes(values, shape: shape), to: url)
     } catch {
-      throw .writeFailed(path: url.path, reason: error.localizedDescription)
+      throw .writeFailed(path: url.path, reason: error.reason)
     }
   }
 }

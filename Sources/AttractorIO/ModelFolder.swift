@@ -288,9 +288,11 @@ public struct ModelFolder: Sendable, Equatable {
     do {
       try manager.createDirectory(at: staging, withIntermediateDirectories: true)
       try SafeTensorsFile.write(tensors, metadata: metadata, to: staging.appendingPathComponent(layout.weights))
-      try config.write(to: staging.appendingPathComponent(layout.config))
-      if let name = layout.card, let card { try Data(card.utf8).write(to: staging.appendingPathComponent(name)) }
-      for (name, data) in extraFiles { try data.write(to: staging.appendingPathComponent(name)) }
+      try writeAtomically(config, to: staging.appendingPathComponent(layout.config))
+      if let name = layout.card, let card {
+        try writeAtomically(Data(card.utf8), to: staging.appendingPathComponent(name))
+      }
+      for (name, data) in extraFiles { try writeAtomically(data, to: staging.appendingPathComponent(name)) }
       if manager.fileExists(atPath: url.path) {
         let old = parent.appendingPathComponent(".\(url.lastPathComponent).old-\(token)")
         try manager.moveItem(at: url, to: old)
@@ -306,7 +308,7 @@ public struct ModelFolder: Sendable, Equatable {
       }
     } catch {
       try? manager.removeItem(at: staging)
-      throw .writeFailed(path: url.path, reason: "\(error)")
+      throw .writeFailed(path: url.path, reason: AtomicFile.reason(for: error))
     }
   }
 }

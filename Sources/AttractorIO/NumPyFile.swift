@@ -310,7 +310,7 @@ public enum NumPyFile {
     do {
       try writeAtomically(encode(tensor), to: url)
     } catch {
-      throw .writeFailed(path: url.path, reason: error.localizedDescription)
+      throw .writeFailed(path: url.path, reason: error.reason)
     }
   }
 }

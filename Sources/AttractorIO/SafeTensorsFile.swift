@@ -377,7 +377,7 @@ public enum SafeTensorsFile {
     do {
       try writeAtomically(data, to: url)
     } catch {
-      throw .writeFailed(path: url.path, reason: error.localizedDescription)
+      throw .writeFailed(path: url.path, reason: error.reason)
     }
   }
 

@@ -310,7 +310,9 @@ public struct StudyReport: Sendable, Equatable, Codable {
         ]
         for (name, chart) in charts where c.levels.count > 1 || name.contains("vs-steps") {
           let url = folder.appendingPathComponent(name)
-          do { try chart.write(to: url) } catch { throw .writeFailed(path: url.path, reason: "\(error)") }
+          let svg: String
+          do { svg = try chart.svg() } catch { throw .writeFailed(path: url.path, reason: "\(error)") }
+          try writeAtomically(Data(svg.utf8), to: url)
           figures.append(name)
         }
       }

@@ -1,4 +1,5 @@
 import AttractorCore
+import AttractorIO
 import AttractorLinearAlgebra
 import Foundation
 
@@ -144,31 +145,33 @@ public struct StudyRunner: Sendable {
         damaged += file.damaged.count
         if url == partialURL {
           // Keep only the verified lines, so appended lines start on a fresh line.
-          do { try file.kept.write(to: url, options: .atomic) } catch {
-            throw .writeFailed(path: url.path, reason: "\(error)")
-          }
+          try writeAtomically(file.kept, to: url)
         }
       }
     }
     try writeAtomically(
       canonicalJSON(StudyFile(specHash: header.specHash, spec: study.spec), pretty: true),
       to: folder.appendingPathComponent(Self.studyName))
-    if !fm.fileExists(atPath: partialURL.path) {
-      try writeAtomically(canonicalJSON(header) + Data("\n".utf8), to: partialURL)
-    }
     let assigned = assignedCells
     let assignedSet = Set(assigned.map(\.index))
     done = done.filter { assignedSet.contains($0.key) }
     let resumed = done.count
 
-    let handle: FileHandle
-    do {
-      handle = try FileHandle(forWritingTo: partialURL)
-      try handle.seekToEnd()
-    } catch {
-      throw .writeFailed(path: partialURL.path, reason: "\(error)")
+    // The partial file is needed only when a cell is left to run: resuming a finished run (to
+    // write its report again) adds nothing to the folder.
+    var handle: FileHandle? = nil
+    if done.count < assigned.count {
+      if !fm.fileExists(atPath: partialURL.path) {
+        try writeAtomically(canonicalJSON(header) + Data("\n".utf8), to: partialURL)
+      }
+      do {
+        handle = try FileHandle(forWritingTo: partialURL)
+        try handle?.seekToEnd()
+      } catch {
+        throw .writeFailed(path: partialURL.path, reason: AtomicFile.reason(for: error))
+      }
     }
-    defer { try? handle.close() }
+    defer { try? handle?.close() }
 
     var ran = 0
     var cachedKey: [Int]? = nil
@@ -197,10 +200,10 @@ public struct StudyRunner: Sendable {
       }
       let result = try study.run(cell: cell, inputs: cachedInputs!)
       do {
-        try handle.write(contentsOf: Self.cellLine(result))
-        try handle.synchronize()
+        try handle?.write(contentsOf: Self.cellLine(result))
+        try handle?.synchronize()
       } catch {
-        throw .writeFailed(path: partialURL.path, reason: "\(error)")
+        throw .writeFailed(path: partialURL.path, reason: AtomicFile.reason(for: error))
       }
       done[cell.index] = result
       ran += 1
@@ -395,10 +398,11 @@ struct StudyFile: Codable {
   var spec: StudySpec
 }
 
-/// Writes `data` to `url` atomically (temporary file renamed into place).
+/// Writes `data` to `url` atomically (``AtomicFile/write(_:to:)``: a temporary file flushed and
+/// renamed into place, removed when the write fails, which then names the system's reason).
 func writeAtomically(_ data: Data, to url: URL) throws(StudyRunError) {
-  do { try data.write(to: url, options: .atomic) } catch {
-    throw .writeFailed(path: url.path, reason: error.localizedDescription)
+  do { try AtomicFile.write(data, to: url) } catch {
+    throw .writeFailed(path: url.path, reason: error.reason)
   }
 }
 
