@@ -10,7 +10,9 @@ import Testing
 ///
 /// Cases are seeded by the property checker (a failure prints the `.fixedSeed` that reproduces it)
 /// and shrink to a small failing input. Each check uses 1,000 cases. Tolerances are relative to
-/// the energy's scale and stated per law.
+/// the energy's scale and stated per law. Measured: with no tolerance at all the binary models
+/// never rose, while ModernHopfield<Double> rose by rounding (about 2e-15 of its scale); the Float
+/// network stayed within 1e-7 of its scale.
 @Suite("Energy descent: properties")
 struct EnergyDescentPropertyTests {
   // MARK: Modern Hopfield (synchronous and coordinate-wise updates)
@@ -51,13 +53,13 @@ struct EnergyDescentPropertyTests {
     }
   }
 
-  @Test("ModernHopfield<Float>: E(f(ξ)) ≤ E(ξ) + 1e-5·scale, and along coordinate updates (1,000 cases)", .shrinking)
+  @Test("ModernHopfield<Float>: E(f(ξ)) ≤ E(ξ) + 1e-6·scale, and along coordinate updates (1,000 cases)", .shrinking)
   func modernFloat() async throws {
     await propertyCheck(count: 1000, input: Self.modernInputs) { n, d, x, beta, s, order in
       let model = try Self.modern(n, d, x, beta, as: Float.self)
       let reference = try Self.modern(n, d, x, beta, as: Double.self)
       let state = Array(s.prefix(d)).map { Float($0) }
-      let tolerance = Float(1e-5 * Self.modernScale(reference, state.map { Double($0) }))
+      let tolerance = Float(1e-6 * Self.modernScale(reference, state.map { Double($0) }))
       let before = model.energy(at: state)
       let after = model.energy(at: model.update(at: state))
       #expect(after <= before + tolerance, "synchronous: E rose from \(before) to \(after)")
