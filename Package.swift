@@ -12,6 +12,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
     .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
+    // Test-only: property-based tests (seeded generators with shrinking).
+    .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
   ],
   targets: [
     // CBLAS + LAPACKE from Debian's libopenblas-dev and liblapacke-dev.
@@ -86,18 +88,27 @@ let package = Package(
       name: "AttractorLinearAlgebraTests",
       dependencies: ["AttractorLinearAlgebra", .product(name: "ComplexModule", package: "swift-numerics")]
     ),
-    .testTarget(name: "AttractorCoreTests", dependencies: ["AttractorCore", "AttractorLinearAlgebra"]),
+    .testTarget(
+      name: "AttractorCoreTests",
+      dependencies: [
+        "AttractorCore", "AttractorLinearAlgebra", .product(name: "PropertyBased", package: "swift-property-based"),
+      ]),
     .testTarget(
       name: "AttractorModelsTests",
       dependencies: [
         "AttractorModels", "AttractorCore", "AttractorLinearAlgebra", "AttractorIO",
         .product(name: "RealModule", package: "swift-numerics"),
+        .product(name: "PropertyBased", package: "swift-property-based"),
       ],
       exclude: ["DAMReference"],
       resources: [.copy("Reference")]
     ),
     .testTarget(
-      name: "AttractorIOTests", dependencies: ["AttractorIO", "AttractorLinearAlgebra"], exclude: ["Fixtures"]
+      name: "AttractorIOTests",
+      dependencies: [
+        "AttractorIO", "AttractorLinearAlgebra", .product(name: "PropertyBased", package: "swift-property-based"),
+      ],
+      exclude: ["Fixtures"]
     ),
     .testTarget(
       name: "AttractorExperimentsTests",
@@ -107,7 +118,10 @@ let package = Package(
     ),
     .testTarget(
       name: "AttractorAnalysisTests",
-      dependencies: ["AttractorAnalysis", "AttractorCore", "AttractorLinearAlgebra", "AttractorModels"],
+      dependencies: [
+        "AttractorAnalysis", "AttractorCore", "AttractorLinearAlgebra", "AttractorModels",
+        .product(name: "PropertyBased", package: "swift-property-based"),
+      ],
       exclude: ["Reference"]
     ),
     .testTarget(name: "AttractorPlotsTests", dependencies: ["AttractorPlots"]),
