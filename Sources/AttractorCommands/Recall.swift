@@ -104,6 +104,7 @@ public struct Recall: ParsableCommand {
         "--beta \(Format.compact(beta)) exceeds the range of Float (largest \(Float.greatestFiniteMagnitude)); use a smaller β or --precision double"
       )
     }
+    if let output, output.isEmpty { throw ValidationError("--output must not be empty") }
     if maxSteps < 0 { throw ValidationError("--max-steps must be at least 0, got \(maxSteps)") }
     if maxSteps > RecallSession.maxSteps {
       throw ValidationError("--max-steps must be at most \(RecallSession.maxSteps), got \(maxSteps)")

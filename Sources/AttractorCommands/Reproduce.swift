@@ -142,6 +142,9 @@ public struct ReproduceIterativeAttention: ParsableCommand {
         "MNIST files are missing in \(mnist): \(missing.joined(separator: ", ")). Fetch them with "
           + "`python3 Scripts/fetch_mnist.py`, point --mnist at their folder, or pass --skip-mnist.")
     }
+    if let fromResults, let problem = fileProblem(at: URL(fileURLWithPath: fromResults)) {
+      throw CommandFailure("cannot read --from-results \(fromResults): \(problem)")
+    }
     let folder = try output.createFolder(defaultName: Self.defaultFolderName)
     let report: IterativeAttentionReport
     do {

@@ -142,7 +142,10 @@ public struct ModelFolder: Sendable, Equatable {
     } catch let error as ModelFolderError {
       throw error
     } catch {
-      throw .unreadableConfig(path: path, reason: "not valid JSON: \(error)")
+      // Foundation's JSON errors describe themselves as "NSCocoaErrorDomain error 3840"; the
+      // debug description says where and what.
+      let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? error.localizedDescription
+      throw .unreadableConfig(path: path, reason: "not valid JSON: \(detail)")
     }
     guard let kind else { return data }
     let declared = object[kind.key]
@@ -182,7 +185,7 @@ public struct ModelFolder: Sendable, Equatable {
     do {
       return try decoder.decode(T.self, from: data)
     } catch {
-      throw .invalidConfig(path: configURL.path, reason: "\(error)")
+      throw .invalidConfig(path: configURL.path, reason: decodingErrorSummary(error))
     }
   }
 
@@ -225,7 +228,8 @@ public struct ModelFolder: Sendable, Equatable {
     if !allowingOthers {
       let known = Set(expectations.map(\.name))
       if let extra = tensors.keys.sorted().first(where: { !known.contains($0) }) {
-        throw .tensorMismatch(path: path, name: extra, reason: "not a tensor of this model")
+        throw .tensorMismatch(
+          path: path, name: extra, reason: "no place in this model (its configuration expects no such tensor)")
       }
     }
     return tensors
@@ -359,5 +363,30 @@ public enum ModelFolderError: Error, Equatable, Sendable, CustomStringConvertibl
     case .writeFailed(let path, let reason):
       return "cannot write the model folder \(path): \(reason)"
     }
+  }
+}
+
+/// A `Decodable` failure in words, with the JSON path of the problem ("missing key
+/// history.bestEpoch", "configuration.width: expected Int"), instead of the `DecodingError` dump
+/// with its coding keys; other errors as they describe themselves.
+public func decodingErrorSummary(_ error: any Error) -> String {
+  func path(_ keys: [any CodingKey]) -> String {
+    keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+      .trimmingCharacters(in: CharacterSet(charactersIn: "."))
+  }
+  func at(_ keys: [any CodingKey]) -> String { keys.isEmpty ? "" : "\(path(keys)): " }
+  guard let error = error as? DecodingError else { return "\(error)" }
+  switch error {
+  case .keyNotFound(let key, let context):
+    return "missing key \(path(context.codingPath + [key]))"
+  case .typeMismatch(let type, let context):
+    return "\(at(context.codingPath))expected \(type)"
+  case .valueNotFound(let type, let context):
+    return "\(at(context.codingPath))expected \(type), found null"
+  case .dataCorrupted(let context):
+    let underlying = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
+    return "\(at(context.codingPath))\(underlying ?? context.debugDescription)"
+  @unknown default:
+    return "\(error)"
   }
 }

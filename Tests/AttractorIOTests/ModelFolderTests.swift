@@ -38,7 +38,7 @@ struct ModelFolderTests {
       "\($0)".contains("dtype F32, expected F64")
     }
     #expect { try folder.tensors(expecting: [], allowingOthers: false) } throws: {
-      "\($0)".contains("not a tensor of this model")
+      "\($0)".contains("has no place in this model")
     }
     // Writing again replaces the model folder as a whole and leaves no staging folder.
     try ModelFolder.write(to: url, config: config, tensors: tensors(), card: nil)

@@ -40,7 +40,8 @@ struct IterativeAttentionModelFolderTests {
     try SafeTensorsFile.write(file.tensors, metadata: file.metadata, to: weights)
     #expect(
       throws: ModelFolderError.tensorMismatch(
-        path: weights.path, name: "layers.7.query", reason: "not a tensor of this model")
+        path: weights.path, name: "layers.7.query",
+        reason: "no place in this model (its configuration expects no such tensor)")
     ) {
       try load(folder)
     }

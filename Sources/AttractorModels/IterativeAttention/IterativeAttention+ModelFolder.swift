@@ -130,7 +130,7 @@ public struct IterativeAttentionModelFolder: Sendable, Codable, Equatable {
     func matrix(_ name: String) throws(ModelFolderError) -> Matrix<Float> {
       guard let t = tensors[name] else { throw .missingTensor(path: files.weightsURL.path, name: name) }
       do { return try t.matrix(as: Float.self) } catch {
-        throw .tensorMismatch(path: files.weightsURL.path, name: name, reason: "\(error)")
+        throw .tensorMismatch(path: files.weightsURL.path, name: name, reason: "values that cannot be used: \(error)")
       }
     }
     var layers: [AttentionLayerParameters<Float>] = []

@@ -1,5 +1,6 @@
 import AttractorCore
 import AttractorExperiments
+import AttractorIO
 import Foundation
 
 /// Seed 000's iterative-attention study run end to end into a report folder
@@ -74,7 +75,8 @@ public struct IterativeAttentionReproduction: Sendable {
       results = try JSONCoding.decoder().decode(
         IterativeAttentionStudy.Results.self, from: Data(contentsOf: resultsFile))
     } catch {
-      throw IterativeAttentionReproductionError.unreadableResults(path: resultsFile.path, reason: "\(error)")
+      throw IterativeAttentionReproductionError.unreadableResults(
+        path: resultsFile.path, reason: decodingErrorSummary(error))
     }
     try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
     let report = IterativeAttentionReport(results: results)
