@@ -292,7 +292,7 @@ public struct FixedPointAnalysisRun: Sendable {
   }
 }
 
-/// The result of ``FixedPointAnalysisRun/analyze(writingTo:)``: the record, its table and the
+/// The result of ``FixedPointAnalysisRun/analyze(writingTo:note:)``: the record, its table and the
 /// files written.
 public struct FixedPointAnalysisOutput: Sendable {
   public var record: FixedPointAnalysisRecord
