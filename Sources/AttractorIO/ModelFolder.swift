@@ -133,6 +133,12 @@ public struct ModelFolder: Sendable, Equatable {
     let data: Data
     if let problem = fileProblem(at: configURL) { throw .unreadableConfig(path: path, reason: problem) }
     do { data = try Data(contentsOf: configURL) } catch { throw .unreadableConfig(path: path, reason: "\(error)") }
+    return try Self.checkConfig(data, kind: kind, path: path)
+  }
+
+  /// The checks of ``configData(kind:)`` on configuration bytes already in memory; `path` only
+  /// names the file in errors. Returns `data` unchanged.
+  public static func checkConfig(_ data: Data, kind: Kind?, path: String) throws(ModelFolderError) -> Data {
     let object: [String: Any]
     do {
       guard let o = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
@@ -186,6 +192,19 @@ public struct ModelFolder: Sendable, Equatable {
       return try decoder.decode(T.self, from: data)
     } catch {
       throw .invalidConfig(path: configURL.path, reason: decodingErrorSummary(error))
+    }
+  }
+
+  /// The configuration bytes `data` checked as in ``checkConfig(_:kind:path:)`` and decoded as `T`;
+  /// `path` only names the file in errors.
+  public static func decodeConfig<T: Decodable>(
+    _ type: T.Type, from data: Data, kind: Kind?, path: String, decoder: JSONDecoder = JSONDecoder()
+  ) throws(ModelFolderError) -> T {
+    let data = try checkConfig(data, kind: kind, path: path)
+    do {
+      return try decoder.decode(T.self, from: data)
+    } catch {
+      throw .invalidConfig(path: path, reason: decodingErrorSummary(error))
     }
   }
 

@@ -64,6 +64,20 @@ struct ModelFolderTests {
     #expect(try Data(contentsOf: file) == Data("x".utf8))
   }
 
+  @Test("configuration bytes in memory get the same checks as config.json (the fuzz target's entry)")
+  func configInMemory() throws {
+    struct Config: Decodable { var size: Int }
+    let good = Data(#"{"model": "toy", "formatVersion": 1, "size": 4}"#.utf8)
+    #expect(try ModelFolder.decodeConfig(Config.self, from: good, kind: kind, path: "c.json").size == 4)
+    #expect(try ModelFolder.checkConfig(good, kind: kind, path: "c.json") == good)
+    let old = Data(#"{"model": "toy", "formatVersion": 3, "size": 4}"#.utf8)
+    #expect(throws: ModelFolderError.self) { try ModelFolder.checkConfig(old, kind: kind, path: "c.json") }
+    let noSize = Data(#"{"model": "toy", "formatVersion": 1}"#.utf8)
+    #expect(throws: ModelFolderError.self) {
+      try ModelFolder.decodeConfig(Config.self, from: noSize, kind: kind, path: "c.json")
+    }
+  }
+
   @Test("missing files, unreadable JSON, wrong kind and unsupported versions are typed errors")
   func errors() throws {
     let tmp = try TemporaryDirectory()
