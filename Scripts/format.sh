@@ -3,4 +3,4 @@
 # CI runs `swift format lint --strict` on the same files (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift format format --in-place --recursive --parallel Sources Tests Package.swift
+swift format format --in-place --recursive --parallel Sources Tests Fuzz Package.swift
