@@ -121,12 +121,7 @@ struct MachineWriteFailureTests {
   func compareReport() throws {
     let dir = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
-    try tinyStudy.write(to: dir.appendingPathComponent("tiny.json"), atomically: true, encoding: .utf8)
-    let arguments = ["compare", "run", "--study", "tiny.json", "--output-dir", "out", "--quiet"]
-    let first = try runAttractor(arguments, in: dir)
-    #expect(first.status == 0, "\(first.stderr)")
-    let out = dir.appendingPathComponent("out")
-    let before = try snapshot(out)
+    let (arguments, out, before) = try finishedTinyStudy(in: dir)
     #expect(before["report.md"] != nil && before["results.json"] != nil && before["cells.jsonl"] != nil)
 
     // Writing the report again (--resume of a finished run) on a disk with 4 KiB of room per file.
@@ -196,12 +191,7 @@ struct MachineWriteFailureTests {
   func stoppedWhileWritingReport() throws {
     let dir = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
-    try tinyStudy.write(to: dir.appendingPathComponent("tiny.json"), atomically: true, encoding: .utf8)
-    let arguments = ["compare", "run", "--study", "tiny.json", "--output-dir", "out", "--quiet"]
-    let first = try runAttractor(arguments, in: dir)
-    #expect(first.status == 0, "\(first.stderr)")
-    let out = dir.appendingPathComponent("out")
-    let before = try snapshot(out)
+    let (arguments, out, before) = try finishedTinyStudy(in: dir)
     let manager = FileManager.default
     let reportFiles = before.keys.filter { $0 != "cells.jsonl" && $0 != "study.json" }
     #expect(reportFiles.contains("report.md") && reportFiles.contains { $0.hasSuffix(".svg") })
@@ -282,4 +272,15 @@ private func withoutTimings(_ data: Data, name: String) throws -> String {
     .joined(separator: "\n")
   default: return text
   }
+}
+
+/// Runs the tiny study to the end into `dir/out` and returns its arguments, the folder and a
+/// snapshot of its files (the starting point of the report-folder tests).
+private func finishedTinyStudy(in dir: URL) throws -> (arguments: [String], out: URL, before: [String: Data]) {
+  try tinyStudy.write(to: dir.appendingPathComponent("tiny.json"), atomically: true, encoding: .utf8)
+  let arguments = ["compare", "run", "--study", "tiny.json", "--output-dir", "out", "--quiet"]
+  let first = try runAttractor(arguments, in: dir)
+  #expect(first.status == 0, "\(first.stderr)")
+  let out = dir.appendingPathComponent("out")
+  return (arguments, out, try snapshot(out))
 }
