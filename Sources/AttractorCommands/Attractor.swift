@@ -15,7 +15,10 @@ public struct Attractor: ParsableCommand {
       (OpenBLAS results differ in the last bits between thread counts).
       """,
     version: version,
-    subcommands: [Recall.self, Analyze.self, Capacity.self, Compare.self, Train.self, Reproduce.self, Bench.self]
+    subcommands: [
+      Recall.self, Analyze.self, Capacity.self, Compare.self, Train.self, Reproduce.self, Bench.self,
+      Heads.self, Embed.self,
+    ]
   )
 
   public init() {}
