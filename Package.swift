@@ -114,6 +114,7 @@ let package = Package(
       name: "AttractorExperimentsTests",
       dependencies: [
         "AttractorExperiments", "AttractorCore", "AttractorLinearAlgebra", "AttractorModels", "AttractorIO",
+        "AttractorAnalysis",
       ]
     ),
     .testTarget(

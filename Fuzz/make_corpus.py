@@ -111,6 +111,26 @@ def main():
     put("modelconfig", "format_list.json", json.dumps(dict(base, format=["x", "attractors.iterative-attention"])))
     put("modelconfig", "array.json", "[1, 2]")
 
+    # Hugging Face BERT configs (BERTConfiguration) and WordPiece vocabularies (WordPieceVocabulary).
+    with open(os.path.join(REPO, "Tests", "AttractorModelsTests", "Reference", "TinyBERT", "config.json"), "rb") as f:
+        tiny = f.read()
+    put("bertconfig", "tiny.json", tiny)
+    bert = {"architectures": ["BertModel"], "model_type": "bert", "hidden_size": 384, "num_hidden_layers": 6,
+            "num_attention_heads": 12, "intermediate_size": 1536, "vocab_size": 30522,
+            "max_position_embeddings": 512, "type_vocab_size": 2, "layer_norm_eps": 1e-12, "hidden_act": "gelu",
+            "position_embedding_type": "absolute", "pad_token_id": 0}
+    put("bertconfig", "minilm_like.json", json.dumps(bert))
+    put("bertconfig", "heads_not_dividing.json", json.dumps(dict(bert, num_attention_heads=7)))
+    put("bertconfig", "gelu_new.json", json.dumps(dict(bert, hidden_act="gelu_new")))
+    put("bertconfig", "roberta.json", json.dumps(dict(bert, model_type="roberta")))
+    put("bertconfig", "missing_key.json", json.dumps({k: v for k, v in bert.items() if k != "vocab_size"}))
+    with open(os.path.join(REPO, "Tests", "AttractorModelsTests", "Reference", "tiny_vocab.txt"), "rb") as f:
+        put("vocab", "tiny_vocab.txt", f.read())
+    put("vocab", "crlf.txt", b"[PAD]\r\n[UNK]\r\n[CLS]\r\n[SEP]\r\nhello\r\n##s\r\n")
+    put("vocab", "no_unk.txt", "[CLS]\n[SEP]\na\n")
+    put("vocab", "unicode.txt", "[UNK]\n[CLS]\n[SEP]\ncafé\n中\n##ü\n\n")
+    put("vocab", "not_utf8.txt", b"[UNK]\n\xff\xfe\n")
+
 
 if __name__ == "__main__":
     main()

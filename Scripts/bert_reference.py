@@ -11,7 +11,7 @@ Swift tests compare against.
                                                Scripts/fetch_minilm.py) for SENTENCES below, token ids
                                                from the model's tokenizer.json (needs `tokenizers`, see
                                                Scripts/wordpiece_reference.py), to minilm_embeddings.json
-    python3 Scripts/bert_reference.py bench [--attractor PATH] [--repeats N]
+    python3 Scripts/bert_reference.py bench [--attractor PATH] [--repetitions N]
                                                forward time of 32 sentences × 128 tokens: this NumPy
                                                pass (float32) and `attractor bench encoder`, alternating
 
@@ -88,7 +88,7 @@ def layer_norm(x, g, b, eps):
 def forward(w, config, batch, prefix="", dtype=np.float64):
     """Padded forward pass. Returns (hidden (B, L, d), attentions [layer](B, H, L, L), embeddings (B, d))."""
     def p(name):
-        return w[prefix + name].astype(dtype)
+        return w[prefix + name].astype(dtype, copy=False)
     d, H = config["hidden_size"], config["num_attention_heads"]
     dh, eps = d // H, config["layer_norm_eps"]
     B, L = len(batch), max(len(s) for s in batch)
@@ -198,7 +198,7 @@ def bench(argv):
     import os
     ap = argparse.ArgumentParser()
     ap.add_argument("--attractor", default=str(ROOT / ".build" / "release" / "attractor"))
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repetitions", type=int, default=5)
     args = ap.parse_args(argv)
     config = json.loads((MODEL / "config.json").read_text())
     w = read_safetensors(MODEL / "model.safetensors")
@@ -207,16 +207,16 @@ def bench(argv):
     batch = [[101] + rng.integers(1000, 30000, size=126).tolist() + [102] for _ in range(32)]
     forward(w32, config, batch[:2], dtype=np.float32)  # warm-up
     numpy_times, swift_times = [], []
-    for _ in range(args.repeats):
+    for _ in range(args.repetitions):
         t0 = time.perf_counter()
         forward(w32, config, batch, dtype=np.float32)
         numpy_times.append(time.perf_counter() - t0)
-        res = subprocess.run([args.attractor, "bench", "encoder", "--model-folder", str(MODEL), "--batch", "32",
-                              "--tokens", "128", "--repeats", "1", "--json"], check=True, capture_output=True, text=True)
+        res = subprocess.run([args.attractor, "bench", "encoder", "--model-folder", str(MODEL), "--batch-size", "32",
+                              "--tokens", "128", "--repetitions", "1", "--json"], check=True, capture_output=True, text=True)
         swift_times.append(json.loads(res.stdout)["secondsPerForward"])
     nm, sm = float(np.median(numpy_times)), float(np.median(swift_times))
     threads = os.environ.get("OPENBLAS_NUM_THREADS", "default (all cores)")
-    print(json.dumps({"batch": 32, "tokens": 128, "repeats": args.repeats, "openblasThreads": threads,
+    print(json.dumps({"batch": 32, "tokens": 128, "repetitions": args.repetitions, "openblasThreads": threads,
                       "numpySeconds": nm, "swiftSeconds": sm, "speedup": nm / sm,
                       "numpyAll": numpy_times, "swiftAll": swift_times}, indent=1))
 

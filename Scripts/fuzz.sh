@@ -3,7 +3,7 @@
 #
 #   bash Scripts/fuzz.sh TARGET|all [SECONDS] [extra libFuzzer flags…]
 #
-# Targets (Fuzz/<target>.swift): npy, safetensors, idx, study, modelconfig. Builds the library
+# Targets (Fuzz/<target>.swift): npy, safetensors, idx, study, modelconfig, bertconfig, vocab. Builds the library
 # modules once into .build-fuzz/ (instrumented; not part of Package.swift's products, so
 # `swift build` and `swift test` never see the fuzz entry points), links each target with swiftc,
 # then runs it on a scratch copy of its seed corpus (Fuzz/Corpus/<target>/) for SECONDS
@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-TARGETS=(npy safetensors idx study modelconfig)
+TARGETS=(npy safetensors idx study modelconfig bertconfig vocab)
 target=${1:?usage: Scripts/fuzz.sh TARGET|all [SECONDS] [libFuzzer flags...]}
 seconds=${2:-30}
 shift $(($# < 2 ? $# : 2))

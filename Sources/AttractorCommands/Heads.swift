@@ -12,7 +12,7 @@ public struct Heads: ResultPrintingCommand {
       Runs the encoder of a Hugging Face BERT folder (--model-folder; `python3 Scripts/fetch_minilm.py` \
       writes all-MiniLM-L6-v2 to Data/all-MiniLM-L6-v2) on the sentences of --text (repeatable) or \
       --corpus (one sentence per line; empty lines skipped with a note), or on the built-in corpus of \
-      41 sentences (Docs/examples/heads-corpus.txt). Per layer and head (0-based), over every query \
+      40 sentences (Docs/examples/heads-corpus.txt). Per layer and head (0-based), over every query \
       of every sentence: k₉₀ (fewest keys holding 90 % of the attention) and its median; Ramsauer et \
       al.'s class I–IV from the median of k₉₀/N (I > 1/2, II > 1/8, III > 1/32, IV ≤ 1/32; N = \
       tokens of the sentence); the entropy over log N; β_eff, the slope of the logits against the \

@@ -11,6 +11,8 @@ enum MiniLM {
     .deletingLastPathComponent().appendingPathComponent("Data/all-MiniLM-L6-v2")
   static let isPresent = FileManager.default.fileExists(atPath: url.appendingPathComponent("model.safetensors").path)
   static let skipNote: Comment = "needs Data/all-MiniLM-L6-v2 (python3 Scripts/fetch_minilm.py); skipped"
+  /// Loaded once for all tests (reading 90 MB of weights takes seconds in a debug build).
+  static let checkpoint = Result { try BERTCheckpoint(opening: url) }
 }
 
 func referenceURL(_ name: String) throws -> URL {
@@ -234,7 +236,7 @@ struct MiniLMTests {
   func numpyReference() throws {
     let reference = try JSONDecoder().decode(
       MiniLMEmbeddingReference.self, from: Data(contentsOf: referenceURL("minilm_embeddings.json")))
-    let checkpoint = try BERTCheckpoint(opening: MiniLM.url)
+    let checkpoint = try MiniLM.checkpoint.get()
     #expect(checkpoint.prefix == "" && checkpoint.maxLength == 256)
     #expect(checkpoint.tokenize(reference.sentences).map(\.ids) == reference.ids)
     let embeddings = try checkpoint.embed(reference.sentences)
@@ -248,7 +250,7 @@ struct MiniLMTests {
 
   @Test("paraphrases score far above unrelated sentences", .enabled(if: MiniLM.isPresent, MiniLM.skipNote))
   func paraphrases() throws {
-    let checkpoint = try BERTCheckpoint(opening: MiniLM.url)
+    let checkpoint = try MiniLM.checkpoint.get()
     let s = [
       "A man is playing a guitar on the stage.", "Someone performs music with a guitar in front of an audience.",
       "The stock market fell sharply on Monday.", "Share prices dropped steeply at the start of the week.",

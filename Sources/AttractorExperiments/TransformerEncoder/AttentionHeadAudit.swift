@@ -83,6 +83,9 @@ public struct AttentionHeadAudit: Sendable {
     /// fixed point, or not converging.
     public var tokenStartShares: [String: Double]?
     public var metastableSubsets: [Subset]?
+    /// The token of each single-pattern fixed point, counted over the sentences (which token the
+    /// head's memory collapses onto, such as [SEP]).
+    public var singlePatternTokens: [String: Int]?
   }
 
   /// The audit's record.
@@ -202,6 +205,7 @@ public struct AttentionHeadAudit: Sendable {
     var startShares: [String: Double] = [:]
     var tokenStarts = 0
     var subsets: [String: (Subset, Int)] = [:]
+    var singleTokens: [String: Int] = [:]
     for (si, s) in sentences.enumerated() {
       let n = s.tokens.count
       let a = s.attention[layer]
@@ -261,6 +265,9 @@ public struct AttentionHeadAudit: Sendable {
         case .singlePattern:
           mix.single += 1
           key = "single"
+          if let top = fp.classification.evidence?.heaviest.first {
+            singleTokens[s.tokens[top.pattern], default: 0] += 1
+          }
         default:
           mix.unstable += 1
           key = "unstable"
@@ -286,6 +293,7 @@ public struct AttentionHeadAudit: Sendable {
       record.fixedPoints = mix
       let t = Double(max(1, tokenStarts))
       record.tokenStartShares = startShares.mapValues { $0 / t }
+      record.singlePatternTokens = singleTokens
       record.metastableSubsets = subsets.values.sorted {
         ($0.1, $0.0.tokenStartShare, -$0.0.sentence) > ($1.1, $1.0.tokenStartShare, -$1.0.sentence)
       }.prefix(options.subsetExamples).map(\.0)

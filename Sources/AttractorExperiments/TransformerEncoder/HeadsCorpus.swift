@@ -1,4 +1,4 @@
-/// The default corpus of `attractor heads`: 41 English sentences written for this project (short
+/// The default corpus of `attractor heads`: 40 English sentences written for this project (short
 /// and long; statements, questions, lists, numbers, names, quotations), one per line. A copy for
 /// reading and editing is `Docs/examples/heads-corpus.txt`; this literal is what an installed
 /// binary uses, so it works without the repository.
