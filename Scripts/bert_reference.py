@@ -48,6 +48,9 @@ SENTENCES = [
     "What is a simple recipe for homemade bread?",
     "The cat sleeps on the warm windowsill.",
     "Quantum computers use qubits instead of bits.",
+    # Longer than the model's 256 tokens: sentence-transformers (and the Swift side) cut it there.
+    " ".join(f"Sentence number {i} of a very long paragraph talks about rivers, bridges and trains."
+             for i in range(1, 25)),
 ]
 
 
