@@ -1,6 +1,7 @@
 import AttractorCore
 import Foundation
 import AttractorLinearAlgebra
+import AttractorModels
 
 /// An in-context denoising task (Smart, Bietti & Sengupta, arXiv:2502.05164): a prompt holds L clean
 /// context tokens x₁ … x_L drawn from a task distribution plus one noisy query x̃ = x + z,
@@ -442,3 +443,5 @@ enum PromptSampling {
     }
   }
 }
+
+extension PromptBatch: AttentionPrompts {}
