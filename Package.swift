@@ -114,7 +114,8 @@ let package = Package(
       name: "AttractorExperimentsTests",
       dependencies: [
         "AttractorExperiments", "AttractorCore", "AttractorLinearAlgebra", "AttractorModels", "AttractorIO",
-      ]
+      ],
+      exclude: ["Reference"]
     ),
     .testTarget(
       name: "AttractorAnalysisTests",

@@ -15,6 +15,7 @@ public struct Bench: ParsableCommand {
       """,
     subcommands: [
       BenchUpdate.self, BenchIterativeAttention.self, BenchClassify.self, BenchDenseSweep.self, BenchCompare.self,
+      BenchInContextDenoising.self,
     ])
 
   public init() {}

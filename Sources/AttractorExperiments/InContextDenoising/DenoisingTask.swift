@@ -292,6 +292,8 @@ public struct DenoisingTaskSampler: Sendable {
 
   /// Redraws every prompt of `batch` as batch `index`: a fresh task per prompt, its L context tokens,
   /// its clean token x and the query x + z. Allocation-free once the batch's scratch has grown.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func fill<Scalar: LinearAlgebraScalar>(_ batch: inout PromptBatch<Scalar>, index: Int) {
     precondition(batch.task == task, "fill: the batch was made for another task")
     var generator = SeededGenerator(seed: seed).derived(index)
@@ -334,6 +336,8 @@ public struct DenoisingTaskSampler: Sendable {
 /// The sampling kernels shared by the sampler and task instances.
 enum PromptSampling {
   /// Fills `count` entries with independent N(0, scale²) draws (Marsaglia's polar method, pairs).
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   static func fillGaussian<Scalar: LinearAlgebraScalar>(
     _ out: UnsafeMutablePointer<Scalar>, count: Int, scale: Scalar, generator: inout SeededGenerator
   ) {
@@ -355,6 +359,8 @@ enum PromptSampling {
 
   /// Draws one task's parameters into `p`: an orthonormal n × d basis (Gram–Schmidt on a Gaussian
   /// matrix, in double precision) or p unit centres.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   static func drawParameters<Scalar: LinearAlgebraScalar>(
     task: DenoisingTask, into p: UnsafeMutablePointer<Scalar>, scratch: inout [Scalar], generator: inout SeededGenerator
   ) {
@@ -405,6 +411,8 @@ enum PromptSampling {
   }
 
   /// Draws `count` tokens of the task with parameters `p` into `out` (count × n, row-major).
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   static func drawTokens<Scalar: LinearAlgebraScalar>(
     task: DenoisingTask, parameters p: UnsafePointer<Scalar>, count: Int, into out: UnsafeMutablePointer<Scalar>,
     scratch: inout [Scalar], generator: inout SeededGenerator

@@ -143,7 +143,7 @@ public struct OneLayerAttention<Scalar: LinearAlgebraScalar>: Sendable, Equatabl
   }
 
   /// f(x̃_b) for every prompt, into `workspace` (read it with ``Workspace/outputs``).
-  public func forward(_ prompts: some AttentionPrompts<Scalar>, workspace: inout Workspace) {
+  public func forward<P: AttentionPrompts<Scalar>>(_ prompts: P, workspace: inout Workspace) {
     let n = dimension, b = prompts.queries.rows
     let l = prompts.contexts.rows / b
     workspace.fit(batchSize: b, contextLength: l, dimension: n)
@@ -182,7 +182,7 @@ public struct OneLayerAttention<Scalar: LinearAlgebraScalar>: Sendable, Equatabl
 
   /// The loss ℓ = (1/B) Σ ‖f(x̃_b) − x_b‖², with ∂ℓ/∂W_KQ and ∂ℓ/∂W_PV left in the workspace.
   @discardableResult
-  public func lossAndGradients(_ prompts: some AttentionPrompts<Scalar>, workspace: inout Workspace) -> Double {
+  public func lossAndGradients<P: AttentionPrompts<Scalar>>(_ prompts: P, workspace: inout Workspace) -> Double {
     forward(prompts, workspace: &workspace)
     let n = dimension, b = prompts.queries.rows
     let l = prompts.contexts.rows / b
