@@ -31,6 +31,11 @@ public struct ReproduceInContextDenoising: ParsableCommand {
   @Option(help: ArgumentHelp("Training steps per sweep condition (default 1000; quick 30).", valueName: "n"))
   var sweepSteps: Int?
 
+  @Option(
+    help: ArgumentHelp(
+      "Re-render the report from a results.json of an earlier run instead of running.", valueName: "file"))
+  var fromResults: String?
+
   @OptionGroup var execution: ExecutionOptions
 
   @OptionGroup var jsonOutput: JSONOutputOptions
@@ -65,12 +70,18 @@ public struct ReproduceInContextDenoising: ParsableCommand {
 
   public func run() throws {
     execution.apply()
+    if let fromResults, let problem = fileProblem(at: URL(fileURLWithPath: fromResults)) {
+      throw CommandFailure("cannot read --from-results \(fromResults): \(problem)")
+    }
     let folder = try output.createFolder(defaultName: Self.defaultFolderName)
     let reproduction = InContextDenoisingReproduction(
       settings: settings(), command: commandLine, log: { printToStandardError($0) })
     let report: InContextDenoisingReport
     do {
-      report = try reproduction.run(into: folder)
+      report =
+        try fromResults.map {
+          try InContextDenoisingReproduction.render(resultsFile: URL(fileURLWithPath: $0), into: folder)
+        } ?? reproduction.run(into: folder)
     } catch {
       throw CommandFailure("\(error)")
     }

@@ -34,12 +34,28 @@ struct ReproduceInContextDenoisingTests {
       #expect(c.bayes.mse <= c.query.mse && c.bayes.mse <= c.nearestToken.mse, "\(f.task)")
     }
     #expect(!results.analyses.isEmpty && results.analyses.allSatisfy { !$0.fixedPoints.isEmpty })
+    // Re-rendering from results.json gives the same report.
+    let again = dir.appendingPathComponent("again")
+    let rerender = try #require(
+      try Reproduce.parseAsRoot([
+        "in-context-denoising", "--from-results", dir.appendingPathComponent("results.json").path, "--output-dir",
+        again.path,
+      ]) as? ReproduceInContextDenoising)
+    try rerender.run()
+    #expect(try String(contentsOf: again.appendingPathComponent("README.md"), encoding: .utf8) == readme)
   }
 
   @Test("Bad options are refused")
-  func badOptions() {
+  func badOptions() throws {
     for arguments in [["in-context-denoising", "--steps", "0"], ["in-context-denoising", "--sweep-steps", "-1"]] {
       #expect(throws: (any Error).self) { try Reproduce.parseAsRoot(arguments) }
     }
+    let missing = FileManager.default.temporaryDirectory.appendingPathComponent("no-such-\(UUID().uuidString).json")
+    let command = try #require(
+      try Reproduce.parseAsRoot([
+        "in-context-denoising", "--from-results", missing.path, "--output-dir", missing.path + "-out",
+      ])
+        as? ReproduceInContextDenoising)
+    #expect(throws: (any Error).self) { try command.run() }
   }
 }

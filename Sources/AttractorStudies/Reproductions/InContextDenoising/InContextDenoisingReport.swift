@@ -91,7 +91,8 @@ public struct InContextDenoisingReport: Sendable {
         "E(x̃)", "E(one step)", "E(reached)", "one step → nearest fixed point",
       ], leftColumns: 1)
     for a in results.analyses {
-      let classes = a.countByClass.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+      let classes = a.countByClass.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
+        .joined(separator: ", ")
       t.append([
         a.family.rawValue, "\(a.prompt)", classes, "\(a.queryK)", g(a.querySquaredError), g(a.oneStepSquaredError),
         g(a.reachedSquaredError), g(a.queryEnergy), g(a.oneStepEnergy), g(a.reachedEnergy),
@@ -119,10 +120,16 @@ public struct InContextDenoisingReport: Sendable {
     }
     if let sm = run("softmax-subspace") {
       let a = sm.structure.projectionValue.diagonalMean, b = sm.structure.keyQuery.diagonalMean
+      let mirrored =
+        a < 0 && b < 0
+        ? " Training ended on the mirrored branch (both means negative): (W_KQ, W_PV) → (−W_KQ, −W_PV) gives the "
+          + "same output on the mirrored context −X, which has the same law for this task, so |α|, |β| are compared."
+        : ""
       out.append(
-        "Softmax attention, subspace task: β = \(g(b)), α = \(g(a)) (αβ = \(g(a * b))) against the paper's "
+        "Softmax attention, subspace task: β = \(g(abs(b))), α = \(g(abs(a))) (αβ = \(g(a * b))) against the paper's "
           + "β ≈ 0.194, α ≈ 1.607 (αβ ≈ 0.312). In the small-β regime only the product αβ is pinned by the task "
-          + "(α Xᵀ softmax(βXx̃) ≈ α x̄ + αβ Σ̂ x̃), so α and β separately are a weaker comparison than αβ.")
+          + "(α Xᵀ softmax(βXx̃) ≈ α x̄ + αβ Σ̂ x̃), so α and β separately are a weaker comparison than αβ."
+          + mirrored)
     }
     if let mx = run("softmax-mixture") {
       out.append(

@@ -265,6 +265,21 @@ public struct InContextDenoisingReproduction: Sendable {
     return report
   }
 
+  /// Re-renders the report of an earlier run from its `results.json` into `output`.
+  public static func render(resultsFile: URL, into output: URL) throws -> InContextDenoisingReport {
+    let results: Results
+    do {
+      results = try JSONCoding.decoder().decode(Results.self, from: Data(contentsOf: resultsFile))
+    } catch {
+      throw InContextDenoisingError.invalidParameter(
+        name: "results file", value: resultsFile.path, requirement: "a results.json of this reproduction (\(error))")
+    }
+    try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+    let report = InContextDenoisingReport(results: results)
+    try report.write(to: output)
+    return report
+  }
+
   /// Runs everything and returns the results.
   public func run() throws -> Results {
     try settings.validate()
