@@ -20,7 +20,7 @@ import json
 import pathlib
 
 import numpy as np
-from scipy.special import ive
+import math
 
 OUT = pathlib.Path(__file__).resolve().parent.parent / "Tests/AttractorExperimentsTests/Reference/in_context_reference.json"
 
@@ -83,6 +83,19 @@ def energy_case(rng, alpha, beta, L=7, n=5, states=3):
     return out
 
 
+def bessel_i(nu, x, terms=400):
+    """I_nu(x) (x > 0) by its power series sum_k (x/2)^(2k+nu) / (k! Gamma(k+nu+1)), in log space (independent
+    of the continued fraction the Swift code uses)."""
+    logs = [(2 * k + nu) * math.log(x / 2) - math.lgamma(k + 1) - math.lgamma(k + nu + 1) for k in range(terms)]
+    m = max(logs)
+    return sum(math.exp(v - m) for v in logs), m  # I_nu(x) = sum * exp(m)
+
+
+def bessel_ratio(nu, x):
+    (a, ma), (b, mb) = bessel_i(nu, x), bessel_i(nu - 1, x)
+    return a / b * math.exp(ma - mb)
+
+
 def random_basis(rng, n, d):
     q, _ = np.linalg.qr(rng.standard_normal((n, d)))
     return q
@@ -125,7 +138,7 @@ def bayes(task, params, q):
     norm = np.linalg.norm(y)
     kappa = task["R"] * norm / s2
     nu = task["d"] / 2
-    ratio = ive(nu, kappa) / ive(nu - 1, kappa)
+    ratio = bessel_ratio(nu, kappa)
     return task["R"] * ratio * params @ y / norm
 
 
