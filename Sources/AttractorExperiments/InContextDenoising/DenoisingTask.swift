@@ -18,8 +18,8 @@ import AttractorModels
 /// ``mixture(dimension:centreCount:contextLength:clusterVariance:noiseVariance:)`` or
 /// ``spheres(dimension:subspaceDimension:contextLength:radius:noiseVariance:)``, which refuse bad
 /// parameters (n < d, L = 0, σ ≤ 0, R ≤ 0, p = 0) with ``InContextDenoisingError``.
-/// The mixture's centres on the unit sphere are this implementation's choice (the paper's figures
-/// use unit-scale centres; the exact law is not restated here).
+/// The mixture's centres, uniform on the unit sphere of ℝⁿ, are this implementation's choice (the
+/// paper's exact centre law is not restated in the project's references).
 public struct DenoisingTask: Sendable, Equatable, Hashable, Codable, CustomStringConvertible {
   /// The three task families of the paper.
   public enum Family: String, Sendable, Codable, CaseIterable, Hashable {

@@ -18,9 +18,10 @@ import AttractorLinearAlgebra
 ///
 /// The energy is a rescaled modern Hopfield energy, and is computed by one: with patterns αX and
 /// inverse temperature β/α, E = E_MH/α − β⁻¹ log L − M²/(2α) (M the largest norm of αX), ∇E = ∇E_MH/α,
-/// H = H_MH/α, and the update is the modern Hopfield update (so energies use its
-/// cancellation-free double-precision evaluation, and the update descends E: it is the CCCP step of
-/// Ramsauer et al., arXiv:2008.02217, and a gradient step of size α ≤ 1/λ_max(H) bound).
+/// H = H_MH/α, and the update is the modern Hopfield update. So energies use its cancellation-free
+/// double-precision evaluation, and the update descends E for every α, β > 0: it is the modern
+/// Hopfield CCCP step (Ramsauer et al., arXiv:2008.02217), and E is a positive multiple of E_MH plus
+/// a constant.
 public struct ContextEnergy<Scalar: LinearAlgebraScalar>: TwiceDifferentiableEnergy, EnergyDescending,
   LinearizableUpdateRule, AssociativeMemory
 {

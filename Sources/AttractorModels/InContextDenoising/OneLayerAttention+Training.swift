@@ -60,7 +60,8 @@ public struct OneLayerAttentionTrainer: Sendable {
     public var steps: [Int] = []
     /// Validation loss at those steps.
     public var validationLoss: [Double] = []
-    /// Mean minibatch loss since the previous measurement (the first entry: NaN-free 0 steps → the initial validation loss).
+    /// Mean minibatch loss since the previous measurement (the first entry, at step 0, repeats the
+    /// initial validation loss).
     public var trainingLoss: [Double] = []
   }
 

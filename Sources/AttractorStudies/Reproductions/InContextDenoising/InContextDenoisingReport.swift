@@ -161,7 +161,7 @@ public struct InContextDenoisingReport: Sendable {
       "",
       "Smart, Bietti & Sengupta, \"In-context denoising with one-layer transformers: connections between "
         + "attention and associative memory retrieval\" (arXiv:2502.05164). Produced by `\(results.command)` "
-        + "in \(g(results.seconds, 3)) s (\(results.blasThreads) BLAS threads). Every number below is in "
+        + "in \(g(results.seconds, 3)) s (\(results.blasThreads) BLAS thread\(results.blasThreads == 1 ? "" : "s")). Every number below is in "
         + "`results.json`; MSE is ‖estimate − x‖² summed over coordinates, averaged over \(s.evaluationPrompts) "
         + "held-out prompts (± one standard error).",
       "",
