@@ -115,7 +115,8 @@ let package = Package(
       dependencies: [
         "AttractorExperiments", "AttractorCore", "AttractorLinearAlgebra", "AttractorModels", "AttractorIO",
         "AttractorAnalysis",
-      ]
+      ],
+      exclude: ["Reference"]
     ),
     .testTarget(
       name: "AttractorAnalysisTests",

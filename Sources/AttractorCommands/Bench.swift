@@ -16,6 +16,7 @@ public struct Bench: ParsableCommand {
     subcommands: [
       BenchUpdate.self, BenchIterativeAttention.self, BenchClassify.self, BenchDenseSweep.self, BenchCompare.self,
       BenchEncoder.self,
+      BenchInContextDenoising.self,
     ])
 
   public init() {}

@@ -123,18 +123,18 @@ public struct Heads: ResultPrintingCommand {
       try AtomicFile.write(Data(try JSONCoding.string(report).utf8), to: folder.appendingPathComponent("heads.json"))
       try AtomicFile.write(Data((report.table + "\n").utf8), to: folder.appendingPathComponent("heads.md"))
       for (name, heatmap) in report.heatmaps() {
-        try heatmap.write(to: folder.appendingPathComponent(name + ".svg"))
+        try heatmap.write(to: folder.appendingPathComponent(name + ".svg"), cellSize: 36)
       }
       var attention = Heatmap(
-        title: "layer \(mapLayer), head \(mapHead): attention of sentence \(mapSentence)", rowLabel: "query",
-        columnLabel: "key", values: map.probabilities)
-      attention.rowNames = map.tokens
-      attention.columnNames = map.tokens
-      attention.showsValues = false
+        title: "layer \(mapLayer) head \(mapHead), sentence \(mapSentence): query (rows) → key position",
+        values: map.probabilities)
+      attention.rowLabels = map.tokens
+      attention.columnLabels = map.tokens.indices.map(String.init)
+      attention.colourScale = .sequential
       attention.range = 0...1
-      attention.colorLabel = "attention probability"
+      attention.valueLabel = "p"
       try attention.write(
-        to: folder.appendingPathComponent("attention-L\(mapLayer)-H\(mapHead)-S\(mapSentence).svg"), cellSize: 22)
+        to: folder.appendingPathComponent("attention-L\(mapLayer)-H\(mapHead)-S\(mapSentence).svg"), cellSize: 30)
       note?("wrote heads.json, heads.md and the figures to \(folder.path)")
       return report
     }

@@ -51,3 +51,4 @@ extension UpdateBenchmark: RepeatedBenchmark {}
 extension DenseSweepBenchmark: RepeatedBenchmark {}
 extension IterativeAttentionBenchmark: RepeatedBenchmark {}
 extension ClassificationBenchmark: RepeatedBenchmark {}
+extension InContextTrainingBenchmark: RepeatedBenchmark {}

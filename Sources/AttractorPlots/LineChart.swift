@@ -62,8 +62,8 @@ public enum PlotError: Error, Equatable, Sendable, CustomStringConvertible {
   case invalidRange(axis: String)
   /// The file could not be written.
   case writeFailed(path: String, reason: String)
-  /// A row of a grid (``Heatmap``) has another number of cells than the first row.
-  case raggedGrid(row: Int, count: Int, expected: Int)
+  /// A heat map's row has another length than the first row.
+  case invalidShape(row: Int, count: Int, expected: Int)
 
   public var description: String {
     switch self {
@@ -73,8 +73,8 @@ public enum PlotError: Error, Equatable, Sendable, CustomStringConvertible {
       return "series '\(series)' has \(value) at point \(index) on a logarithmic axis; values must be positive"
     case .invalidRange(let axis): return "the fixed \(axis) range is empty, not finite, or not positive on a log axis"
     case .writeFailed(let path, let reason): return "could not write \(path): \(reason)"
-    case .raggedGrid(let row, let count, let expected):
-      return "row \(row) of the grid has \(count) cells; row 0 has \(expected)"
+    case .invalidShape(let row, let count, let expected):
+      return "heat-map row \(row) has \(count) values; every row must have \(expected) like the first"
     }
   }
 }

@@ -1,27 +1,42 @@
+import AttractorPlots
 import Foundation
 import Testing
-@testable import AttractorPlots
 
-@Suite("Heat map")
+@Suite("Heatmap")
 struct HeatmapTests {
-  @Test("one cell per value, labels escaped, values written, NaN grey")
-  func svg() throws {
-    var map = Heatmap(title: "k <90>", rowLabel: "layer", columnLabel: "head", values: [[1, 2, 3], [4, .nan, 6]])
-    map.rowNames = ["a&b", "c"]
+  @Test("One cell per value, coloured on a symmetric diverging scale; labels escaped")
+  func cells() throws {
+    var map = Heatmap(title: "W <KQ>", values: [[1, 0, -1], [0.5, 0, 0]])
+    map.rowLabels = ["a", "b&c"]
+    map.columnLabels = ["1", "2", "3"]
     let svg = try map.svg()
-    #expect(svg.contains("k &lt;90&gt;"))
-    #expect(svg.contains("a&amp;b"))
-    #expect(svg.components(separatedBy: "stroke-width=\"0.5\"").count - 1 == 6)
-    #expect(svg.contains("#d0d0d0"))
-    #expect(svg.contains(">6.00<"))
-    #expect(Heatmap.color(0) == "#440154" && Heatmap.color(1) == "#fde725")
+    #expect(svg.components(separatedBy: "<title>[").count - 1 == 6)
+    #expect(svg.contains("W &lt;KQ&gt;") && svg.contains("b&amp;c"))
+    // +1 → the red end, −1 → the blue end, 0 → white.
+    #expect(svg.contains(##"fill="#b2182b"><title>[0,0]"##))
+    #expect(svg.contains(##"fill="#2166ac"><title>[0,2]"##))
+    #expect(svg.contains(##"fill="#ffffff"><title>[0,1]"##))
   }
 
-  @Test("ragged rows and empty grids are errors")
-  func errors() {
-    #expect(throws: PlotError.raggedGrid(row: 1, count: 1, expected: 2)) {
-      _ = try Heatmap(title: "", rowLabel: "", columnLabel: "", values: [[1, 2], [3]]).svg()
+  @Test("Sequential scale runs from white (min) to dark blue (max)")
+  func sequential() throws {
+    var map = Heatmap(title: "p", values: [[0, 2]])
+    map.colourScale = .sequential
+    let svg = try map.svg()
+    #expect(svg.contains(##"fill="#ffffff"><title>[0,0]"##) && svg.contains(##"fill="#08306b"><title>[0,1]"##))
+  }
+
+  @Test("Empty, ragged or non-finite input and bad ranges are refused")
+  func badInput() {
+    #expect(throws: PlotError.noData) { try Heatmap(title: "", values: []).svg() }
+    #expect(throws: PlotError.invalidShape(row: 1, count: 1, expected: 2)) {
+      try Heatmap(title: "", values: [[1, 2], [3]]).svg()
     }
-    #expect(throws: PlotError.noData) { _ = try Heatmap(title: "", rowLabel: "", columnLabel: "", values: []).svg() }
+    #expect(throws: PlotError.nonFinite(series: "row 0", index: 1)) {
+      try Heatmap(title: "", values: [[1, .nan]]).svg()
+    }
+    var map = Heatmap(title: "", values: [[1]])
+    map.range = 2...2
+    #expect(throws: PlotError.invalidRange(axis: "value")) { try map.svg() }
   }
 }

@@ -353,31 +353,30 @@ extension AttentionHeadAudit.Report {
     }
   }
 
-  /// The figures: heatmaps of median k₉₀, of β_eff, of the Ramsauer class and of the share of token
-  /// starts ending at global, metastable and single-pattern fixed points.
+  /// The figures: heat maps (rows: layers, columns: heads) of median k₉₀, of median k₉₀/N, of
+  /// β_eff, of the Ramsauer class and of the share of token starts ending at global, metastable and
+  /// single-pattern fixed points.
   public func heatmaps() -> [String: Heatmap] {
     var out: [String: Heatmap] = [:]
     func map(_ title: String, _ label: String, _ v: (AttentionHeadAudit.HeadRecord) -> Double) -> Heatmap {
-      var m = Heatmap(title: title, rowLabel: "layer", columnLabel: "head", values: grid(v))
-      m.colorLabel = label
+      var m = Heatmap(title: "\(title) per layer and head", values: grid(v))
+      m.rowLabels = (0..<layerCount).map { "layer \($0)" }
+      m.columnLabels = (0..<headCount).map { "h\($0)" }
+      m.colourScale = .sequential
+      m.valueLabel = label
       return m
     }
-    out["heads-k90"] = map("\(model): median k₉₀ per head", "median k₉₀ (tokens)") { $0.medianK90 }
-    out["heads-k90-fraction"] = map("\(model): median k₉₀ / N per head", "k₉₀ / N") { $0.medianK90Fraction }
-    out["heads-beta"] = map("\(model): effective inverse temperature β_eff", "β_eff") { $0.betaEffective }
-    var classes = map("\(model): Ramsauer class (1 = I … 4 = IV)", "class") {
+    out["heads-k90"] = map("median k₉₀", "k₉₀") { $0.medianK90 }
+    out["heads-k90-fraction"] = map("median k₉₀ / N", "k₉₀ / N") { $0.medianK90Fraction }
+    out["heads-beta"] = map("β_eff", "β_eff") { $0.betaEffective }
+    var classes = map("class (1 = I … 4 = IV)", "class") {
       Double(RamsauerHeadClass.allCases.firstIndex(of: $0.ramsauerClass)! + 1)
     }
     classes.range = 1...4
-    classes.cellText = grid { Double(RamsauerHeadClass.allCases.firstIndex(of: $0.ramsauerClass)!) }.map {
-      $0.map { $0.isFinite ? RamsauerHeadClass.allCases[Int($0)].rawValue : "" }
-    }
     out["heads-class"] = classes
     if heads.first?.tokenStartShares != nil {
       for kind in ["global", "metastable", "single"] {
-        var m = map("\(model): share of token starts ending at a \(kind) fixed point", "share") {
-          $0.tokenStartShares?[kind] ?? 0
-        }
+        var m = map("share of tokens → \(kind)", "share") { $0.tokenStartShares?[kind] ?? 0 }
         m.range = 0...1
         out["heads-regime-\(kind)"] = m
       }
