@@ -91,10 +91,15 @@ public struct FixedPointAnalysisRecord: Codable, Sendable, Equatable {
       let regime = c.regime ?? c.label
       var what = "—"
       if let e {
-        switch regime {
-        case .singlePattern: what = "\(e.heaviest.first?.pattern ?? e.nearestPattern)"
-        case .globalAverage: what = "all (\(e.k) of \(e.patternCount))"
-        default:
+        if regime == .singlePattern {
+          what = "\(e.heaviest.first?.pattern ?? e.nearestPattern)"
+        } else if e.subset.count == e.patternCount
+          || (regime == .globalAverage && report.thresholds.globalRule == .allPatterns)
+        {
+          // Every pattern takes part (the default rule requires it of a global average).
+          what = "all \(e.patternCount)"
+        } else {
+          // The subset as it is (the k heaviest patterns), also for a global average under the N/2 rule.
           let s = "{" + e.subset.map(String.init).joined(separator: ",") + "}"
           what = s.count > 24 ? String(s.prefix(22)) + "…}" : s
         }
