@@ -80,8 +80,13 @@ public struct StabilityTransition: Codable, Sendable, Equatable {
 ///
 /// ```
 /// for β in grid:  analyse the model at β (FixedPointAnalyzer) → share of starts per class
-///                 probe the fixed point reached from mean(X): global and stable?
-/// transition:     first grid interval where the probe turns from stable to not, bisected in log β
+///                 the global fixed point: reached from mean(X) at the first β, then continued in
+///                 β by Newton with a residual test (BranchFollower); after its end, where the
+///                 mean flows
+/// transition:     first grid interval where the branch stops being stable (ρ(J) ≥ 1 or a
+///                 negative Hessian eigenvalue) or has no point, bisected in log β along the
+///                 branch; named a fold (no point above) or an eigenvalue crossing (a saddle above)
+/// label change:   where the stable branch stops being labelled a global average, bisected too
 /// ```
 ///
 /// Mathematical property behind the transition (Ramsauer et al. 2020, arXiv:2008.02217, Lemma A3
