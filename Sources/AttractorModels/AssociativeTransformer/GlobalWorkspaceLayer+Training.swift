@@ -122,6 +122,9 @@ extension GlobalWorkspaceLayer {
           for j in 0..<n { variance += (ws.importance[j] - mean) * (ws.importance[j] - mean) }
           variance /= Double(n - 1)
           let q = mean * mean + 1e-10
+          // The second term is the same for every patch j; since every row of P sums to 1 it is
+          // removed again by the softmax backward (shift invariance), but it is kept so that the
+          // formula is the full derivative of cv².
           ws.dWeights.withUnsafeMutableBufferPointer { dP in
             for j in 0..<n {
               let g =

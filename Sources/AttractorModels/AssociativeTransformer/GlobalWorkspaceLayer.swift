@@ -457,6 +457,7 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
   public func retrieve(_ tokens: Matrix<Scalar>, workspace ws: inout Workspace) throws(ModelError) {
     let network = try hopfieldNetwork(memory: ws.usedMemory, upscaled: &ws.upscaled)
     var hw = ws.hopfield ?? network.makeWorkspace(batchSize: tokens.rows)
+    ws.hopfield = nil  // keep the buffers uniquely referenced, so the steps below write in place
     // The scratch is reused across networks; drop the caches that belong to the previous patterns.
     hw.patternColumns = nil
     hw.energyBuffers = nil
