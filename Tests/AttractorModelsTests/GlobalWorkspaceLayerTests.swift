@@ -210,6 +210,39 @@ struct GlobalWorkspaceLayerTests {
     }
   }
 
+  @Test("every retrieval step does not increase the modern Hopfield energy of the upscaled priors")
+  func retrievalDescendsEnergy() throws {
+    let c = configuration(beta: 2, steps: 4)
+    let layer = try GlobalWorkspaceLayer<Double>(configuration: c, seed: 21)
+    let x = random(2 * c.patchCount, c.width, seed: 22)
+    var ws = layer.makeWorkspace(batchSize: 2)
+    try layer.retrieve(x, workspace: &ws)
+    let network = try ModernHopfield(patterns: layer.upscaledPriors, beta: 2.0)
+    var hw = network.makeWorkspace(batchSize: x.rows)
+    var previous = [Double](repeating: 0, count: x.rows)
+    network.energy(ws.states[0], into: &previous, workspace: &hw)
+    for t in 1...c.hopfieldSteps {
+      var energies = [Double](repeating: 0, count: x.rows)
+      network.energy(ws.states[t], into: &energies, workspace: &hw)
+      #expect(zip(energies, previous).allSatisfy { $0 <= $1 + 1e-12 }, "step \(t)")
+      previous = energies
+    }
+  }
+
+  @Test("a fixed seed reproduces the layer and its output exactly")
+  func seededReproducibility() throws {
+    let c = configuration(momentum: 0.9, balance: 0.01)
+    var a = try GlobalWorkspaceLayer<Double>(configuration: c, seed: 31)
+    var b = try GlobalWorkspaceLayer<Double>(configuration: c, seed: 31)
+    let x = random(2 * c.patchCount, c.width, seed: 32)
+    var wa = a.makeWorkspace(batchSize: 2), wb = b.makeWorkspace(batchSize: 2)
+    let ya = try a.forward(x, updateMemory: true, workspace: &wa)
+    let yb = try b.forward(x, updateMemory: true, workspace: &wb)
+    #expect(ya == yb && a.memory == b.memory && wa.balanceLoss == wb.balanceLoss)
+    let other = try GlobalWorkspaceLayer<Double>(configuration: c, seed: 33)
+    #expect(other.parameters != a.parameters)
+  }
+
   @Test(
     "the EMA update keeps every prior a unit vector and follows μγ + (1 − μ)Ō", arguments: PriorInitialization.allCases)
   func emaKeepsRowsNormalised(initialization: PriorInitialization) throws {
