@@ -216,7 +216,8 @@ struct GlobalWorkspaceLayerTests {
     let layer = try GlobalWorkspaceLayer<Double>(configuration: c, seed: 21)
     let x = random(2 * c.patchCount, c.width, seed: 22)
     var ws = layer.makeWorkspace(batchSize: 2)
-    try layer.retrieve(x, workspace: &ws)
+    try layer.retrieve(x, memory: layer.memory, workspace: &ws)
+    #expect(ws.upscaled.maxAbsDifference(layer.upscaledPriors) < 1e-12)
     let network = try ModernHopfield(patterns: layer.upscaledPriors, beta: 2.0)
     var hw = network.makeWorkspace(batchSize: x.rows)
     var previous = [Double](repeating: 0, count: x.rows)
@@ -225,6 +226,7 @@ struct GlobalWorkspaceLayerTests {
       var energies = [Double](repeating: 0, count: x.rows)
       network.energy(ws.states[t], into: &energies, workspace: &hw)
       #expect(zip(energies, previous).allSatisfy { $0 <= $1 + 1e-12 }, "step \(t)")
+      #expect(zip(energies, previous).contains { $0 < $1 - 1e-6 }, "step \(t) moves")
       previous = energies
     }
   }

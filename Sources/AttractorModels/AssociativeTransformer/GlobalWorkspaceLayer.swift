@@ -379,8 +379,7 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
       }
       Self.normalizeRows(&memory)
     }
-    ws.usedMemory.assign(memory)
-    try retrieve(tokens, workspace: &ws)
+    try retrieve(tokens, memory: memory, workspace: &ws)
     var y = ws.states[configuration.hopfieldSteps]
     y.withUnsafeMutableBufferPointer { p in
       tokens.withUnsafeBufferPointer { x in for i in p.indices { p[i] += x[i] } }
@@ -389,8 +388,12 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
   }
 
   /// The bottleneck attention and its balance loss (into the workspace): O = ``Workspace/bottleneckOutput``,
-  /// L_bal = ``Workspace/balanceLoss``, with the memory as it is now.
+  /// L_bal = ``Workspace/balanceLoss``, with the memory as it is now. The tokens must be valid
+  /// (``validate(tokens:)``) and fill the workspace's batch; a mismatch is a programming error.
   public func bottleneck(_ tokens: Matrix<Scalar>, workspace ws: inout Workspace) {
+    precondition(
+      tokens.rows == ws.batchSize * configuration.patchCount && tokens.columns == configuration.width,
+      "bottleneck: tokens must be B·N × E for the workspace's batch")
     let c = configuration
     let b = ws.batchSize, n = c.patchCount, d = c.priorWidth, m = c.priorCount, heads = c.heads, dh = c.headWidth
     let k = c.bottleneck, s = Scalar(c.logitScale)
@@ -449,12 +452,21 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
     ws.balanceLoss = Scalar(c.balanceCoefficient * balance / Double(b))
   }
 
-  /// The Hopfield retrieval of every patch with the upscaled priors of ``Workspace/usedMemory``:
-  /// U = γ W_u + b_u, then T steps of the framework's ``ModernHopfield`` update from ξ⁰ = x.
-  /// The states ξ⁰ … ξᵀ and each step's attention weights are kept for the backward pass.
+  /// The Hopfield retrieval of every patch with the upscaled priors of `memory` (M × D; it becomes
+  /// ``Workspace/usedMemory``): U = γ W_u + b_u, then T steps of the framework's ``ModernHopfield``
+  /// update from ξ⁰ = x. The states ξ⁰ … ξᵀ and each step's attention weights are kept for the
+  /// backward pass.
   ///
   /// - Throws: ``ModelError`` if the upscaled priors are not finite.
-  public func retrieve(_ tokens: Matrix<Scalar>, workspace ws: inout Workspace) throws(ModelError) {
+  public func retrieve(_ tokens: Matrix<Scalar>, memory g: Matrix<Scalar>, workspace ws: inout Workspace)
+    throws(ModelError)
+  {
+    precondition(
+      g.rows == configuration.priorCount && g.columns == configuration.priorWidth, "retrieve: memory must be M × D")
+    ws.usedMemory.assign(g)
+    precondition(
+      tokens.rows == ws.batchSize * configuration.patchCount && tokens.columns == configuration.width,
+      "retrieve: tokens must be B·N × E for the workspace's batch")
     let network = try hopfieldNetwork(memory: ws.usedMemory, upscaled: &ws.upscaled)
     var hw = ws.hopfield ?? network.makeWorkspace(batchSize: tokens.rows)
     ws.hopfield = nil  // keep the buffers uniquely referenced, so the steps below write in place
