@@ -11,7 +11,10 @@ public enum FixedPointClass: String, Codable, Sendable, Equatable, CaseIterable 
   case singlePattern
   /// Between the two: an average over a subset (the subset is the k heaviest patterns).
   case metastable
-  /// k > ``ClassificationThresholds/globalFraction`` · N: an average over (nearly) all patterns.
+  /// An average over essentially all stored patterns that sits near their mean: by default every
+  /// pattern carries at least ``ClassificationThresholds/minimumShare`` of the uniform weight 1/N
+  /// and x* is closer to the mean of all patterns than to any one pattern
+  /// (``GlobalAverageRule/allPatterns``); with ``GlobalAverageRule/halfOfPatterns``, k > N/2.
   case globalAverage
   /// ρ(J) ≥ ``ClassificationThresholds/spectralRadiusLimit`` or a Hessian eigenvalue below
   /// −tolerance: not an attractor, whatever its weights.
@@ -20,42 +23,111 @@ public enum FixedPointClass: String, Codable, Sendable, Equatable, CaseIterable 
   case stable
 }
 
+/// When a fixed point counts as a ``FixedPointClass/globalAverage``.
+public enum GlobalAverageRule: String, Codable, Sendable, Equatable, CaseIterable {
+  /// The default, by what a global average is: the weights spread over all N stored patterns
+  /// (every pᵢ ≥ ``ClassificationThresholds/minimumShare`` / N) and x* lies closer to the mean of
+  /// all patterns than to its nearest pattern. A fixed point over a cluster of 3 of 4 patterns, or a
+  /// saddle between 2 of 3, is metastable, whatever share of N its k₉₀ is.
+  case allPatterns
+  /// Class I of Ramsauer et al.'s head analysis (arXiv:2008.02217, section A.2): k₉₀ >
+  /// ``ClassificationThresholds/globalFraction`` · N. With few patterns it calls a metastable state
+  /// over a cluster a global average (k₉₀ = 3 of 4 > N/2); kept as an option for comparison with
+  /// the paper.
+  case halfOfPatterns
+}
+
 /// Thresholds of the classification. Each has a documented default; results carry the evidence so
 /// that other thresholds can be applied afterwards.
+///
+/// ```
+/// single pattern:  k ≤ singlePatternMaxK
+/// global average:  (allPatterns)    min pᵢ ≥ minimumShare / N  and  ‖x* − mean(X)‖ ≤ minᵢ ‖x* − xᵢ‖
+///                  (halfOfPatterns) k > globalFraction · N
+/// metastable:      otherwise (an average over the subset of the k heaviest patterns)
+/// ```
 public struct ClassificationThresholds: Codable, Sendable, Equatable {
   /// Weight mass that k must hold (k₉₀ for the default 0.9, as in Ramsauer et al.'s head analysis).
   public var mass: Double
   /// Largest k that counts as a single-pattern fixed point. Default 1.
   public var singlePatternMaxK: Int
-  /// A fixed point with k > globalFraction · N is a global average. Default 0.5 (class I of
-  /// Ramsauer et al.: k̄ > N/2).
+  /// Which rule defines a global average. Default ``GlobalAverageRule/allPatterns``.
+  public var globalRule: GlobalAverageRule
+  /// Under ``GlobalAverageRule/allPatterns``: the smallest weight, as a fraction of the uniform
+  /// weight 1/N, that every pattern must carry. Default 0.1.
+  public var minimumShare: Double
+  /// Under ``GlobalAverageRule/halfOfPatterns``: a fixed point with k > globalFraction · N is a
+  /// global average. Default 0.5 (class I of Ramsauer et al.: k̄ > N/2).
   public var globalFraction: Double
   /// A fixed point with ρ(J) ≥ this is unstable. Default 1.
   public var spectralRadiusLimit: Double
 
   public init(
-    mass: Double = 0.9, singlePatternMaxK: Int = 1, globalFraction: Double = 0.5, spectralRadiusLimit: Double = 1
+    mass: Double = 0.9, singlePatternMaxK: Int = 1, globalRule: GlobalAverageRule = .allPatterns,
+    minimumShare: Double = 0.1, globalFraction: Double = 0.5, spectralRadiusLimit: Double = 1
   ) {
     self.mass = mass
     self.singlePatternMaxK = singlePatternMaxK
+    self.globalRule = globalRule
+    self.minimumShare = minimumShare
     self.globalFraction = globalFraction
     self.spectralRadiusLimit = spectralRadiusLimit
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case mass, singlePatternMaxK, globalRule, minimumShare, globalFraction, spectralRadiusLimit
+  }
+
+  /// Decodes records written before ``globalRule`` existed as ``GlobalAverageRule/halfOfPatterns``
+  /// (the rule they were classified with).
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    mass = try c.decode(Double.self, forKey: .mass)
+    singlePatternMaxK = try c.decode(Int.self, forKey: .singlePatternMaxK)
+    globalRule = try c.decodeIfPresent(GlobalAverageRule.self, forKey: .globalRule) ?? .halfOfPatterns
+    minimumShare = try c.decodeIfPresent(Double.self, forKey: .minimumShare) ?? 0.1
+    globalFraction = try c.decode(Double.self, forKey: .globalFraction)
+    spectralRadiusLimit = try c.decode(Double.self, forKey: .spectralRadiusLimit)
   }
 
   func validate() throws(AnalysisError) {
     try AnalysisError.check(mass > 0 && mass <= 1, "mass", mass, "in (0, 1]")
     try AnalysisError.check(singlePatternMaxK >= 1, "singlePatternMaxK", singlePatternMaxK, "at least 1")
+    try AnalysisError.check(minimumShare > 0 && minimumShare <= 1, "minimumShare", minimumShare, "in (0, 1]")
     try AnalysisError.check(globalFraction > 0 && globalFraction < 1, "globalFraction", globalFraction, "in (0, 1)")
     try AnalysisError.check(
       spectralRadiusLimit.isFinite && spectralRadiusLimit > 0, "spectralRadiusLimit", spectralRadiusLimit,
       "finite and > 0")
   }
 
-  /// The class the weights alone give (stability not considered).
-  public func regime(k: Int, patternCount n: Int) -> FixedPointClass {
+  /// The class the weights alone give (stability not considered), from k and, under
+  /// ``GlobalAverageRule/allPatterns``, the smallest weight (`nil`: unknown, never global).
+  public func regime(k: Int, smallestWeight: Double?, patternCount n: Int) -> FixedPointClass {
     if k <= singlePatternMaxK { return .singlePattern }
-    if Double(k) > globalFraction * Double(n) { return .globalAverage }
-    return .metastable
+    switch globalRule {
+    case .halfOfPatterns:
+      return Double(k) > globalFraction * Double(n) ? .globalAverage : .metastable
+    case .allPatterns:
+      guard let smallestWeight else { return .metastable }
+      return smallestWeight * Double(n) >= minimumShare ? .globalAverage : .metastable
+    }
+  }
+
+  /// The class of a fixed point from its evidence: ``regime(k:smallestWeight:patternCount:)`` and,
+  /// under ``GlobalAverageRule/allPatterns``, x* closer to the mean of the patterns than to any one.
+  public func regime(_ e: SeparationEvidence) -> FixedPointClass {
+    let r = regime(k: e.k, smallestWeight: e.smallestWeight, patternCount: e.patternCount)
+    if r == .globalAverage && globalRule == .allPatterns && e.distanceToMean > e.distanceToNearest {
+      return .metastable
+    }
+    return r
+  }
+
+  /// The class from k alone under ``GlobalAverageRule/halfOfPatterns`` (k > globalFraction · N).
+  public func regime(k: Int, patternCount n: Int) -> FixedPointClass {
+    var half = self
+    half.globalRule = .halfOfPatterns
+    return half.regime(k: k, smallestWeight: nil, patternCount: n)
   }
 }
 
@@ -84,6 +156,8 @@ public struct SeparationEvidence: Codable, Sendable, Equatable {
   /// The k heaviest patterns, heaviest first (the subset of a metastable point). Patterns with
   /// equal weights are ordered by index.
   public var heaviest: [PatternWeight]
+  /// The smallest weight minᵢ pᵢ (`nil` in records written before it was kept).
+  public var smallestWeight: Double?
   /// −Σ pᵢ log pᵢ in nats.
   public var entropy: Double
   /// 1 / Σ pᵢ².
@@ -199,7 +273,7 @@ public struct Classifier: Sendable {
             keepEigenvalues: linearization.keepsEigenvalues, scratch: &scratch, real: &real)
         }
         let e = evidence?[start + r]
-        let regime = e.map { thresholds.regime(k: $0.k, patternCount: $0.patternCount) }
+        let regime = e.map { thresholds.regime($0) }
         let unstable = jacobian.spectralRadius >= thresholds.spectralRadiusLimit || (hessian?.index ?? 0) > 0
         results.append(
           ClassifiedState(
@@ -238,9 +312,12 @@ public struct Classifier: Sendable {
     return weights.withUnsafeBufferPointer { w in
       (0..<states.rows).map { r in
         let stats = Kernels.weightStatistics(w.baseAddress! + r * n, count: n, mass: mass)
+        var smallest = Double.infinity
+        for j in 0..<n { smallest = min(smallest, Double(w[r * n + j])) }
         return SeparationEvidence(
           k: stats.top.count, mass: mass, heaviest: stats.top.map { PatternWeight(pattern: $0.0, weight: $0.1) },
-          entropy: stats.entropy, participationRatio: stats.participationRatio, nearestPattern: nearest[r].index,
+          smallestWeight: smallest, entropy: stats.entropy, participationRatio: stats.participationRatio,
+          nearestPattern: nearest[r].index,
           distanceToNearest: nearest[r].distance, distanceToMean: Kernels.distance(states.row(r), mean), patternCount: n
         )
       }

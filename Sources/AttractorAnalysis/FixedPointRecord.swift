@@ -91,10 +91,15 @@ public struct FixedPointAnalysisRecord: Codable, Sendable, Equatable {
       let regime = c.regime ?? c.label
       var what = "—"
       if let e {
-        switch regime {
-        case .singlePattern: what = "\(e.heaviest.first?.pattern ?? e.nearestPattern)"
-        case .globalAverage: what = "all (\(e.k) of \(e.patternCount))"
-        default:
+        if regime == .singlePattern {
+          what = "\(e.heaviest.first?.pattern ?? e.nearestPattern)"
+        } else if e.subset.count == e.patternCount
+          || (regime == .globalAverage && report.thresholds.globalRule == .allPatterns)
+        {
+          // Every pattern takes part (the default rule requires it of a global average).
+          what = "all \(e.patternCount)"
+        } else {
+          // The subset as it is (the k heaviest patterns), also for a global average under the N/2 rule.
           let s = "{" + e.subset.map(String.init).joined(separator: ",") + "}"
           what = s.count > 24 ? String(s.prefix(22)) + "…}" : s
         }
@@ -127,13 +132,14 @@ public struct FixedPointAnalysisRecord: Codable, Sendable, Equatable {
 
 extension PhaseDiagram {
   /// The table of a sweep: per β the number of fixed points, the share of starts by class, the
-  /// non-converged share and where the mean flows (class and ρ(J) there), then the transition
-  /// β* where the fixed point reached from the mean stops being a stable global average.
+  /// non-converged share and the global fixed point (class and ρ(J); after the branch has ended,
+  /// where the mean flows), then the transition β* where the branch stops being stable, its kind
+  /// (fold or eigenvalue crossing) and where its label stops being "global average", if earlier.
   public func table(title: String, files: [String] = []) -> String {
     typealias F = NumberFormat
     var lines = [
       title, "",
-      "       β  fixed points  global  metastable  single  unstable  not conv.   mean flows to    ρ(J) there",
+      "       β  fixed points  global  metastable  single  unstable  not conv.   global point    ρ(J) there",
     ]
     for p in points {
       func share(_ c: FixedPointClass, _ width: Int) -> String {
@@ -147,24 +153,35 @@ extension PhaseDiagram {
           + F.fixed(p.global.spectralRadius, decimals: 4, width: 13))
     }
     lines.append("")
-    if let t = transition {
-      let radius = t.spectralRadiusAtLower
-      let how: String
-      if let radius, radius >= 0.99 {
-        how =
-          "an eigenvalue of J crosses 1 (ρ(J) = \(F.fixed(radius, decimals: 4)) just below): the global fixed point loses stability"
-      } else {
-        let after = t.regimeAtUpper.map(\.displayName) ?? "no fixed point"
-        how =
-          "not by an eigenvalue crossing 1 (ρ(J) = \(radius.map { F.fixed($0, decimals: 4) } ?? "—") just below): just above, the mean flows to a \(after) point"
-      }
+    if let l = globalLabelLost, l.count == 2 {
       lines.append(
-        "the fixed point reached from the mean stops being a stable global average at β ≈ \(F.general(t.beta, significant: 4)) (bracket \(F.general(t.lower, significant: 6)) – \(F.general(t.upper, significant: 6)))"
+        "the global fixed point stops being labelled a global average at β ≈ \(F.general((l[0] * l[1]).squareRoot(), significant: 6)) (bracket \(F.general(l[0], significant: 8)) – \(F.general(l[1], significant: 8))): still stable, its weights concentrate on a subset"
       )
-      lines.append(how)
+    }
+    if let t = transition {
+      // Enough digits to tell the two ends of the bracket apart.
+      let width = max(1e-15, (t.upper - t.lower) / t.beta)
+      let digits = min(15, max(4, Int((-Foundation.log10(width)).rounded(.up)) + 1))
+      let after = t.regimeAtUpper.map { "a \($0.displayName) point" } ?? "no fixed point within --max-steps"
+      lines.append(
+        "the global fixed point (continued in β from the mean) stops being stable at β* ≈ \(F.general(t.beta, significant: digits)) (bracket \(F.general(t.lower, significant: digits)) – \(F.general(t.upper, significant: digits)))"
+      )
+      switch t.kind {
+      case .fold:
+        let law = t.foldCoefficient.map { "; ρ(J) → 1 like \(F.general($0, significant: 3))·√(β* − β) below" } ?? ""
+        lines.append(
+          "a fold (saddle-node): the point meets a saddle and vanishes\(law); just above, the mean flows to \(after)")
+      case .eigenvalueCrossing:
+        let rho = t.spectralRadiusAtUpper.map { F.fixed($0, decimals: 6) } ?? "—"
+        lines.append(
+          "an eigenvalue of J crosses 1: above β* the point goes on as a saddle (ρ(J) = \(rho) at the upper end); the mean flows to \(after)"
+        )
+      case nil:
+        lines.append("ρ(J) = \(t.spectralRadiusAtLower.map { F.fixed($0, decimals: 4) } ?? "—") just below")
+      }
     } else {
       lines.append(
-        "the fixed point reached from the mean does not stop being a stable global average inside this β range (or never is one); widen --beta-range"
+        "the global fixed point (continued in β from the mean) stays stable inside this β range (or is not a stable global average at its start); widen --beta-range"
       )
     }
     lines.append("(shares: fraction of all starts ending in a fixed point of each class)")

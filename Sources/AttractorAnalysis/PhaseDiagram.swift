@@ -19,6 +19,10 @@ public struct GlobalFixedPointProbe: Codable, Sendable, Equatable {
   public var hessianSmallest: Double?
   /// Found, a global average, and stable.
   public var isStableGlobal: Bool
+  /// Whether the point is the continuation in β of the global fixed point of the smallest β
+  /// (`true`), or the end point of the dynamics from the mean after that branch has ended
+  /// (`false`; `nil` in records written before continuation).
+  public var onBranch: Bool? = nil
 }
 
 /// One β of a phase diagram.
@@ -37,25 +41,38 @@ public struct PhaseDiagramPoint: Codable, Sendable, Equatable {
   public var global: GlobalFixedPointProbe
 }
 
-/// Where the fixed point reached from the mean stops being a stable global average, bracketed and
-/// bisected: either an eigenvalue of J crosses 1 (``spectralRadiusAtLower`` ≈ 1) or the point's
-/// weights concentrate on fewer than the global fraction of patterns, or it disappears
-/// (``regimeAtUpper`` says what the mean flows to instead).
+/// Where the global fixed point (the branch continued in β from the mean at the smallest β) stops
+/// being a stable fixed point, bracketed, and how: a fold (it vanishes in a saddle-node) or an
+/// eigenvalue of J crossing 1 (it goes on as a saddle).
+///
+/// The bracket is found by Newton continuation with a residual test (``TransitionKind``): `lower`
+/// carries a fixed point with ‖f(x) − x‖ ≤ tol and ρ(J) < 1 reached along the branch; at `upper`
+/// the branch has no fixed point near it (fold) or its point has ρ(J) ≥ 1 (crossing).
 public struct StabilityTransition: Codable, Sendable, Equatable {
   /// Estimate of the critical β (geometric mean of the final bracket).
   public var beta: Double
-  /// Largest β seen with a stable global fixed point.
+  /// Largest β seen with a stable point on the branch.
   public var lower: Double
   /// Smallest β seen without one.
   public var upper: Double
   /// Bisection steps taken after the grid.
   public var bisectionSteps: Int
-  /// ρ(J) of the global fixed point at `lower`: close to 1 when stability is lost through an
-  /// eigenvalue crossing 1, lower when the global point vanishes or the dynamics miss it.
+  /// ρ(J) of the branch point at `lower`: close to 1 for both kinds.
   public var spectralRadiusAtLower: Double?
-  /// What the mean flows to at `upper`: the regime of the point reached (`nil` when no fixed point
-  /// was reached). ``FixedPointClass/globalAverage`` there means the global point is unstable.
+  /// What the dynamics from the mean reach at `upper`: the regime of the point reached (`nil` when
+  /// no fixed point was reached). ``FixedPointClass/globalAverage`` there means the global point is
+  /// unstable but still reached from the exactly symmetric mean.
   public var regimeAtUpper: FixedPointClass?
+  /// Fold or eigenvalue crossing (`nil` in records written before continuation).
+  public var kind: TransitionKind? = nil
+  /// For a fold, c in 1 − ρ(J) ≈ c·√(β* − β), measured at β = lower·(1 − 10⁻⁴) on the branch.
+  public var foldCoefficient: Double? = nil
+  /// For a crossing, ρ(J) of the branch point at `upper` (≥ 1).
+  public var spectralRadiusAtUpper: Double? = nil
+  /// Where the branch point stops being labelled a global average while still stable, if that
+  /// happens before the transition: the bracket (lower, upper) in β. The weights concentrate on a
+  /// subset (a metastable state) without any bifurcation.
+  public var globalLabelLost: [Double]? = nil
 }
 
 /// A sweep over β: the share of each class of fixed point and where the global fixed point loses
@@ -63,8 +80,13 @@ public struct StabilityTransition: Codable, Sendable, Equatable {
 ///
 /// ```
 /// for β in grid:  analyse the model at β (FixedPointAnalyzer) → share of starts per class
-///                 probe the fixed point reached from mean(X): global and stable?
-/// transition:     first grid interval where the probe turns from stable to not, bisected in log β
+///                 the global fixed point: reached from mean(X) at the first β, then continued in
+///                 β by Newton with a residual test (BranchFollower); after its end, where the
+///                 mean flows
+/// transition:     first grid interval where the branch stops being stable (ρ(J) ≥ 1 or a
+///                 negative Hessian eigenvalue) or has no point, bisected in log β along the
+///                 branch; named a fold (no point above) or an eigenvalue crossing (a saddle above)
+/// label change:   where the stable branch stops being labelled a global average, bisected too
 /// ```
 ///
 /// Mathematical property behind the transition (Ramsauer et al. 2020, arXiv:2008.02217, Lemma A3
@@ -75,6 +97,8 @@ public struct PhaseDiagram: Codable, Sendable, Equatable {
   public var points: [PhaseDiagramPoint]
   /// The loss of stability of the global fixed point, if the grid brackets one.
   public var transition: StabilityTransition?
+  /// Where the stable branch stops being labelled a global average (bracket in β), if it does.
+  public var globalLabelLost: [Double]? = nil
 
   /// `count` values from `lower` to `upper`, equally spaced in log β.
   public static func logSpaced(from lower: Double, to upper: Double, count: Int) throws(AnalysisError) -> [Double] {
@@ -108,40 +132,152 @@ public struct PhaseDiagram: Codable, Sendable, Equatable {
     func build(_ beta: Double) throws(AnalysisError) -> Model {
       do { return try model(beta) } catch { throw .modelConstruction(parameter: beta, message: "\(error)") }
     }
+    let first = try build(betas[0])
+    let scale = FixedPointSearch.scale(of: first.patterns)
+    let tight = (Model.Scalar.self == Float.self ? 1e-5 : 1e-12) * scale
+    let follower = BranchFollower<Model>(
+      tolerance: min(analyzer.search.tolerance(Model.Scalar.self, scale: scale), tight), maxMove: 0.25 * scale,
+      linearization: analyzer.classifier.linearization)
     var points: [PhaseDiagramPoint] = []
-    for beta in betas {
-      let m = try build(beta)
+    // The branch: the last grid point where the continued global fixed point is stable.
+    var branch: (beta: Double, x: [Model.Scalar], probe: GlobalFixedPointProbe)? = nil
+    var transition: StabilityTransition? = nil
+    var labelLost: [Double]? = nil
+    for (i, beta) in betas.enumerated() {
+      let m = i == 0 ? first : try build(beta)
       let report = try analyzer.analyze(m)
+      var global: GlobalFixedPointProbe
+      if i == 0 {
+        let (probe, x) = try probeGlobalPoint(m, analyzer: analyzer)
+        global = probe
+        global.onBranch = true
+        if probe.isStableGlobal, let x { branch = (beta, x, probe) }
+      } else if let b = branch, transition == nil {
+        let resolution = Foundation.log(beta / b.beta) / Foundation.pow(2, Double(bisectionSteps))
+        let reached = try follower.follow(from: b.beta, b.x, to: beta, resolution: resolution, build: build)
+        var here: GlobalFixedPointProbe? = nil
+        if reached.failedAt == nil { here = try probe(m, at: reached.x, analyzer: analyzer) }
+        let stable =
+          here.map {
+            ($0.spectralRadius ?? .infinity) < analyzer.classifier.thresholds.spectralRadiusLimit
+              && ($0.hessianSmallest ?? 1) >= -analyzer.classifier.linearization.hessian(Model.Scalar.self)
+          } ?? false
+        if let here, stable {
+          if labelLost == nil && b.probe.isStableGlobal && !here.isStableGlobal {
+            labelLost = try bisect(
+              from: b, to: beta, steps: bisectionSteps, follower: follower, analyzer: analyzer, build: build
+            ) { $0.isStableGlobal }.bracket
+          }
+          branch = (beta, reached.x, here)
+          global = here
+        } else {
+          let edge = try bisect(
+            from: b, to: beta, steps: bisectionSteps, follower: follower, analyzer: analyzer, build: build
+          ) { p in
+            (p.spectralRadius ?? .infinity) < analyzer.classifier.thresholds.spectralRadiusLimit
+              && (p.hessianSmallest ?? 1) >= -analyzer.classifier.linearization.hessian(Model.Scalar.self)
+          }
+          if labelLost == nil, b.probe.isStableGlobal, let l = edge.lowerProbe, !l.isStableGlobal {
+            labelLost = try bisect(
+              from: b, to: edge.bracket[0], steps: bisectionSteps, follower: follower, analyzer: analyzer,
+              build: build
+            ) { $0.isStableGlobal }.bracket
+          }
+          let lower = edge.bracket[0], upper = edge.bracket[1]
+          let fromMean = try probeGlobal(try build(upper), analyzer: analyzer)
+          var t = StabilityTransition(
+            beta: (lower * upper).squareRoot(), lower: lower, upper: upper, bisectionSteps: bisectionSteps,
+            spectralRadiusAtLower: edge.lowerProbe?.spectralRadius ?? b.probe.spectralRadius,
+            regimeAtUpper: fromMean.found ? fromMean.regime : nil)
+          if let u = edge.upperProbe {
+            t.kind = .eigenvalueCrossing
+            t.spectralRadiusAtUpper = u.spectralRadius
+          } else {
+            t.kind = .fold
+            // 1 − ρ ≈ c √(β* − β): measured 10⁻⁴ below the bracket, on the branch.
+            let probeBeta = lower * (1 - 1e-4)
+            if probeBeta > b.beta {
+              let r = try follower.follow(from: b.beta, b.x, to: probeBeta, resolution: 1e-14, build: build)
+              if r.failedAt == nil,
+                let rho = try probe(try build(probeBeta), at: r.x, analyzer: analyzer).spectralRadius
+              {
+                t.foldCoefficient = (1 - rho) / (t.beta - probeBeta).squareRoot()
+              }
+            }
+          }
+          transition = t
+          if let here {
+            global = here
+          } else {
+            global = try probeGlobal(m, analyzer: analyzer)
+            global.onBranch = false
+          }
+        }
+      } else {
+        global = try probeGlobal(m, analyzer: analyzer)
+        global.onBranch = branch == nil ? nil : false
+      }
       points.append(
         PhaseDiagramPoint(
           beta: beta, fixedPointCount: report.fixedPoints.count, countByClass: report.countByClass,
-          shareByClass: report.shareByClass, nonConvergedShare: report.nonConvergedShare,
-          global: try probeGlobal(m, analyzer: analyzer)))
+          shareByClass: report.shareByClass, nonConvergedShare: report.nonConvergedShare, global: global))
     }
-    var transition: StabilityTransition? = nil
-    if let i = points.indices.dropFirst().first(where: {
-      points[$0 - 1].global.isStableGlobal && !points[$0].global.isStableGlobal
-    }) {
-      var lower = points[i - 1].beta
-      var upper = points[i].beta
-      var radius = points[i - 1].global.spectralRadius
-      var above = points[i].global.found ? points[i].global.regime : nil
-      for _ in 0..<bisectionSteps {
-        let mid = (lower * upper).squareRoot()
-        let probe = try probeGlobal(try build(mid), analyzer: analyzer)
-        if probe.isStableGlobal {
-          lower = mid
-          radius = probe.spectralRadius
-        } else {
-          upper = mid
-          above = probe.found ? probe.regime : nil
-        }
+    var diagram = PhaseDiagram(points: points, transition: transition)
+    diagram.globalLabelLost = labelLost
+    if var t = diagram.transition, let l = labelLost, l[1] <= t.lower {
+      t.globalLabelLost = l
+      diagram.transition = t
+    }
+    return diagram
+  }
+
+  /// Bisects in log β between a good branch point and `upper` for the edge of `good`, following the
+  /// branch with Newton from the current lower point each time. `upperProbe` is the branch point at
+  /// the final upper end, `nil` when the branch has no point there.
+  static func bisect<Model: AnalyzableRule & AssociativeMemory>(
+    from start: (beta: Double, x: [Model.Scalar], probe: GlobalFixedPointProbe), to upper: Double, steps: Int,
+    follower: BranchFollower<Model>, analyzer: FixedPointAnalyzer,
+    build: (Double) throws(AnalysisError) -> Model, good: (GlobalFixedPointProbe) -> Bool
+  ) throws(AnalysisError) -> (bracket: [Double], lowerProbe: GlobalFixedPointProbe?, upperProbe: GlobalFixedPointProbe?)
+  {
+    var lower = start
+    var high = upper
+    let resolution = Foundation.log(upper / start.beta) / Foundation.pow(2, Double(steps))
+    // The upper end itself first: does the branch reach it?
+    var upperProbe: GlobalFixedPointProbe? = nil
+    let top = try follower.follow(from: lower.beta, lower.x, to: high, resolution: resolution, build: build)
+    if top.failedAt == nil {
+      upperProbe = try probe(try build(high), at: top.x, analyzer: analyzer)
+    } else if top.beta > lower.beta {
+      let p = try probe(try build(top.beta), at: top.x, analyzer: analyzer)
+      if good(p) {
+        lower = (top.beta, top.x, p)
+        high = top.failedAt!
       }
-      transition = StabilityTransition(
-        beta: (lower * upper).squareRoot(), lower: lower, upper: upper, bisectionSteps: bisectionSteps,
-        spectralRadiusAtLower: radius, regimeAtUpper: above)
+    } else {
+      high = top.failedAt!
     }
-    return PhaseDiagram(points: points, transition: transition)
+    for _ in 0..<steps where Foundation.log(high / lower.beta) > resolution {
+      let mid = (lower.beta * high).squareRoot()
+      let r = try follower.follow(from: lower.beta, lower.x, to: mid, resolution: resolution, build: build)
+      if r.failedAt == nil {
+        let p = try probe(try build(mid), at: r.x, analyzer: analyzer)
+        if good(p) {
+          lower = (mid, r.x, p)
+        } else {
+          high = mid
+          upperProbe = p
+        }
+      } else {
+        if r.beta > lower.beta {
+          let p = try probe(try build(r.beta), at: r.x, analyzer: analyzer)
+          if good(p) { lower = (r.beta, r.x, p) }
+        }
+        high = r.failedAt!
+        upperProbe = nil
+      }
+    }
+    return ([lower.beta, high], lower.probe, upperProbe)
   }
 
   /// Iterates from the mean of the patterns, polishes with Newton (which also rescues a slow,
@@ -149,6 +285,13 @@ public struct PhaseDiagram: Codable, Sendable, Equatable {
   public static func probeGlobal<Model: AnalyzableRule & AssociativeMemory>(
     _ model: Model, analyzer: FixedPointAnalyzer = FixedPointAnalyzer()
   ) throws(AnalysisError) -> GlobalFixedPointProbe {
+    try probeGlobalPoint(model, analyzer: analyzer).probe
+  }
+
+  /// ``probeGlobal(_:analyzer:)`` and the point reached (`nil` when none was).
+  static func probeGlobalPoint<Model: AnalyzableRule & AssociativeMemory>(
+    _ model: Model, analyzer: FixedPointAnalyzer
+  ) throws(AnalysisError) -> (probe: GlobalFixedPointProbe, state: [Model.Scalar]?) {
     typealias Scalar = Model.Scalar
     let patterns = model.patterns
     let n = patterns.rows
@@ -171,14 +314,18 @@ public struct PhaseDiagram: Codable, Sendable, Equatable {
       model, from: end, maxMove: search.mergeTolerance * scale, linearization: analyzer.classifier.linearization)
     let found = result.trajectories[0].converged || residual <= tolerance
     guard found else {
-      return GlobalFixedPointProbe(
-        found: false, residual: residual, regime: nil, k: nil, spectralRadius: nil, hessianSmallest: nil,
-        isStableGlobal: false)
+      return (
+        GlobalFixedPointProbe(
+          found: false, residual: residual, regime: nil, k: nil, spectralRadius: nil, hessianSmallest: nil,
+          isStableGlobal: false), nil
+      )
     }
     let c = try analyzer.classifier.classify(model, at: Matrix(rows: 1, columns: x.count, elements: x))[0]
-    return GlobalFixedPointProbe(
-      found: true, residual: residual, regime: c.regime, k: c.evidence?.k, spectralRadius: c.jacobian.spectralRadius,
-      hessianSmallest: c.hessian?.smallest, isStableGlobal: c.regime == .globalAverage && c.isStable)
+    return (
+      GlobalFixedPointProbe(
+        found: true, residual: residual, regime: c.regime, k: c.evidence?.k, spectralRadius: c.jacobian.spectralRadius,
+        hessianSmallest: c.hessian?.smallest, isStableGlobal: c.regime == .globalAverage && c.isStable), x
+    )
   }
 
   /// One CSV row per β: fixed-point counts and basin shares per class, the non-converged share and
@@ -207,8 +354,9 @@ public struct PhaseDiagram: Codable, Sendable, Equatable {
     return lines.joined(separator: "\n") + "\n"
   }
 
-  /// Two charts: the share of starts per class against β, and ρ(J) of the fixed point reached from
-  /// the mean against β, both with the transition β* (end of the stable global average) marked.
+  /// Two charts: the share of starts per class against β, and ρ(J) of the global fixed point
+  /// (continued in β; after its end, the point the mean flows to) against β, both with the
+  /// transition β* marked.
   public func charts(title: String) -> (shares: LineChart, stability: LineChart) {
     var shares = LineChart(
       title: "\(title): where the starts end", xLabel: "inverse temperature β", yLabel: "share of starts")
@@ -227,15 +375,17 @@ public struct PhaseDiagram: Codable, Sendable, Equatable {
     var stability = LineChart(
       title: "\(title): from the mean", xLabel: "inverse temperature β", yLabel: "spectral radius ρ(J)")
     stability.xScale = .logarithmic
+    // The continued branch (older records: the points labelled global average), then the rest.
+    func onBranch(_ p: PhaseDiagramPoint) -> Bool { p.global.onBranch ?? (p.global.regime == .globalAverage) }
     let global = points.compactMap { p in
-      p.global.regime == .globalAverage ? p.global.spectralRadius.map { DataPoint(x: p.beta, y: $0) } : nil
+      onBranch(p) ? p.global.spectralRadius.map { DataPoint(x: p.beta, y: $0) } : nil
     }
     let elsewhere = points.compactMap { p in
-      p.global.regime != .globalAverage ? p.global.spectralRadius.map { DataPoint(x: p.beta, y: $0) } : nil
+      !onBranch(p) ? p.global.spectralRadius.map { DataPoint(x: p.beta, y: $0) } : nil
     }
     let largest = (global + elsewhere).map(\.y).max() ?? 1
     stability.yRange = 0...max(1.2, 1.05 * largest)
-    stability.series = [Series(name: "global fixed point", points: global)]
+    stability.series = [Series(name: "global fixed point (continued in β)", points: global)]
     if !elsewhere.isEmpty {
       stability.series.append(Series(name: "mean → another fixed point", points: elsewhere, dashed: true))
     }

@@ -33,8 +33,9 @@ extension Analyze {
         eigenvalues of the Jacobian (LAPACK syevd when symmetric, geev otherwise) and of the energy's \
         Hessian; the pattern weights p = softmax(β X x*) give k (the fewest patterns holding --mass of \
         the weight, k₉₀ by default). Class: unstable if ρ(J) ≥ 1 or the Hessian has a negative \
-        eigenvalue; else single pattern if k = 1, global average if k > --global-fraction·N, \
-        metastable otherwise. Basin: the share of all starts ending there.
+        eigenvalue; else single pattern if k = 1, global average if every pattern carries at least \
+        --minimum-share/N of the weight and the point is closer to the mean of the patterns than to \
+        any one (--global-rule halfOfPatterns: k > --global-fraction·N instead), metastable otherwise. Basin: the share of all starts ending there.
         """)
 
     @OptionGroup var options: AnalysisOptions

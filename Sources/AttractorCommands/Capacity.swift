@@ -57,7 +57,9 @@ extension Capacity {
         states; errors = units differing from the nearest stored pattern or its negation. Reported: \
         the fraction of starts with no error and with at most --max-errors errors; K_max = largest \
         scanned K with no error at any start (and at every smaller K); K½ = K where the error-free \
-        fraction crosses ½ (linear interpolation). --model classical is F(x) = x², exactly the \
+        fraction crosses ½ (linear interpolation). --draws D repeats every (N, K) on D independent \
+        pattern draws: the table then gives K_max and K½ per draw (mean ± sd and range) and, per K, \
+        the share of draws in which every start ended error-free. --model classical is F(x) = x², exactly the \
         classical Hopfield decisions. --patterns FILE.npy stores the ±1 patterns of a file instead.
 
         --relative-count c1,c2,… scans K = round(c·K_max(N)) with the formula \
@@ -107,6 +109,13 @@ extension Capacity {
     @Option(parsing: .unconditional, help: ArgumentHelp("Most asynchronous sweeps per start.", valueName: "T"))
     var maxSteps: Int = 1000
 
+    @Option(
+      parsing: .unconditional,
+      help: ArgumentHelp(
+        "Independent pattern draws per (N, K), each with its own starts; K_max and K½ are reported per draw (mean ± sd, range) with the share of draws in which every start is error-free.",
+        valueName: "D"))
+    var draws: Int = 1
+
     @OptionGroup var seed: SeedOptions
 
     @Option(
@@ -146,6 +155,10 @@ extension Capacity {
       }
       if maxErrors < 0 { throw ValidationError("--max-errors must be at least 0, got \(maxErrors)") }
       if maxSteps < 1 { throw ValidationError("--max-steps must be at least 1, got \(maxSteps)") }
+      if draws < 1 || draws > 10_000 { throw ValidationError("--draws must be between 1 and 10000, got \(draws)") }
+      if draws > 1 && patterns != nil {
+        throw ValidationError("--draws draws random patterns; a --patterns file is one draw")
+      }
       if let workers, workers < 1 || workers > 1024 {
         throw ValidationError("--workers must be between 1 and 1024, got \(workers)")
       }
@@ -164,7 +177,7 @@ extension Capacity {
         units: dimension?.values ?? [100], patternCounts: patterns == nil ? count.values : [],
         relativePatterns: relativeCount?.values ?? [], starts: starts,
         start: start == .stored ? .stored(flipFraction: flipFraction) : .random, maxErrors: maxErrors, seed: seed.seed,
-        maxSweeps: maxSteps)
+        maxSweeps: maxSteps, draws: draws)
       return CapacityScan(
         models: models.models, experiment: experiment, patternsFile: patterns, unitsRequested: dimension != nil,
         workers: workers ?? ProcessInfo.processInfo.activeProcessorCount, version: Attractor.version)

@@ -24,11 +24,12 @@ public struct CompareRun: ParsableCommand {
     commandName: "run",
     abstract: "Run a comparative study (the built-in one without --study) into a report folder.",
     discussion: """
-      Without --study, runs the built-in study (no download): 32 Gaussian patterns with N(0, 1) \
-      entries in d = 64 (past the classical network's capacity of about 9); classical Hopfield, \
-      modern Hopfield β = 1/8 and 1/2, dense associative memories x³ and exp (on sign-binarised \
-      states), one-layer identity attention (1/√d); noise, mask and overlap corruptions at three \
-      levels; T = 1, 5, 10; seeds 0, 1, 2; 128 queries per cell. `attractor compare print-study` \
+      Without --study, runs the built-in study (no download): a load sweep of K = 4, 8, …, 512 \
+      Gaussian patterns with N(0, 1) entries in d = 64 (K/d from 1/16, below the classical limit \
+      of about 0.14, to 8); classical Hopfield, modern Hopfield β = 1/8 and 1/2, dense associative \
+      memories x³ and exp (on sign-binarised states); noise, mask and overlap corruptions at three \
+      levels; T = 1, 5, 10; seeds 0, 1, 2; 128 queries per cell. The report plots accuracy against \
+      K/d with each model's capacity formula and gives the corruption tables at K = 32. `attractor compare print-study` \
       prints it as a study file to start your own from (Docs/Studies.md).
 
       A cell is one model × dataset × corruption × level × seed, run once for the largest T with \

@@ -79,6 +79,7 @@ func validateFilePrefix(_ prefix: String) throws {
 extension Corruption.Kind: ExpressibleByArgument {}
 extension RecallModel: ExpressibleByArgument {}
 extension Precision: ExpressibleByArgument {}
+extension GlobalAverageRule: ExpressibleByArgument {}
 extension CapacityModelFamily: ExpressibleByArgument, LosslessStringConvertible {
   public init?(_ description: String) { self.init(rawValue: description) }
   public var description: String { rawValue }

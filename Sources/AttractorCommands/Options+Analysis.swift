@@ -57,7 +57,22 @@ struct AnalysisOptions: ParsableArguments {
 
   @Option(
     parsing: .unconditional,
-    help: ArgumentHelp("k above this fraction of N is a global average.", valueName: "f"))
+    help: ArgumentHelp(
+      "What a global average is: allPatterns (every pattern carries ≥ --minimum-share/N of the weight and the point is closer to the mean than to any pattern) or halfOfPatterns (k > --global-fraction·N, Ramsauer et al.'s class I).",
+      valueName: "rule"))
+  var globalRule: GlobalAverageRule = .allPatterns
+
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp(
+      "With --global-rule allPatterns: the smallest weight, as a fraction of 1/N, every pattern must carry.",
+      valueName: "s"))
+  var minimumShare = 0.1
+
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp(
+      "With --global-rule halfOfPatterns: k above this fraction of N is a global average.", valueName: "f"))
   var globalFraction = 0.5
 
   @OptionGroup var execution: ExecutionOptions
@@ -101,6 +116,9 @@ struct AnalysisOptions: ParsableArguments {
       throw ValidationError("--merge-tolerance must be a finite number > 0, got \(Format.compact(mergeTolerance))")
     }
     if !(mass > 0 && mass <= 1) { throw ValidationError("--mass must be in (0, 1], got \(Format.compact(mass))") }
+    if !(minimumShare > 0 && minimumShare <= 1) {
+      throw ValidationError("--minimum-share must be in (0, 1], got \(Format.compact(minimumShare))")
+    }
     if !(globalFraction > 0 && globalFraction < 1) {
       throw ValidationError("--global-fraction must be in (0, 1), got \(Format.compact(globalFraction))")
     }
@@ -120,7 +138,9 @@ struct AnalysisOptions: ParsableArguments {
       randomStarts: randomStarts, seed: seed.seed, maxSteps: maxSteps, mergeTolerance: mergeTolerance)
     var run = FixedPointAnalysisRun(
       patterns: source, beta: beta, search: search,
-      thresholds: ClassificationThresholds(mass: mass, globalFraction: globalFraction), version: Attractor.version)
+      thresholds: ClassificationThresholds(
+        mass: mass, globalRule: globalRule, minimumShare: minimumShare, globalFraction: globalFraction),
+      version: Attractor.version)
     run.maxPatternStarts = maxStarts == 0 ? nil : maxStarts
     return run
   }

@@ -129,6 +129,69 @@ public struct CapacityPoint: Sendable, Equatable, Codable {
   public var unitUpdates: Int
   /// Wall time of the dynamics, in seconds.
   public var seconds: Double
+  /// Independent pattern draws pooled in this point (`nil`: one, in records written before draws).
+  public var draws: Int? = nil
+  /// The error-free fraction of each draw (`nil` for one draw).
+  public var errorFreeByDraw: [Double]? = nil
+
+  /// Share of the draws in which every start ended error-free: with stored starts and no flips,
+  /// the probability that every one of the K patterns is a fixed point.
+  public var allErrorFreeShare: Double {
+    let per = errorFreeByDraw ?? [errorFreeFraction]
+    return Double(per.filter { $0 == 1 }.count) / Double(max(1, per.count))
+  }
+
+  /// Pools the points of several draws at the same (N, K): starts, counts and times add up.
+  static func pooled(_ parts: [CapacityPoint]) -> CapacityPoint {
+    guard var p = parts.first else { preconditionFailure("no points to pool") }
+    if parts.count == 1 { return p }
+    let total = Double(parts.reduce(0) { $0 + $1.starts })
+    func mean(_ v: (CapacityPoint) -> Double) -> Double {
+      parts.reduce(0) { $0 + v($1) * Double($1.starts) } / total
+    }
+    p.starts = Int(total)
+    p.errorFreeFraction = mean(\.errorFreeFraction)
+    p.withinMaxErrorsFraction = mean(\.withinMaxErrorsFraction)
+    p.meanErrors = mean(\.meanErrors)
+    p.endedOnPatternFraction = mean(\.endedOnPatternFraction)
+    p.convergedFraction = mean(\.convergedFraction)
+    p.meanSweeps = mean(\.meanSweeps)
+    var histogram = [Int](repeating: 0, count: parts.map(\.errorHistogram.count).max() ?? 1)
+    for q in parts { for (e, c) in q.errorHistogram.enumerated() { histogram[e] += c } }
+    p.errorHistogram = histogram
+    p.unitUpdates = parts.reduce(0) { $0 + $1.unitUpdates }
+    p.seconds = parts.reduce(0) { $0 + $1.seconds }
+    p.draws = parts.count
+    p.errorFreeByDraw = parts.map(\.errorFreeFraction)
+    return p
+  }
+}
+
+/// Mean, standard deviation and range of a capacity estimate over pattern draws.
+public struct DrawSummary: Sendable, Equatable, Codable {
+  /// Draws with a value (K_max: the smallest K already failed in the others; K½: never crossed).
+  public var count: Int
+  /// Draws in all.
+  public var draws: Int
+  /// Mean over the draws with a value.
+  public var mean: Double?
+  /// Sample standard deviation over them (`nil` for fewer than two).
+  public var standardDeviation: Double?
+  /// Smallest and largest value.
+  public var minimum: Double?
+  public var maximum: Double?
+
+  init(_ values: [Double?]) {
+    let v = values.compactMap { $0 }
+    draws = values.count
+    count = v.count
+    mean = v.isEmpty ? nil : v.reduce(0, +) / Double(v.count)
+    if let m = mean, v.count >= 2 {
+      standardDeviation = (v.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(v.count - 1)).squareRoot()
+    }
+    minimum = v.min()
+    maximum = v.max()
+  }
 }
 
 /// One model's recall against K at one N, with the capacity estimates.
@@ -144,6 +207,15 @@ public struct CapacityCurve: Sendable, Equatable, Codable {
   public var kHalf: Double?
   /// Krotov & Hopfield's K_max formula at this N (polynomial models, n ≥ 2).
   public var formulaKMax: Double?
+  /// K_max of each pattern draw on its own (`nil` in records written before draws).
+  public var kMaxByDraw: [Int?]? = nil
+  /// K½ of each pattern draw on its own.
+  public var kHalfByDraw: [Double?]? = nil
+
+  /// K_max over the draws: mean, spread, range.
+  public var kMaxSummary: DrawSummary { DrawSummary((kMaxByDraw ?? [kMax]).map { $0.map(Double.init) }) }
+  /// K½ over the draws.
+  public var kHalfSummary: DrawSummary { DrawSummary(kHalfByDraw ?? [kHalf]) }
 }
 
 /// A capacity scan: for each model and N, store K random ±1 patterns for each K, run asynchronous
@@ -184,12 +256,34 @@ public struct CapacityExperiment: Sendable, Equatable, Codable {
   public var seed: UInt64
   /// Most asynchronous sweeps per start.
   public var maxSweeps: Int
+  /// Independent pattern draws per (N, K), each with its own starts; K_max and K½ are estimated
+  /// per draw and summarised (``CapacityCurve/kMaxSummary``). Draw 0 is the single draw of
+  /// earlier versions. Default 1.
+  public var draws: Int = 1
+
+  enum CodingKeys: String, CodingKey {
+    case units, patternCounts, relativePatterns, starts, start, maxErrors, seed, maxSweeps, draws
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    units = try c.decode([Int].self, forKey: .units)
+    patternCounts = try c.decode([Int].self, forKey: .patternCounts)
+    relativePatterns = try c.decode([Double].self, forKey: .relativePatterns)
+    starts = try c.decode(Int.self, forKey: .starts)
+    start = try c.decode(CapacityStart.self, forKey: .start)
+    maxErrors = try c.decode(Int.self, forKey: .maxErrors)
+    seed = try c.decode(UInt64.self, forKey: .seed)
+    maxSweeps = try c.decode(Int.self, forKey: .maxSweeps)
+    draws = try c.decodeIfPresent(Int.self, forKey: .draws) ?? 1
+  }
 
   public init(
     units: [Int], patternCounts: [Int], relativePatterns: [Double] = [], starts: Int,
     start: CapacityStart = .stored(flipFraction: 0),
-    maxErrors: Int = 0, seed: UInt64 = 0, maxSweeps: Int = 1000
+    maxErrors: Int = 0, seed: UInt64 = 0, maxSweeps: Int = 1000, draws: Int = 1
   ) {
+    self.draws = draws
     self.units = units
     self.patternCounts = patternCounts
     self.relativePatterns = relativePatterns
@@ -226,6 +320,7 @@ public struct CapacityExperiment: Sendable, Equatable, Codable {
     }
     try CapacityError.check(maxErrors >= 0, "max errors", maxErrors, "at least 0")
     try CapacityError.check(maxSweeps >= 1, "max sweeps", maxSweeps, "at least 1")
+    try CapacityError.check(draws >= 1 && draws <= 10_000, "draws", draws, "between 1 and 10000")
   }
 
   /// The K values scanned for `model` at N.
@@ -239,17 +334,25 @@ public struct CapacityExperiment: Sendable, Equatable, Codable {
     return Array(Set(relativePatterns.map { max(1, Int(($0 * formula).rounded())) })).sorted()
   }
 
-  /// The K random ±1 patterns used at (N, K) (K × N), determined by `seed`, N and K.
-  public func randomPatterns(units n: Int, count k: Int) -> Matrix<Double> {
-    var rng = SeededGenerator(seed: seed).derived(0).derived(n).derived(k)
+  /// The stream of `purpose` (0 patterns, 1 starts, 2 sweep orders) at (N, K) and `draw`; draw 0
+  /// is the stream of earlier versions.
+  func stream(_ purpose: Int, units n: Int, count k: Int, draw: Int) -> SeededGenerator {
+    let base = SeededGenerator(seed: seed).derived(purpose).derived(n).derived(k)
+    return draw == 0 ? base : base.derived(draw)
+  }
+
+  /// The K random ±1 patterns used at (N, K) (K × N) in `draw`, determined by `seed`, N, K and
+  /// the draw.
+  public func randomPatterns(units n: Int, count k: Int, draw: Int = 0) -> Matrix<Double> {
+    var rng = stream(0, units: n, count: k, draw: draw)
     return rng.signMatrix(rows: k, columns: n, as: Double.self)
   }
 
   /// The start states at (N, K) and their targets (s mod K for stored starts).
-  public func startStates(patterns: Matrix<Double>) -> (states: Matrix<Double>, targets: [Int]?) {
+  public func startStates(patterns: Matrix<Double>, draw: Int = 0) -> (states: Matrix<Double>, targets: [Int]?) {
     let n = patterns.columns
     let k = patterns.rows
-    var rng = SeededGenerator(seed: seed).derived(1).derived(n).derived(k)
+    var rng = stream(1, units: n, count: k, draw: draw)
     switch start {
     case .random:
       return (rng.signMatrix(rows: starts, columns: n, as: Double.self), nil)
@@ -302,13 +405,26 @@ public struct CapacityExperiment: Sendable, Equatable, Codable {
       if let given { ks = [given.rows] } else { ks = try patternCounts(for: model, units: n) }
       var curve = CapacityCurve(
         model: model, units: n, points: [], kMax: nil, kHalf: nil, formulaKMax: model.formulaKMax(units: n))
+      // A file's patterns are one draw; random patterns are drawn `draws` times.
+      let drawCount = given == nil ? draws : 1
+      var byDraw = [[CapacityPoint]](repeating: [], count: drawCount)
       for k in ks {
-        let stored = given ?? randomPatterns(units: n, count: k)
-        let point = try measure(model: model, patterns: stored, threads: threads)
+        var parts: [CapacityPoint] = []
+        for r in 0..<drawCount {
+          let stored = given ?? randomPatterns(units: n, count: k, draw: r)
+          parts.append(try measure(model: model, patterns: stored, threads: threads, draw: r))
+          byDraw[r].append(parts[r])
+        }
+        let point = CapacityPoint.pooled(parts)
         curve.points.append(point)
         progress(curve, point)
       }
       (curve.kMax, curve.kHalf) = CapacityExperiment.estimates(curve.points)
+      if drawCount > 1 {
+        let estimates = byDraw.map { CapacityExperiment.estimates($0) }
+        curve.kMaxByDraw = estimates.map(\.kMax)
+        curve.kHalfByDraw = estimates.map(\.kHalf)
+      }
       curves.append(curve)
     }
     return curves
@@ -333,31 +449,31 @@ public struct CapacityExperiment: Sendable, Equatable, Codable {
   }
 
   /// One point: the model on `patterns`, from this experiment's starts.
-  public func measure(model: CapacityModel, patterns: Matrix<Double>, threads: Int? = nil) throws(CapacityError)
-    -> CapacityPoint
+  public func measure(model: CapacityModel, patterns: Matrix<Double>, threads: Int? = nil, draw: Int = 0)
+    throws(CapacityError) -> CapacityPoint
   {
     switch model {
     case .classical:
       let f: Polynomial
       do { f = try Polynomial(degree: 2) } catch { throw .modelFailed("\(error)") }
-      return try measure(interaction: f, patterns: patterns, threads: threads)
+      return try measure(interaction: f, patterns: patterns, threads: threads, draw: draw)
     case .polynomial(let degree):
       let f: Polynomial
       do { f = try Polynomial(degree: degree) } catch { throw .modelFailed("\(error)") }
-      return try measure(interaction: f, patterns: patterns, threads: threads)
+      return try measure(interaction: f, patterns: patterns, threads: threads, draw: draw)
     case .rectified(let degree):
       let f: RectifiedPolynomial
       do { f = try RectifiedPolynomial(degree: degree) } catch { throw .modelFailed("\(error)") }
-      return try measure(interaction: f, patterns: patterns, threads: threads)
+      return try measure(interaction: f, patterns: patterns, threads: threads, draw: draw)
     case .exponential(let beta):
       let f: Exponential
       do { f = try Exponential(beta: beta) } catch { throw .modelFailed("\(error)") }
-      return try measure(interaction: f, patterns: patterns, threads: threads)
+      return try measure(interaction: f, patterns: patterns, threads: threads, draw: draw)
     }
   }
 
-  func measure<F: InteractionFunction>(interaction: F, patterns: Matrix<Double>, threads: Int?) throws(CapacityError)
-    -> CapacityPoint
+  func measure<F: InteractionFunction>(interaction: F, patterns: Matrix<Double>, threads: Int?, draw: Int)
+    throws(CapacityError) -> CapacityPoint
   {
     let n = patterns.columns
     let k = patterns.rows
@@ -365,8 +481,8 @@ public struct CapacityExperiment: Sendable, Equatable, Codable {
     do { memory = try DenseAssociativeMemory(patterns: patterns, interaction: interaction) } catch {
       throw .modelFailed("cannot build the memory: \(error)")
     }
-    let (states, targets) = startStates(patterns: patterns)
-    let dynamicsSeed = SeededGenerator(seed: seed).derived(2).derived(n).derived(k).seed
+    let (states, targets) = startStates(patterns: patterns, draw: draw)
+    let dynamicsSeed = stream(2, units: n, count: k, draw: draw).seed
     let clock = ContinuousClock()
     let begin = clock.now
     let run: DenseAsynchronousRun<Double>

@@ -29,7 +29,7 @@ public struct CapacityReport: Sendable, Equatable, Codable {
   /// One CSV row per point: model, N, K, fractions, mean errors, sweeps, time.
   public var csv: String {
     var lines = [
-      "model,units,patterns,starts,error_free_fraction,within_max_errors_fraction,max_errors,mean_errors,ended_on_pattern_fraction,converged_fraction,mean_sweeps,unit_updates,seconds"
+      "model,units,patterns,starts,error_free_fraction,within_max_errors_fraction,max_errors,mean_errors,ended_on_pattern_fraction,converged_fraction,mean_sweeps,unit_updates,seconds,draws,all_error_free_share"
     ]
     for curve in curves {
       for p in curve.points {
@@ -38,6 +38,7 @@ public struct CapacityReport: Sendable, Equatable, Codable {
             "\"\(curve.model)\"", "\(p.units)", "\(p.patterns)", "\(p.starts)", "\(p.errorFreeFraction)",
             "\(p.withinMaxErrorsFraction)", "\(experiment.maxErrors)", "\(p.meanErrors)", "\(p.endedOnPatternFraction)",
             "\(p.convergedFraction)", "\(p.meanSweeps)", "\(p.unitUpdates)", String(format: "%.4f", p.seconds),
+            "\(p.draws ?? 1)", "\(p.allErrorFreeShare)",
           ].joined(separator: ","))
       }
     }

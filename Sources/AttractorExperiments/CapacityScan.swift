@@ -117,38 +117,75 @@ extension CapacityReport {
     let e = experiment
     var lines: [String] = []
     lines.append(
-      "# capacity: \(e.start), \(e.starts) starts per K, seed \(e.seed), max steps \(e.maxSweeps), workers \(threads)")
+      "# capacity: \(e.start), \(e.starts) starts per K\(e.draws > 1 ? " in each of \(e.draws) pattern draws" : ""), seed \(e.seed), max steps \(e.maxSweeps), workers \(threads)"
+    )
     lines.append("")
-    var points = MarkdownTable(
-      header: [
-        "model", "N", "K", "error-free", "≤ \(e.maxErrors) wrong", "mean errors", "on +ξ", "converged", "mean sweeps",
-        "seconds",
-      ],
-      leftColumns: 1)
+    let draws = e.draws
+    var header = [
+      "model", "N", "K", "error-free", "≤ \(e.maxErrors) wrong", "mean errors", "on +ξ", "converged", "mean sweeps",
+      "seconds",
+    ]
+    if draws > 1 { header.insert("all error-free (share of \(draws) draws)", at: 4) }
+    var points = MarkdownTable(header: header, leftColumns: 1)
     for c in curves {
       for p in c.points {
-        let cells = [
+        var cells = [
           F.fixed(p.errorFreeFraction, decimals: 4), F.fixed(p.withinMaxErrorsFraction, decimals: 4),
           F.fixed(p.meanErrors, decimals: 3),
           F.fixed(p.endedOnPatternFraction, decimals: 4), F.fixed(p.convergedFraction, decimals: 4),
           F.fixed(p.meanSweeps, decimals: 2),
           F.fixed(p.seconds, decimals: 2),
         ]
+        if draws > 1 { cells.insert(F.fixed(p.allErrorFreeShare, decimals: 2), at: 1) }
         points.append(["\(c.model)", "\(p.units)", "\(p.patterns)"] + cells)
       }
     }
     lines += points.lines
     lines.append("")
-    var capacities = MarkdownTable(
-      header: ["model", "N", "K_max (measured, scanned K)", "K½ (measured)", "K_max formula N^(n−1)/(2(2n−3)!! ln N)"],
-      leftColumns: 1)
-    for c in curves {
-      let kMax = c.kMax.map { "\($0)" } ?? (c.points.first.map { "< \($0.patterns)" } ?? "—")
-      let kHalf = c.kHalf.map { F.fixed($0, decimals: 1) } ?? "—"
-      let formula = c.formulaKMax.map { F.fixed($0, decimals: 1) } ?? "—"
-      capacities.append(["\(c.model)", "\(c.units)", kMax, kHalf, formula])
+    if draws > 1 {
+      // Per draw: K_max and K½ of that draw's own curve; mean ± standard deviation (range).
+      func summary(_ s: DrawSummary, decimals: Int, below: Int?) -> String {
+        guard let mean = s.mean else { return below.map { "< \($0) in every draw" } ?? "— in every draw" }
+        var text = F.fixed(mean, decimals: 1)
+        if let sd = s.standardDeviation { text += " ± " + F.fixed(sd, decimals: 1) }
+        if let lo = s.minimum, let hi = s.maximum {
+          text += " (" + F.fixed(lo, decimals: decimals) + "–" + F.fixed(hi, decimals: decimals) + ")"
+        }
+        if s.count < s.draws {
+          text += below.map { ", < \($0) in \(s.draws - s.count)" } ?? ", none in \(s.draws - s.count)"
+        }
+        return text
+      }
+      var capacities = MarkdownTable(
+        header: [
+          "model", "N", "K_max per draw: mean ± sd (range)", "K½ per draw: mean ± sd (range)",
+          "K_max formula N^(n−1)/(2(2n−3)!! ln N)",
+        ],
+        leftColumns: 1)
+      for c in curves {
+        let first = c.points.map(\.patterns).min()
+        capacities.append([
+          "\(c.model)", "\(c.units)", summary(c.kMaxSummary, decimals: 0, below: first),
+          summary(c.kHalfSummary, decimals: 1, below: nil), c.formulaKMax.map { F.fixed($0, decimals: 1) } ?? "—",
+        ])
+      }
+      lines.append("over \(draws) independent pattern draws per (N, K), each with its own starts:")
+      lines.append("")
+      lines += capacities.lines
+    } else {
+      var capacities = MarkdownTable(
+        header: [
+          "model", "N", "K_max (measured, scanned K)", "K½ (measured)", "K_max formula N^(n−1)/(2(2n−3)!! ln N)",
+        ],
+        leftColumns: 1)
+      for c in curves {
+        let kMax = c.kMax.map { "\($0)" } ?? (c.points.first.map { "< \($0.patterns)" } ?? "—")
+        let kHalf = c.kHalf.map { F.fixed($0, decimals: 1) } ?? "—"
+        let formula = c.formulaKMax.map { F.fixed($0, decimals: 1) } ?? "—"
+        capacities.append(["\(c.model)", "\(c.units)", kMax, kHalf, formula])
+      }
+      lines += capacities.lines
     }
-    lines += capacities.lines
     lines.append("")
     lines.append("total \(F.fixed(seconds, decimals: 1)) s")
     return lines.joined(separator: "\n")

@@ -43,10 +43,20 @@ public struct Series: Sendable, Equatable {
 public struct VerticalMarker: Sendable, Equatable {
   public var x: Double
   public var label: String
+  /// Line of the label below the top of the plot (0 = first), so that nearby markers' labels do
+  /// not overlap.
+  public var labelRow: Int = 0
 
   public init(x: Double, label: String) {
     self.x = x
     self.label = label
+  }
+
+  /// A marker whose label sits on line `labelRow` below the top of the plot.
+  public init(x: Double, label: String, labelRow: Int) {
+    self.x = x
+    self.label = label
+    self.labelRow = labelRow
   }
 }
 
@@ -179,7 +189,9 @@ public struct LineChart: Sendable, Equatable {
       out.append(
         ##"<line x1="\##(f(x))" y1="\##(f(top))" x2="\##(f(x))" y2="\##(f(top + plotHeight))" stroke="#555555" stroke-dasharray="2 3"/>"##
       )
-      out.append(##"<text x="\##(f(x + 4))" y="\##(f(top + 14))" fill="#555555">\##(escape(m.label))</text>"##)
+      out.append(
+        ##"<text x="\##(f(x + 4))" y="\##(f(top + 14 + 14 * Double(m.labelRow)))" fill="#555555">\##(escape(m.label))</text>"##
+      )
     }
     // Series, clipped to the plot area.
     out.append(

@@ -8,9 +8,10 @@ import Foundation
 public struct RegimeMix: Sendable, Equatable, Codable {
   /// k₉₀ = 1: one pattern holds 90 % of the weight.
   public var singlePattern: Double
-  /// 1 < k₉₀ ≤ N/2.
+  /// k₉₀ > 1 over a subset of the patterns.
   public var metastable: Double
-  /// k₉₀ > N/2.
+  /// Weight spread over all patterns (every pᵢ ≥ a tenth of 1/N, the analysis layer's default
+  /// ``/AttractorAnalysis/GlobalAverageRule/allPatterns`` judged from the weights alone).
   public var globalAverage: Double
 
   public init(singlePattern: Double, metastable: Double, globalAverage: Double) {
@@ -31,12 +32,13 @@ public struct RegimeMix: Sendable, Equatable, Codable {
       for r in 0..<b {
         for j in 0..<n { row[j] = w[r * n + j] }
         row.sort(by: >)
+        let smallest = row[n - 1]
         var mass = 0.0, k = 0
         while k < n && mass < thresholds.mass * (1 - 1e-12) {
           mass += row[k]
           k += 1
         }
-        counts[thresholds.regime(k: max(1, k), patternCount: n), default: 0] += 1
+        counts[thresholds.regime(k: max(1, k), smallestWeight: smallest, patternCount: n), default: 0] += 1
       }
     }
     let total = Double(max(1, b))

@@ -31,7 +31,7 @@ public enum StudyRunSummary {
       ].joined(separator: "\n") + repaired
     }
     let t = study.spec.steps.last ?? 0
-    let figures = study.spec.corruptions.count * 2 * study.spec.datasets.count
+    let figures = report.figureCount
     return [
       "## \(study.spec.name): accuracy and dynamics after T = \(t) steps (all T in report.md)", "",
       report.markdownTable(steps: t), "",

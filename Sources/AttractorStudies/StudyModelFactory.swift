@@ -16,8 +16,8 @@ public enum RegimeRule: String, Sendable, Codable, Equatable {
   /// From the model's ``/AttractorCore/AssociativeMemory/separation(_:)`` weights, which for
   /// attention-type models are the softmax attention p over the stored patterns:
   /// k₉₀ = fewest patterns holding 90 % of the weight; k₉₀ = 1 single pattern,
-  /// k₉₀ > N/2 global average, else metastable (``/AttractorAnalysis/ClassificationThresholds``
-  /// defaults).
+  /// global average when every pattern carries at least a tenth of 1/N, else metastable (the
+  /// weight part of ``/AttractorAnalysis/ClassificationThresholds``' default rule).
   case attentionWeights
   /// Not reported ("n/a"): the model's weights are not a distribution over retrieved patterns
   /// (for ±1 models they are shares of squared overlaps, spread even at an exact retrieval).
@@ -167,6 +167,8 @@ public protocol StudyModelFactory: Sendable {
   func check(dimension: Int, patternCount: Int) -> [String]
   /// The model storing `patterns` (already encoded); `seed` drives any random parameters.
   func make(patterns: Matrix<Double>, seed: UInt64) throws -> Model
+  /// The model's theoretical capacity at dimension d by a published formula (default `nil`).
+  func capacity(dimension: Int) -> StudyCapacity?
 
   /// Builds the model for one cell and runs it. Provided: do not implement. The runner calls it so
   /// that the cell is run where `Model`'s concrete type is known; the default is picked when the
@@ -175,8 +177,25 @@ public protocol StudyModelFactory: Sendable {
   func run(_ cell: StudyCellRun) throws(StudyRunError) -> StudyCellResult
 }
 
+/// A model's theoretical storage capacity at dimension d: the number of patterns K it can store
+/// and retrieve, by a published formula, for the load figure of a study.
+public struct StudyCapacity: Sendable, Equatable, Codable {
+  /// K at dimension d.
+  public var patterns: Double
+  /// The formula and its source, in one line ("0.138·d (Amit, Gutfreund & Sompolinsky 1985)").
+  public var formula: String
+
+  public init(patterns: Double, formula: String) {
+    self.patterns = patterns
+    self.formula = formula
+  }
+}
+
 extension StudyModelFactory {
   public var regimeRule: RegimeRule { encoding == .real ? .attentionWeights : .notApplicable }
+  /// The model's theoretical capacity at dimension d, when a published formula gives one
+  /// (default: none).
+  public func capacity(dimension: Int) -> StudyCapacity? { nil }
   public func check(dimension: Int, patternCount: Int) -> [String] { [] }
 }
 

@@ -183,14 +183,24 @@ public struct StudyReport: Sendable, Equatable, Codable {
       here, which does not guarantee descent.
       - **single / metastable / global**: regime of the states after T steps from the softmax weights \
       p = separation(q_T): k₉₀ = fewest patterns holding 90 % of p; k₉₀ = 1 single pattern, \
-      k₉₀ > N/2 global average, else metastable mixture (the analysis layer's default thresholds). \
+      global average when every pattern carries at least a tenth of 1/N, else metastable mixture \
+      (the weight part of the analysis layer's default rule). \
       Reported for real-valued attention-type models; n/a for ±1 models, whose weights are shares of \
       squared overlaps and are spread even at an exact retrieval.
       - **µs / query**: time of the dynamics alone to reach T (monotonic clock; excludes model \
       construction, query generation and all measurements), divided by the queries of the cell; \
       mean over seeds; double precision, batched, OpenBLAS threads as above.
       """)
-    for d in s.datasets {
+    if let loads = loadSweep, let reference = referenceLoad {
+      out.append("")
+      out.append("## Recall against load")
+      out.append("")
+      out.append(
+        "Patterns: \(loads.map { "K = \($0.count!)" }.joined(separator: ", ")) in d = \(loads[0].dimension ?? 0) (load K/d from \(compactNumber(Double(loads[0].count!) / Double(loads[0].dimension ?? 1))) to \(compactNumber(Double(loads.last!.count!) / Double(loads[0].dimension ?? 1)))). Accuracy at the middle level of each corruption; the capacity column is the model's published formula at this d (figures: dotted lines where it falls on the axis). Full tables at every load are in `results.csv`; the tables below the load section are at the reference load \(reference.label)."
+      )
+      out += loadTableLines()
+    }
+    for d in referenceLoad.map({ [$0] }) ?? s.datasets {
       out.append("")
       out.append("## \(d.label)")
       for corruption in s.corruptions {
@@ -295,13 +305,140 @@ public struct StudyReport: Sendable, Equatable, Codable {
     return chart
   }
 
+  /// The datasets of a load sweep, by ascending K: at least three Gaussian datasets of one
+  /// dimension and σ with distinct K (`nil` otherwise). Their load is K/d.
+  public var loadSweep: [StudyDataset]? {
+    let d = study.datasets
+    guard d.count >= 3, d.allSatisfy({ $0.kind == .gaussian && $0.count != nil }),
+      Set(d.map { $0.dimension ?? 0 }).count == 1, Set(d.map { $0.standardDeviation ?? 1 }).count == 1,
+      Set(d.map { $0.count! }).count == d.count
+    else { return nil }
+    return d.sorted { $0.count! < $1.count! }
+  }
+
+  /// The dataset of a load sweep whose full corruption tables the report shows: the load nearest
+  /// to K/d = 0.5 (in log K).
+  public var referenceLoad: StudyDataset? {
+    loadSweep?.min { a, b in
+      let d = Double(a.dimension ?? 1)
+      return abs(Foundation.log(Double(a.count!) / d / 0.5)) < abs(Foundation.log(Double(b.count!) / d / 0.5))
+    }
+  }
+
+  /// Number of SVG figures ``write(to:)`` writes.
+  public var figureCount: Int {
+    let perDataset = study.corruptions.reduce(0) { $0 + ($1.levels.count > 1 ? 2 : 1) }
+    return (loadSweep != nil ? study.corruptions.count : 0) + (referenceLoad != nil ? 1 : study.datasets.count)
+      * perDataset
+  }
+
+  /// The theoretical capacity of each model at dimension d (by its factory; `nil` where no formula).
+  public func capacities(dimension: Int, registry: StudyModelRegistry = .standard) -> [(String, StudyCapacity?)] {
+    study.models.map { m in
+      guard let factory = registry.factory(named: m.model), let made = try? factory.init(parameters: m.parameters)
+      else { return (m.label, nil) }
+      return (m.label, made.capacity(dimension: dimension))
+    }
+  }
+
+  /// Accuracy after the largest T against the load K/d (log axis) at the middle level of
+  /// `corruption`, one line per model, with each model's theoretical capacity K/d marked where it
+  /// falls inside the axis.
+  public func accuracyByLoadChart(corruption: StudyCorruption) -> LineChart {
+    let loads = loadSweep ?? []
+    let d = Double(loads.first?.dimension ?? 1)
+    let t = study.steps.last ?? 0
+    let level = corruption.levels[corruption.levels.count / 2]
+    let series = study.models.map { m in
+      Series(
+        name: m.label,
+        points: loads.compactMap { ds in
+          rows.first {
+            $0.dataset == ds.label && $0.corruption == corruption.kind && $0.level == level && $0.steps == t
+              && $0.model == m.label
+          }.map { DataPoint(x: Double(ds.count!) / d, y: $0.accuracy.mean, error: $0.accuracy.standardError) }
+        })
+    }
+    var chart = LineChart(
+      title: "Accuracy after T = \(t) steps against load: \(corruption.kind) \(compactNumber(level)), d = \(Int(d))",
+      xLabel: "load K/d (stored patterns per dimension; dotted: theoretical capacity)",
+      yLabel: "accuracy (mean ± SE over \(study.seeds.count) seeds)", series: Self.dashingDuplicates(series))
+    chart.xScale = .logarithmic
+    chart.yRange = 0...1.12
+    chart.insetFraction = 0.03
+    if let lo = loads.first?.count, let hi = loads.last?.count {
+      let range = (Double(lo) / d)...(Double(hi) / d)
+      var row = 0
+      for (label, c) in capacities(dimension: Int(d)) {
+        guard let c, range.contains(c.patterns / d) else { continue }
+        chart.markers.append(
+          VerticalMarker(
+            x: c.patterns / d, label: "\(label): \(compactNumber((c.patterns / d * 1000).rounded() / 1000))",
+            labelRow: row))
+        row += 1
+      }
+    }
+    return chart
+  }
+
+  /// The load table: per model and corruption (middle level), accuracy after the largest T at each
+  /// load K/d, and the model's theoretical capacity K/d.
+  func loadTableLines() -> [String] {
+    guard let loads = loadSweep else { return [] }
+    let d = Double(loads[0].dimension ?? 1)
+    let t = study.steps.last ?? 0
+    var out: [String] = []
+    let capacity = Dictionary(capacities(dimension: Int(d)).map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
+    for corruption in study.corruptions {
+      let level = corruption.levels[corruption.levels.count / 2]
+      out.append("")
+      out.append("### \(corruption.kind) \(compactNumber(level)), accuracy after T = \(t)")
+      out.append("")
+      var table = MarkdownTable(
+        header: ["model", "capacity K/d (formula)"] + loads.map { "K/d = \(compactNumber(Double($0.count!) / d))" },
+        leftColumns: 2)
+      for m in study.models {
+        let cap =
+          capacity[m.label].flatMap { $0 }.map { c in
+            let v = c.patterns / d
+            return (v < 1e4 ? compactNumber((v * 1000).rounded() / 1000) : String(format: "%.2g", v))
+              + " (\(c.formula))"
+          } ?? "—"
+        let cells = loads.map { ds in
+          rows.first {
+            $0.dataset == ds.label && $0.corruption == corruption.kind && $0.level == level && $0.steps == t
+              && $0.model == m.label
+          }.map { Self.pm($0.accuracy, 3) } ?? "—"
+        }
+        let modern = "exponential in d for large enough β (Ramsauer et al. 2021, Theorem 3); no closed form at this β"
+        table.append([m.label, m.model == "modern" ? modern : cap] + cells)
+      }
+      out += table.lines
+    }
+    return out
+  }
+
   /// Writes `report.md`, `results.csv`, `results.json` and the figures into `folder`, each
   /// atomically. Returns the file names written.
   @discardableResult
   public func write(to folder: URL) throws(StudyRunError) -> [String] {
     var written: [String] = []
     var figures: [String] = []
-    for d in study.datasets {
+    if loadSweep != nil {
+      for c in study.corruptions {
+        let name = "accuracy-vs-load-\(c.kind).svg"
+        let url = folder.appendingPathComponent(name)
+        let svg: String
+        do { svg = try accuracyByLoadChart(corruption: c).svg() } catch {
+          throw .writeFailed(path: url.path, reason: "\(error)")
+        }
+        try writeAtomically(Data(svg.utf8), to: url)
+        figures.append(name)
+      }
+    }
+    // A load sweep draws the per-level figures at its reference load only.
+    let pictured = referenceLoad.map { [$0] } ?? study.datasets
+    for d in pictured {
       let prefix = study.datasets.count > 1 ? slug(d.label) + "-" : ""
       for c in study.corruptions {
         let charts = [

@@ -51,6 +51,9 @@ struct ClosedFormTests {
     let slack = 1e-9 * critical
     #expect(t.lower <= critical + slack && critical - slack <= t.upper)
     #expect(abs((t.spectralRadiusAtLower ?? 0) - 1) < 0.02 && t.regimeAtUpper == .globalAverage)
+    // The origin goes on existing above β*, as a saddle: an eigenvalue crossing, not a fold.
+    #expect(t.kind == .eigenvalueCrossing && (t.spectralRadiusAtUpper ?? 0) >= 1)
+    #expect(t.upper - t.lower < 1e-8 * critical)
     // Below β*: the probe finds a stable global average with ρ = β‖x‖².
     for p in diagram.points {
       let rho = try #require(p.global.spectralRadius)

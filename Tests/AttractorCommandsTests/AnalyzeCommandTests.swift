@@ -97,8 +97,8 @@ struct AnalyzeCommandTests {
     #expect(svg.contains("<svg") && svg.contains("β* ≈"))
     let csv = try String(contentsOf: out.appendingPathComponent("phase-diagram.csv"), encoding: .utf8)
     #expect(csv.split(separator: "\n").count == 8)
-    #expect(result.table.contains("stops being a stable global average at β ≈"))
-    #expect(result.table.contains("the global fixed point loses stability"))
+    #expect(result.table.contains("stops being stable at β* ≈"))
+    #expect(result.table.contains("an eigenvalue of J crosses 1: above β* the point goes on as a saddle"))
   }
 
   @Test("--correlation makes the random patterns overlap by about c and moves the fixed points toward averages")

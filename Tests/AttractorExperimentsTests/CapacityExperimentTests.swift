@@ -83,6 +83,45 @@ struct CapacityExperimentTests {
     #expect(c.errorHistogram.reduce(0, +) == 40)
   }
 
+  @Test("Several pattern draws: K_max and K½ per draw, pooled points, draw 0 is the single draw of before")
+  func severalDraws() throws {
+    let single = CapacityExperiment(units: [40], patternCounts: [2, 4, 6, 8, 12], starts: 40, seed: 5)
+    var several = single
+    several.draws = 6
+    let one = try single.run(model: .classical, threads: 1)[0]
+    let many = try several.run(model: .classical, threads: 1)[0]
+    let kMaxes = try #require(many.kMaxByDraw)
+    #expect(kMaxes.count == 6 && many.kHalfByDraw?.count == 6)
+    // Draw 0 reproduces the single-draw run: its K_max is the first of the per-draw values.
+    #expect(kMaxes[0] == one.kMax)
+    // Independent draws differ (classical network at N = 40 near 0.14 N ≈ 6 patterns).
+    #expect(Set(kMaxes).count > 1, "\(kMaxes)")
+    for (p, q) in zip(many.points, one.points) {
+      #expect(p.starts == 6 * q.starts && p.draws == 6)
+      let per = try #require(p.errorFreeByDraw)
+      #expect(per[0] == q.errorFreeFraction)
+      #expect(abs(p.errorFreeFraction - per.reduce(0, +) / 6) < 1e-12)
+      #expect(p.allErrorFreeShare == Double(per.filter { $0 == 1 }.count) / 6)
+      #expect(p.errorHistogram.reduce(0, +) == p.starts)
+    }
+    // The summary: mean and spread of the per-draw K_max over the draws that have one.
+    let s = many.kMaxSummary
+    let values = kMaxes.compactMap { $0 }.map(Double.init)
+    #expect(s.count == values.count && s.draws == 6)
+    if !values.isEmpty { #expect(abs((s.mean ?? 0) - values.reduce(0, +) / Double(values.count)) < 1e-12) }
+    #expect(throws: CapacityError.self) {
+      var bad = single
+      bad.draws = 0
+      try bad.validate()
+    }
+    // A record without draws decodes as one draw.
+    let data = try JSONEncoder().encode(single)
+    var object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    object.removeValue(forKey: "draws")
+    let old = try JSONDecoder().decode(CapacityExperiment.self, from: JSONSerialization.data(withJSONObject: object))
+    #expect(old.draws == 1 && old == single)
+  }
+
   @Test("random starts: the histogram counts every start; even n ends on ±ξ about equally often, exponential on +ξ")
   func randomStarts() throws {
     let experiment = CapacityExperiment(units: [50], patternCounts: [20], starts: 400, start: .random, seed: 5)

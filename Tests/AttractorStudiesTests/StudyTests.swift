@@ -321,7 +321,9 @@ struct StudyTests {
     #expect(standard.spec == StudySpec.standard)
     let reparsed = try StudySpec.parse(Data(StudySpec.standard.studyFileJSON().utf8))
     #expect(reparsed.spec == StudySpec.standard && reparsed.specHash == standard.specHash)
-    #expect(standard.cells.count == 6 * 9 * 3)
+    #expect(standard.cells.count == 5 * StudySpec.standardPatternCounts.count * 9 * 3)
+    // No two models of the built-in study are the same update (identity attention was modern β = 1/√d).
+    #expect(Set(standard.spec.models.map { "\($0.model) \($0.parameters)" }).count == standard.spec.models.count)
   }
 
   @Test("the figures have one legend entry per model, error bars and fixed accuracy axes")
@@ -340,6 +342,42 @@ struct StudyTests {
     ).svg()
     // x runs over T = 0, 1, 3: three markers per model.
     #expect(steps.components(separatedBy: "<circle").count - 1 == 3 * 4)
+  }
+}
+
+@Suite("load sweeps")
+struct LoadSweepTests {
+  @Test("a load sweep gets recall-against-K/d figures with capacity marks and tables at one reference load")
+  func loadSweep() throws {
+    let text = """
+      {"queries": 16, "steps": [2], "seeds": [0, 1],
+       "models": [{"model": "classical"}, {"model": "dense-polynomial", "degree": 3}, {"model": "modern", "beta": 1}],
+       "datasets": [{"kind": "gaussian", "count": 2, "dimension": 16}, {"kind": "gaussian", "count": 8, "dimension": 16},
+                    {"kind": "gaussian", "count": 32, "dimension": 16}],
+       "corruptions": [{"kind": "noise", "levels": [0.5, 1]}]}
+      """
+    let study = try StudySpec.parse(Data(text.utf8))
+    let folder = try temporaryFolder()
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let report = try #require(try StudyRunner(study: study).run(into: folder).report)
+    let loads = try #require(report.loadSweep)
+    #expect(loads.map { $0.count! } == [2, 8, 32])
+    // K/d = 1/8, 1/2, 2: the reference load is the one nearest 0.5.
+    #expect(report.referenceLoad?.count == 8)
+    let chart = report.accuracyByLoadChart(corruption: study.spec.corruptions[0])
+    #expect(chart.xScale == .logarithmic)
+    #expect(chart.series.map { $0.points.map(\.x) } == Array(repeating: [0.125, 0.5, 2], count: 3))
+    // Classical 0.138·16/16 = 0.138 and x³: 16²/(6 ln 16)/16 ≈ 0.962 fall on the axis; modern has none.
+    #expect(chart.markers.map(\.x).count == 2)
+    #expect(abs(chart.markers[0].x - 0.138) < 1e-12)
+    #expect(abs(chart.markers[1].x - 16 / (6 * log(16.0))) < 1e-12)
+    #expect(chart.markers[0].labelRow != chart.markers[1].labelRow)
+    let files = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+    #expect(files.contains("accuracy-vs-load-noise.svg"))
+    let md = try String(contentsOf: folder.appendingPathComponent("report.md"), encoding: .utf8)
+    #expect(md.contains("## Recall against load") && md.contains("K/d = 0.125"))
+    // Full tables at the reference load only.
+    #expect(md.contains("## gaussian K=8") && !md.contains("## gaussian K=32"))
   }
 }
 

@@ -1,3 +1,4 @@
+import AttractorExperiments
 import AttractorLinearAlgebra
 import AttractorModels
 import Foundation
@@ -20,6 +21,11 @@ public struct ClassicalHopfieldFactory: StudyModelFactory {
 
   public var label: String { "classical" }
   public var encoding: StateEncoding { .binary }
+
+  /// 0.138·d: the largest load with retrieval states (Amit, Gutfreund & Sompolinsky 1985).
+  public func capacity(dimension: Int) -> StudyCapacity? {
+    StudyCapacity(patterns: 0.138 * Double(dimension), formula: "0.138·d (Amit, Gutfreund & Sompolinsky 1985)")
+  }
 
   public func check(dimension: Int, patternCount: Int) -> [String] {
     let (size, overflow) = dimension.multipliedReportingOverflow(by: dimension)
@@ -82,6 +88,13 @@ public struct DensePolynomialFactory: StudyModelFactory {
   public init(parameters: StudyParameterValues) throws(StudyParameterError) { degree = parameters.integer("degree") }
 
   public var label: String { "dense x^\(degree)" }
+
+  /// Krotov & Hopfield's no-error estimate d^(n−1)/(2(2n−3)!! ln d) (n ≥ 2).
+  public func capacity(dimension: Int) -> StudyCapacity? {
+    CapacityModel.polynomial(degree: degree).formulaKMax(units: dimension).map {
+      StudyCapacity(patterns: $0, formula: "d^(n−1)/(2(2n−3)!! ln d) (Krotov & Hopfield 2016)")
+    }
+  }
   public var encoding: StateEncoding { .binary }
 
   /// The decision table holds F(x + 1) − F(x − 1) up to |x| = d − 1, which must stay finite.
@@ -120,6 +133,11 @@ public struct DenseExponentialFactory: StudyModelFactory {
   public init(parameters: StudyParameterValues) throws(StudyParameterError) { beta = parameters.number("beta") }
 
   public var label: String { beta == 1 ? "dense exp" : "dense exp β=\(compactNumber(beta))" }
+
+  /// 2^(d/2), the exponential capacity of Demircigil et al. (2017) in the form REFERENCES.md quotes.
+  public func capacity(dimension: Int) -> StudyCapacity? {
+    StudyCapacity(patterns: Foundation.pow(2, Double(dimension) / 2), formula: "2^(d/2) (Demircigil et al. 2017)")
+  }
   public var encoding: StateEncoding { .binary }
 
   public func make(patterns: Matrix<Double>, seed: UInt64) throws -> DenseAssociativeMemory<Double, Exponential> {

@@ -1,0 +1,576 @@
+import AttractorCore
+import AttractorLinearAlgebra
+
+/// How the memory of priors γ is initialised before its rows are L2-normalised.
+public enum PriorInitialization: String, Sendable, Codable, CaseIterable {
+  /// Entries N(0, 1), then each row normalised: directions uniform on the sphere.
+  case gaussian
+  /// Entries uniform on [−1, 1), then each row normalised.
+  case uniform
+  /// Row m is the unit vector e_(m mod D): orthonormal when M ≤ D, repeating the basis when M > D.
+  case identity
+}
+
+/// Shape and settings of a ``GlobalWorkspaceLayer``.
+public struct GlobalWorkspaceConfiguration: Sendable, Equatable, Codable {
+  /// Side of the square input image, in pixels (28 for MNIST).
+  public var imageSize: Int
+  /// Side of a square patch, in pixels; must divide `imageSize`.
+  public var patchSize: Int
+  /// Token width E of the patch stream.
+  public var width: Int
+  /// Number of priors M in the memory.
+  public var priorCount: Int
+  /// Width D of a prior (D ≤ E; the paper's low-rank memory has D ≪ E).
+  public var priorWidth: Int
+  /// Heads of the bottleneck attention; `priorWidth` must be a multiple of it.
+  public var heads: Int
+  /// Bottleneck size k: patches admitted per prior and head (1 ≤ k ≤ patches per image).
+  public var bottleneck: Int
+  /// Inverse temperature β of the Hopfield retrieval.
+  public var beta: Double
+  /// Number of Hopfield update steps applied to every patch.
+  public var hopfieldSteps: Int
+  /// EMA momentum μ of the memory update γ ← normalise(μ γ + (1 − μ) Ō); `nil` switches the update off.
+  public var memoryMomentum: Double?
+  /// Coefficient c of the bottleneck balance loss.
+  public var balanceCoefficient: Double
+  /// Initialisation of the memory of priors.
+  public var priorInitialization: PriorInitialization
+
+  public init(
+    imageSize: Int = 28, patchSize: Int = 7, width: Int = 64, priorCount: Int = 16, priorWidth: Int = 16,
+    heads: Int = 4, bottleneck: Int = 8, beta: Double = 1, hopfieldSteps: Int = 3, memoryMomentum: Double? = 0.9,
+    balanceCoefficient: Double = 0.01, priorInitialization: PriorInitialization = .gaussian
+  ) {
+    self.imageSize = imageSize
+    self.patchSize = patchSize
+    self.width = width
+    self.priorCount = priorCount
+    self.priorWidth = priorWidth
+    self.heads = heads
+    self.bottleneck = bottleneck
+    self.beta = beta
+    self.hopfieldSteps = hopfieldSteps
+    self.memoryMomentum = memoryMomentum
+    self.balanceCoefficient = balanceCoefficient
+    self.priorInitialization = priorInitialization
+  }
+
+  /// Patches per image N = (imageSize / patchSize)².
+  public var patchCount: Int { (imageSize / max(1, patchSize)) * (imageSize / max(1, patchSize)) }
+
+  /// Width of one bottleneck head, D / heads.
+  public var headWidth: Int { priorWidth / max(1, heads) }
+
+  /// Logit scale of the bottleneck attention, 1/√(D / heads).
+  public var logitScale: Double { 1 / Double(headWidth).squareRoot() }
+
+  /// Checks every setting; the first violated one is thrown.
+  ///
+  /// - Throws: ``ModelError/invalidParameter(name:value:requirement:)``.
+  public func validate() throws(ModelError) {
+    func fail(_ name: String, _ value: Any, _ requirement: String) -> ModelError {
+      .invalidParameter(name: name, value: "\(value)", requirement: requirement)
+    }
+    guard patchSize >= 1 else { throw fail("patchSize", patchSize, "at least 1") }
+    guard imageSize >= 1, imageSize % patchSize == 0 else {
+      throw fail("imageSize", imageSize, "a positive multiple of the patch size (\(patchSize))")
+    }
+    guard width >= 1 else { throw fail("width", width, "at least 1") }
+    guard priorCount >= 1 else { throw fail("priorCount", priorCount, "at least 1 prior") }
+    guard priorWidth >= 1, priorWidth <= width else {
+      throw fail("priorWidth", priorWidth, "between 1 and the token width E = \(width) (low-rank priors, D ≤ E)")
+    }
+    guard heads >= 1, priorWidth % heads == 0 else {
+      throw fail("heads", heads, "at least 1 and a divisor of the prior width D = \(priorWidth)")
+    }
+    guard bottleneck >= 1, bottleneck <= patchCount else {
+      throw fail("bottleneck", bottleneck, "between 1 and the number of patches per image (\(patchCount))")
+    }
+    guard beta.isFinite, beta > 0 else { throw fail("beta", beta, "finite and positive") }
+    guard hopfieldSteps >= 1 else { throw fail("hopfieldSteps", hopfieldSteps, "at least 1") }
+    if let mu = memoryMomentum {
+      guard mu.isFinite, mu >= 0, mu < 1 else { throw fail("memoryMomentum", mu, "in [0, 1), or off") }
+    }
+    guard balanceCoefficient.isFinite, balanceCoefficient >= 0 else {
+      throw fail("balanceCoefficient", balanceCoefficient, "finite and ≥ 0")
+    }
+  }
+}
+
+/// The trainable weights of a ``GlobalWorkspaceLayer`` (row-vector convention, y = x W).
+public struct GlobalWorkspaceParameters<Scalar: LinearAlgebraScalar>: Sendable, Equatable {
+  /// W_s (E × D): the squash of a patch to the prior width, s = x W_s.
+  public var squash: Matrix<Scalar>
+  /// W_Q (D × D): queries γ W_Q from the priors.
+  public var query: Matrix<Scalar>
+  /// W_K (D × D): keys S W_K from the squashed patches.
+  public var key: Matrix<Scalar>
+  /// W_V (D × D): values S W_V from the squashed patches.
+  public var value: Matrix<Scalar>
+  /// W_O (D × D): output of the concatenated heads.
+  public var output: Matrix<Scalar>
+  /// W_u (D × E): the learnable upscaling of a prior to the token width.
+  public var upscale: Matrix<Scalar>
+  /// b_u (1 × E): bias of the upscaling.
+  public var upscaleBias: Matrix<Scalar>
+
+  public init(
+    squash: Matrix<Scalar>, query: Matrix<Scalar>, key: Matrix<Scalar>, value: Matrix<Scalar>,
+    output: Matrix<Scalar>, upscale: Matrix<Scalar>, upscaleBias: Matrix<Scalar>
+  ) {
+    self.squash = squash
+    self.query = query
+    self.key = key
+    self.value = value
+    self.output = output
+    self.upscale = upscale
+    self.upscaleBias = upscaleBias
+  }
+
+  /// All zero, shaped for `configuration` (the gradient buffers).
+  public init(zerosFor c: GlobalWorkspaceConfiguration) {
+    let e = c.width, d = c.priorWidth
+    self.init(
+      squash: Matrix(rows: e, columns: d), query: Matrix(rows: d, columns: d), key: Matrix(rows: d, columns: d),
+      value: Matrix(rows: d, columns: d), output: Matrix(rows: d, columns: d), upscale: Matrix(rows: d, columns: e),
+      upscaleBias: Matrix(rows: 1, columns: e))
+  }
+
+  /// Seeded initialisation: every matrix with entries N(0, 1/fan-in), the bias zero.
+  public static func random(for c: GlobalWorkspaceConfiguration, seed: UInt64) -> Self {
+    var rng = SeededGenerator(seed: seed)
+    let e = c.width, d = c.priorWidth
+    func g(_ r: Int, _ k: Int) -> Matrix<Scalar> {
+      rng.gaussianMatrix(rows: r, columns: k, standardDeviation: 1 / Double(r).squareRoot())
+    }
+    return Self(
+      squash: g(e, d), query: g(d, d), key: g(d, d), value: g(d, d), output: g(d, d), upscale: g(d, e),
+      upscaleBias: Matrix(rows: 1, columns: e))
+  }
+
+  /// The matrices in a fixed order (for ``AdamW`` and finite differences).
+  public var all: [Matrix<Scalar>] {
+    get { [squash, query, key, value, output, upscale, upscaleBias] }
+    set {
+      precondition(newValue.count == 7, "GlobalWorkspaceParameters: seven matrices")
+      squash = newValue[0]
+      query = newValue[1]
+      key = newValue[2]
+      value = newValue[3]
+      output = newValue[4]
+      upscale = newValue[5]
+      upscaleBias = newValue[6]
+    }
+  }
+
+  /// Names of ``all``, in order.
+  public static var names: [String] { ["squash", "query", "key", "value", "output", "upscale", "upscaleBias"] }
+}
+
+/// The global-workspace layer of the Associative Transformer (AiT): low-rank priors that steer a
+/// top-k bottleneck attention over the patches, and a continuous Hopfield retrieval of every patch
+/// with the upscaled priors as stored patterns.
+///
+/// For one image with patch tokens X (N × E), memory γ (M × D, unit rows), heads h of width
+/// D_h = D/H and s = 1/√D_h:
+///
+/// ```
+/// S = X W_s                                     squash to the prior width (N × D)
+/// A_h = s (γ W_Q)_h (S W_K)_hᵀ                  priors attend to patches (M × N)
+/// P_h = softmax over the top-k entries of each row of A_h, 0 elsewhere
+/// O = [P_1 (S W_V)_1 … P_H (S W_V)_H] W_O       what the workspace reads (M × D)
+/// L_bal = c Σ_h cv²(Σ_m P_h[m, ·]) + cv²(#admissions of each patch)   cv² = var / (mean² + 10⁻¹⁰)
+/// γ ← normalise_rows(μ γ + (1 − μ) mean over the batch of O)          (EMA, training only)
+/// U = γ W_u + 1 b_u                             upscaled priors (M × E)
+/// ξ⁰ = x_n,  ξᵗ⁺¹ = softmax(β ξᵗ Uᵀ) U          (t < T, the ``ModernHopfield`` update)
+/// Y = X + Ξᵀ                                    residual back into the token stream
+/// ```
+///
+/// Choices (documented in Docs/AssociativeTransformer.md, following the authors' released code
+/// where the paper is silent):
+/// - **Top-k is made trainable by masking**: the k largest logits of each prior row are kept, the
+///   softmax runs over them alone and the other entries are exactly 0, so gradients reach the
+///   admitted logits only (the selection itself has no gradient; no straight-through estimator).
+/// - **Per image**: each image's priors attend to that image's N patches (the released code pools
+///   the patches of the whole minibatch); k ≤ N is therefore a per-image bound.
+/// - **The memory is a state, not a weight**: the EMA update is applied without a gradient (as the
+///   released code does), so in training the bottleneck's parameters learn only through the balance
+///   loss, and the token stream depends on them only through the memory used by later batches.
+/// - The EMA uses the updated memory in the same forward pass (γ is updated, then upscaled).
+///
+/// Mathematical properties:
+/// - With k = N the bottleneck is plain multi-head cross-attention from the priors to the patches.
+/// - The retrieval is T steps of ``ModernHopfield/update(_:into:workspace:)`` on the stored
+///   patterns U, so each step descends the modern Hopfield energy of U (a CCCP step).
+/// - The EMA keeps every prior a unit vector.
+///
+/// Reference: Y. Sun, H. Ochiai, Z. Wu, S. Lin, R. Kanai, "Associative Transformer",
+/// arXiv:2309.12862 (CVPR 2025).
+public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
+  /// Shape and settings.
+  public let configuration: GlobalWorkspaceConfiguration
+  /// The trainable weights.
+  public var parameters: GlobalWorkspaceParameters<Scalar>
+  /// The memory of priors γ (M × D), unit rows.
+  public private(set) var memory: Matrix<Scalar>
+
+  /// A layer with given weights and memory.
+  ///
+  /// - Throws: ``ModelError`` for an invalid configuration, wrongly shaped or non-finite weights,
+  ///   or a memory whose rows are not finite unit vectors (within 10⁻⁴).
+  public init(
+    configuration: GlobalWorkspaceConfiguration, parameters: GlobalWorkspaceParameters<Scalar>, memory: Matrix<Scalar>
+  ) throws(ModelError) {
+    try configuration.validate()
+    let shapes = GlobalWorkspaceParameters<Scalar>(zerosFor: configuration).all
+    for (k, (given, needed)) in zip(parameters.all, shapes).enumerated() {
+      let name = GlobalWorkspaceParameters<Scalar>.names[k]
+      guard given.rows == needed.rows, given.columns == needed.columns else {
+        throw .invalidParameter(
+          name: name, value: "\(given.rows) × \(given.columns)", requirement: "\(needed.rows) × \(needed.columns)")
+      }
+      guard given.isFinite else {
+        throw .invalidParameter(name: name, value: "non-finite entries", requirement: "finite")
+      }
+    }
+    guard memory.rows == configuration.priorCount, memory.columns == configuration.priorWidth else {
+      throw .invalidParameter(
+        name: "memory", value: "\(memory.rows) × \(memory.columns)",
+        requirement: "\(configuration.priorCount) × \(configuration.priorWidth)")
+    }
+    guard memory.isFinite, memory.rowNorms().allSatisfy({ abs(Double($0) - 1) < 1e-4 }) else {
+      throw .invalidParameter(name: "memory", value: "rows not finite unit vectors", requirement: "L2-normalised rows")
+    }
+    self.configuration = configuration
+    self.parameters = parameters
+    self.memory = memory
+  }
+
+  /// A seeded layer: weights from ``GlobalWorkspaceParameters/random(for:seed:)``, memory from
+  /// ``initialMemory(_:seed:)`` with the configured initialisation.
+  public init(configuration: GlobalWorkspaceConfiguration, seed: UInt64) throws(ModelError) {
+    try configuration.validate()
+    try self.init(
+      configuration: configuration, parameters: .random(for: configuration, seed: seed),
+      memory: Self.initialMemory(configuration, seed: seed &+ 1))
+  }
+
+  /// The memory γ (M × D) of `configuration`'s initialisation, rows L2-normalised.
+  public static func initialMemory(_ c: GlobalWorkspaceConfiguration, seed: UInt64) -> Matrix<Scalar> {
+    var rng = SeededGenerator(seed: seed)
+    var g = Matrix<Scalar>(rows: c.priorCount, columns: c.priorWidth)
+    switch c.priorInitialization {
+    case .gaussian: g = rng.gaussianMatrix(rows: c.priorCount, columns: c.priorWidth)
+    case .uniform:
+      g.withUnsafeMutableBufferPointer { p in for i in p.indices { p[i] = Scalar(2 * rng.nextUniform() - 1) } }
+    case .identity:
+      for m in 0..<c.priorCount { g[m, m % c.priorWidth] = 1 }
+    }
+    normalizeRows(&g)
+    return g
+  }
+
+  /// Replaces the memory (for instance with a trained one).
+  ///
+  /// - Throws: ``ModelError`` if the shape is wrong or the rows are not finite unit vectors.
+  public mutating func setMemory(_ newMemory: Matrix<Scalar>) throws(ModelError) {
+    self = try Self(configuration: configuration, parameters: parameters, memory: newMemory)
+  }
+
+  /// Every buffer of a forward and backward pass over `batchSize` images, preallocated.
+  public struct Workspace: Sendable {
+    /// Images in the batch.
+    public let batchSize: Int
+    var squashed: Matrix<Scalar>  // S, B·N × D
+    var keys: Matrix<Scalar>  // S W_K, B·N × D
+    var values: Matrix<Scalar>  // S W_V, B·N × D
+    var queries: Matrix<Scalar>  // γ W_Q, M × D
+    var weights: Matrix<Scalar>  // P, (B·H·M) × N, block (b, h)
+    var admitted: Matrix<Scalar>  // 0/1 mask of the top-k, same layout as weights
+    var headOutputs: Matrix<Scalar>  // [P_h (S W_V)_h], B·M × D
+    /// The bottleneck's output O of every image, B·M × D.
+    public internal(set) var bottleneckOutput: Matrix<Scalar>
+    /// The memory used for the retrieval (after the EMA when it ran), M × D.
+    public internal(set) var usedMemory: Matrix<Scalar>
+    /// The upscaled priors U = γ W_u + b_u, M × E (the Hopfield network's stored patterns).
+    public internal(set) var upscaled: Matrix<Scalar>
+    var states: [Matrix<Scalar>]  // ξ⁰ … ξᵀ, B·N × E each
+    var probabilities: [Matrix<Scalar>]  // softmax(β ξᵗ Uᵀ), B·N × M each
+    var hopfield: ModernHopfield<Scalar>.Workspace?
+    /// The balance loss of the last forward pass.
+    public internal(set) var balanceLoss: Scalar = 0
+    // Backward scratch.
+    var dHeads: Matrix<Scalar>  // B·M × D
+    var dWeights: Matrix<Scalar>  // M × N
+    var dQueries: Matrix<Scalar>  // M × D
+    var dKeys: Matrix<Scalar>  // B·N × D
+    var dValues: Matrix<Scalar>  // B·N × D
+    var dSquashed: Matrix<Scalar>  // B·N × D
+    var dState: Matrix<Scalar>  // B·N × E
+    var dLogits: Matrix<Scalar>  // B·N × M
+    var dUpscaled: Matrix<Scalar>  // M × E
+    var dStateNext: Matrix<Scalar>  // B·N × E
+    var order: [Int]  // top-k selection scratch, N
+    var importance: [Double]  // Σ_m P[m, n] of one block, N
+    var loads: [Double]  // admissions of each patch in one block, N
+    var bottleneckMemory: Matrix<Scalar>  // γ as the bottleneck saw it (before the EMA), M × D
+  }
+
+  /// Buffers for batches of exactly `batchSize` images.
+  public func makeWorkspace(batchSize: Int) -> Workspace {
+    let c = configuration
+    let b = batchSize, n = c.patchCount, d = c.priorWidth, e = c.width, m = c.priorCount, h = c.heads
+    return Workspace(
+      batchSize: b, squashed: Matrix(rows: b * n, columns: d), keys: Matrix(rows: b * n, columns: d),
+      values: Matrix(rows: b * n, columns: d), queries: Matrix(rows: m, columns: d),
+      weights: Matrix(rows: b * h * m, columns: n), admitted: Matrix(rows: b * h * m, columns: n),
+      headOutputs: Matrix(rows: b * m, columns: d), bottleneckOutput: Matrix(rows: b * m, columns: d),
+      usedMemory: Matrix(rows: m, columns: d), upscaled: Matrix(rows: m, columns: e),
+      states: Array(repeating: Matrix(rows: b * n, columns: e), count: c.hopfieldSteps + 1),
+      probabilities: Array(repeating: Matrix(rows: b * n, columns: m), count: c.hopfieldSteps), hopfield: nil,
+      dHeads: Matrix(rows: b * m, columns: d), dWeights: Matrix(rows: m, columns: n),
+      dQueries: Matrix(rows: m, columns: d), dKeys: Matrix(rows: b * n, columns: d),
+      dValues: Matrix(rows: b * n, columns: d), dSquashed: Matrix(rows: b * n, columns: d),
+      dState: Matrix(rows: b * n, columns: e), dLogits: Matrix(rows: b * n, columns: m),
+      dUpscaled: Matrix(rows: m, columns: e), dStateNext: Matrix(rows: b * n, columns: e), order: Array(0..<n),
+      importance: Array(repeating: 0, count: n), loads: Array(repeating: 0, count: n),
+      bottleneckMemory: Matrix(rows: m, columns: d))
+  }
+
+  /// Checks a batch of patch tokens: B·N × E with B ≥ 1, finite.
+  ///
+  /// - Throws: ``ModelError/invalidParameter(name:value:requirement:)``.
+  public func validate(tokens: Matrix<Scalar>) throws(ModelError) {
+    let n = configuration.patchCount, e = configuration.width
+    guard tokens.rows >= n, tokens.rows % n == 0, tokens.columns == e else {
+      throw .invalidParameter(
+        name: "tokens", value: "\(tokens.rows) × \(tokens.columns)",
+        requirement: "B·\(n) × \(e) (N = \(n) patches of width E = \(e) per image, B ≥ 1)")
+    }
+    guard tokens.isFinite else {
+      throw .invalidParameter(name: "tokens", value: "non-finite entries", requirement: "finite")
+    }
+  }
+
+  /// The layer's output Y = X + Ξᵀ for a batch of patch tokens (B·N × E, image b in rows b·N ..< (b+1)·N).
+  ///
+  /// With `updateMemory` true and a momentum set, the memory takes one EMA step from this batch
+  /// before the retrieval (training); otherwise it is left as it is (evaluation).
+  ///
+  /// - Throws: ``ModelError`` for tokens of the wrong shape or with non-finite entries.
+  public mutating func forward(
+    _ tokens: Matrix<Scalar>, updateMemory: Bool, workspace ws: inout Workspace
+  ) throws(ModelError) -> Matrix<Scalar> {
+    try validate(tokens: tokens)
+    precondition(tokens.rows == ws.batchSize * configuration.patchCount, "forward: workspace is for another batch size")
+    bottleneck(tokens, workspace: &ws)
+    if updateMemory, let mu = configuration.memoryMomentum {
+      let b = ws.batchSize, m = configuration.priorCount, d = configuration.priorWidth
+      let mix = (1 - Scalar(mu)) / Scalar(b)
+      memory.withUnsafeMutableBufferPointer { g in
+        ws.bottleneckOutput.withUnsafeBufferPointer { o in
+          for i in 0..<(m * d) { g[i] *= Scalar(mu) }
+          for image in 0..<b {
+            for i in 0..<(m * d) { g[i] += mix * o[image * m * d + i] }
+          }
+        }
+      }
+      Self.normalizeRows(&memory)
+    }
+    try retrieve(tokens, memory: memory, workspace: &ws)
+    var y = ws.states[configuration.hopfieldSteps]
+    y.withUnsafeMutableBufferPointer { p in
+      tokens.withUnsafeBufferPointer { x in for i in p.indices { p[i] += x[i] } }
+    }
+    return y
+  }
+
+  /// The bottleneck attention and its balance loss (into the workspace): O = ``Workspace/bottleneckOutput``,
+  /// L_bal = ``Workspace/balanceLoss``, with the memory as it is now. The tokens must be valid
+  /// (``validate(tokens:)``) and fill the workspace's batch; a mismatch is a programming error.
+  public func bottleneck(_ tokens: Matrix<Scalar>, workspace ws: inout Workspace) {
+    precondition(
+      tokens.rows == ws.batchSize * configuration.patchCount && tokens.columns == configuration.width,
+      "bottleneck: tokens must be B·N × E for the workspace's batch")
+    let c = configuration
+    let b = ws.batchSize, n = c.patchCount, d = c.priorWidth, m = c.priorCount, heads = c.heads, dh = c.headWidth
+    let k = c.bottleneck, s = Scalar(c.logitScale)
+    let p = parameters
+    Matrix.multiply(tokens, p.squash, into: &ws.squashed)
+    Matrix.multiply(ws.squashed, p.key, into: &ws.keys)
+    Matrix.multiply(ws.squashed, p.value, into: &ws.values)
+    Matrix.multiply(memory, p.query, into: &ws.queries)
+    ws.bottleneckMemory.assign(memory)
+    var balance = 0.0
+    for image in 0..<b {
+      for h in 0..<heads {
+        let block = (image * heads + h) * m * n
+        ws.queries.withUnsafeBufferPointer { q in
+          ws.keys.withUnsafeBufferPointer { kk in
+            ws.weights.withUnsafeMutableBufferPointer { w in
+              // A_h = s Q_h K_hᵀ   (M × N)
+              Scalar.gemm(
+                transposeA: false, transposeB: true, m: m, n: n, k: dh, alpha: s, a: q.baseAddress! + h * dh, lda: d,
+                b: kk.baseAddress! + image * n * d + h * dh, ldb: d, beta: 0, c: w.baseAddress! + block, ldc: n)
+            }
+          }
+        }
+        ws.weights.withUnsafeMutableBufferPointer { w in
+          ws.admitted.withUnsafeMutableBufferPointer { a in
+            ws.order.withUnsafeMutableBufferPointer { order in
+              for row in 0..<m {
+                Self.maskedSoftmax(
+                  w.baseAddress! + block + row * n, mask: a.baseAddress! + block + row * n, count: n, k: k,
+                  order: order)
+              }
+            }
+          }
+        }
+        ws.weights.withUnsafeBufferPointer { w in
+          ws.values.withUnsafeBufferPointer { v in
+            ws.headOutputs.withUnsafeMutableBufferPointer { o in
+              // P_h V_h   (M × D_h)
+              Scalar.gemm(
+                transposeA: false, transposeB: false, m: m, n: dh, k: n, alpha: 1, a: w.baseAddress! + block, lda: n,
+                b: v.baseAddress! + image * n * d + h * dh, ldb: d, beta: 0,
+                c: o.baseAddress! + image * m * d + h * dh, ldc: d)
+            }
+          }
+          ws.admitted.withUnsafeBufferPointer { a in
+            Self.columnSums(w.baseAddress! + block, rows: m, columns: n, into: &ws.importance)
+            Self.columnSums(a.baseAddress! + block, rows: m, columns: n, into: &ws.loads)
+          }
+        }
+        balance +=
+          Self.coefficientOfVariationSquared(ws.importance, count: n)
+          + Self.coefficientOfVariationSquared(ws.loads, count: n)
+      }
+    }
+    Matrix.multiply(ws.headOutputs, p.output, into: &ws.bottleneckOutput)
+    ws.balanceLoss = Scalar(c.balanceCoefficient * balance / Double(b))
+  }
+
+  /// The Hopfield retrieval of every patch with the upscaled priors of `memory` (M × D; it becomes
+  /// ``Workspace/usedMemory``): U = γ W_u + b_u, then T steps of the framework's ``ModernHopfield``
+  /// update from ξ⁰ = x. The states ξ⁰ … ξᵀ and each step's attention weights are kept for the
+  /// backward pass.
+  ///
+  /// - Throws: ``ModelError`` if the upscaled priors are not finite.
+  public func retrieve(_ tokens: Matrix<Scalar>, memory g: Matrix<Scalar>, workspace ws: inout Workspace)
+    throws(ModelError)
+  {
+    precondition(
+      g.rows == configuration.priorCount && g.columns == configuration.priorWidth, "retrieve: memory must be M × D")
+    ws.usedMemory.assign(g)
+    precondition(
+      tokens.rows == ws.batchSize * configuration.patchCount && tokens.columns == configuration.width,
+      "retrieve: tokens must be B·N × E for the workspace's batch")
+    let network = try hopfieldNetwork(memory: ws.usedMemory, upscaled: &ws.upscaled)
+    var hw = ws.hopfield ?? network.makeWorkspace(batchSize: tokens.rows)
+    ws.hopfield = nil  // keep the buffers uniquely referenced, so the steps below write in place
+    // The scratch is reused across networks; drop the caches that belong to the previous patterns.
+    hw.patternColumns = nil
+    hw.energyBuffers = nil
+    ws.states[0].assign(tokens)
+    for t in 0..<configuration.hopfieldSteps {
+      network.update(ws.states[t], into: &ws.states[t + 1], workspace: &hw)
+      ws.probabilities[t].assign(hw.logits)  // softmax(β ξᵗ Uᵀ), left in the workspace by the update
+    }
+    ws.hopfield = hw
+  }
+
+  /// The modern Hopfield network whose stored patterns are the upscaled priors U = γ W_u + b_u
+  /// (written into `upscaled`) at the configured β.
+  public func hopfieldNetwork(memory g: Matrix<Scalar>, upscaled: inout Matrix<Scalar>) throws(ModelError)
+    -> ModernHopfield<Scalar>
+  {
+    Matrix.multiply(g, parameters.upscale, into: &upscaled)
+    let e = configuration.width
+    upscaled.withUnsafeMutableBufferPointer { u in
+      parameters.upscaleBias.withUnsafeBufferPointer { bias in
+        for r in 0..<g.rows { for j in 0..<e { u[r * e + j] += bias[j] } }
+      }
+    }
+    return try ModernHopfield(patterns: upscaled, beta: Scalar(configuration.beta))
+  }
+
+  /// The stored patterns of the retrieval for the current memory: U = γ W_u + b_u (M × E).
+  public var upscaledPriors: Matrix<Scalar> {
+    var u = Matrix<Scalar>(rows: configuration.priorCount, columns: configuration.width)
+    Matrix.multiply(memory, parameters.upscale, into: &u)
+    for r in 0..<u.rows { for j in 0..<u.columns { u[r, j] += parameters.upscaleBias[0, j] } }
+    return u
+  }
+
+  // MARK: Kernels
+
+  /// Rows scaled to unit L2 norm (a zero row is left zero).
+  static func normalizeRows(_ g: inout Matrix<Scalar>) {
+    let d = g.columns
+    g.withUnsafeMutableBufferPointer { p in
+      for r in 0..<(d == 0 ? 0 : p.count / d) {
+        var sum = 0.0
+        for j in 0..<d { sum += Double(p[r * d + j]) * Double(p[r * d + j]) }
+        guard sum > 0 else { continue }
+        let inv = Scalar(1 / sum.squareRoot())
+        for j in 0..<d { p[r * d + j] *= inv }
+      }
+    }
+  }
+
+  /// In place on one row of `count` logits: the `k` largest (ties to the lower index) get the
+  /// softmax over those k alone, the rest 0; `mask` receives 1 for admitted entries, 0 otherwise.
+  static func maskedSoftmax(
+    _ x: UnsafeMutablePointer<Scalar>, mask: UnsafeMutablePointer<Scalar>, count n: Int, k: Int,
+    order: UnsafeMutableBufferPointer<Int>
+  ) {
+    for i in 0..<n { order[i] = i }
+    if k < n {
+      // Partial selection sort is enough for the patch counts here (N ≤ a few hundred, k ≤ N).
+      for a in 0..<k {
+        var best = a
+        for j in (a + 1)..<n
+        where x[order[j]] > x[order[best]] || (x[order[j]] == x[order[best]] && order[j] < order[best]) {
+          best = j
+        }
+        order.swapAt(a, best)
+      }
+    }
+    for i in 0..<n { mask[i] = 0 }
+    var top = -Scalar.infinity
+    for a in 0..<k {
+      mask[order[a]] = 1
+      top = max(top, x[order[a]])
+    }
+    var sum: Scalar = 0
+    for i in 0..<n {
+      if mask[i] == 1 {
+        x[i] = Scalar.exp(x[i] - top)
+        sum += x[i]
+      } else {
+        x[i] = 0
+      }
+    }
+    for i in 0..<n { x[i] /= sum }
+  }
+
+  /// cv²(v) = var(v) / (mean(v)² + 10⁻¹⁰) with the unbiased variance (0 for a single entry).
+  static func coefficientOfVariationSquared(_ v: UnsafePointer<Double>, count n: Int) -> Double {
+    guard n > 1 else { return 0 }
+    var mean = 0.0
+    for i in 0..<n { mean += v[i] }
+    mean /= Double(n)
+    var variance = 0.0
+    for i in 0..<n { variance += (v[i] - mean) * (v[i] - mean) }
+    variance /= Double(n - 1)
+    return variance / (mean * mean + 1e-10)
+  }
+
+  /// out[j] ← Σ_r x[r, j] of a rows × columns block, in double precision.
+  static func columnSums(_ x: UnsafePointer<Scalar>, rows m: Int, columns n: Int, into out: inout [Double]) {
+    for j in 0..<n { out[j] = 0 }
+    for r in 0..<m { for j in 0..<n { out[j] += Double(x[r * n + j]) } }
+  }
+}
