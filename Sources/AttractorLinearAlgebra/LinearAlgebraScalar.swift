@@ -1,4 +1,5 @@
 import CAttractorKernels
+import Foundation
 import CLinearAlgebra
 import RealModule
 
@@ -239,5 +240,42 @@ public enum BLAS {
   /// Sets the number of OpenBLAS threads for the rest of the process (at least 1).
   public static func setThreadCount(_ count: Int) {
     openblas_set_num_threads(Int32(clamping: max(1, count)))
+  }
+}
+
+extension BLAS {
+  /// The kernel set OpenBLAS chose when it was loaded ("Prescott", "Haswell", "SkylakeX", …), as
+  /// reported by `openblas_get_corename`.
+  public static var coreName: String {
+    guard let name = openblas_get_corename() else { return "unknown" }
+    return String(cString: name)
+  }
+
+  /// Kernel sets that use neither AVX2 nor AVX-512: what a `DYNAMIC_ARCH` OpenBLAS falls back to
+  /// when it does not recognise a newer CPU model.
+  static let legacyCores: Set<String> = [
+    "prescott", "core2", "penryn", "dunnington", "nehalem", "atom", "katmai", "coppermine", "northwood", "banias",
+  ]
+
+  /// The `OPENBLAS_CORETYPE` this process should have been started with, or `nil` when OpenBLAS's
+  /// own choice is already right.
+  ///
+  /// A `DYNAMIC_ARCH` OpenBLAS picks its kernels from the CPU's model number, and a release older
+  /// than the CPU does not know it: Debian's OpenBLAS 0.3.21 on a Sapphire Rapids Xeon falls back to
+  /// its SSE3 `Prescott` kernels, about 3× slower for SGEMM than the AVX-512 `SkylakeX` kernels the
+  /// CPU runs (Docs/Benchmarks.md). This looks at the CPU's feature flags instead of its model
+  /// number: `SkylakeX` when it has AVX-512 F/CD/BW/DQ/VL, `Haswell` when it has AVX2 and FMA. It
+  /// returns `nil` when `OPENBLAS_CORETYPE` is already set (the user's choice wins), when OpenBLAS
+  /// chose anything other than a legacy kernel set, or when the CPU has neither feature set.
+  ///
+  /// The kernel set is fixed when the library loads, so the answer only takes effect in a new
+  /// process (`attractor` re-executes itself once with the variable set).
+  public static func recommendedCoreType(environment: [String: String] = ProcessInfo.processInfo.environment)
+    -> String?
+  {
+    guard environment["OPENBLAS_CORETYPE"] == nil, legacyCores.contains(coreName.lowercased()) else { return nil }
+    if attractor_cpu_has_avx512_skylakex() != 0 { return "SkylakeX" }
+    if attractor_cpu_has_avx2_fma() != 0 { return "Haswell" }
+    return nil
   }
 }

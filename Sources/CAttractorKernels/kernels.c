@@ -6,6 +6,23 @@
 #define VECTORISED __attribute__((target_clones("avx2,fma,default")))
 enum { LANES = 16 };
 
+#if defined(__x86_64__) || defined(__i386__)
+int attractor_cpu_has_avx2_fma(void) {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+int attractor_cpu_has_avx512_skylakex(void) {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
+         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512vl");
+}
+#else
+int attractor_cpu_has_avx2_fma(void) { return 0; }
+int attractor_cpu_has_avx512_skylakex(void) { return 0; }
+#endif
+
 // exp(x) in float for x ≤ 88.72 by range reduction x = n ln2 + r, |r| ≤ ln2/2, and the minimax
 // polynomial of the Cephes library for exp(r); 2ⁿ is assembled in the exponent bits. Inputs below
 // −87.33 give exactly 0 (selected, not branched, so the loop vectorises).

@@ -10,4 +10,6 @@
 // include path does not hide them (the library we link always has them).
 void openblas_set_num_threads(int num_threads);
 int openblas_get_num_threads(void);
+// The name of the kernel set OpenBLAS chose at load time ("Prescott", "Haswell", "SkylakeX", …).
+char *openblas_get_corename(void);
 #endif

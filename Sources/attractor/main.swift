@@ -1,3 +1,4 @@
 import AttractorCommands
 
+FastBLASKernels.relaunchIfNeeded()
 Attractor.main()

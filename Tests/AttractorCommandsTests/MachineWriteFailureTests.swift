@@ -9,57 +9,6 @@ import Testing
 /// large") as a write to a full disk fails with ENOSPC; SIGXFSZ is ignored in the child so the
 /// write returns the error instead of killing the process.
 
-/// The `attractor` executable of this build: next to the test bundle, or in the package's
-/// `.build/debug`; nil when it was not built.
-private let attractorBinary: URL? = {
-  let manager = FileManager.default
-  var folders: [URL] = []
-  if let executable = Bundle.main.executableURL { folders.append(executable.deletingLastPathComponent()) }
-  folders.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())
-  var dir = Bundle.main.bundleURL
-  for _ in 0..<4 {
-    folders.append(dir)
-    dir = dir.deletingLastPathComponent()
-  }
-  let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
-  folders.append(root.appendingPathComponent(".build/debug"))
-  return folders.map { $0.appendingPathComponent("attractor") }.first { manager.isExecutableFile(atPath: $0.path) }
-}()
-
-private let skipReason: Comment =
-  "the attractor binary of the test build was not found next to the test bundle or in .build/debug (run swift build first)"
-
-/// What a child run of `attractor` did.
-private struct ChildRun {
-  var status: Int32
-  var output: String
-  var stderr: String
-}
-
-/// Runs `attractor arguments` in `directory`, with writes limited to `fileSizeKiB` KiB per file
-/// when given (and SIGXFSZ ignored), and returns its status and output.
-private func runAttractor(_ arguments: [String], in directory: URL, fileSizeKiB: Int? = nil) throws -> ChildRun {
-  let binary = try #require(attractorBinary)
-  let process = Process()
-  process.executableURL = URL(fileURLWithPath: "/bin/bash")
-  let limit = fileSizeKiB.map { "ulimit -f \($0); " } ?? ""
-  process.arguments = ["-c", "trap '' XFSZ; \(limit)exec \"$0\" \"$@\"", binary.path] + arguments
-  process.currentDirectoryURL = directory
-  let out = Pipe()
-  let err = Pipe()
-  process.standardOutput = out
-  process.standardError = err
-  try process.run()
-  // Read before waiting so that a full pipe cannot stall the child.
-  let outData = out.fileHandleForReading.readDataToEndOfFile()
-  let errData = err.fileHandleForReading.readDataToEndOfFile()
-  process.waitUntilExit()
-  return ChildRun(
-    status: process.terminationStatus, output: String(decoding: outData, as: UTF8.self),
-    stderr: String(decoding: errData, as: UTF8.self))
-}
-
 /// Every file under `folder` (relative path → bytes), hidden ones included.
 private func snapshot(_ folder: URL) throws -> [String: Data] {
   let manager = FileManager.default

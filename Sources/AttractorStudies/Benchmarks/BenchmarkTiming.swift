@@ -52,10 +52,13 @@ public protocol BenchmarkReport: Codable, Sendable {
 }
 
 extension BenchmarkReport {
-  /// The machine the report was measured on.
-  public var machine: BenchmarkMachine { BenchmarkMachine(blasThreads: blasThreads, cores: cores) }
+  /// The machine the report was measured on (reports are printed by the process that measured them,
+  /// so the kernel set is this process's).
+  public var machine: BenchmarkMachine {
+    BenchmarkMachine(blasThreads: blasThreads, cores: cores, blasCore: BLAS.coreName)
+  }
 
-  /// The line the report states its timing in: "OpenBLAS threads: t, cores: c, median of r runs
+  /// The line the report states its timing in: "OpenBLAS threads: t (kernels: k), cores: c, median of r runs
   /// after a warm-up" (`statistic` "median (min)" where the minimum is shown too).
   public func timing(statistic: String = "median") -> String {
     "\(machine.summary), \(statistic) of \(repetitions) runs after a warm-up"
@@ -67,25 +70,32 @@ extension BenchmarkReport {
   }
 }
 
-/// The machine a benchmark ran on: OpenBLAS threads in force and online cores.
+/// The machine a benchmark ran on: OpenBLAS threads and kernel set in force, and online cores.
 public struct BenchmarkMachine: Sendable, Codable, Equatable {
   /// OpenBLAS threads during the run.
   public var blasThreads: Int
   /// Online cores of the machine.
   public var cores: Int
+  /// The kernel set OpenBLAS used (``BLAS/coreName``, e.g. "SkylakeX"); `nil` in records written
+  /// before it was recorded.
+  public var blasCore: String?
 
-  public init(blasThreads: Int, cores: Int) {
+  public init(blasThreads: Int, cores: Int, blasCore: String? = nil) {
     self.blasThreads = blasThreads
     self.cores = cores
+    self.blasCore = blasCore
   }
 
-  /// The current process: `BLAS.threadCount` and the active processor count.
+  /// The current process: `BLAS.threadCount`, `BLAS.coreName` and the active processor count.
   public static var current: BenchmarkMachine {
-    BenchmarkMachine(blasThreads: BLAS.threadCount, cores: ProcessInfo.processInfo.activeProcessorCount)
+    BenchmarkMachine(
+      blasThreads: BLAS.threadCount, cores: ProcessInfo.processInfo.activeProcessorCount, blasCore: BLAS.coreName)
   }
 
-  /// "OpenBLAS threads: t, cores: c".
-  public var summary: String { "OpenBLAS threads: \(blasThreads), cores: \(cores)" }
+  /// "OpenBLAS threads: t (kernels: k), cores: c".
+  public var summary: String {
+    "OpenBLAS threads: \(blasThreads)" + (blasCore.map { " (kernels: \($0))" } ?? "") + ", cores: \(cores)"
+  }
 }
 
 /// A Markdown table of benchmark figures: the first `leftColumns` columns left-aligned (names),

@@ -5,6 +5,11 @@
 #define ATTRACTOR_KERNELS_H
 #include <stddef.h>
 
+/// 1 when the CPU runs AVX2 and FMA (OpenBLAS's Haswell kernels), else 0.
+int attractor_cpu_has_avx2_fma(void);
+/// 1 when the CPU runs AVX-512 F, CD, BW, DQ and VL (OpenBLAS's SkylakeX kernels), else 0.
+int attractor_cpu_has_avx512_skylakex(void);
+
 /// Replaces x[0..<count] by softmax(x) in place (count ≥ 1). Exponentials use a degree-6
 /// polynomial after range reduction (max relative error below 1e-7, i.e. under one ulp); entries
 /// whose shifted logit is below −87.33 (weight < 2⁻¹²⁶) become exactly 0.
