@@ -232,8 +232,11 @@ public struct Classifier: Sendable {
     try classify(rule: rule, memory: Optional<NoMemory<Rule.Scalar>>.none, at: states)
   }
 
+  /// The classification of every row of `states`; Jacobians are formed for at most `batchSize`
+  /// states at a time (and at most 2²⁴ stack elements), and `progress` hears how many are done.
   func classify<Rule: AnalyzableRule, Memory: AssociativeMemory>(
-    rule: Rule, memory: Memory?, at states: Matrix<Rule.Scalar>
+    rule: Rule, memory: Memory?, at states: Matrix<Rule.Scalar>, batchSize: Int? = nil,
+    progress: ((Int) -> Void)? = nil
   ) throws(AnalysisError) -> [ClassifiedState] where Memory.Scalar == Rule.Scalar {
     typealias Scalar = Rule.Scalar
     try linearization.validate()
@@ -245,11 +248,13 @@ public struct Classifier: Sendable {
     let k = states.rows
     if k == 0 { return [] }
 
-    let evidence = try memory.map { m throws(AnalysisError) in try separationEvidence(m, at: states) }
-
-    // Jacobians and Hessians in chunks of at most 2²⁴ elements per stack, so memory stays bounded
-    // for large d.
-    let chunk = max(1, stackLimit / max(1, d * d))
+    // Jacobians, Hessians and pattern weights in chunks (at most 2²⁴ elements per stack), so
+    // memory stays bounded for large d and large memories.
+    var chunk = max(1, min(stackLimit / max(1, d * d), batchSize ?? k))
+    if let progress {
+      chunk = min(chunk, max(32, (k + 9) / 10))  // about ten updates
+      progress(0)
+    }
     var scratch = [Scalar](repeating: 0, count: d * d)
     var real = [Scalar](repeating: 0, count: d)
     var imaginary = [Scalar](repeating: 0, count: d)
@@ -261,6 +266,7 @@ public struct Classifier: Sendable {
     while start < k {
       let end = min(k, start + chunk)
       let part = start == 0 && end == k ? states : states.rows(at: start..<end)
+      let evidence = try memory.map { m throws(AnalysisError) in try separationEvidence(m, at: part) }
       let stacks = rule.linearization(at: part, options: linearization)
       for r in 0..<(end - start) {
         let jacobian = try SpectrumComputation.jacobianSpectrum(
@@ -272,7 +278,7 @@ public struct Classifier: Sendable {
             stack: h, block: r, dimension: d, source: source, tolerance: hessianTolerance,
             keepEigenvalues: linearization.keepsEigenvalues, scratch: &scratch, real: &real)
         }
-        let e = evidence?[start + r]
+        let e = evidence?[r]
         let regime = e.map { thresholds.regime($0) }
         let unstable = jacobian.spectralRadius >= thresholds.spectralRadiusLimit || (hessian?.index ?? 0) > 0
         results.append(
@@ -281,6 +287,7 @@ public struct Classifier: Sendable {
             label: unstable ? .unstable : (regime ?? .stable)))
       }
       start = end
+      progress?(end)
     }
     return results
   }

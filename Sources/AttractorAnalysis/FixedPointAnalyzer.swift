@@ -99,6 +99,32 @@ public struct FixedPointReport: Codable, Sendable, Equatable {
   }
 }
 
+/// How far a ``FixedPointAnalyzer`` run has got, for progress displays.
+public struct FixedPointProgress: Sendable, Equatable {
+  /// The stages of an analysis, in order.
+  public enum Stage: String, Sendable, Equatable, CaseIterable {
+    /// The dynamics from every start (`done` counts starts settled: converged or out of steps).
+    case dynamics
+    /// Chord Newton steps at each distinct end point (`done` counts points).
+    case polishing
+    /// Jacobians, spectra and pattern weights at each fixed point (`done` counts points).
+    case classifying
+  }
+
+  /// The current stage.
+  public var stage: Stage
+  /// Items of the stage finished.
+  public var done: Int
+  /// Items of the stage in all.
+  public var total: Int
+
+  public init(stage: Stage, done: Int, total: Int) {
+    self.stage = stage
+    self.done = done
+    self.total = total
+  }
+}
+
 /// Finds, linearises and classifies the fixed points of a model.
 ///
 /// ```
@@ -125,16 +151,23 @@ public struct FixedPointAnalyzer: Sendable {
   public var search: FixedPointSearch
   /// Derivatives and classification thresholds.
   public var classifier: Classifier
+  /// Most starts iterated together (and most points linearised together); `nil`: all at once.
+  /// Bounds the working memory of models whose step needs a starts × N buffer; results do not
+  /// depend on it (each start's arithmetic is the same in any batch).
+  public var batchSize: Int?
 
-  public init(search: FixedPointSearch = FixedPointSearch(), classifier: Classifier = Classifier()) {
+  public init(
+    search: FixedPointSearch = FixedPointSearch(), classifier: Classifier = Classifier(), batchSize: Int? = nil
+  ) {
     self.search = search
     self.classifier = classifier
+    self.batchSize = batchSize
   }
 
   /// Analyses a model with stored patterns, from the seeded starts of ``search`` plus
-  /// `additionalStarts` (rows; may be `nil`).
+  /// `additionalStarts` (rows; may be `nil`); `progress` hears how far the run has got.
   public func analyze<Model: AnalyzableRule & AssociativeMemory>(
-    _ model: Model, additionalStarts: Matrix<Model.Scalar>? = nil
+    _ model: Model, additionalStarts: Matrix<Model.Scalar>? = nil, progress: ((FixedPointProgress) -> Void)? = nil
   ) throws(AnalysisError) -> FixedPointReport {
     try search.validate()
     let patterns = model.patterns
@@ -152,7 +185,8 @@ public struct FixedPointAnalyzer: Sendable {
       origins += Array(repeating: Start(kind: .given, patterns: []), count: extra.rows)
     }
     return try run(
-      rule: model, memory: model, starts: starts, origins: origins, scale: FixedPointSearch.scale(of: patterns))
+      rule: model, memory: model, starts: starts, origins: origins, scale: FixedPointSearch.scale(of: patterns),
+      progress: progress)
   }
 
   /// Analyses a rule without stored patterns from `starts` plus ``FixedPointSearch/randomStarts``
@@ -179,14 +213,24 @@ public struct FixedPointAnalyzer: Sendable {
   }
 
   func run<Rule: AnalyzableRule, Memory: AssociativeMemory>(
-    rule: Rule, memory: Memory?, starts: Matrix<Rule.Scalar>, origins: [Start], scale: Double
+    rule: Rule, memory: Memory?, starts: Matrix<Rule.Scalar>, origins: [Start], scale: Double,
+    progress: ((FixedPointProgress) -> Void)? = nil
   ) throws(AnalysisError) -> FixedPointReport where Memory.Scalar == Rule.Scalar {
     try classifier.linearization.validate()
     try classifier.thresholds.validate()
     guard starts.isFinite else { throw .nonFinite(what: "a start") }
+    if let batchSize {
+      try AnalysisError.check(batchSize >= 1, "batchSize", batchSize, "at least 1")
+    }
+    let report = progress.map { p in
+      { (stage: FixedPointProgress.Stage, done: Int, total: Int) in p(.init(stage: stage, done: done, total: total)) }
+    }
     let outcome = try search.run(
-      rule, from: starts, origins: origins, scale: scale, linearization: classifier.linearization)
-    let classified = try classifier.classify(rule: rule, memory: memory, at: outcome.points)
+      rule, from: starts, origins: origins, scale: scale, linearization: classifier.linearization,
+      batchSize: batchSize, progress: report)
+    let classified = try classifier.classify(
+      rule: rule, memory: memory, at: outcome.points, batchSize: batchSize,
+      progress: { done in report?(.classifying, done, outcome.points.rows) })
 
     var startCounts: [String: Int] = [:]
     for o in origins { startCounts[o.kind.rawValue, default: 0] += 1 }

@@ -194,8 +194,15 @@ struct SearchOutcome<Scalar: LinearAlgebraScalar> {
 
 extension FixedPointSearch {
   /// Runs the dynamics from `starts`, merges converged end points and polishes them with Newton.
+  ///
+  /// The starts run in batches of at most `batchSize` rows (all at once when `nil`), and a batch
+  /// is compacted as its starts converge, so a step costs only the starts still moving (see
+  /// ``iterate(_:from:tolerance:batchSize:progress:)``). End points are polished by chord Newton
+  /// steps, in batches too (``polish(_:points:steps:maxMove:linearization:chord:batchSize:progress:)``).
   func run<Rule: AnalyzableRule>(
-    _ rule: Rule, from starts: Matrix<Rule.Scalar>, origins: [Start], scale: Double, linearization: LinearizationOptions
+    _ rule: Rule, from starts: Matrix<Rule.Scalar>, origins: [Start], scale: Double,
+    linearization: LinearizationOptions,
+    batchSize: Int? = nil, progress: ((FixedPointProgress.Stage, Int, Int) -> Void)? = nil
   ) throws(AnalysisError) -> SearchOutcome<Rule.Scalar> {
     typealias Scalar = Rule.Scalar
     let d = rule.dimension
@@ -204,27 +211,20 @@ extension FixedPointSearch {
     }
     guard starts.columns == d else { throw .dimensionMismatch(expected: d, actual: starts.columns) }
     let tol = tolerance(Scalar.self, scale: scale)
-    let dynamics = SynchronousDynamics(maxSteps: maxSteps, tolerance: tol, recordEnergies: false)
-    let result: DynamicsResult<Scalar>
-    do {
-      result = try dynamics.run(rule, from: starts)
-    } catch {
-      throw .dynamics(error)
-    }
+    let ends = try iterate(
+      rule, from: starts, tolerance: tol, batchSize: batchSize,
+      progress: { done in progress?(.dynamics, done, starts.rows) })
     let merge = mergeTolerance * scale
     var representatives: [[Scalar]] = []
     var assignment = [Int?](repeating: nil, count: starts.rows)
     var nonConverged: [NonConvergedStart] = []
     for r in 0..<starts.rows {
-      let trajectory = result.trajectories[r]
-      guard trajectory.converged else {
+      guard ends.converged[r] else {
         nonConverged.append(
-          NonConvergedStart(
-            start: r, origin: origins[r], steps: trajectory.stepsTaken,
-            lastStepSize: Double(trajectory.stepSizes.last ?? 0)))
+          NonConvergedStart(start: r, origin: origins[r], steps: ends.steps[r], lastStepSize: ends.lastStepSizes[r]))
         continue
       }
-      let x = result.finalStates.row(r)
+      let x = ends.states.row(r)
       if let existing = representatives.firstIndex(where: { Kernels.distance($0, x) <= merge }) {
         assignment[r] = existing
       } else {
@@ -233,92 +233,261 @@ extension FixedPointSearch {
       }
     }
 
-    // Newton polish, then merge representatives that met.
-    var residuals: [Double] = []
-    var steps: [Int] = []
-    var polished: [[Scalar]] = []
-    for x in representatives {
-      let (y, residual, taken) = newton(rule, from: x, maxMove: merge, linearization: linearization)
-      polished.append(y)
-      residuals.append(residual)
-      steps.append(taken)
-    }
-    var remap = Array(0..<polished.count)
+    // Chord Newton polish (the end points are within the tolerance of a fixed point), then merge
+    // representatives that met.
+    let polished = polish(
+      rule, points: Matrix(rows: representatives.count, columns: d, elements: representatives.flatMap { $0 }),
+      steps: newtonSteps, maxMove: merge, linearization: linearization, chord: true, batchSize: batchSize,
+      progress: { done in progress?(.polishing, done, representatives.count) })
+    var remap = Array(0..<representatives.count)
     var kept: [Int] = []
-    for i in polished.indices {
-      if let j = kept.first(where: { Kernels.distance(polished[$0], polished[i]) <= merge }) {
+    for i in 0..<representatives.count {
+      let xi = polished.points.row(i)
+      if let j = kept.first(where: { Kernels.distance(polished.points.row($0), xi) <= merge }) {
         remap[i] = remap[j]
       } else {
         remap[i] = kept.count
         kept.append(i)
       }
     }
-    let points = Matrix(rows: kept.count, columns: d, elements: kept.flatMap { polished[$0] })
     return SearchOutcome(
-      points: points, residuals: kept.map { residuals[$0] }, newtonSteps: kept.map { steps[$0] },
-      assignment: assignment.map { $0.map { remap[$0] } }, nonConverged: nonConverged)
+      points: polished.points.rows(at: kept), residuals: kept.map { polished.residuals[$0] },
+      newtonSteps: kept.map { polished.taken[$0] }, assignment: assignment.map { $0.map { remap[$0] } },
+      nonConverged: nonConverged)
   }
 
-  /// Newton steps on F(x) = f(x) − x: x ← x + (I − J)⁻¹ F(x), each kept only if ‖F‖ decreases and the
-  /// total move stays within `maxMove`. Returns the point, ‖F‖ there and the steps kept.
+  /// x ← f(x) from every row of `starts` until ‖x_t − x_{t−1}‖ ≤ `tolerance` or ``maxSteps``: the
+  /// synchronous dynamics with converged states frozen (``/AttractorCore/SynchronousDynamics``),
+  /// run in batches of at most `batchSize` starts (all at once when `nil`). A batch drops its
+  /// converged rows whenever they are an eighth of it or more, so the work per step follows the
+  /// starts still moving and not the slowest one. Each row's arithmetic is the same as in one big
+  /// batch. `progress` hears the number of starts settled (converged or out of steps).
+  ///
+  /// - Throws: ``AnalysisError/dynamics(_:)`` when a state becomes NaN or infinite.
+  func iterate<Rule: UpdateRule>(
+    _ rule: Rule, from starts: Matrix<Rule.Scalar>, tolerance: Double, batchSize: Int?,
+    progress: ((Int) -> Void)? = nil
+  ) throws(AnalysisError) -> (states: Matrix<Rule.Scalar>, steps: [Int], converged: [Bool], lastStepSizes: [Double]) {
+    typealias Scalar = Rule.Scalar
+    let n = starts.rows, d = starts.columns
+    let limit = Scalar(tolerance)
+    var final = starts
+    var steps = [Int](repeating: 0, count: n)
+    var converged = [Bool](repeating: false, count: n)
+    var last = [Double](repeating: 0, count: n)
+    var settled = 0
+    progress?(0)
+    let size = max(1, min(n, batchSize ?? n))
+    var first = 0
+    while first < n {
+      let end = min(n, first + size)
+      var active = Array(first..<end)  // start index of each row of `current`
+      var current = first == 0 && end == n ? starts : starts.rows(at: first..<end)
+      var next = Matrix<Scalar>(rows: current.rows, columns: d)
+      var workspace = rule.makeWorkspace(batchSize: current.rows)
+      var step = 0
+      while !active.isEmpty && step < maxSteps {
+        step += 1
+        rule.update(current, into: &next, workspace: &workspace)
+        var moving: [Int] = []  // rows of `current` still moving
+        var failed: Int? = nil
+        current.withUnsafeBufferPointer { cur in
+          next.withUnsafeBufferPointer { nxt in
+            final.withUnsafeMutableBufferPointer { out in
+              for (r, start) in active.enumerated() where start >= 0 {
+                let stepSize = Kernels.rowDistance(nxt.baseAddress! + r * d, cur.baseAddress! + r * d, count: d)
+                guard stepSize.isFinite else {
+                  failed = start
+                  return
+                }
+                steps[start] = step
+                last[start] = Double(stepSize)
+                if stepSize <= limit {
+                  converged[start] = true
+                  (out.baseAddress! + start * d).update(from: nxt.baseAddress! + r * d, count: d)
+                } else {
+                  moving.append(r)
+                }
+              }
+            }
+          }
+        }
+        if let failed { throw .dynamics(.nonFiniteState(row: failed, step: step)) }
+        swap(&current, &next)
+        let stillActive = active.filter { $0 >= 0 }.count
+        settled += stillActive - moving.count
+        if moving.count == stillActive {
+          continue
+        }
+        if moving.isEmpty {
+          active = []
+        } else if 8 * moving.count <= 7 * current.rows {
+          // Compact: keep the moving rows only.
+          active = moving.map { active[$0] }
+          current = current.rows(at: moving)
+          next = Matrix(rows: current.rows, columns: d)
+          workspace = rule.makeWorkspace(batchSize: current.rows)
+        } else {
+          // Keep the batch; converged rows are marked and skipped (their values are not used).
+          let movingSet = Set(moving)
+          for r in active.indices where active[r] >= 0 && !movingSet.contains(r) { active[r] = -1 }
+        }
+        progress?(settled)
+      }
+      // Starts out of steps keep their last state.
+      current.withUnsafeBufferPointer { cur in
+        final.withUnsafeMutableBufferPointer { out in
+          for (r, start) in active.enumerated() where start >= 0 {
+            (out.baseAddress! + start * d).update(from: cur.baseAddress! + r * d, count: d)
+            settled += 1
+          }
+        }
+      }
+      progress?(settled)
+      first = end
+    }
+    return (final, steps, converged, last)
+  }
+
+  /// Newton steps on F(x) = f(x) − x from every row of `points`: x ← x + (I − J)⁻¹ F(x), each
+  /// kept only if ‖F‖ decreases and the total move stays within `maxMove`, at most `steps` per
+  /// point. With `chord`, J is the Jacobian at the point's start for every step (one Jacobian per
+  /// point: from an end point within the tolerance δ of a fixed point, a chord step leaves an
+  /// error of about ‖J(x) − J(x₀)‖·δ = O(δ²), as a Newton step does); otherwise J is taken again at
+  /// every iterate (for starts far from a fixed point). Points go in batches of at most
+  /// `batchSize` (bounded by 2²² Jacobian elements); `progress` hears how many are done.
+  func polish<Rule: AnalyzableRule>(
+    _ rule: Rule, points: Matrix<Rule.Scalar>, steps: Int, maxMove: Double, linearization: LinearizationOptions,
+    chord: Bool, batchSize: Int? = nil, progress: ((Int) -> Void)? = nil
+  ) -> (points: Matrix<Rule.Scalar>, residuals: [Double], taken: [Int]) {
+    typealias Scalar = Rule.Scalar
+    let k = points.rows, d = points.columns
+    var x = points
+    var residuals = [Double](repeating: 0, count: k)
+    var taken = [Int](repeating: 0, count: k)
+    if k == 0 { return (x, residuals, taken) }
+    progress?(0)
+    var size = max(1, min(k, batchSize ?? k, (1 << 22) / max(1, d * d)))
+    if progress != nil { size = min(size, max(32, (k + 9) / 10)) }  // about ten updates
+    var first = 0
+    while first < k {
+      let end = min(k, first + size)
+      let rows = Array(first..<end)
+      var fx = rule.update(x.rows(at: rows))
+      for (i, p) in rows.enumerated() { residuals[p] = Kernels.distance(fx.row(i), x.row(p)) }
+      var active = rows.filter { residuals[$0] > 0 }  // points still being polished
+      var factors: [Int: (lu: [Double], pivots: [Int])] = [:]
+      for iteration in 0..<steps {
+        if active.isEmpty { break }
+        if !chord || iteration == 0 {
+          let j = rule.linearization(at: x.rows(at: active), options: linearization).jacobians
+          factors = [:]
+          j.withUnsafeBufferPointer { jp in
+            for (i, p) in active.enumerated() {
+              var a = Kernels.identityMinusInDouble(jp.baseAddress! + i * d * d, n: d)
+              var pivots = [Int](repeating: 0, count: d)
+              if LinearSolve.factor(&a, pivots: &pivots, n: d) { factors[p] = (a, pivots) }
+            }
+          }
+        }
+        var candidates: [Int] = []
+        var candidateRows: [Scalar] = []
+        for p in active {
+          guard let f = factors[p] else { continue }
+          let i = rows.firstIndex(of: p)!
+          var b = (0..<d).map { Double(fx[i, $0]) - Double(x[p, $0]) }
+          LinearSolve.solve(f.lu, pivots: f.pivots, &b, n: d)
+          let candidate = (0..<d).map { x[p, $0] + Scalar(b[$0]) }
+          guard candidate.allSatisfy({ $0.isFinite }), Kernels.distance(candidate, points.row(p)) <= maxMove else {
+            continue
+          }
+          candidates.append(p)
+          candidateRows += candidate
+        }
+        if candidates.isEmpty { break }
+        let c = Matrix(rows: candidates.count, columns: d, elements: candidateRows)
+        let fc = rule.update(c)
+        var next: [Int] = []
+        for (ci, p) in candidates.enumerated() {
+          let r = Kernels.distance(fc.row(ci), c.row(ci))
+          guard r < residuals[p] else { continue }
+          let i = rows.firstIndex(of: p)!
+          x.setRow(p, to: c.row(ci))
+          fx.setRow(i, to: fc.row(ci))
+          residuals[p] = r
+          taken[p] += 1
+          if r > 0 { next.append(p) }
+        }
+        active = next
+      }
+      first = end
+      progress?(first)
+    }
+    return (x, residuals, taken)
+  }
+
+  /// Newton steps on F(x) = f(x) − x from one point, the Jacobian taken again at every iterate
+  /// (``polish(_:points:steps:maxMove:linearization:chord:batchSize:progress:)`` with `chord`
+  /// false). Returns the point, ‖F‖ there and the steps kept.
   func newton<Rule: AnalyzableRule>(
     _ rule: Rule, from start: [Rule.Scalar], maxMove: Double, linearization: LinearizationOptions
   ) -> ([Rule.Scalar], Double, Int) {
-    typealias Scalar = Rule.Scalar
-    let d = start.count
-    var x = start
-    var fx = rule.update(at: x)
-    var residual = Kernels.distance(fx, x)
-    var taken = 0
-    for _ in 0..<newtonSteps where residual > 0 {
-      let j = rule.linearization(at: Matrix(rows: 1, columns: d, elements: x), options: linearization).jacobians
-      var a = [Double](repeating: 0, count: d * d)
-      for p in 0..<(d * d) { a[p] = -Double(j.elements[p]) }
-      for i in 0..<d { a[i * d + i] += 1 }
-      var b = (0..<d).map { Double(fx[$0]) - Double(x[$0]) }
-      guard LinearSolve.solve(&a, &b, n: d) else { break }
-      let candidate = (0..<d).map { x[$0] + Scalar(b[$0]) }
-      guard candidate.allSatisfy({ $0.isFinite }), Kernels.distance(candidate, start) <= maxMove else { break }
-      let fc = rule.update(at: candidate)
-      let r = Kernels.distance(fc, candidate)
-      guard r < residual else { break }
-      x = candidate
-      fx = fc
-      residual = r
-      taken += 1
-    }
-    return (x, residual, taken)
+    let result = polish(
+      rule, points: Matrix(rows: 1, columns: start.count, elements: start), steps: newtonSteps, maxMove: maxMove,
+      linearization: linearization, chord: false)
+    return (result.points.row(0), result.residuals[0], result.taken[0])
   }
 }
 
 enum LinearSolve {
-  /// Solves A y = b in place (b ← y) by Gaussian elimination with partial pivoting; `false` when A
-  /// is numerically singular.
-  static func solve(_ a: inout [Double], _ b: inout [Double], n: Int) -> Bool {
+  /// LU factorisation with partial pivoting of the n × n row-major `a` in place (L below the
+  /// diagonal with unit diagonal, U on and above it; row i was swapped with `pivots[i]`); `false`
+  /// when A is numerically singular (a pivot ≤ 1e-13 · max|A|).
+  static func factor(_ a: inout [Double], pivots: inout [Int], n: Int) -> Bool {
     var scale = 0.0
     for v in a { scale = max(scale, abs(v)) }
     guard scale > 0 && scale.isFinite else { return false }
+    return a.withUnsafeMutableBufferPointer { m in
+      for c in 0..<n {
+        var pivot = c
+        for r in (c + 1)..<max(c + 1, n) where abs(m[r * n + c]) > abs(m[pivot * n + c]) { pivot = r }
+        guard abs(m[pivot * n + c]) > 1e-13 * scale else { return false }
+        pivots[c] = pivot
+        if pivot != c {
+          for k in 0..<n { m.swapAt(c * n + k, pivot * n + k) }
+        }
+        let inv = 1 / m[c * n + c]
+        for r in (c + 1)..<max(c + 1, n) {
+          let f = m[r * n + c] * inv
+          m[r * n + c] = f
+          if f == 0 { continue }
+          for k in (c + 1)..<n { m[r * n + k] -= f * m[c * n + k] }
+        }
+      }
+      return true
+    }
+  }
+
+  /// Solves A y = b (b ← y) for the n × n row-major `a` (overwritten by its LU factors); `false`
+  /// when A is numerically singular (see ``factor(_:pivots:n:)``).
+  static func solve(_ a: inout [Double], _ b: inout [Double], n: Int) -> Bool {
+    var pivots = [Int](repeating: 0, count: n)
+    guard factor(&a, pivots: &pivots, n: n) else { return false }
+    solve(a, pivots: pivots, &b, n: n)
+    return true
+  }
+
+  /// Solves A y = b (b ← y) with the factors of ``factor(_:pivots:n:)``.
+  static func solve(_ lu: [Double], pivots: [Int], _ b: inout [Double], n: Int) {
     for c in 0..<n {
-      var pivot = c
-      for r in (c + 1)..<max(c + 1, n) where abs(a[r * n + c]) > abs(a[pivot * n + c]) { pivot = r }
-      guard abs(a[pivot * n + c]) > 1e-13 * scale else { return false }
-      if pivot != c {
-        for k in 0..<n { a.swapAt(c * n + k, pivot * n + k) }
-        b.swapAt(c, pivot)
-      }
-      let inv = 1 / a[c * n + c]
-      for r in (c + 1)..<max(c + 1, n) {
-        let f = a[r * n + c] * inv
-        if f == 0 { continue }
-        for k in c..<n { a[r * n + k] -= f * a[c * n + k] }
-        b[r] -= f * b[c]
-      }
+      if pivots[c] != c { b.swapAt(c, pivots[c]) }
+      let bc = b[c]
+      if bc != 0 { for r in (c + 1)..<max(c + 1, n) { b[r] -= lu[r * n + c] * bc } }
     }
     for c in stride(from: n - 1, through: 0, by: -1) {
       var s = b[c]
-      for k in (c + 1)..<max(c + 1, n) { s -= a[c * n + k] * b[k] }
-      b[c] = s / a[c * n + c]
+      for k in (c + 1)..<max(c + 1, n) { s -= lu[c * n + k] * b[k] }
+      b[c] = s / lu[c * n + c]
     }
-    return true
   }
 }

@@ -201,4 +201,29 @@ enum Kernels {
     }
     return s.squareRoot()
   }
+
+  /// ‖a − b‖ of two `count`-element rows, accumulated in `Scalar` (as the dynamics measure a step).
+  @_specialize(where Scalar == Double)
+  @_specialize(where Scalar == Float)
+  static func rowDistance<Scalar: LinearAlgebraScalar>(
+    _ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>, count: Int
+  ) -> Scalar {
+    var s: Scalar = 0
+    for j in 0..<count {
+      let e = a[j] - b[j]
+      s += e * e
+    }
+    return s.squareRoot()
+  }
+
+  /// I − J in Double for the n × n row-major block at `j`.
+  @_specialize(where Scalar == Double)
+  @_specialize(where Scalar == Float)
+  static func identityMinusInDouble<Scalar: LinearAlgebraScalar>(_ j: UnsafePointer<Scalar>, n: Int) -> [Double] {
+    [Double](unsafeUninitializedCapacity: n * n) { buffer, count in
+      for e in 0..<(n * n) { buffer[e] = -Double(j[e]) }
+      for i in 0..<n { buffer[i * n + i] += 1 }
+      count = n * n
+    }
+  }
 }

@@ -48,7 +48,7 @@ extension Analyze {
 
     @Option(
       help: ArgumentHelp(
-        "Analyse a trained iterative-attention model folder (see Models/README.md) instead of a modern Hopfield network; its memory gives the starts. Best with small memories (the MNIST models store 10 prototypes); large ones are sampled (--max-starts) and refused up front when the run would be too long.",
+        "Analyse a trained iterative-attention model folder (see Models/README.md) instead of a modern Hopfield network; its memory gives the starts. Large memories are sampled: without --max-starts, as many stored patterns (with their noisy copies) start the search as fit a work budget of 1e11 operations (Docs/Analysis.md); with explicit start options a run estimated above 1e12 is refused up front.",
         valueName: "dir"))
     var modelFolder: String?
 
@@ -58,9 +58,14 @@ extension Analyze {
 
     public init() {}
 
-    /// Prints what the analysis will do on standard error before it starts, then the result.
+    /// Prints what the analysis will do on standard error before it starts, its progress there
+    /// while it runs (on a terminal, not under --json), then the result.
     public func run() throws {
-      printOutput(try render(execute(note: { printToStandardError($0) })))
+      let printer = FixedPointProgressPrinter()
+      let progress: ((FixedPointProgress) -> Void)? = jsonOutput.json ? nil : { printer.update($0) }
+      let output = try execute(note: { printToStandardError($0) }, progress: progress)
+      printer.finish()
+      printOutput(try render(output))
     }
 
     public func validate() throws {
@@ -87,12 +92,15 @@ extension Analyze {
     /// Runs the analysis without printing; with --output-dir, writes fixed-points.csv and .json there.
     public func execute() throws -> FixedPointAnalysisOutput { try execute(note: nil) }
 
-    /// ``execute()``, with `note` hearing what the analysis will do before it starts.
-    public func execute(note: ((String) -> Void)?) throws -> FixedPointAnalysisOutput {
+    /// ``execute()``, with `note` hearing what the analysis will do before it starts and
+    /// `progress` how far it has got.
+    public func execute(
+      note: ((String) -> Void)?, progress: ((FixedPointProgress) -> Void)? = nil
+    ) throws -> FixedPointAnalysisOutput {
       options.execution.apply()
       let folder = try outputFolder.createFolder()
       return try failingAsCommand {
-        try options.run(beta: beta, modelFolder: modelFolder).analyze(writingTo: folder, note: note)
+        try options.run(beta: beta, modelFolder: modelFolder).analyze(writingTo: folder, note: note, progress: progress)
       }
     }
   }

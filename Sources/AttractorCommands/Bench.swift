@@ -38,7 +38,9 @@ public struct BenchUpdate: ParsableCommand {
   @Option(parsing: .unconditional, help: ArgumentHelp("Number N of stored patterns.", valueName: "N"))
   var count = 8192
 
-  @Option(parsing: .unconditional, help: ArgumentHelp("Dimensions d to run, comma-separated.", valueName: "d-list"))
+  @Option(
+    parsing: .unconditional, help: ArgumentHelp("Dimensions d to run, comma-separated.", valueName: "d-list"),
+    transform: IntList.parse)
   var dimension = IntList([64, 256])
 
   @Option(parsing: .unconditional, help: ArgumentHelp("Number B of queries.", valueName: "B"))

@@ -18,13 +18,15 @@ public struct Capacity: ParsableCommand {
 struct CapacityModelOptions: ParsableArguments {
   @Option(
     help: ArgumentHelp(
-      "Models, comma-separated: classical, dense-polynomial, dense-rectified, dense-exponential.", valueName: "list"))
+      "Models, comma-separated: classical, dense-polynomial, dense-rectified, dense-exponential.", valueName: "list"),
+    transform: ArgumentList<CapacityModelFamily>.parse)
   var model = ArgumentList<CapacityModelFamily>([.densePolynomial])
 
   @Option(
     parsing: .unconditional,
     help: ArgumentHelp(
-      "Degrees n of the polynomial and rectified models, comma-separated (each 1 … 64).", valueName: "n-list"))
+      "Degrees n of the polynomial and rectified models, comma-separated (each 1 … 64).", valueName: "n-list"),
+    transform: IntList.parse)
   var degree = IntList([3])
 
   @Option(parsing: .unconditional, help: ArgumentHelp("β of the exponential model F(x) = exp(βx).", valueName: "β"))
@@ -71,12 +73,14 @@ extension Capacity {
     @Option(
       parsing: .unconditional,
       help: ArgumentHelp(
-        "Numbers of units N, comma-separated (default 100; with --patterns, the file's N).", valueName: "N-list"))
+        "Numbers of units N, comma-separated (default 100; with --patterns, the file's N).", valueName: "N-list"),
+      transform: IntList.parse)
     var dimension: IntList?
 
     @Option(
-      parsing: .unconditional, help: ArgumentHelp("Numbers of stored patterns K, comma-separated.", valueName: "K-list")
-    )
+      parsing: .unconditional,
+      help: ArgumentHelp("Numbers of stored patterns K, comma-separated.", valueName: "K-list"),
+      transform: IntList.parse)
     var count = IntList([10, 20, 50, 100, 200, 500, 1000, 2000])
 
     @Option(
@@ -87,7 +91,8 @@ extension Capacity {
       parsing: .unconditional,
       help: ArgumentHelp(
         "Scan K = round(c·K_max(N)) for these multiples c of the formula (polynomial models with n ≥ 2).",
-        valueName: "c-list"))
+        valueName: "c-list"),
+      transform: DoubleList.parse)
     var relativeCount: DoubleList?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("Starts per (N, K).", valueName: "S"))

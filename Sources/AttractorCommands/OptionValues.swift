@@ -8,27 +8,73 @@ import Foundation
 // MARK: - Typed lists
 
 /// A comma-separated list typed as `Element` (`--dimension 64,256`, `--count 10,100,1000`), parsed
-/// in one place: empty items, unparsable items and duplicates are refused with the item named.
-struct ArgumentList<Element: LosslessStringConvertible & Hashable & Sendable>: ExpressibleByArgument, Sendable {
+/// in one place: empty items, unparsable items and duplicates are refused with the item named and
+/// what to do. Options declare it with `transform: IntList.parse` (or the list type's `parse`), so
+/// ArgumentParser shows ``ListItemError``'s message after "The value '…' is invalid for '--option'".
+struct ArgumentList<Element: LosslessStringConvertible & Hashable & Sendable>: ExpressibleByArgument, Sendable,
+  CustomStringConvertible
+{
   var values: [Element]
 
   init(_ values: [Element]) { self.values = values }
 
   init?(argument: String) {
+    guard let list = try? Self.parse(argument) else { return nil }
+    self = list
+  }
+
+  /// The list in `argument`, or a ``ListItemError`` naming the first empty, unparsable or repeated
+  /// item (by position and text) and what to do.
+  static func parse(_ argument: String) throws(ListItemError) -> ArgumentList {
     let items = argument.split(separator: ",", omittingEmptySubsequences: false).map {
       $0.trimmingCharacters(in: .whitespaces)
     }
+    let what = ListItemError.itemDescription(Element.self)
+    if items.allSatisfy(\.isEmpty) {
+      throw ListItemError("the list is empty; give one or more values separated by commas, each \(what)")
+    }
     var values: [Element] = []
-    var seen: Set<Element> = []
-    for item in items {
-      guard !item.isEmpty, let value = Element(item), seen.insert(value).inserted else { return nil }
+    var firstIndex: [Element: Int] = [:]
+    for (i, item) in items.enumerated() {
+      let position = "item \(i + 1) of \(items.count)"
+      guard !item.isEmpty else {
+        throw ListItemError(
+          "\(position) is empty (two commas in a row, or a comma at either end); separate the values by single commas")
+      }
+      guard let value = Element(item) else {
+        throw ListItemError("\(position), '\(item)', is not \(what); give each value as \(what)")
+      }
+      if let earlier = firstIndex[value] {
+        throw ListItemError(
+          "\(position), '\(item)', repeats item \(earlier + 1); give each value once")
+      }
+      firstIndex[value] = i
       values.append(value)
     }
-    guard !values.isEmpty else { return nil }
-    self.values = values
+    return ArgumentList(values)
   }
 
-  var defaultValueDescription: String { values.map { "\($0)" }.joined(separator: ",") }
+  var description: String { values.map { "\($0)" }.joined(separator: ",") }
+  var defaultValueDescription: String { description }
+}
+
+/// Why a comma-separated list option was refused; its description is the message.
+struct ListItemError: Error, CustomStringConvertible, Sendable {
+  var description: String
+
+  init(_ description: String) { self.description = description }
+
+  /// What an item must be, in words.
+  static func itemDescription(_ type: Any.Type) -> String {
+    switch type {
+    case is Int.Type: "an integer"
+    case is UInt64.Type: "a non-negative integer"
+    case is Double.Type: "a number"
+    case is CapacityModelFamily.Type:
+      "one of " + CapacityModelFamily.allCases.map(\.rawValue).joined(separator: ", ")
+    default: "a value"
+    }
+  }
 }
 
 typealias IntList = ArgumentList<Int>

@@ -39,9 +39,9 @@ struct AnalysisOptions: ParsableArguments {
   @Option(
     parsing: .unconditional,
     help: ArgumentHelp(
-      "fixed-points: most stored patterns used as starts (each with its noisy copies): with more patterns, a sample of this many chosen with --seed (default \(FixedPointAnalysisRun.defaultMaxPatternStarts); 0: every pattern). phase-diagram starts from every pattern.",
+      "fixed-points: most stored patterns used as starts (each with its noisy copies): with more patterns, a sample of this many chosen with --seed (default \(FixedPointAnalysisRun.defaultMaxPatternStarts), and for a model folder as many as fit its work budget; 0: every pattern). phase-diagram starts from every pattern.",
       valueName: "n"))
-  var maxStarts = FixedPointAnalysisRun.defaultMaxPatternStarts
+  var maxStarts: Int?
 
   @Option(parsing: .unconditional, help: ArgumentHelp("Step limit of the dynamics.", valueName: "T"))
   var maxSteps = 2000
@@ -106,7 +106,7 @@ struct AnalysisOptions: ParsableArguments {
     if randomStarts < 0 || randomStarts > 100_000 {
       throw ValidationError("--random-starts must be between 0 and 100000, got \(randomStarts)")
     }
-    if maxStarts < 0 || maxStarts > 100_000 {
+    if let maxStarts, maxStarts < 0 || maxStarts > 100_000 {
       throw ValidationError("--max-starts must be between 0 (every pattern) and 100000, got \(maxStarts)")
     }
     if !(1...1_000_000).contains(maxSteps) {
@@ -141,7 +141,9 @@ struct AnalysisOptions: ParsableArguments {
       thresholds: ClassificationThresholds(
         mass: mass, globalRule: globalRule, minimumShare: minimumShare, globalFraction: globalFraction),
       version: Attractor.version)
-    run.maxPatternStarts = maxStarts == 0 ? nil : maxStarts
+    let cap = maxStarts ?? FixedPointAnalysisRun.defaultMaxPatternStarts
+    run.maxPatternStarts = cap == 0 ? nil : cap
+    run.fitsWorkBudget = maxStarts == nil
     return run
   }
 }

@@ -51,15 +51,17 @@ public struct ReproduceIterativeAttention: ParsableCommand {
   var skipSynthetic = false
 
   @Option(
-    parsing: .unconditional, help: ArgumentHelp("Seeds, comma-separated (default 0,1,2; quick 0,1).", valueName: "list")
-  )
+    parsing: .unconditional,
+    help: ArgumentHelp("Seeds, comma-separated (default 0,1,2; quick 0,1).", valueName: "list"),
+    transform: SeedList.parse)
   var seeds: SeedList?
 
   @OptionGroup var training: TrainingOptions
 
   @Option(
     help: ArgumentHelp(
-      "Train only these configurations, comma-separated: single-head, small, medium.", valueName: "list"))
+      "Train only these configurations, comma-separated: single-head, small, medium.", valueName: "list"),
+    transform: ArgumentList<String>.parse)
   var onlyModels: ArgumentList<String>?
 
   @Option(
@@ -88,8 +90,10 @@ public struct ReproduceIterativeAttention: ParsableCommand {
     if let bad = onlyModels?.values.first(where: { !known.contains($0) }) {
       throw ValidationError("--only-models: unknown configuration \"\(bad)\"; use \(known.joined(separator: ", "))")
     }
-    if let ablationSeeds, ablationSeeds != "all", SeedList(argument: ablationSeeds) == nil {
-      throw ValidationError("--ablation-seeds must be seeds separated by commas, or 'all'; got \"\(ablationSeeds)\"")
+    if let ablationSeeds, ablationSeeds != "all" {
+      do { _ = try SeedList.parse(ablationSeeds) } catch {
+        throw ValidationError("--ablation-seeds must be seeds separated by commas, or 'all': \(error)")
+      }
     }
   }
 

@@ -32,17 +32,36 @@ public struct FixedPointAnalysisRun: Sendable {
   /// Largest estimated working memory of the dynamics, in bytes (1 GiB); a run above it is refused
   /// before any work with the options that shrink it.
   public static let maxWorkingBytes = 1 << 30
-  /// Largest estimated work of a model-folder analysis, in starts × N × d² × layers × heads (each
-  /// start can end at its own fixed point, whose linearisation costs about N × d² per layer and head): 2·10⁹, about
-  /// 25 s on one core of the development machine. A run above it is refused before any work with a
+  /// Work budget of a model-folder analysis run with the default start options: 10¹¹ operations
+  /// of ``workPerStart(memory:width:heads:layers:)`` (calibrated on the slowest shipped folder,
+  /// `iterative-attention-synthetic-gaussian-transformer-medium`: about 30 s of one core of the
+  /// development machine; the others take less). With more stored patterns than fit, the default
+  /// takes a smaller seeded sample of them as starts, and when even the mixtures, the mean and
+  /// the random starts exceed it, fewer of those too (``fitsWorkBudget``).
+  public static let folderWorkBudget = 1e11
+  /// Largest estimated work of a model-folder analysis whose start options were set explicitly
+  /// (10 × ``folderWorkBudget``, a few minutes); a run above it is refused before any work with a
   /// smaller analysis that fits.
-  public static let maxFolderWork = 2e9
+  public static let maxFolderWork = 1e12
+  /// Steps per start assumed by the work estimate (the shipped folders' starts take 5 to about 60
+  /// on average with the default tolerance, the four-layer one the most).
+  public static let plannedSteps = 60.0
+  /// Share of starts assumed to end at a fixed point of their own (about 0.4 in the shipped folders).
+  public static let plannedFixedPointShare = 0.5
 
   public var patterns: Patterns
   /// Most stored patterns used as starts (each with its noisy copies). With more patterns than
   /// this, a seeded sample of this many (stream 5 of the seed) stands in for "every pattern"; its
   /// starts are reported as `given`. nil: every pattern.
   public var maxPatternStarts: Int? = FixedPointAnalysisRun.defaultMaxPatternStarts
+  /// For a model folder: take fewer stored patterns as starts than ``maxPatternStarts`` when
+  /// the estimated work would exceed ``folderWorkBudget`` (the most that fit; the sample of a
+  /// smaller count is a prefix of the same seeded order). Default `true`; the command turns it
+  /// off when --max-starts is given.
+  public var fitsWorkBudget = true
+  /// The work budget of this run (default ``folderWorkBudget``); explicit runs are refused above
+  /// ten times it (``maxFolderWork`` for the default).
+  public var workBudget = FixedPointAnalysisRun.folderWorkBudget
   /// β of the modern network (default ``defaultBeta``; not used with a model folder).
   public var beta: Double?
   /// How starts are made and end points merged (its seed is the run's seed).
@@ -74,17 +93,67 @@ public struct FixedPointAnalysisRun: Sendable {
     try MatrixSizeLimit.check(rows: starts, columns: max(n, d), what: "starts × max(N, d)")
   }
 
+  /// Estimated operations of one start of a model-folder analysis (an iterative-attention stack of
+  /// `layers` layers × `heads` heads, width d, memory M, d_h = d/heads):
+  ///
+  /// ```
+  /// T̂ · L (4 M d + 4 d²)                       the dynamics, T̂ = plannedSteps steps
+  /// + 2 φ (L (2 M d d_h + 6 d³) + 10 d³)        two closed-form Jacobians (polish, classification)
+  ///                                             and an eigenvalue problem per fixed point,
+  ///                                             φ = plannedFixedPointShare fixed points per start
+  /// ```
+  public static func workPerStart(memory m: Int, width d: Int, heads: Int, layers: Int) -> Double {
+    let mm = Double(m), dd = Double(d), l = Double(layers), dh = dd / Double(max(1, heads))
+    let dynamics = plannedSteps * l * (4 * mm * dd + 4 * dd * dd)
+    let jacobian = l * (2 * mm * dd * dh + 6 * dd * dd * dd) + 10 * dd * dd * dd
+    return dynamics + 2 * plannedFixedPointShare * jacobian
+  }
+
   /// The analysis of `model` with the starts capped by ``maxPatternStarts`` and its working memory
   /// checked against ``maxWorkingBytes``; `note` hears what will be done before it starts.
   func analyzeCapped<Model: AnalyzableRule & AssociativeMemory>(
-    _ model: Model, headCount: Int = 1, layerCount: Int = 1, isFolder: Bool = false, note: ((String) -> Void)?
+    _ model: Model, headCount: Int = 1, layerCount: Int = 1, isFolder: Bool = false, note: ((String) -> Void)?,
+    progress: ((FixedPointProgress) -> Void)? = nil
   ) throws(InputError) -> FixedPointReport {
     let x = model.patterns
     let n = x.rows, d = x.columns
     var search = self.search
+    let perStart = Self.workPerStart(memory: n, width: d, heads: headCount, layers: layerCount)
+    var otherNote = ""
+    if isFolder && fitsWorkBudget {
+      // Even without pattern starts over the budget: fewer mixtures and random starts, in proportion.
+      let fixed = (n >= 2 ? search.pairMixtures : 0) + (n >= 3 ? search.tripleMixtures : 0) + search.randomStarts
+      let affordable = workBudget / perStart - 1
+      if Double(fixed) > affordable && fixed > 0 {
+        let f = max(0, affordable) / Double(fixed)
+        let scaled = (
+          Int((Double(search.pairMixtures) * f).rounded(.down)),
+          Int((Double(search.tripleMixtures) * f).rounded(.down)),
+          Int((Double(search.randomStarts) * f).rounded(.down))
+        )
+        otherNote =
+          "; \(scaled.0) + \(scaled.1) mixtures and \(scaled.2) random starts instead of \(search.pairMixtures) + "
+          + "\(search.tripleMixtures) and \(search.randomStarts), to fit the work budget"
+        (search.pairMixtures, search.tripleMixtures, search.randomStarts) = scaled
+      }
+    }
+    let others =
+      (n >= 2 ? search.pairMixtures : 0) + (n >= 3 ? search.tripleMixtures : 0) + 1 + search.randomStarts
+    var cap = maxPatternStarts
+    var reason = "--max-starts sets how many"
+    if isFolder && fitsWorkBudget && search.includesPatterns {
+      let perPattern = Double(1 + search.noisyStartsPerPattern)
+      let affordable = max(0, Int(((workBudget / perStart - Double(others)) / perPattern).rounded(.down)))
+      if affordable < min(n, cap ?? n) {
+        cap = affordable
+        reason =
+          "as many as fit the work budget of \(String(format: "%.0e", workBudget)) operations (Docs/Analysis.md); "
+          + "--max-starts sets how many"
+      }
+    }
     var extra: Matrix<Model.Scalar>? = nil
     var sampledNote = ""
-    if let cap = maxPatternStarts, search.includesPatterns, n > cap {
+    if let cap, search.includesPatterns, n > cap {
       var rng = SeededGenerator(seed: search.seed).derived(5)
       var indices = Array(0..<n)
       rng.shuffle(&indices)
@@ -103,50 +172,50 @@ public struct FixedPointAnalysisRun: Sendable {
       search.includesPatterns = false
       search.noisyStartsPerPattern = 0
       sampledNote =
-        " (\(cap) of the \(n) stored patterns, sampled with seed \(search.seed), and their noisy copies; --max-starts sets how many)"
+        " (\(cap) of the \(n) stored patterns, sampled with seed \(search.seed), and their noisy copies; \(reason))"
     }
     let patternStarts = (search.includesPatterns ? n * (1 + search.noisyStartsPerPattern) : 0) + (extra?.rows ?? 0)
-    let starts =
-      patternStarts + (n >= 2 ? search.pairMixtures : 0) + (n >= 3 ? search.tripleMixtures : 0) + 1
-      + search.randomStarts
-    // The dynamics run every start at once: per layer and head a starts × N score matrix, plus
-    // the states (a few starts × d buffers), in the model's scalar.
+    let starts = patternStarts + others
+    // The dynamics run the starts in batches of at most 2²⁴ / (N × heads) rows: per layer and head
+    // a batch × N score matrix, plus the states (a few starts × d buffers), in the model's scalar.
+    let batch = max(1, (1 << 24) / max(1, n * headCount))
     let bytesPerScalar = MemoryLayout<Model.Scalar>.size
     let working =
-      Double(starts) * Double(n) * Double(max(headCount, 1)) * Double(bytesPerScalar) * 2
+      Double(min(starts, batch)) * Double(n) * Double(max(headCount, 1)) * Double(bytesPerScalar) * 2
       + Double(starts) * Double(d) * Double(bytesPerScalar) * Double(4 + 2 * layerCount)
     let mib = { (bytes: Double) in NumberFormat.compact((bytes / 1_048_576).rounded()) }
     if working > Double(Self.maxWorkingBytes) {
       throw InputError(
-        "analyze would run \(starts) starts\(sampledNote) against \(n) stored patterns of dimension \(d) at once, "
+        "analyze would run \(starts) starts\(sampledNote) against \(n) stored patterns of dimension \(d), "
           + "about \(mib(working)) MiB of working memory (limit \(mib(Double(Self.maxWorkingBytes))) MiB); "
           + "run a smaller analysis with --max-starts (stored patterns used as starts), --noisy-starts, "
           + "--mixtures or --random-starts")
     }
-    if isFolder {
-      let perStart = Double(n) * Double(d) * Double(d) * Double(layerCount * headCount)
-      let work = Double(starts) * perStart
-      if work > Self.maxFolderWork {
-        let fitting = Int(Self.maxFolderWork / perStart)
-        let advice =
-          fitting >= 5
-          ? "run a smaller analysis, for example --max-starts \(fitting - 4) --noisy-starts 0 --mixtures 1 --random-starts 1 "
-            + "(\(fitting) starts), or lower --max-starts, --noisy-starts, --mixtures and --random-starts yourself"
-          : "even 5 starts exceed the limit; this model is too large for analyze"
-        throw InputError(
-          "analyze would run \(starts) starts\(sampledNote) on a model with \(n) stored patterns of dimension \(d) and "
-            + "\(layerCount) layer(s) × \(headCount) head(s): about starts × N × d² × layers × heads = \(String(format: "%.1e", work)) operations "
-            + "(each fixed point's linearisation costs about N × d² per layer and head), more than the limit of "
-            + "\(String(format: "%.0e", Self.maxFolderWork)) (about 25 s); \(advice)")
-      }
+    let work = Double(starts) * perStart
+    let limit = 10 * workBudget
+    if isFolder && work > limit {
+      let fitting = Int(workBudget / perStart)
+      let advice =
+        fitting >= 5
+        ? "run a smaller analysis, for example --max-starts \(fitting - 4) --noisy-starts 0 --mixtures 1 --random-starts 1 "
+          + "(\(fitting) starts), or leave out --max-starts to take as many stored patterns as fit the work budget"
+        : "even 5 starts exceed the limit; this model is too large for analyze"
+      throw InputError(
+        "analyze would run \(starts) starts\(sampledNote) on a model with \(n) stored patterns of dimension \(d) and "
+          + "\(layerCount) layer(s) × \(headCount) head(s): about \(String(format: "%.1e", work)) operations "
+          + "(\(String(format: "%.1e", perStart)) per start: its dynamics and, for each fixed point, two Jacobians and an "
+          + "eigenvalue problem), more than the limit of \(String(format: "%.0e", limit)) "
+          + "(a few minutes); \(advice)")
     }
     note?(
       "analyze: \(starts) starts\(sampledNote) against \(n) stored patterns of dimension \(d)"
         + "\(layerCount > 1 || headCount > 1 ? ", \(layerCount) layer(s) × \(headCount) head(s)" : ""); "
         + "≈ \(mib(working)) MiB working memory, at most \(search.maxSteps) steps; then each fixed point is linearised (d × d eigenproblems)"
+        + (isFolder ? "; estimated work \(String(format: "%.1e", work)) operations" : "") + otherNote
     )
-    let analyzer = FixedPointAnalyzer(search: search, classifier: Classifier(thresholds: thresholds))
-    do { return try analyzer.analyze(model, additionalStarts: extra) } catch {
+    var analyzer = FixedPointAnalyzer(search: search, classifier: Classifier(thresholds: thresholds))
+    analyzer.batchSize = batch
+    do { return try analyzer.analyze(model, additionalStarts: extra, progress: progress) } catch {
       throw InputError("analysis failed: \(error)")
     }
   }
@@ -190,14 +259,15 @@ public struct FixedPointAnalysisRun: Sendable {
   }
 
   /// The fixed points of the model, as a record and a table; with `directory`, `fixed-points.csv`
-  /// and `fixed-points.json` are written there.
+  /// and `fixed-points.json` are written there. `note` hears what will be done before it starts,
+  /// `progress` how far the run has got (``FixedPointProgressPrinter`` draws it).
   public func analyze(
-    writingTo directory: URL?, note: ((String) -> Void)? = nil
+    writingTo directory: URL?, note: ((String) -> Void)? = nil, progress: ((FixedPointProgress) -> Void)? = nil
   ) throws(InputError) -> FixedPointAnalysisOutput {
     let record: FixedPointAnalysisRecord
     let title: String
     if case .modelFolder(let folder) = patterns {
-      (record, title) = try analyzeFolder(folder, note: note)
+      (record, title) = try analyzeFolder(folder, note: note, progress: progress)
     } else {
       let x = try patternMatrix()
       let usedBeta = beta ?? Self.defaultBeta
@@ -205,7 +275,7 @@ public struct FixedPointAnalysisRun: Sendable {
       do { network = try ModernHopfield(patterns: x, beta: usedBeta) } catch {
         throw InputError("cannot build the modern Hopfield network: \(error)")
       }
-      let report = try analyzeCapped(network, note: note)
+      let report = try analyzeCapped(network, note: note, progress: progress)
       var patternsFile: String? = nil
       var correlation: Double? = nil
       switch patterns {
@@ -231,7 +301,7 @@ public struct FixedPointAnalysisRun: Sendable {
 
   /// Fixed points of a trained iterative-attention stack, analysed in double precision.
   func analyzeFolder(
-    _ folder: String, note: ((String) -> Void)?
+    _ folder: String, note: ((String) -> Void)?, progress: ((FixedPointProgress) -> Void)?
   ) throws(InputError) -> (FixedPointAnalysisRecord, String) {
     let loaded: (record: IterativeAttentionModelFolder, model: IterativeAttention<Float>, patterns: Matrix<Float>)
     do { loaded = try IterativeAttentionModelFolder.load(from: URL(fileURLWithPath: folder)) } catch {
@@ -252,7 +322,8 @@ public struct FixedPointAnalysisRun: Sendable {
       throw InputError("cannot build the model of \(folder): \(error)")
     }
     let c = loaded.record.configuration
-    let report = try analyzeCapped(network, headCount: c.heads, layerCount: c.layers, isFolder: true, note: note)
+    let report = try analyzeCapped(
+      network, headCount: c.heads, layerCount: c.layers, isFolder: true, note: note, progress: progress)
     let record = FixedPointAnalysisRecord(
       version: version, patternsFile: folder, correlation: nil, patternCount: network.memorySize,
       dimension: network.dimension,

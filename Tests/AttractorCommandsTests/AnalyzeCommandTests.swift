@@ -191,18 +191,52 @@ struct AnalyzeSizeTests {
   static let models = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("Models")
 
-  @Test("A shipped 10,000-pattern folder is refused up front with a smaller analysis that fits")
-  func largeFolderRefusedUpFront() throws {
-    let folder = Self.models.appendingPathComponent("iterative-attention-synthetic-gaussian-single-head").path
-    let command = try fixedPoints(["--model-folder", folder])
+  /// A run on a shipped 10-pattern folder with a work budget scaled down to the folder's size.
+  static func folderRun(budget: Double, fits: Bool) -> FixedPointAnalysisRun {
+    var run = FixedPointAnalysisRun(
+      patterns: .modelFolder(models.appendingPathComponent("iterative-attention-mnist-pca-single-head").path),
+      beta: nil, search: FixedPointSearch(maxSteps: 300), thresholds: ClassificationThresholds(), version: "test")
+    run.workBudget = budget
+    run.fitsWorkBudget = fits
+    return run
+  }
+
+  @Test(
+    "By default a folder over the work budget is sampled (stored patterns, then mixtures and random starts), not refused"
+  )
+  func folderOverBudgetIsSampled() throws {
+    // 10 patterns, d = 128, one layer and head: about 3.8e7 operations per start; 2.5e9 affords
+    // 65 starts: the 49 mixture, mean and random starts and 5 patterns with their 2 noisy copies.
     var notes: [String] = []
+    let sampled = try Self.folderRun(budget: 2.5e9, fits: true).analyze(writingTo: nil, note: { notes.append($0) })
+    #expect(sampled.record.report.startCounts["given"] == 15, "\(sampled.record.report.startCounts)")
+    #expect(notes.count == 1 && notes[0].contains("5 of the 10 stored patterns, sampled with seed 0"), "\(notes)")
+    #expect(notes[0].contains("as many as fit the work budget of 2e+09 operations"))
+    // A budget below the fixed kinds of starts: no pattern starts, fewer mixtures and random starts.
+    notes = []
+    let small = try Self.folderRun(budget: 3e8, fits: true).analyze(writingTo: nil, note: { notes.append($0) })
+    #expect(small.record.report.totalStarts == 7, "\(small.record.report.startCounts)")
+    #expect(notes[0].contains("2 + 2 mixtures and 2 random starts instead of 16 + 16 and 16"), "\(notes)")
+    // Explicit start options (the command's --max-starts) are not cut; above ten times the budget
+    // they are refused before any work, with a run that fits.
     #expect {
-      _ = try command.execute(note: { notes.append($0) })
+      _ = try Self.folderRun(budget: 1e8, fits: false).analyze(writingTo: nil)
     } throws: {
-      let message = "\($0)"
-      return message.contains("analyze would run 649 starts") && message.contains("--max-starts 8 --noisy-starts 0")
+      "\($0)".contains("analyze would run 79 starts") && "\($0)".contains("more than the limit of 1e+09")
     }
-    #expect(notes.isEmpty)
+    // The command fits the budget unless --max-starts is given.
+    #expect(analyzeRejection(["--max-starts", "3"]) == nil)
+  }
+
+  @Test("The shipped folders' estimates: the default budget samples the 10,000-memory folders instead of refusing")
+  func shippedFolderEstimates() {
+    let budget = FixedPointAnalysisRun.folderWorkBudget
+    // (memory, width, heads, layers) of the three Synthetic-Gaussian folders.
+    for (m, d, h, l) in [(10_000, 128, 1, 1), (10_000, 128, 4, 2), (10_000, 256, 8, 4)] {
+      let perStart = FixedPointAnalysisRun.workPerStart(memory: m, width: d, heads: h, layers: l)
+      #expect(perStart > 0 && budget / perStart >= 20, "\(d) × \(h) × \(l): \(budget / perStart) starts fit")
+    }
+    #expect(FixedPointAnalysisRun.maxFolderWork == 10 * budget)
   }
 
   @Test("--max-starts samples the stored patterns used as starts with the seed; they are reported as given starts")

@@ -298,12 +298,30 @@ enum BadInputCatalogue {
 
   static let capacity: [BadInput] = [
     BadInput(["capacity", "--model", "modern"], 64, "--model"),
-    BadInput(["capacity", "--model", ""], 64, "--model"),
-    BadInput(["capacity", "--model", "classical,classical"], 64, "--model"),
+    BadInput(["capacity", "--model", ""], 64, "'--model <list>': the list is empty; give one or more values"),
+    BadInput(
+      ["capacity", "--model", "classical,classical"], 64,
+      "'--model <list>': item 2 of 2, 'classical', repeats item 1; give each value once"),
+    BadInput(
+      ["capacity", "--model", "classical,modern"], 64,
+      "item 2 of 2, 'modern', is not one of classical, dense-polynomial"),
     BadInput(["capacity", "--degree", "0"], 64, "--degree n must be an integer from 1 to 64"),
-    BadInput(["capacity", "--degree", "3,3"], 64, "--degree"),
-    BadInput(["capacity", "--degree", "2,x"], 64, "--degree"),
-    BadInput(["capacity", "--dimension", "100,,200"], 64, "--dimension"),
+    BadInput(
+      ["capacity", "--degree", "3,3"], 64, "'--degree <n-list>': item 2 of 2, '3', repeats item 1; give each value once"
+    ),
+    BadInput(["capacity", "--degree", "3,,4"], 64, "'--degree <n-list>': item 2 of 3 is empty (two commas in a row"),
+    BadInput(
+      ["capacity", "--degree", "3,"], 64, "item 2 of 2 is empty (two commas in a row, or a comma at either end)"),
+    BadInput(
+      ["capacity", "--degree", "2,x"], 64, "item 2 of 2, 'x', is not an integer; give each value as an integer"),
+    BadInput(["capacity", "--dimension", "100,,200"], 64, "'--dimension <N-list>': item 2 of 3 is empty"),
+    BadInput(["capacity", "--dimension", ",100"], 64, "item 1 of 2 is empty"),
+    BadInput(["capacity", "--count", "10,20,10"], 64, "'--count <K-list>': item 3 of 3, '10', repeats item 1"),
+    BadInput(["capacity", "--count", ","], 64, "'--count <K-list>': the list is empty"),
+    BadInput(["capacity", "--relative-count", "0.5,x"], 64, "item 2 of 2, 'x', is not a number"),
+    BadInput(
+      ["capacity", "--relative-count", "0.5,0.5"], 64, "'--relative-count <c-list>': item 2 of 2, '0.5', repeats item 1"
+    ),
     BadInput(["capacity", "--count", "5,5"], 64, "--count"),
     BadInput(
       ["capacity", "--start", "random", "--flip-fraction", "0.1"], 64, "--flip-fraction applies to --start stored"),
@@ -448,9 +466,18 @@ enum BadInputCatalogue {
   ]
 
   static let reproduce: [BadInput] = [
-    BadInput(["reproduce", "iterative-attention", "--seeds", "0,0"], 64, "--seeds"),
-    BadInput(["reproduce", "iterative-attention", "--seeds", ""], 64, "--seeds"),
-    BadInput(["reproduce", "iterative-attention", "--seeds", "0,x"], 64, "--seeds"),
+    BadInput(
+      ["reproduce", "iterative-attention", "--seeds", "0,0"], 64, "'--seeds <list>': item 2 of 2, '0', repeats item 1"),
+    BadInput(["reproduce", "iterative-attention", "--seeds", ""], 64, "'--seeds <list>': the list is empty"),
+    BadInput(
+      ["reproduce", "iterative-attention", "--seeds", "0,x"], 64, "item 2 of 2, 'x', is not a non-negative integer"),
+    BadInput(["reproduce", "iterative-attention", "--seeds", "1,,2"], 64, "'--seeds <list>': item 2 of 3 is empty"),
+    BadInput(
+      ["reproduce", "iterative-attention", "--only-models", "small,small"], 64,
+      "'--only-models <list>': item 2 of 2, 'small', repeats item 1"),
+    BadInput(
+      ["reproduce", "iterative-attention", "--ablation-seeds", "0,0"], 64,
+      "--ablation-seeds must be seeds separated by commas, or 'all': item 2 of 2, '0', repeats item 1"),
     BadInput(["reproduce", "iterative-attention", "--only-models", "huge"], 64, "unknown configuration"),
     BadInput(["reproduce", "iterative-attention", "--epochs", "0"], 64, "--epochs must be at least 1"),
     BadInput(["reproduce", "iterative-attention", "--output-dir", ""], 64, "--output-dir must not be empty"),
@@ -462,8 +489,10 @@ enum BadInputCatalogue {
   ]
 
   static let bench: [BadInput] = [
-    BadInput(["bench", "update", "--dimension", "64,64"], 64, "--dimension"),
-    BadInput(["bench", "update", "--dimension", ""], 64, "--dimension"),
+    BadInput(
+      ["bench", "update", "--dimension", "64,64"], 64, "'--dimension <d-list>': item 2 of 2, '64', repeats item 1"),
+    BadInput(["bench", "update", "--dimension", ""], 64, "'--dimension <d-list>': the list is empty"),
+    BadInput(["bench", "update", "--dimension", "64,,256"], 64, "'--dimension <d-list>': item 2 of 3 is empty"),
     BadInput(["bench", "update", "--count", "0"], 64, "--count must be between 1 and"),
     BadInput(["bench", "update", "--repetitions", "0"], 64, "--repetitions must be at least 1, got 0"),
     BadInput(["bench", "update", "--query-count", "x"], 64, "--query-count"),

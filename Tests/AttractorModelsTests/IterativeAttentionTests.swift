@@ -45,6 +45,50 @@ struct IterativeAttentionTests {
     }
   }
 
+  @Test(
+    "the batched closed-form Jacobians (Khatri–Rao GEMM path, per-state path, chunks and blocks) agree with finite differences"
+  )
+  func batchedJacobiansMatchFiniteDifferences() throws {
+    let d = 8
+    let keys = memory(30, d, seed: 11)
+    let values = memory(30, d, seed: 12)
+    for (layers, heads) in [(1, 1), (2, 2), (3, 4)] {
+      var rng = SeededGenerator(seed: UInt64(100 + 10 * layers + heads))
+      let config = IterativeAttentionConfiguration(layers: layers, heads: heads, width: d, temperature: 0.8)
+      let model = try IterativeAttention.random(configuration: config, keys: keys, values: values, generator: &rng)
+      let states: Matrix<Double> = rng.gaussianMatrix(rows: 7, columns: d)
+      let whole = model.jacobians(at: states)
+      // A chunk of 4 states (the Khatri–Rao path, in blocks of 3 memory rows), then one of 3 (fewer
+      // than four states: the per-state path); `whole` is one chunk of 7 and one Khatri–Rao block.
+      let chunked = model.jacobians(
+        at: states, bufferLimit: 4 * max(30 * heads, d * d), khatriRaoLimit: 3 * (d / heads) * (d / heads))
+      #expect(whole.maxAbsDifference(chunked) < 1e-12, "\(layers) × \(heads)")
+      for r in 0..<states.rows {
+        let numeric = FiniteDifferences.jacobian(of: model, at: states.row(r), step: 1e-5)
+        let block = Matrix(rows: d, columns: d, elements: whole.row(r))
+        #expect(block.maxAbsDifference(numeric) < 1e-7, "\(layers) layers × \(heads) heads, state \(r)")
+        #expect(model.jacobian(at: states.row(r)).maxAbsDifference(block) < 1e-12)
+      }
+    }
+    // Float: the same formulas, to Float accuracy.
+    var rng = SeededGenerator(seed: 5)
+    let config = IterativeAttentionConfiguration(layers: 2, heads: 2, width: d, temperature: 1)
+    let wide = try IterativeAttention.random(configuration: config, keys: keys, values: values, generator: &rng)
+    func narrow(_ m: Matrix<Double>) -> Matrix<Float> {
+      Matrix(rows: m.rows, columns: m.columns, elements: m.elements.map(Float.init))
+    }
+    let model = try IterativeAttention<Float>(
+      configuration: config, keys: narrow(keys), values: narrow(values),
+      layers: wide.layers.map {
+        AttentionLayerParameters(
+          query: narrow($0.query), key: narrow($0.key), value: narrow($0.value), output: narrow($0.output))
+      })
+    let states: Matrix<Double> = rng.gaussianMatrix(rows: 5, columns: d)
+    let single = model.jacobians(at: narrow(states))
+    let double = wide.jacobians(at: states)
+    #expect(single.elements.indices.allSatisfy { abs(Double(single.elements[$0]) - double.elements[$0]) < 1e-4 })
+  }
+
   @Test("a stack equals its layers applied one after another")
   func stackComposes() throws {
     let d = 6

@@ -1,5 +1,6 @@
 import AttractorCore
 import AttractorLinearAlgebra
+import Synchronization
 
 /// Shape of an ``IterativeAttention`` stack.
 public struct IterativeAttentionConfiguration: Sendable, Equatable, Codable {
@@ -102,6 +103,9 @@ public struct IterativeAttention<Scalar: LinearAlgebraScalar>: LinearizableUpdat
   public let values: Matrix<Scalar>
   /// Parameters of each layer, first applied first.
   public let layers: [AttentionLayerParameters<Scalar>]
+  /// K W_K and V W_V of every layer, computed on first use and shared by every workspace and
+  /// Jacobian of this model (and its copies).
+  let projection = ProjectedMemory<Scalar>()
 
   /// A stack over the memory `keys`/`values` with the given layer parameters.
   ///
@@ -208,11 +212,19 @@ public struct IterativeAttention<Scalar: LinearAlgebraScalar>: LinearizableUpdat
     }
   }
 
+  /// K W_K and V W_V of every layer (M × d each), computed once per model.
+  var projectedMemory: (keys: [Matrix<Scalar>], values: [Matrix<Scalar>]) {
+    projection.value {
+      (layers.map { keys.multiplied(by: $0.key) }, layers.map { values.multiplied(by: $0.value) })
+    }
+  }
+
   public func makeWorkspace(batchSize: Int) -> Workspace {
     let d = dimension, m = memorySize, h = configuration.heads
+    let projected = projectedMemory
     var w = Workspace(
-      projectedKeys: layers.map { keys.multiplied(by: $0.key) },
-      projectedValues: layers.map { values.multiplied(by: $0.value) },
+      projectedKeys: projected.keys,
+      projectedValues: projected.values,
       buffers: LayerBuffers(batch: 0, width: d, memory: m, headCount: h), layerInputs: [],
       diagnosticLogits: Matrix(rows: 0, columns: m))
     w.fit(batch: batchSize, width: d, memory: m, headCount: h, layerCount: layers.count)
@@ -311,49 +323,43 @@ public struct IterativeAttention<Scalar: LinearAlgebraScalar>: LinearizableUpdat
     applyLayer(0, input: states, output: &out, workspace: &workspace)
     var mean = Matrix<Scalar>(rows: states.rows, columns: memorySize)
     let inv = 1 / Scalar(configuration.heads)
-    for w in workspace.buffers.weights { mean = mean + inv * w }
+    let count = states.rows * memorySize
+    if count == 0 { return mean }
+    mean.withUnsafeMutableBufferPointer { out in
+      for w in workspace.buffers.weights {
+        w.withUnsafeBufferPointer { p in
+          Scalar.axpy(n: count, alpha: inv, x: p.baseAddress!, incx: 1, y: out.baseAddress!, incy: 1)
+        }
+      }
+    }
     return mean
   }
 
-  /// J = J_L ⋯ J_1 at `state`, by the chain rule (see the type's documentation).
+  /// J = J_L ⋯ J_1 at `state`, by the chain rule (see the type's documentation and
+  /// ``jacobians(at:)``).
   public func jacobian(at state: [Scalar]) -> Matrix<Scalar> {
     precondition(state.count == dimension, "jacobian: state has \(state.count) entries, needs \(dimension)")
-    let d = dimension, m = memorySize, dh = configuration.headWidth
-    let s = Scalar(configuration.logitScale)
-    var workspace = makeWorkspace(batchSize: 1)
-    var input = Matrix(rows: 1, columns: d, elements: state)
-    var output = Matrix<Scalar>(rows: 1, columns: d)
-    var total = Matrix<Scalar>.identity(d)
-    for l in 0..<layers.count {
-      applyLayer(l, input: input, output: &output, workspace: &workspace)
-      // ∂(head output)/∂q, assembled as a d × d matrix whose rows h·d_h … are head h's d_h outputs.
-      var headJacobian = Matrix<Scalar>(rows: d, columns: d)
-      for h in 0..<configuration.heads {
-        let p = workspace.buffers.weights[h].elements  // M
-        // G = (V W_V)[:, h]ᵀ (diag p − p pᵀ) s (K W_K)[:, h]   (d_h × d_h)
-        let kh = Matrix<Scalar>(rows: m, columns: dh) { i, j in workspace.projectedKeys[l][i, h * dh + j] }
-        let vh = Matrix<Scalar>(rows: m, columns: dh) { i, j in workspace.projectedValues[l][i, h * dh + j] }
-        var weightedKeys = kh
-        var meanKey = [Scalar](repeating: 0, count: dh)
-        for i in 0..<m {
-          for j in 0..<dh {
-            weightedKeys[i, j] *= p[i]
-            meanKey[j] += p[i] * kh[i, j]
-          }
-        }
-        let meanValue = vh.multiplied(byVector: p, transpose: true)
-        var g = vh.multiplied(by: weightedKeys, transposeSelf: true)
-        for a in 0..<dh { for c in 0..<dh { g[a, c] = s * (g[a, c] - meanValue[a] * meanKey[c]) } }
-        // ∂o_h/∂q = G · W_Q[:, h]ᵀ   (d_h × d)
-        let wq = Matrix<Scalar>(rows: d, columns: dh) { i, j in layers[l].query[i, h * dh + j] }
-        let block = g.multiplied(by: wq, transposeOther: true)
-        for a in 0..<dh { for c in 0..<d { headJacobian[h * dh + a, c] = block[a, c] } }
-      }
-      // out = heads W_O (row vectors) ⇒ ∂out/∂q = W_Oᵀ ∂heads/∂q.
-      let layerJacobian = layers[l].output.multiplied(by: headJacobian, transposeSelf: true)
-      total = layerJacobian.multiplied(by: total)
-      swap(&input, &output)
+    let d = dimension
+    return Matrix(rows: d, columns: d, elements: jacobians(at: Matrix(rows: 1, columns: d, elements: state)).elements)
+  }
+}
+
+/// The projected memory of an ``IterativeAttention`` model, computed on first use (a model loaded
+/// in one precision and analysed in another never projects the first).
+final class ProjectedMemory<Scalar: LinearAlgebraScalar>: Sendable {
+  private let storage = Mutex<(keys: [Matrix<Scalar>], values: [Matrix<Scalar>])?>(nil)
+
+  init() {}
+
+  /// The stored projection, or `make()`'s result stored and returned.
+  func value(
+    _ make: () -> (keys: [Matrix<Scalar>], values: [Matrix<Scalar>])
+  ) -> (keys: [Matrix<Scalar>], values: [Matrix<Scalar>]) {
+    storage.withLock { stored in
+      if let stored { return stored }
+      let made = make()
+      stored = made
+      return made
     }
-    return total
   }
 }
