@@ -74,7 +74,7 @@ def main():
     def swift_epoch(folder):
         cmd = [
             args.binary, "train", "pseudo-likelihood", "--json", "--threads", str(args.threads), "--count",
-            str(args.count), "--epochs", "1", "--lambda", str(lam), "--gamma", str(gamma), "--weight-decay",
+            str(args.count), "--epochs", "1", "--beta", str(lam), "--gamma", str(gamma), "--weight-decay",
             str(kappa), "--learning-rate", str(eta), "--batch-size", str(batch), "--mnist", args.mnist,
             "--output-dir", folder,
         ]

@@ -15,10 +15,11 @@ public struct TrainPseudoLikelihood: ParsableCommand {
       --contrastive-steps steps of the model's own dynamics; weight decay κ and the bound \
       Σ_j ‖J_ij‖_F ≤ 1/κ keep them bounded. The model folder (config.json, weights.safetensors with \
       the couplings (N, N, d, d) and 100 example states, CARD.md) is written after every epoch to \
-      --output-dir (default report-train-pseudo-likelihood); running the same command again resumes \
-      from it. Needs `python3 Scripts/fetch_mnist.py` first. Analyse it with \
-      `attractor analyze --model-folder <dir>`. Defaults: --count 10000, --epochs 10, \
-      --batch-size 100, --learning-rate 0.5, --weight-decay 0.05, --lambda 4, --gamma 0.
+      --output-dir (default report-train-pseudo-likelihood); the same command with --resume continues \
+      from the last epoch written. Needs `python3 Scripts/fetch_mnist.py` first. Analyse it with \
+      `attractor analyze --model-folder <dir>`. Defaults (those of `reproduce pseudo-likelihood`): \
+      --count 10000, --epochs 5, --batch-size 100, --learning-rate 0.5, --weight-decay 1, --beta 4, \
+      --gamma 0.5. An interrupted run continues with the same command and --resume.
       """)
 
   @Option(parsing: .unconditional, help: ArgumentHelp("MNIST training digits used.", valueName: "n"))
@@ -36,27 +37,31 @@ public struct TrainPseudoLikelihood: ParsableCommand {
   var contrastiveSteps = 1
 
   @Option(
-    name: .customLong("lambda"), parsing: .unconditional, help: ArgumentHelp("Inverse temperature λ.", valueName: "λ"))
+    name: .customLong("beta"), parsing: .unconditional,
+    help: ArgumentHelp("Inverse temperature (the paper's λ) of the attention softmax.", valueName: "β"))
   var inverseTemperature = 4.0
 
   @Option(
     name: .customLong("gamma"), parsing: .unconditional,
     help: ArgumentHelp("Self-coupling γ in [0, 1].", valueName: "γ"))
-  var selfCoupling = 0.0
+  var selfCoupling = 0.5
 
   @Option(
     parsing: .unconditional,
     help: ArgumentHelp("Weight decay κ > 0 (the couplings' bound is 1/κ).", valueName: "κ"))
-  var weightDecay = 0.05
+  var weightDecay = 1.0
 
   @Option(parsing: .unconditional, help: ArgumentHelp("Training epochs.", valueName: "n"))
-  var epochs = 10
+  var epochs = 5
 
   @Option(parsing: .unconditional, help: ArgumentHelp("Learning rate η (plain gradient steps).", valueName: "η"))
   var learningRate = 0.5
 
   @Option(parsing: .unconditional, help: ArgumentHelp("Training minibatch.", valueName: "B"))
   var batchSize = 100
+
+  @Flag(help: "Continue from the checkpoint in --output-dir (written by the same command, interrupted).")
+  var resume = false
 
   @OptionGroup var output: OutputFolderOptions
   @OptionGroup var seed: SeedOptions
@@ -80,7 +85,7 @@ public struct TrainPseudoLikelihood: ParsableCommand {
       throw ValidationError("--learning-rate must be a positive number, got \(learningRate)")
     }
     if !(inverseTemperature.isFinite && inverseTemperature > 0) {
-      throw ValidationError("--lambda must be a positive number, got \(inverseTemperature)")
+      throw ValidationError("--beta must be a positive number, got \(inverseTemperature)")
     }
     if !(selfCoupling >= 0 && selfCoupling <= 1) {
       throw ValidationError("--gamma must be in [0, 1], got \(selfCoupling)")
@@ -89,7 +94,7 @@ public struct TrainPseudoLikelihood: ParsableCommand {
 
   var commandLine: String {
     var parts = [
-      "attractor train pseudo-likelihood", "--count", "\(count)", "--rule", rule, "--lambda", "\(inverseTemperature)",
+      "attractor train pseudo-likelihood", "--count", "\(count)", "--rule", rule, "--beta", "\(inverseTemperature)",
       "--gamma", "\(selfCoupling)", "--weight-decay", "\(weightDecay)", "--epochs", "\(epochs)", "--learning-rate",
       "\(learningRate)", "--batch-size", "\(batchSize)", "--seed", "\(seed.seed)",
     ]
@@ -110,7 +115,7 @@ public struct TrainPseudoLikelihood: ParsableCommand {
       summary = try PseudoLikelihoodTraining(
         inverseTemperature: inverseTemperature, selfCoupling: selfCoupling, trainer: trainer, trainCount: count,
         mnistDirectory: URL(fileURLWithPath: mnist), command: commandLine, log: { printToStandardError($0) }
-      ).run(into: folder)
+      ).run(into: folder, resume: resume)
     } catch { throw CommandFailure("training failed: \(error)") }
     if json.json { try json.printJSON(summary) } else { print(summary.markdown, terminator: "") }
   }

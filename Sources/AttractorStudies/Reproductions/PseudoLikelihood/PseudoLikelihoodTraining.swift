@@ -57,9 +57,10 @@ public struct PseudoLikelihoodTraining: Sendable {
     }
   }
 
-  /// Trains, writing the model folder into `folder` after every epoch; resumes when `folder` already
-  /// holds a checkpoint of the same configuration and settings.
-  public func run(into folder: URL) throws -> Summary {
+  /// Trains, writing the model folder into `folder` after every epoch; with `resume`, continues from
+  /// the checkpoint in `folder` (which must have been written with the same configuration, settings
+  /// and data, and not be finished).
+  public func run(into folder: URL, resume: Bool = false) throws -> Summary {
     let clock = ContinuousClock()
     let started = clock.now
     for name in MNIST.fileNames
@@ -77,15 +78,22 @@ public struct PseudoLikelihoodTraining: Sendable {
     let dataDescription =
       "MNIST training digits 0..<\(trainCount), central 20×20 crop, \(patchSide)×\(patchSide) patches, "
       + "pixel ↦ (cos πv/2, sin πv/2), orthogonal projection seeded \(trainer.seed) (PixelTokenEmbedding)"
-    if FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) {
+    if resume {
       let loaded = try PseudoLikelihoodModelFolder.load(from: folder)
-      if loaded.record.configuration == configuration && loaded.record.trainer == trainer
-        && loaded.record.data == dataDescription && loaded.record.isCheckpoint
-      {
-        model = loaded.model
-        history = loaded.record.history
-        log("resuming from the checkpoint in \(folder.path) after epoch \(loaded.record.history.epochsCompleted)")
+      guard
+        loaded.record.configuration == configuration && loaded.record.trainer == trainer
+          && loaded.record.data == dataDescription
+      else {
+        throw PixelTokenEmbedding.InvalidParameter(
+          "--resume: the checkpoint in \(folder.path) was made by a different command (\(loaded.record.command))")
       }
+      guard loaded.record.isCheckpoint else {
+        throw PixelTokenEmbedding.InvalidParameter(
+          "--resume: the model in \(folder.path) has finished all \(trainer.epochs) epochs; nothing to resume")
+      }
+      model = loaded.model
+      history = loaded.record.history
+      log("resuming from the checkpoint in \(folder.path) after epoch \(loaded.record.history.epochsCompleted)")
     }
     let resumed = history?.epochsCompleted ?? 0
     let log = self.log
