@@ -47,6 +47,8 @@ extension PseudoLikelihoodAttractor {
   ///
   /// One forward pass, then one GEMM per source token j: the N·d × d block column is S_jᵀ X_j / B,
   /// where block i of S_j (B × d) is α_{i←j} x_i row by row.
+  @_specialize(exported: true, where Scalar == Float)
+  @_specialize(exported: true, where Scalar == Double)
   @discardableResult
   func hebbianTerm(
     _ states: Matrix<Scalar>, into term: inout Matrix<Scalar>, weighted: inout Matrix<Scalar>,
@@ -127,6 +129,8 @@ extension PseudoLikelihoodAttractor {
 
   /// Leaves the direction (data term, minus model term when contrastive) in `ws.dataTerm`; returns
   /// the batch's mean cost.
+  @_specialize(exported: true, where Scalar == Float)
+  @_specialize(exported: true, where Scalar == Double)
   func direction(
     _ states: Matrix<Scalar>, rule: PseudoLikelihoodLearningRule, workspace ws: inout TrainingWorkspace
   ) -> Double {
@@ -167,6 +171,8 @@ extension PseudoLikelihoodAttractor {
   }
 
   /// Scales the couplings into token i by B / Σ_j ‖J_ij‖_F wherever that sum exceeds `bound`.
+  @_specialize(exported: true, where Scalar == Float)
+  @_specialize(exported: true, where Scalar == Double)
   mutating func project(onto bound: Double) {
     let norms = couplingRowNorms
     let n = tokenCount, d = tokenWidth, dd = d * d
