@@ -47,8 +47,8 @@ extension PseudoLikelihoodAttractor {
   ///
   /// One forward pass, then one GEMM per source token j: the N·d × d block column is S_jᵀ X_j / B,
   /// where block i of S_j (B × d) is α_{i←j} x_i row by row.
-  @_specialize(exported: true, where Scalar == Float)
-  @_specialize(exported: true, where Scalar == Double)
+  @_specialize(exported:true,where Scalar == Float)
+  @_specialize(exported:true,where Scalar == Double)
   @discardableResult
   func hebbianTerm(
     _ states: Matrix<Scalar>, into term: inout Matrix<Scalar>, weighted: inout Matrix<Scalar>,
@@ -129,8 +129,8 @@ extension PseudoLikelihoodAttractor {
 
   /// Leaves the direction (data term, minus model term when contrastive) in `ws.dataTerm`; returns
   /// the batch's mean cost.
-  @_specialize(exported: true, where Scalar == Float)
-  @_specialize(exported: true, where Scalar == Double)
+  @_specialize(exported:true,where Scalar == Float)
+  @_specialize(exported:true,where Scalar == Double)
   func direction(
     _ states: Matrix<Scalar>, rule: PseudoLikelihoodLearningRule, workspace ws: inout TrainingWorkspace
   ) -> Double {
@@ -153,7 +153,11 @@ extension PseudoLikelihoodAttractor {
   }
 
   /// Σ_{j≠i} ‖J_ij‖_F for every target token i: the quantity the training bound keeps ≤ B.
-  public var couplingRowNorms: [Double] {
+  public var couplingRowNorms: [Double] { rowNorms() }
+
+  @_specialize(exported:true,where Scalar == Float)
+  @_specialize(exported:true,where Scalar == Double)
+  func rowNorms() -> [Double] {
     let n = tokenCount, d = tokenWidth, dd = d * d
     var out = [Double](repeating: 0, count: n)
     for j in 0..<n {
@@ -171,8 +175,8 @@ extension PseudoLikelihoodAttractor {
   }
 
   /// Scales the couplings into token i by B / Σ_j ‖J_ij‖_F wherever that sum exceeds `bound`.
-  @_specialize(exported: true, where Scalar == Float)
-  @_specialize(exported: true, where Scalar == Double)
+  @_specialize(exported:true,where Scalar == Float)
+  @_specialize(exported:true,where Scalar == Double)
   mutating func project(onto bound: Double) {
     let norms = couplingRowNorms
     let n = tokenCount, d = tokenWidth, dd = d * d
@@ -306,6 +310,8 @@ public struct PseudoLikelihoodTrainer: Sendable, Equatable, Codable {
   ///
   /// - Throws: ``ModelError`` for bad settings or data, or if the couplings become non-finite;
   ///   rethrows what `checkpoint` throws (as ``ModelError/invalidParameter(name:value:requirement:)``).
+  @_specialize(exported:true,where Scalar == Float)
+  @_specialize(exported:true,where Scalar == Double)
   public func train<Scalar: LinearAlgebraScalar>(
     _ model: PseudoLikelihoodAttractor<Scalar>, data: Matrix<Scalar>, resumingFrom history: History? = nil,
     progress: ((Progress) -> Void)? = nil,

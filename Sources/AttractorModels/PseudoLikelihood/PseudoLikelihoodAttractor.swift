@@ -202,8 +202,8 @@ public struct PseudoLikelihoodAttractor<Scalar: LinearAlgebraScalar>: UpdateRule
   /// (so that e_i = −(m_i + log s_i)/λ and α_{i←j} = exp(l_ij − m_i)/s_i).
   ///
   /// One GEMM per source token j (B × d by d × N·d), then an online softmax over j.
-  @_specialize(exported: true, where Scalar == Float)
-  @_specialize(exported: true, where Scalar == Double)
+  @_specialize(exported:true,where Scalar == Float)
+  @_specialize(exported:true,where Scalar == Double)
   func forward(_ states: Matrix<Scalar>, workspace ws: inout Workspace) {
     let b = states.rows, n = tokenCount, d = tokenWidth, nd = n * d
     precondition(states.columns == nd, "PseudoLikelihoodAttractor: states have \(states.columns) columns, need \(nd)")
@@ -276,8 +276,8 @@ public struct PseudoLikelihoodAttractor<Scalar: LinearAlgebraScalar>: UpdateRule
   }
 
   /// x_i ← normalise((1−γ) h_i + γ x_i) for every token of every state (synchronous).
-  @_specialize(exported: true, where Scalar == Float)
-  @_specialize(exported: true, where Scalar == Double)
+  @_specialize(exported:true,where Scalar == Float)
+  @_specialize(exported:true,where Scalar == Double)
   public func update(_ states: Matrix<Scalar>, into next: inout Matrix<Scalar>, workspace: inout Workspace) {
     forward(states, workspace: &workspace)
     let b = states.rows, n = tokenCount, d = tokenWidth, nd = n * d
@@ -368,8 +368,8 @@ public struct PseudoLikelihoodAttractor<Scalar: LinearAlgebraScalar>: UpdateRule
 
   /// Updates token `i` of the single state `state` (1 × N·d) in place, the other tokens held: the
   /// asynchronous (token-by-token) form of the update. Costs N d² (one d × d product per source).
-  @_specialize(exported: true, where Scalar == Float)
-  @_specialize(exported: true, where Scalar == Double)
+  @_specialize(exported:true,where Scalar == Float)
+  @_specialize(exported:true,where Scalar == Double)
   public func updateToken(_ i: Int, of state: inout Matrix<Scalar>, workspace: inout Workspace) {
     let n = tokenCount, d = tokenWidth
     precondition(state.rows == 1 && state.columns == n * d, "updateToken: state must be 1 × \(n * d)")
