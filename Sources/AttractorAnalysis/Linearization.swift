@@ -121,6 +121,8 @@ extension GradientDescent: AnalyzableRule {}
 extension ClassicalHopfield: AnalyzableRule {}
 extension DenseAssociativeMemory: AnalyzableRule {}
 extension IterativeAttention: AnalyzableRule {}
+/// Finite-difference Jacobians, general (`?geev`) spectra; no Hessian (the model descends no energy).
+extension PseudoLikelihoodAttractor: AnalyzableRule {}
 
 /// How analysis obtains derivatives and reads their spectra.
 ///

@@ -303,6 +303,13 @@ public struct FixedPointAnalysisRun: Sendable {
   func analyzeFolder(
     _ folder: String, note: ((String) -> Void)?, progress: ((FixedPointProgress) -> Void)?
   ) throws(InputError) -> (FixedPointAnalysisRecord, String) {
+    let configURL = URL(fileURLWithPath: folder).appendingPathComponent("config.json")
+    if let data = try? Data(contentsOf: configURL),
+      let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+      object["format"] as? String == PseudoLikelihoodModelFolder.format
+    {
+      return try analyzePseudoLikelihoodFolder(folder, note: note)
+    }
     let loaded: (record: IterativeAttentionModelFolder, model: IterativeAttention<Float>, patterns: Matrix<Float>)
     do { loaded = try IterativeAttentionModelFolder.load(from: URL(fileURLWithPath: folder)) } catch {
       throw InputError("cannot load the model folder \(folder): \(error)")
@@ -331,6 +338,53 @@ public struct FixedPointAnalysisRun: Sendable {
     let title =
       "Fixed points of the iterative-attention model \(folder) (\(loaded.record.task), \(c.layers) layer(s) × \(c.heads) head(s), "
       + "width \(c.width), logit scale 1/(τ√d_head) = \(NumberFormat.compact(c.logitScale)))"
+    return (record, title)
+  }
+
+  /// Fixed points of a trained pseudo-likelihood attractor, analysed in double precision from its
+  /// stored example states (at most ``maxPatternStarts``) and ``FixedPointSearch/randomStarts``
+  /// random states: finite-difference Jacobians of the N·d-dimensional update, general (`?geev`)
+  /// spectra, no Hessian (the model descends no energy). Labels are stable or unstable.
+  func analyzePseudoLikelihoodFolder(
+    _ folder: String, note: ((String) -> Void)?
+  ) throws(InputError) -> (FixedPointAnalysisRecord, String) {
+    let loaded: (record: PseudoLikelihoodModelFolder, model: PseudoLikelihoodAttractor<Float>, examples: Matrix<Float>?)
+    do { loaded = try PseudoLikelihoodModelFolder.load(from: URL(fileURLWithPath: folder)) } catch {
+      throw InputError("cannot load the model folder \(folder): \(error)")
+    }
+    let c = loaded.record.configuration
+    guard c.stateDimension <= Self.maxDimension else {
+      throw InputError("the state dimension N·d = \(c.stateDimension) exceeds the analysis limit \(Self.maxDimension)")
+    }
+    let network: PseudoLikelihoodAttractor<Double>
+    do {
+      let j = loaded.model.couplings
+      network = try PseudoLikelihoodAttractor(
+        configuration: c, couplings: Matrix(rows: j.rows, columns: j.columns, elements: j.elements.map(Double.init)))
+    } catch {
+      throw InputError("cannot build the model of \(folder): \(error)")
+    }
+    var starts: Matrix<Double>? = nil
+    if let examples = loaded.examples {
+      let count = min(examples.rows, maxPatternStarts ?? examples.rows)
+      starts = Matrix(
+        rows: count, columns: examples.columns, elements: examples.rows(at: 0..<count).elements.map(Double.init))
+    }
+    note?(
+      "analyze: \(starts?.rows ?? 0) stored example states and \(search.randomStarts) random starts of dimension "
+        + "\(c.stateDimension), at most \(search.maxSteps) steps; then each end point's Jacobian (finite differences, dgeev)"
+    )
+    let report: FixedPointReport
+    do { report = try analyzer.analyze(network, starts: starts, scale: Double(c.tokens).squareRoot()) } catch {
+      throw InputError("analysis failed: \(error)")
+    }
+    let record = FixedPointAnalysisRecord(
+      version: version, patternsFile: folder, correlation: nil, patternCount: starts?.rows ?? 0,
+      dimension: c.stateDimension, beta: c.inverseTemperature, seed: search.seed, blasThreads: BLAS.threadCount,
+      report: report)
+    let title =
+      "Fixed points of the pseudo-likelihood attractor \(folder) (N = \(c.tokens) tokens of d = \(c.tokenWidth), "
+      + "λ = \(NumberFormat.compact(c.inverseTemperature)), γ = \(NumberFormat.compact(c.selfCoupling)))"
     return (record, title)
   }
 

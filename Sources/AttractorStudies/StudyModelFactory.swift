@@ -212,11 +212,12 @@ public struct StudyModelRegistry: Sendable {
 
   public init(_ factories: [any StudyModelFactory.Type] = []) { self.factories = factories }
 
-  /// The built-in models: classical, modern, dense-polynomial, dense-exponential, attention.
+  /// The built-in models: classical, modern, dense-polynomial, dense-exponential, attention, pseudo-likelihood.
   public static let standard = StudyModelRegistry([
     ClassicalHopfieldFactory.self, ModernHopfieldFactory.self, DensePolynomialFactory.self,
     DenseExponentialFactory.self,
     IterativeAttentionFactory.self,
+    PseudoLikelihoodFactory.self,
   ])
 
   /// Adds a factory; a later factory with the same name replaces the earlier one.
