@@ -51,15 +51,6 @@ struct PseudoLikelihoodReproductionTests {
     #expect(throws: PixelTokenEmbedding.InvalidParameter.self) { try PixelTokenEmbedding(patchSide: 3, seed: 0) }
   }
 
-  @Test("the PNG encoder writes a valid signature, header and sizes")
-  func png() {
-    let data = [UInt8](GrayscalePNG.encode(width: 3, height: 2, pixels: [0, 0.5, 1, 1, 0.5, 0]))
-    #expect(data.prefix(8) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
-    #expect(Array(data[12..<16]) == Array("IHDR".utf8))
-    #expect(Array(data[16..<24]) == [0, 0, 0, 3, 0, 0, 0, 2])
-    #expect(Array(data.suffix(8).prefix(4)) == Array("IEND".utf8))
-  }
-
   @Test("missing MNIST files give the fetch hint, not a crash")
   func missingMNIST() throws {
     let empty = FileManager.default.temporaryDirectory.appendingPathComponent("pl-none-\(UUID().uuidString)")

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A minimal 8-bit greyscale PNG encoder (stored, uncompressed deflate blocks; CRC-32 and Adler-32 as
-/// in RFC 1950/1951 and the PNG specification), for grids of digits.
+/// in RFC 1950/1951 and the PNG specification), for grids of digits and other greyscale pictures.
 public enum GrayscalePNG {
   /// The PNG bytes of a `width × height` image whose pixels (row-major, values in [0, 1], clamped)
   /// are drawn white on black.
