@@ -12,10 +12,11 @@
 #   bash Scripts/slurm_study.sh --shards 8 --study my-study.json
 #   bash Scripts/slurm_study.sh --keep                   # keep the temporary folder (logs, runs)
 #
-# Needs root or sudo for apt-get (Debian or Ubuntu); everything else runs as the calling user.
+# Needs root or sudo for apt-get (Debian or Ubuntu); the daemons and jobs run as the calling user
+# (tested as root).
 # The daemons listen on 127.0.0.1 (ports 16817/16818 unless SLURM_STUDY_PORT is set) and are
-# stopped on exit, also on failure. Not part of the default test run: the built-in study takes a
-# few minutes (Docs/Studies.md, "Running on many machines").
+# stopped on exit, also on failure. Not part of the default test run (the built-in study takes
+# under a minute here once Slurm is installed; Docs/Studies.md, "Running on many machines").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
@@ -36,9 +37,9 @@ case "$shards" in ''|*[!0-9]*) echo "error: --shards takes a whole number ≥ 1,
 [ "$shards" -ge 1 ] || { echo "error: --shards must be at least 1" >&2; exit 64; }
 if [ -n "$study" ] && [ ! -f "$study" ]; then echo "error: no such study file: $study" >&2; exit 64; fi
 
-# 1. Packages: Slurm and MUNGE, plus what the build needs.
+# 1. Packages: Slurm and MUNGE (and python3 for the comparison), plus what the build needs.
 missing=()
-for p in slurm-wlm munge; do
+for p in slurm-wlm munge python3; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -101,7 +102,7 @@ SlurmctldHost=$node(127.0.0.1)
 SlurmctldPort=$port
 SlurmdPort=$((port + 1))
 SlurmUser=$user
-SlurmdUser=root
+SlurmdUser=$user
 AuthType=auth/munge
 CredType=cred/munge
 AuthInfo=socket=$work/munge/munge.socket

@@ -251,9 +251,8 @@ public struct StudyRunner: Sendable {
     let study = self.study
     // One OpenBLAS thread per cell whenever the runner may run cells side by side, also when
     // fewer groups than workers are left, so that a cell's numbers depend on `workers` alone.
-    let threadsBefore = BLAS.threadCount
-    if workers > 1 { BLAS.setThreadCount(1) }
-    defer { if workers > 1 { BLAS.setThreadCount(threadsBefore) } }
+    if workers > 1 { OneBLASThread.enter() }
+    defer { if workers > 1 { OneBLASThread.leave() } }
     let count = min(workers, groups.count)
     guard count > 1 else {
       var patterns = PatternCache()
@@ -477,6 +476,34 @@ public struct StudyRunner: Sendable {
         "\(file) holds shard \(found.shard?.description ?? "none (the whole study)"), but this run is \(expected.shard.map { "shard \($0)" } ?? "the whole study"); resume with the same --shard"
       )
     }
+  }
+}
+
+/// One OpenBLAS thread while any study run with several workers is in progress in this process.
+///
+/// OpenBLAS's thread count is global: the first such run saves the count in force and sets 1, the
+/// last one to end restores it, so that runs overlapping in one process (tests, a library user's
+/// threads) do not restore each other's setting in the middle of a run.
+enum OneBLASThread {
+  private static let lock = NSLock()
+  nonisolated(unsafe) private static var users = 0
+  nonisolated(unsafe) private static var saved = 1
+
+  static func enter() {
+    lock.lock()
+    defer { lock.unlock() }
+    if users == 0 {
+      saved = BLAS.threadCount
+      BLAS.setThreadCount(1)
+    }
+    users += 1
+  }
+
+  static func leave() {
+    lock.lock()
+    defer { lock.unlock() }
+    users -= 1
+    if users == 0 { BLAS.setThreadCount(saved) }
   }
 }
 
