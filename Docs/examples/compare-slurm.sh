@@ -25,9 +25,12 @@ fi
 
 n="${SLURM_ARRAY_TASK_COUNT:-8}"      # keep equal to the --array range above
 i="$SLURM_ARRAY_TASK_ID"
-export OPENBLAS_NUM_THREADS="${SLURM_CPUS_PER_TASK:-1}"
+cpus="${SLURM_CPUS_PER_TASK:-1}"
+# One cell per CPU at a time (each on one OpenBLAS thread when there are several).
+export OPENBLAS_NUM_THREADS="$cpus"
 
-"$attractor" compare --study "$study" --shard "$i/$n" --output-dir "runs/$name/shard-$i" --resume --quiet
+"$attractor" compare --study "$study" --shard "$i/$n" --output-dir "runs/$name/shard-$i" --resume --quiet \
+  --workers "$cpus"
 
 # The first task submits the merge, to start once every task of the array has succeeded.
 if [ "$i" = "1" ]; then

@@ -12,8 +12,8 @@ public struct BenchCompare: ParsableCommand {
       compare`) on its first dataset, first seed, first corruption at its first level: a batch of \
       --query-count queries run for the largest T with converged states frozen and no energies \
       recorded, what a study cell runs without the measurements. Model construction and query \
-      generation are not timed. Double precision, as in studies; × fastest = time / the fastest \
-      model's time.
+      generation are not timed. In the study's precision (single for the built-in study; double for a \
+      model without a single-precision path), as in studies; × fastest = time / the fastest model's time.
       """)
 
   @Option(help: ArgumentHelp("A study file (JSON); default: the built-in study.", valueName: "spec.json"))

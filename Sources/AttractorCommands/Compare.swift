@@ -33,7 +33,9 @@ public struct CompareRun: ParsableCommand {
       prints it as a study file to start your own from (Docs/Studies.md).
 
       A cell is one model × dataset × corruption × level × seed, run once for the largest T with \
-      measurements at every T. Each finished cell is appended to <output-dir>/cells.partial.jsonl, \
+      measurements at every T; cells run on --workers threads at once (default: all cores). The \
+      study file's "precision" (float by default, or double) is the precision the models run in. \
+      Each finished cell is appended to <output-dir>/cells.partial.jsonl, \
       so an interrupted run loses nothing: run the same command with --resume. --shard i/n runs the \
       cells whose number is ≡ i − 1 (mod n); `attractor compare merge` combines the shard folders. \
       `attractor bench compare` times the models of a study.
@@ -59,6 +61,13 @@ public struct CompareRun: ParsableCommand {
     help: ArgumentHelp("Stop after running this many cells (resume later with --resume).", valueName: "k"))
   var maxCells: Int?
 
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp(
+      "Cells run at the same time (default: all cores); with more than one, each cell uses one OpenBLAS thread.",
+      valueName: "n"))
+  var workers: Int?
+
   @OptionGroup var execution: ExecutionOptions
 
   @Flag(help: "No progress on standard error.")
@@ -73,6 +82,9 @@ public struct CompareRun: ParsableCommand {
       do { _ = try StudyShard(parsing: shard) } catch { throw ValidationError("--shard: \(error)") }
     }
     if let maxCells, maxCells < 1 { throw ValidationError("--max-cells must be at least 1, got \(maxCells)") }
+    if let workers, workers < 1 || workers > 1024 {
+      throw ValidationError("--workers must be between 1 and 1024, got \(workers)")
+    }
   }
 
   public func run() throws {
@@ -113,7 +125,9 @@ public struct CompareRun: ParsableCommand {
     let shardValue = try shard.map { (text: String) throws -> StudyShard in
       do { return try StudyShard(parsing: text) } catch { throw CommandFailure("--shard: \(error)") }
     }
-    let runner = StudyRunner(study: study, shard: shardValue, cellLimit: maxCells, version: Attractor.version)
+    let runner = StudyRunner(
+      study: study, shard: shardValue, cellLimit: maxCells, version: Attractor.version,
+      workers: workers ?? ProcessInfo.processInfo.activeProcessorCount)
     let folder = self.folder
     do {
       let (outcome, seconds) = try measureSeconds { () throws(StudyRunError) in

@@ -22,15 +22,15 @@ public struct RegimeMix: Sendable, Equatable, Codable {
 
   /// The regime of each row of `weights` (B × N, rows summing to 1) by k₉₀ with the analysis
   /// layer's default thresholds (``/AttractorAnalysis/ClassificationThresholds``).
-  static func of(_ weights: Matrix<Double>, thresholds: ClassificationThresholds = ClassificationThresholds())
-    -> RegimeMix
-  {
+  static func of<Scalar: LinearAlgebraScalar>(
+    _ weights: Matrix<Scalar>, thresholds: ClassificationThresholds = ClassificationThresholds()
+  ) -> RegimeMix {
     let b = weights.rows, n = weights.columns
     var counts: [FixedPointClass: Int] = [:]
     var row = [Double](repeating: 0, count: n)
     weights.withUnsafeBufferPointer { w in
       for r in 0..<b {
-        for j in 0..<n { row[j] = w[r * n + j] }
+        for j in 0..<n { row[j] = Double(w[r * n + j]) }
         row.sort(by: >)
         let smallest = row[n - 1]
         var mass = 0.0, k = 0
@@ -91,6 +91,9 @@ public struct StudyCellResult: Sendable, Equatable, Codable {
   public var setupSeconds: Double
   /// OpenBLAS threads during the run.
   public var blasThreads: Int
+  /// The precision the model ran in (`nil` in the cells of runs made before studies had a
+  /// precision: those ran in double precision).
+  public var precision: StudyPrecision?
 
   /// The result with every time set to 0 (for comparing runs, whose times always differ).
   public var withoutTimings: StudyCellResult {
@@ -142,18 +145,23 @@ extension Study {
     try factories[cell.model].run(StudyCellRun(study: self, cell: cell, inputs: inputs))
   }
 
-  func runCell<Factory: StudyModelFactory, Energy: CellEnergy<Factory.Model>>(
-    _ factory: Factory, cell: StudyCell, inputs: CellInputs, energy probe: Energy
+  /// Runs one cell with the model `make` builds from the (encoded) patterns in `Model.Scalar`
+  /// precision: the inputs, drawn in double precision, are rounded to that precision first.
+  func runCell<Factory: StudyModelFactory, Model: UpdateRule & AssociativeMemory, Energy: CellEnergy<Model>>(
+    _ factory: Factory, cell: StudyCell, inputs: CellInputs, energy probe: Energy,
+    make: (Matrix<Model.Scalar>, UInt64) throws -> Model
   ) throws(StudyRunError) -> StudyCellResult {
+    typealias Scalar = Model.Scalar
     let clock = ContinuousClock()
     let setupStart = clock.now
     let binary = factory.encoding == .binary
-    let patterns = binary ? Binarization.binarized(inputs.patterns) : inputs.patterns
-    let queries = binary ? Binarization.binarized(inputs.queries, keepingZeros: true) : inputs.queries
-    let model: Factory.Model
+    let patterns: Matrix<Scalar> = converted(
+      binary ? Binarization.binarized(inputs.patterns) : inputs.patterns)
+    let queries: Matrix<Scalar> = converted(
+      binary ? Binarization.binarized(inputs.queries, keepingZeros: true) : inputs.queries)
+    let model: Model
     do {
-      model = try factory.make(
-        patterns: patterns, seed: modelSeed(dataset: cell.dataset, seed: cell.seed, model: cell.model))
+      model = try make(patterns, modelSeed(dataset: cell.dataset, seed: cell.seed, model: cell.model))
     } catch {
       throw .cellFailed(cell: cell.index, message: "cannot build \(spec.models[cell.model].label): \(error)")
     }
@@ -161,7 +169,7 @@ extension Study {
     let targets = inputs.targets
     var search = NearestPatternSearch(patterns: model.patterns)
     var nearest = [Int](repeating: -1, count: b)
-    func accuracy(_ states: Matrix<Double>) -> Double {
+    func accuracy(_ states: Matrix<Scalar>) -> Double {
       search.assign(states, into: &nearest)
       var hits = 0
       for r in 0..<b where nearest[r] == targets[r] { hits += 1 }
@@ -169,10 +177,10 @@ extension Study {
     }
     let initialAccuracy = accuracy(queries)
     var measureWorkspace = model.makeWorkspace(batchSize: b)
-    var initialEnergies = [Double](repeating: 0, count: b)
+    var initialEnergies = [Scalar](repeating: 0, count: b)
     let hasEnergy = probe.isMeasured
     if hasEnergy { probe.energies(of: model, queries, into: &initialEnergies, workspace: &measureWorkspace) }
-    var energies = [Double](repeating: 0, count: b)
+    var energies = [Scalar](repeating: 0, count: b)
     let regimeRule = factory.regimeRule
     let setupSeconds = (clock.now - setupStart).seconds
 
@@ -182,7 +190,7 @@ extension Study {
     var results: [StudyStepResult] = []
     var observerTime = Duration.zero
 
-    func measure(_ t: Int, states: Matrix<Double>, dynamicsSeconds: Double) {
+    func measure(_ t: Int, states: Matrix<Scalar>, dynamicsSeconds: Double) {
       var convergedCount = 0, stepSum = 0
       for r in 0..<b {
         if let s = firstConverged[r], s <= t {
@@ -194,7 +202,7 @@ extension Study {
       if hasEnergy {
         probe.energies(of: model, states, into: &energies, workspace: &measureWorkspace)
         var sum = 0.0
-        for r in 0..<b { sum += initialEnergies[r] - energies[r] }
+        for r in 0..<b { sum += Double(initialEnergies[r]) - Double(energies[r]) }
         reduction = sum / Double(b)
       }
       let regime = regimeRule == .attentionWeights ? RegimeMix.of(model.separation(states)) : nil
@@ -209,7 +217,7 @@ extension Study {
     let dynamics = SynchronousDynamics(maxSteps: maxSteps, tolerance: spec.tolerance, recordEnergies: false)
     let runStart = clock.now
     var lastStep = 0
-    let outcome: DynamicsResult<Double>
+    let outcome: DynamicsResult<Scalar>
     do {
       outcome = try dynamics.run(model, from: queries) { observed in
         let entered = clock.now
@@ -235,8 +243,15 @@ extension Study {
       index: cell.index, model: spec.models[cell.model].label, dataset: spec.datasets[cell.dataset].label,
       corruption: corruption.kind, level: corruption.levels[cell.level], seed: spec.seeds[cell.seed], queries: b,
       patterns: patterns.rows, dimension: patterns.columns, initialAccuracy: initialAccuracy, steps: results,
-      setupSeconds: setupSeconds, blasThreads: BLAS.threadCount)
+      setupSeconds: setupSeconds, blasThreads: BLAS.threadCount, precision: Scalar.self == Float.self ? .float : .double
+    )
   }
+}
+
+/// `m` rounded to `Scalar` (the same matrix when `Scalar` is `Double`).
+func converted<Scalar: LinearAlgebraScalar>(_ m: Matrix<Double>) -> Matrix<Scalar> {
+  if let same = m as? Matrix<Scalar> { return same }
+  return Matrix(rows: m.rows, columns: m.columns, elements: m.elements.map { Scalar($0) })
 }
 
 /// One cell of a study, ready to run: handed to ``StudyModelFactory/run(_:)``, which runs it with
@@ -250,40 +265,96 @@ public struct StudyCellRun: @unchecked Sendable {
 /// Whether a cell measures the energy column E(q₀) − E(q_T): chosen statically by the
 /// ``StudyModelFactory/run(_:)`` default the factory's conformance picked.
 protocol CellEnergy<Model> {
-  associatedtype Model: UpdateRule where Model.Scalar == Double
+  associatedtype Model: UpdateRule
   var isMeasured: Bool { get }
   func energies(
-    of model: Model, _ states: Matrix<Double>, into energies: inout [Double], workspace: inout Model.Workspace)
+    of model: Model, _ states: Matrix<Model.Scalar>, into energies: inout [Model.Scalar],
+    workspace: inout Model.Workspace)
 }
 
 /// No energy column (the model is not ``/AttractorCore/EnergyDescending``).
-struct NoCellEnergy<Model: UpdateRule>: CellEnergy where Model.Scalar == Double {
+struct NoCellEnergy<Model: UpdateRule>: CellEnergy {
   var isMeasured: Bool { false }
   func energies(
-    of model: Model, _ states: Matrix<Double>, into energies: inout [Double], workspace: inout Model.Workspace
+    of model: Model, _ states: Matrix<Model.Scalar>, into energies: inout [Model.Scalar],
+    workspace: inout Model.Workspace
   ) {}
 }
 
 /// The descended energy.
-struct DescendedCellEnergy<Model: EnergyDescending>: CellEnergy where Model.Scalar == Double {
+struct DescendedCellEnergy<Model: EnergyDescending>: CellEnergy {
   var isMeasured: Bool { true }
   func energies(
-    of model: Model, _ states: Matrix<Double>, into energies: inout [Double], workspace: inout Model.Workspace
+    of model: Model, _ states: Matrix<Model.Scalar>, into energies: inout [Model.Scalar],
+    workspace: inout Model.Workspace
   ) {
     model.descendedEnergy(states, into: &energies, workspace: &workspace)
   }
 }
 
+/// A ``StudyModelFactory`` that can also build its model in single precision, so that it runs in
+/// `Float` in studies whose ``StudySpec/precision`` is ``StudyPrecision/float`` (the default).
+/// Factories without it run in double precision in every study.
+///
+/// Conform by adding ``makeSingle(patterns:seed:)``; the energy column is measured in single
+/// precision when `SingleModel` is ``/AttractorCore/EnergyDescending`` (chosen when the factory
+/// conforms, as for ``StudyModelFactory/Model``). `makeSingle` must build the same model as
+/// ``StudyModelFactory/make(patterns:seed:)`` with its parameters rounded to `Float`.
+public protocol SinglePrecisionStudyModelFactory: StudyModelFactory {
+  /// The model built for a cell of a single-precision study.
+  associatedtype SingleModel: UpdateRule & AssociativeMemory where SingleModel.Scalar == Float
+  /// The model storing `patterns` (already encoded and rounded to `Float`).
+  func makeSingle(patterns: Matrix<Float>, seed: UInt64) throws -> SingleModel
+  /// Builds the single-precision model for one cell and runs it. Provided: do not implement.
+  func runSingle(_ cell: StudyCellRun) throws(StudyRunError) -> StudyCellResult
+}
+
+extension SinglePrecisionStudyModelFactory {
+  /// Runs the cell in single precision without the energy column.
+  public func runSingle(_ cell: StudyCellRun) throws(StudyRunError) -> StudyCellResult {
+    try cell.study.runCell(
+      self, cell: cell.cell, inputs: cell.inputs, energy: NoCellEnergy<SingleModel>(),
+      make: { try makeSingle(patterns: $0, seed: $1) })
+  }
+}
+
+extension SinglePrecisionStudyModelFactory where SingleModel: EnergyDescending {
+  /// Runs the cell in single precision with the energy column.
+  public func runSingle(_ cell: StudyCellRun) throws(StudyRunError) -> StudyCellResult {
+    try cell.study.runCell(
+      self, cell: cell.cell, inputs: cell.inputs, energy: DescendedCellEnergy<SingleModel>(),
+      make: { try makeSingle(patterns: $0, seed: $1) })
+  }
+}
+
+extension StudyCellRun {
+  /// The cell run in single precision, when the study asks for it and `factory` can; else `nil`.
+  func singlePrecision(_ factory: some StudyModelFactory) throws(StudyRunError) -> StudyCellResult? {
+    guard study.spec.precision == .float, let single = factory as? any SinglePrecisionStudyModelFactory else {
+      return nil
+    }
+    return try single.runSingle(self)
+  }
+}
+
 extension StudyModelFactory {
-  /// Runs the cell without the energy column.
+  /// Runs the cell without the energy column (in single precision when the study and the factory
+  /// allow it).
   public func run(_ cell: StudyCellRun) throws(StudyRunError) -> StudyCellResult {
-    try cell.study.runCell(self, cell: cell.cell, inputs: cell.inputs, energy: NoCellEnergy<Model>())
+    if let result = try cell.singlePrecision(self) { return result }
+    return try cell.study.runCell(
+      self, cell: cell.cell, inputs: cell.inputs, energy: NoCellEnergy<Model>(),
+      make: { try make(patterns: $0, seed: $1) })
   }
 }
 
 extension StudyModelFactory where Model: EnergyDescending {
-  /// Runs the cell with the energy column: E(q₀) − E(q_T) of the model's descended energy.
+  /// Runs the cell with the energy column: E(q₀) − E(q_T) of the model's descended energy (in
+  /// single precision when the study and the factory allow it).
   public func run(_ cell: StudyCellRun) throws(StudyRunError) -> StudyCellResult {
-    try cell.study.runCell(self, cell: cell.cell, inputs: cell.inputs, energy: DescendedCellEnergy<Model>())
+    if let result = try cell.singlePrecision(self) { return result }
+    return try cell.study.runCell(
+      self, cell: cell.cell, inputs: cell.inputs, energy: DescendedCellEnergy<Model>(),
+      make: { try make(patterns: $0, seed: $1) })
   }
 }

@@ -36,9 +36,11 @@ public enum StudyRunSummary {
       "## \(study.spec.name): accuracy and dynamics after T = \(t) steps (all T in report.md)", "",
       report.markdownTable(steps: t), "",
       String(
-        format: "%d cells (%d resumed), %d queries each, seeds %@; OpenBLAS threads %@; wall time %.1f s",
+        format:
+          "%d cells (%d resumed), %d queries each, seeds %@; %@ precision; %d workers, OpenBLAS threads %@; wall time %.1f s",
         assigned, outcome.resumed, study.spec.queries, study.spec.seeds.map(String.init).joined(separator: ","),
-        report.blasThreads.map(String.init).joined(separator: ","), seconds),
+        study.spec.precision.rawValue, runner.workers, report.blasThreads.map(String.init).joined(separator: ","),
+        seconds),
       "report: \(folder.path)/report.md (results.csv, results.json, cells.jsonl, \(figures) SVG figures)",
     ].joined(separator: "\n") + repaired
   }

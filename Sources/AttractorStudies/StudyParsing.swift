@@ -67,6 +67,18 @@ extension StudySpec {
       if t.isFinite && t >= 0 { tolerance = t } else { c.add("$.tolerance", "must be finite and ≥ 0, got \(t)") }
     }
 
+    var precision = StudyPrecision.float
+    if let text = c.string(top["precision"], at: "$.precision", default: StudyPrecision.float.rawValue) {
+      if let p = StudyPrecision(rawValue: text) {
+        precision = p
+      } else {
+        c.add(
+          "$.precision",
+          "unknown precision \"\(text)\"; use one of \(StudyPrecision.allCases.map(\.rawValue).joined(separator: ", "))"
+        )
+      }
+    }
+
     var steps: [Int] = []
     if let items = c.array(top["steps"] ?? .array([1, 5, 10].map { .number($0) }), at: "$.steps") {
       for (i, v) in items.enumerated() {
@@ -253,7 +265,7 @@ extension StudySpec {
     let spec = StudySpec(
       name: name, queries: queries, steps: steps, seeds: seeds, tolerance: tolerance, models: models,
       datasets: datasets,
-      corruptions: corruptions)
+      corruptions: corruptions, precision: precision)
     return Study(spec: spec, factories: factories, sources: sources)
   }
 

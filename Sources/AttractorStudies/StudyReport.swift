@@ -189,7 +189,9 @@ public struct StudyReport: Sendable, Equatable, Codable {
       squared overlaps and are spread even at an exact retrieval.
       - **µs / query**: time of the dynamics alone to reach T (monotonic clock; excludes model \
       construction, query generation and all measurements), divided by the queries of the cell; \
-      mean over seeds; double precision, batched, OpenBLAS threads as above.
+      mean over seeds; batched, in the study's precision (\(study.precision.rawValue); a model without \
+      a single-precision path runs in double), OpenBLAS threads as above; when cells run several at \
+      a time (the default of `attractor compare`), the times include the sharing of the cores.
       """)
     if let loads = loadSweep, let reference = referenceLoad {
       out.append("")

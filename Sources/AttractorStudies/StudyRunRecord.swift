@@ -20,6 +20,8 @@ public struct StudyRunRecord: Sendable, Codable, Equatable {
   public var seconds: Double
   /// OpenBLAS threads of the cells (several values after a merge of runs with different counts).
   public var blasThreads: [Int]
+  /// Cells run at the same time (``StudyRunner/workers``); `nil` for a merge.
+  public var workers: Int?
   /// Every model × condition summarised over the seeds; empty until the report exists (a shard
   /// or an interrupted run).
   public var rows: [StudyRow]
@@ -35,6 +37,7 @@ public struct StudyRunRecord: Sendable, Codable, Equatable {
     damaged = outcome.damaged
     self.seconds = seconds
     blasThreads = outcome.report?.blasThreads ?? Array(Set(outcome.results.map(\.blasThreads))).sorted()
+    workers = runner.workers
     rows = outcome.report?.rows ?? []
   }
 

@@ -60,8 +60,16 @@ struct CellsHeader: Codable, Equatable {
   var version: String
 }
 
-/// Runs a ``Study`` into a report folder, one cell at a time, appending each finished cell to a
-/// partial file so that an interrupted run loses nothing.
+/// Runs a ``Study`` into a report folder, ``workers`` cells at a time, appending each finished
+/// cell to a partial file so that an interrupted run loses nothing.
+///
+/// Cells run concurrently on ``workers`` threads (default: every core), each taking the next
+/// group of cells that share their inputs (one dataset, seed, corruption and level: every model).
+/// With more than one worker every cell runs its BLAS calls on one OpenBLAS thread (set for the
+/// run and restored after it), so a cell's numbers do not depend on the workers or on the order
+/// in which cells finish: they equal those of a one-worker run with one OpenBLAS thread (the test
+/// suite checks it). The partial file holds cells in the order they finished; `cells.jsonl` and
+/// the report are in cell order.
 ///
 /// Files in the folder:
 ///
@@ -89,12 +97,21 @@ public struct StudyRunner: Sendable {
   public var cellLimit: Int?
   /// Tool version recorded in the files.
   public var version: String
+  /// Cells run at the same time (at least 1; default: the active processor count). With one
+  /// worker, cells run one after another on the calling thread with the OpenBLAS thread count in
+  /// force; with more, each cell uses one OpenBLAS thread (also when fewer cells than workers are
+  /// left to run).
+  public var workers: Int
 
-  public init(study: Study, shard: StudyShard? = nil, cellLimit: Int? = nil, version: String = "dev") {
+  public init(
+    study: Study, shard: StudyShard? = nil, cellLimit: Int? = nil, version: String = "dev",
+    workers: Int = ProcessInfo.processInfo.activeProcessorCount
+  ) {
     self.study = study
     self.shard = shard
     self.cellLimit = cellLimit
     self.version = version
+    self.workers = max(1, workers)
   }
 
   public static let partialName = "cells.partial.jsonl"
@@ -174,45 +191,24 @@ public struct StudyRunner: Sendable {
     defer { try? handle?.close() }
 
     var ran = 0
-    var cachedKey: [Int]? = nil
-    var cachedInputs: CellInputs? = nil
-    var cachedPatternsKey: [Int]? = nil
-    var cachedPatterns: Matrix<Double>? = nil
     let runStart = clock.now
-    for cell in assigned where done[cell.index] == nil {
-      if let limit = cellLimit, ran >= limit { break }
-      let key = [cell.dataset, cell.seed, cell.corruption, cell.level]
-      if key != cachedKey {
-        let patternsKey = [cell.dataset, cell.seed]
-        let inputs: CellInputs
-        do {
-          inputs = try study.inputs(
-            dataset: cell.dataset, seed: cell.seed, corruption: cell.corruption, level: cell.level,
-            patterns: patternsKey == cachedPatternsKey ? cachedPatterns : nil)
-        } catch {
-          if case .cellFailed(_, let message) = error { throw .cellFailed(cell: cell.index, message: message) }
-          throw error
-        }
-        cachedPatternsKey = patternsKey
-        cachedPatterns = inputs.patterns
-        cachedKey = key
-        cachedInputs = inputs
-      }
-      let result = try study.run(cell: cell, inputs: cachedInputs!)
+    var toRun = assigned.filter { done[$0.index] == nil }
+    if let limit = cellLimit { toRun = Array(toRun.prefix(max(0, limit))) }
+    try runCells(toRun) { (result: StudyCellResult) throws(StudyRunError) in
       do {
         try handle?.write(contentsOf: Self.cellLine(result))
         try handle?.synchronize()
       } catch {
         throw .writeFailed(path: partialURL.path, reason: AtomicFile.reason(for: error))
       }
-      done[cell.index] = result
+      done[result.index] = result
       ran += 1
       let elapsed = (clock.now - runStart).seconds
       let left = assigned.count - done.count
       progress(
         StudyProgress(
           done: done.count, total: assigned.count, resumed: resumed, elapsed: elapsed,
-          remaining: elapsed / Double(ran) * Double(left), cell: describe(cell)))
+          remaining: elapsed / Double(ran) * Double(left), cell: describe(study.cells[result.index])))
     }
 
     let results = assigned.compactMap { done[$0.index] }
@@ -232,6 +228,97 @@ public struct StudyRunner: Sendable {
     return Outcome(
       results: results, complete: complete, resumed: resumed, damaged: damaged, seconds: (clock.now - start).seconds,
       report: report)
+  }
+
+  /// Runs `cells` (in cell order), handing each result to `finished` on the calling thread: in
+  /// order with one worker, in the order they finish with several. Cells sharing their inputs
+  /// (dataset, seed, corruption, level) are run by one worker after one draw of the inputs. The
+  /// first error (of a cell, or thrown by `finished`) stops the run: workers finish the cell they
+  /// are running and start no other, and the error is thrown once they have stopped.
+  func runCells(
+    _ cells: [StudyCell], finished: (StudyCellResult) throws(StudyRunError) -> Void
+  ) throws(StudyRunError) {
+    var groups: [[StudyCell]] = []
+    for cell in cells {
+      if let first = groups.last?.first, first.dataset == cell.dataset, first.seed == cell.seed,
+        first.corruption == cell.corruption, first.level == cell.level
+      {
+        groups[groups.count - 1].append(cell)
+      } else {
+        groups.append([cell])
+      }
+    }
+    let study = self.study
+    // One OpenBLAS thread per cell whenever the runner may run cells side by side, also when
+    // fewer groups than workers are left, so that a cell's numbers depend on `workers` alone.
+    if workers > 1 { OneBLASThread.enter() }
+    defer { if workers > 1 { OneBLASThread.leave() } }
+    let count = min(workers, groups.count)
+    guard count > 1 else {
+      var patterns = PatternCache()
+      for group in groups {
+        try Self.run(group, of: study, patterns: &patterns) { (r: StudyCellResult) throws(StudyRunError) in
+          try finished(r)
+        }
+      }
+      return
+    }
+    let board = CellBoard(groups: groups)
+    board.started(workers: count)
+    for _ in 0..<count {
+      let thread = Thread {
+        var patterns = PatternCache()
+        while let group = board.nextGroup() {
+          do throws(StudyRunError) {
+            try Self.run(group, of: study, patterns: &patterns) { (r: StudyCellResult) throws(StudyRunError) in
+              guard board.post(r) else { throw .cellFailed(cell: r.index, message: "stopped") }
+            }
+          } catch {
+            board.fail(error)
+          }
+        }
+        board.workerFinished()
+      }
+      thread.stackSize = 16 << 20
+      thread.start()
+    }
+    do throws(StudyRunError) {
+      while let batch = try board.waitForResults() {
+        for r in batch { try finished(r) }
+      }
+    } catch {
+      board.stop()
+      board.waitUntilStopped()
+      throw error
+    }
+  }
+
+  /// The patterns of the last (dataset, seed) a worker drew, reused by its next group.
+  struct PatternCache {
+    var key: [Int]? = nil
+    var patterns: Matrix<Double>? = nil
+  }
+
+  /// Draws the inputs of `group` (cells sharing dataset, seed, corruption and level) and runs its
+  /// cells in order.
+  static func run(
+    _ group: [StudyCell], of study: Study, patterns cache: inout PatternCache,
+    finished: (StudyCellResult) throws(StudyRunError) -> Void
+  ) throws(StudyRunError) {
+    guard let first = group.first else { return }
+    let patternsKey = [first.dataset, first.seed]
+    let inputs: CellInputs
+    do {
+      inputs = try study.inputs(
+        dataset: first.dataset, seed: first.seed, corruption: first.corruption, level: first.level,
+        patterns: patternsKey == cache.key ? cache.patterns : nil)
+    } catch {
+      if case .cellFailed(_, let message) = error { throw .cellFailed(cell: first.index, message: message) }
+      throw error
+    }
+    cache.key = patternsKey
+    cache.patterns = inputs.patterns
+    for cell in group { try finished(study.run(cell: cell, inputs: inputs)) }
   }
 
   func describe(_ cell: StudyCell) -> String {
@@ -389,6 +476,122 @@ public struct StudyRunner: Sendable {
         "\(file) holds shard \(found.shard?.description ?? "none (the whole study)"), but this run is \(expected.shard.map { "shard \($0)" } ?? "the whole study"); resume with the same --shard"
       )
     }
+  }
+}
+
+/// One OpenBLAS thread while any study run with several workers is in progress in this process.
+///
+/// OpenBLAS's thread count is global: the first such run saves the count in force and sets 1, the
+/// last one to end restores it, so that runs overlapping in one process (tests, a library user's
+/// threads) do not restore each other's setting in the middle of a run.
+enum OneBLASThread {
+  private static let lock = NSLock()
+  nonisolated(unsafe) private static var users = 0
+  nonisolated(unsafe) private static var saved = 1
+
+  static func enter() {
+    lock.lock()
+    defer { lock.unlock() }
+    if users == 0 {
+      saved = BLAS.threadCount
+      BLAS.setThreadCount(1)
+    }
+    users += 1
+  }
+
+  static func leave() {
+    lock.lock()
+    defer { lock.unlock() }
+    users -= 1
+    if users == 0 { BLAS.setThreadCount(saved) }
+  }
+}
+
+/// The shared state of a run's worker threads: the next group of cells to take, the finished
+/// results not yet handed over, the first error, and how many workers are still running.
+final class CellBoard: @unchecked Sendable {
+  private let condition = NSCondition()
+  private let groups: [[StudyCell]]
+  private var next = 0
+  private var results: [StudyCellResult] = []
+  private var error: StudyRunError? = nil
+  private var stopped = false
+  private var running = 0
+  private var launched = false
+
+  init(groups: [[StudyCell]]) { self.groups = groups }
+
+  /// Records how many workers were started (before waiting on them).
+  func started(workers: Int) {
+    condition.lock()
+    running += workers
+    launched = true
+    condition.broadcast()
+    condition.unlock()
+  }
+
+  /// The next group of cells, or `nil` when there is none left or the run was stopped.
+  func nextGroup() -> [StudyCell]? {
+    condition.lock()
+    defer { condition.unlock() }
+    guard !stopped && next < groups.count else { return nil }
+    next += 1
+    return groups[next - 1]
+  }
+
+  /// Hands over a finished cell; `false` when the run was stopped (the worker should stop too).
+  func post(_ result: StudyCellResult) -> Bool {
+    condition.lock()
+    defer { condition.unlock() }
+    guard !stopped else { return false }
+    results.append(result)
+    condition.broadcast()
+    return true
+  }
+
+  /// Records a worker's error (the first one is kept) and stops the run.
+  func fail(_ failure: StudyRunError) {
+    condition.lock()
+    if error == nil && !stopped { error = failure }
+    stopped = true
+    condition.broadcast()
+    condition.unlock()
+  }
+
+  func stop() {
+    condition.lock()
+    stopped = true
+    condition.broadcast()
+    condition.unlock()
+  }
+
+  func workerFinished() {
+    condition.lock()
+    running -= 1
+    condition.broadcast()
+    condition.unlock()
+  }
+
+  /// Waits for finished cells and returns them; `nil` when every worker has ended and every
+  /// result was returned. Throws a worker's error once every worker has ended.
+  func waitForResults() throws(StudyRunError) -> [StudyCellResult]? {
+    condition.lock()
+    defer { condition.unlock() }
+    while results.isEmpty && error == nil && (!launched || running > 0) { condition.wait() }
+    if let failure = error {
+      while running > 0 { condition.wait() }
+      throw failure
+    }
+    if results.isEmpty { return nil }
+    defer { results.removeAll(keepingCapacity: true) }
+    return results
+  }
+
+  /// Waits until every worker has ended.
+  func waitUntilStopped() {
+    condition.lock()
+    while !launched || running > 0 { condition.wait() }
+    condition.unlock()
   }
 }
 

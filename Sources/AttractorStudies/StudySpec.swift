@@ -62,6 +62,23 @@ public struct StudyCorruption: Sendable, Equatable, Codable {
   }
 }
 
+/// The floating-point precision the models of a study run in (`"precision"` in a study file).
+///
+/// Patterns, targets and corrupted queries are drawn in double precision whatever the precision,
+/// so both precisions see the same inputs; with `float` they are rounded to `Float` once, the model
+/// is built from the rounded patterns and every update, energy and accuracy is computed in `Float`.
+/// ±1 models compute integer fields and overlaps, exact in both precisions, so their accuracies,
+/// steps and regimes are the same in both; real-valued models differ by rounding (Docs/Studies.md,
+/// "Precision", gives the measured differences on the built-in study). A factory that has no
+/// single-precision model (``SinglePrecisionStudyModelFactory``) runs in double precision in a
+/// `float` study, and its cells say so (``StudyCellResult/precision``).
+public enum StudyPrecision: String, Sendable, Codable, Equatable, CaseIterable {
+  /// Single precision (`Float`): the default.
+  case float
+  /// Double precision (`Double`).
+  case double
+}
+
 /// One model of a study: the factory's name, a label, and its validated parameters.
 public struct StudyModelEntry: Sendable, Equatable, Codable {
   /// ``StudyModelFactory/name``.
@@ -100,27 +117,48 @@ public struct StudySpec: Sendable, Equatable, Codable {
   public var seeds: [UInt64]
   /// A step ‖q_t − q_{t−1}‖ ≤ tolerance has converged (the state then stops).
   public var tolerance: Double
+  /// The precision the models run in (``StudyPrecision/float`` unless the file says otherwise).
+  public var precision: StudyPrecision
   public var models: [StudyModelEntry]
   public var datasets: [StudyDataset]
   public var corruptions: [StudyCorruption]
 
   public init(
     name: String, queries: Int, steps: [Int], seeds: [UInt64], tolerance: Double = 1e-6, models: [StudyModelEntry],
-    datasets: [StudyDataset], corruptions: [StudyCorruption]
+    datasets: [StudyDataset], corruptions: [StudyCorruption], precision: StudyPrecision = .float
   ) {
     self.name = name
     self.queries = queries
     self.steps = steps
     self.seeds = seeds
     self.tolerance = tolerance
+    self.precision = precision
     self.models = models
     self.datasets = datasets
     self.corruptions = corruptions
   }
 
+  enum CodingKeys: String, CodingKey {
+    case name, queries, steps, seeds, tolerance, precision, models, datasets, corruptions
+  }
+
+  /// Decodes a spec; a `study.json` written before the precision existed ran in double precision.
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    name = try c.decode(String.self, forKey: .name)
+    queries = try c.decode(Int.self, forKey: .queries)
+    steps = try c.decode([Int].self, forKey: .steps)
+    seeds = try c.decode([UInt64].self, forKey: .seeds)
+    tolerance = try c.decode(Double.self, forKey: .tolerance)
+    precision = try c.decodeIfPresent(StudyPrecision.self, forKey: .precision) ?? .double
+    models = try c.decode([StudyModelEntry].self, forKey: .models)
+    datasets = try c.decode([StudyDataset].self, forKey: .datasets)
+    corruptions = try c.decode([StudyCorruption].self, forKey: .corruptions)
+  }
+
   /// The keys a study file may have at the top level.
   public static let topLevelKeys = [
-    "name", "queries", "steps", "seeds", "tolerance", "models", "datasets", "corruptions",
+    "name", "queries", "steps", "seeds", "tolerance", "precision", "models", "datasets", "corruptions",
   ]
 
   /// Largest queries per cell, steps, and patterns accepted (to refuse absurd files early).
@@ -142,7 +180,7 @@ public struct StudySpec: Sendable, Equatable, Codable {
   /// The built-in study of `attractor compare`: a load sweep of Gaussian patterns (N(0, 1)
   /// entries) in d = 64, K = 4 … 512 (``standardPatternCounts``); classical, modern β = 1/8 and
   /// 1/2, dense x³ and exp; noise, mask and overlap at three levels; T = 1, 5, 10; three seeds;
-  /// 128 queries per cell. The report shows recall against K/d with each model's capacity formula
+  /// 128 queries per cell; single precision. The report shows recall against K/d with each model's capacity formula
   /// and the full corruption tables at K = 32.
   ///
   /// No attention row: one-layer identity attention with logits q·k/√d is the modern update with
@@ -180,6 +218,7 @@ public struct StudySpec: Sendable, Equatable, Codable {
     var root: [String: StudyValue] = [
       "name": .string(name), "queries": .number(Double(queries)), "steps": .array(steps.map { .number(Double($0)) }),
       "seeds": .array(seeds.map { .number(Double($0)) }), "tolerance": .number(tolerance),
+      "precision": .string(precision.rawValue),
     ]
     root["models"] = .array(
       models.map { m in

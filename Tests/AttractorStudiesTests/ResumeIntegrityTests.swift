@@ -32,7 +32,13 @@ struct ResumeIntegrityTests {
     let reference = try #require(try StudyRunner(study: study).run(into: whole).report)
     _ = try StudyRunner(study: study, cellLimit: 6).run(into: folder)
     let partial = folder.appendingPathComponent(StudyRunner.partialName)
+    // Several workers append cells in the order they finish: put lines 1 … 6 in cell order (the
+    // order of a partial file does not matter to resume).
+    func cellIndex(_ line: String) -> Int {
+      ((try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any])?["index"] as? Int ?? -1
+    }
     var text = try lines(of: partial)
+    text = [text[0]] + text.dropFirst().sorted { cellIndex($0) < cellIndex($1) }
     #expect(text[1].hasSuffix("\"}") && text[1].contains(",\"checksum\":\""))
     // Cell 0 claims to be cell 7 (valid JSON, checksum kept); cell 1 (no checksum, an older
     // line) claims to be cell 9; cell 2 keeps its index but its seed changed, checksum dropped.

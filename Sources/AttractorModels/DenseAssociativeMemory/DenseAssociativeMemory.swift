@@ -113,6 +113,8 @@ public struct DenseAssociativeMemory<Scalar: LinearAlgebraScalar, Interaction: I
     var rowDoubles: [Double]
     var rowWeights: [Double]
     var cache: LogRowCache
+    /// Buffers of the batched synchronous update (sized on first use for a batch size).
+    var batch: DenseKernel.BatchBuffers
 
     mutating func fit(batchSize: Int, units: Int, count: Int) {
       if signs.rows != batchSize { signs.reshape(rows: batchSize, columns: units) }
@@ -125,7 +127,15 @@ public struct DenseAssociativeMemory<Scalar: LinearAlgebraScalar, Interaction: I
       signs: Matrix(rows: batchSize, columns: dimension), overlaps: Matrix(rows: batchSize, columns: patternCount),
       rowState: [Int32](repeating: 0, count: dimension), rowOverlaps: [Int32](repeating: 0, count: patternCount),
       rowDoubles: [Double](repeating: 0, count: patternCount), rowWeights: [Double](repeating: 0, count: patternCount),
-      cache: kernel.makeCache())
+      cache: kernel.makeCache(), batch: makeBatchBuffers(batchSize: batchSize))
+  }
+
+  func makeBatchBuffers(batchSize: Int) -> DenseKernel.BatchBuffers {
+    var buffers = DenseKernel.BatchBuffers()
+    if kernel.batchable && batchSize > 0 {
+      buffers.fit(rows: batchSize, units: dimension, count: patternCount, width: 2 * dimension - 1)
+    }
+    return buffers
   }
 
   /// Overlaps of the states as given (real states allowed), B × K, by one GEMM.
@@ -172,9 +182,22 @@ public struct DenseAssociativeMemory<Scalar: LinearAlgebraScalar, Interaction: I
   // MARK: - Updates
 
   /// Synchronous update: every unit of each row takes the asynchronous decision computed from the
-  /// same current state. Overlaps of the whole batch come from one GEMM (B × N · N × K, exact for
-  /// ±1 entries); then O(N·K) per row.
+  /// same current state.
+  ///
+  /// Batched (when the interaction allows it, see below): with t = ξ^μᵢσᵢ = ±1,
+  /// ξ^μᵢ D(m_μ − t) = ξ^μᵢ A_μ + σᵢ C_μ where A_μ = (D(m_μ−1) + D(m_μ+1))/2 and
+  /// C_μ = (D(m_μ−1) − D(m_μ+1))/2, so the decisions of a batch S are
+  /// sign(A Ξ + c σ) with M = S Ξᵀ and A Ξ two GEMMs in double precision and c_r = Σ_μ C_μ:
+  /// O(B·K) table reads instead of O(B·N·K). Used for integer tables whose sums stay exact
+  /// (K · max |D| ≤ 2⁵¹: polynomials), where the decisions equal the unit-by-unit ones exactly,
+  /// and in log mode when |log D(x + 2) − log D(x)| ≤ 8 (F = exp(βx) with β ≤ 4), where they
+  /// agree up to rounding (every D relative to the row's largest). Otherwise: overlaps by one
+  /// GEMM, then O(N·K) per row.
   public func update(_ states: Matrix<Scalar>, into next: inout Matrix<Scalar>, workspace: inout Workspace) {
+    if kernel.batchable && states.rows > 0 {
+      batchedUpdate(states, into: &next, workspace: &workspace)
+      return
+    }
     let n = dimension
     let k = patternCount
     workspace.fit(batchSize: states.rows, units: n, count: k)
@@ -195,6 +218,41 @@ public struct DenseAssociativeMemory<Scalar: LinearAlgebraScalar, Interaction: I
             out[r * n + i] = Scalar(
               kernel.decide(unit: i, current: s, overlaps: m.baseAddress!, cache: &workspace.cache))
           }
+        }
+      }
+    }
+  }
+
+  /// ``update(_:into:workspace:)`` through ``DenseKernel/synchronousUpdate(rows:buffers:)``. The
+  /// states are read and written through raw memory as `Float` or `Double` (the two
+  /// ``/AttractorLinearAlgebra/LinearAlgebraScalar`` types), so the loops are concrete code
+  /// whatever `Scalar` is at the call.
+  func batchedUpdate(_ states: Matrix<Scalar>, into next: inout Matrix<Scalar>, workspace: inout Workspace) {
+    let b = states.rows, n = dimension
+    workspace.batch.fit(rows: b, units: n, count: patternCount, width: 2 * n - 1)
+    let isDouble = Scalar.self == Double.self
+    states.withUnsafeBufferPointer { x in
+      workspace.batch.signs.withUnsafeMutableBufferPointer { s in
+        let raw = UnsafeRawPointer(x.baseAddress!)
+        if isDouble {
+          let p = raw.assumingMemoryBound(to: Double.self)
+          for j in 0..<(b * n) { s[j] = p[j] >= 0 ? 1 : -1 }
+        } else {
+          let p = raw.assumingMemoryBound(to: Float.self)
+          for j in 0..<(b * n) { s[j] = p[j] >= 0 ? 1 : -1 }
+        }
+      }
+    }
+    kernel.synchronousUpdate(rows: b, buffers: &workspace.batch)
+    next.withUnsafeMutableBufferPointer { out in
+      workspace.batch.signs.withUnsafeBufferPointer { s in
+        let raw = UnsafeMutableRawPointer(out.baseAddress!)
+        if isDouble {
+          let p = raw.assumingMemoryBound(to: Double.self)
+          for j in 0..<(b * n) { p[j] = s[j] }
+        } else {
+          let p = raw.assumingMemoryBound(to: Float.self)
+          for j in 0..<(b * n) { p[j] = Float(s[j]) }
         }
       }
     }

@@ -15,17 +15,44 @@ extension Study {
   public func benchmark(model m: Int, factory: any StudyModelFactory, repetitions: Int) throws(StudyRunError) -> Double
   {
     let inputs = try self.inputs(dataset: 0, seed: 0, corruption: 0, level: 0, patterns: nil)
-    return try timeDynamics(factory, model: m, inputs: inputs, repetitions: max(1, repetitions))
+    if spec.precision == .float, let single = factory as? any SinglePrecisionStudyModelFactory {
+      return try timeSingle(single, model: m, inputs: inputs, repetitions: max(1, repetitions))
+    }
+    return try timeDouble(factory, model: m, inputs: inputs, repetitions: max(1, repetitions))
   }
 
-  private func timeDynamics<Factory: StudyModelFactory>(
+  /// The precision ``benchmark(model:repetitions:)`` runs model `m` in: the study's, or double
+  /// when the model has no single-precision path.
+  public func benchmarkPrecision(model m: Int) -> StudyPrecision {
+    spec.precision == .float && factories[m] is any SinglePrecisionStudyModelFactory ? .float : .double
+  }
+
+  private func timeDouble<Factory: StudyModelFactory>(
     _ factory: Factory, model m: Int, inputs: CellInputs, repetitions: Int
   ) throws(StudyRunError) -> Double {
+    try timeDynamics(
+      factory, model: m, inputs: inputs, repetitions: repetitions, make: { try factory.make(patterns: $0, seed: $1) })
+  }
+
+  private func timeSingle<Factory: SinglePrecisionStudyModelFactory>(
+    _ factory: Factory, model m: Int, inputs: CellInputs, repetitions: Int
+  ) throws(StudyRunError) -> Double {
+    try timeDynamics(
+      factory, model: m, inputs: inputs, repetitions: repetitions,
+      make: { try factory.makeSingle(patterns: $0, seed: $1) })
+  }
+
+  private func timeDynamics<Factory: StudyModelFactory, Model: UpdateRule>(
+    _ factory: Factory, model m: Int, inputs: CellInputs, repetitions: Int,
+    make: (Matrix<Model.Scalar>, UInt64) throws -> Model
+  ) throws(StudyRunError) -> Double {
     let binary = factory.encoding == .binary
-    let patterns = binary ? Binarization.binarized(inputs.patterns) : inputs.patterns
-    let queries = binary ? Binarization.binarized(inputs.queries, keepingZeros: true) : inputs.queries
-    let model: Factory.Model
-    do { model = try factory.make(patterns: patterns, seed: modelSeed(dataset: 0, seed: 0, model: m)) } catch {
+    let patterns: Matrix<Model.Scalar> = converted(
+      binary ? Binarization.binarized(inputs.patterns) : inputs.patterns)
+    let queries: Matrix<Model.Scalar> = converted(
+      binary ? Binarization.binarized(inputs.queries, keepingZeros: true) : inputs.queries)
+    let model: Model
+    do { model = try make(patterns, modelSeed(dataset: 0, seed: 0, model: m)) } catch {
       throw .cellFailed(cell: -1, message: "cannot build \(spec.models[m].label): \(error)")
     }
     let dynamics = SynchronousDynamics(maxSteps: spec.steps.last ?? 1, tolerance: spec.tolerance, recordEnergies: false)
@@ -43,8 +70,9 @@ extension Study {
 /// **Measured:** per model, the dynamics a study cell runs, without the measurements: a batch of
 /// ``queryCount`` queries of the study's first dataset, first seed, first corruption at its first
 /// level, run for the largest T with converged states frozen and no energies recorded
-/// (``Study/benchmark(model:repetitions:)``). Double precision, as in studies; model construction and
-/// query generation are not timed.
+/// (``Study/benchmark(model:repetitions:)``); model construction and query generation are not
+/// timed. In the precision the study runs each model in (``Study/benchmarkPrecision(model:)``). In the study's precision (single by default; double for a model
+/// without a single-precision path).
 ///
 /// **Ratio against:** the fastest model of the study (time / fastest time).
 ///
@@ -67,6 +95,8 @@ public struct StudyThroughputBenchmark: Sendable {
     public var microsecondsPerQuery: Double
     /// This model's time / the fastest model's time.
     public var relativeToFastest: Double
+    /// The precision the model ran in.
+    public var precision: StudyPrecision?
   }
 
   /// What ``run()`` measured.
@@ -83,16 +113,17 @@ public struct StudyThroughputBenchmark: Sendable {
     /// The header lines and the Markdown table.
     public var markdown: String {
       let table = BenchmarkTable(
-        header: ["model", "ms per batch", "queries / s", "µs / query", "× fastest"],
+        header: ["model", "precision", "ms per batch", "queries / s", "µs / query", "× fastest"],
         rows: rows.map { r in
           [
-            r.model, BenchmarkTable.fixed(r.secondsPerBatch * 1e3, 2), BenchmarkTable.fixed(r.queriesPerSecond, 0),
-            BenchmarkTable.fixed(r.microsecondsPerQuery, 2), BenchmarkTable.fixed(r.relativeToFastest, 2),
+            r.model, r.precision?.rawValue ?? "double", BenchmarkTable.fixed(r.secondsPerBatch * 1e3, 2),
+            BenchmarkTable.fixed(r.queriesPerSecond, 0), BenchmarkTable.fixed(r.microsecondsPerQuery, 2),
+            BenchmarkTable.fixed(r.relativeToFastest, 2),
           ]
-        }, leftColumns: 1)
+        }, leftColumns: 2)
       return text(
         title:
-          "Study throughput (\(study)): \(dataset), B = \(queryCount) queries, T = \(steps) steps, double precision",
+          "Study throughput (\(study)): \(dataset), B = \(queryCount) queries, T = \(steps) steps",
         note: "(× fastest = time / the fastest model's time)", table: table)
     }
   }
@@ -109,10 +140,11 @@ public struct StudyThroughputBenchmark: Sendable {
       times.append(try sized.benchmark(model: m, repetitions: repetitions))
     }
     let fastest = times.min() ?? 1
-    let rows = zip(spec.models, times).map { model, t in
+    let rows = zip(spec.models.indices, times).map { m, t in
       Row(
-        model: model.label, secondsPerBatch: t, queriesPerSecond: Double(queryCount) / t,
-        microsecondsPerQuery: t / Double(queryCount) * 1e6, relativeToFastest: t / fastest)
+        model: spec.models[m].label, secondsPerBatch: t, queriesPerSecond: Double(queryCount) / t,
+        microsecondsPerQuery: t / Double(queryCount) * 1e6, relativeToFastest: t / fastest,
+        precision: sized.benchmarkPrecision(model: m))
     }
     let machine = BenchmarkMachine.current
     return Report(
