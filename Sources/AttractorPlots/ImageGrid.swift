@@ -94,9 +94,12 @@ public struct ImageGrid: Sendable, Equatable {
     guard pngScale >= 1, pngScale <= scale, scale % pngScale == 0 else { throw .invalidRange(axis: "pngScale") }
     let cellW0 = (tileWidth + gap) * scale, cellH0 = (tileHeight + gap) * scale
     let image = (width: columns * cellW0 - gap * scale, height: rows * cellH0 - gap * scale)
-    let left = rowLabels == nil ? 10.0 : 110.0
+    // Margins from the label lengths (about 7.5 points per character at 13 points, 9 at 15).
+    let longestRowLabel = rowLabels?.map(\.count).max() ?? 0
+    let left = rowLabels == nil ? 10.0 : 18 + 7.5 * Double(longestRowLabel)
     let top = (title.isEmpty ? 10.0 : 34.0) + (columnLabels == nil ? 0 : 20)
-    let width = left + Double(image.width) + 10, height = top + Double(image.height) + 10
+    let width = max(left + Double(image.width) + 10, 20 + 9 * Double(title.count))
+    let height = top + Double(image.height) + 10
     let cellW = Double((tileWidth + gap) * scale), cellH = Double((tileHeight + gap) * scale)
     func f(_ x: Double) -> String { String(format: "%.1f", x) }
     var out = [

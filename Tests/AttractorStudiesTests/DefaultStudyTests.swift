@@ -52,7 +52,7 @@ struct DefaultStudyTests {
     let cues = Matrix(rows: 200, columns: 16, elements: clean.elements.map { $0 + rng.nextGaussian() })
     #expect(trained.loss(queries: cues, targets: clean) < identity.loss(queries: cues, targets: clean))
     #expect(try factory("trained", epochs: 3).label == "attention trained 3 epochs")
-    #expect(try factory("trained", epochs: 30).label == "attention trained")
+    #expect(try factory("trained", epochs: 20).label == "attention trained")
   }
 
   @Test("a study with trained attention runs, and its row differs from the identity's")

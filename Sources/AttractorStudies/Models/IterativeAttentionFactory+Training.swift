@@ -9,7 +9,7 @@ import Foundation
 ///
 /// ```
 /// start:   identity projections (one step = the modern Hopfield update with β = 1/(τ√d_h))
-/// pairs:   every epoch, max(K, 512) targets drawn uniformly from the K stored patterns, each cue
+/// pairs:   every epoch, max(K, 256) targets drawn uniformly from the K stored patterns, each cue
 ///          corrupted by one of: Gaussian noise σ = 1, masking of half the coordinates, overlap α = 0.7
 ///          with another stored pattern (a third each; the middle levels of the built-in study)
 /// loss:    ½‖f(q) − ξ_target‖² after one application of the stack (the seed-000 objective)
@@ -23,7 +23,7 @@ import Foundation
 /// instead of being trained again. With one stored pattern the overlap corruption is skipped.
 enum TrainedAttention {
   static let corruptions: [Corruption] = [.gaussianNoise(sigma: 1), .mask(fraction: 0.5), .overlap(alpha: 0.7)]
-  static let minimumPairs = 512
+  static let minimumPairs = 256
   static let validationPairs = 256
   static let learningRate = 3e-3
   static let batchSize = 64

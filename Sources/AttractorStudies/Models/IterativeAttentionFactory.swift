@@ -36,7 +36,7 @@ public struct IterativeAttentionFactory: StudyModelFactory {
       summary:
         "W_Q, W_K, W_V, W_O: identity, random N(0, 1/d) seeded by the cell's seed, or trained on the study's patterns",
       defaultValue: .string("identity")),
-    .integer("epochs", summary: "training epochs at most (projections = trained)", default: 30, range: 1...10_000),
+    .integer("epochs", summary: "training epochs at most (projections = trained)", default: 20, range: 1...10_000),
   ]
 
   public let layers: Int
@@ -61,7 +61,7 @@ public struct IterativeAttentionFactory: StudyModelFactory {
     if heads != 1 { s += " H\(heads)" }
     if temperature != 1 { s += " τ=\(compactNumber(temperature))" }
     if projections != "identity" { s += " \(projections)" }
-    if projections == "trained" && epochs != 30 { s += " \(epochs) epochs" }
+    if projections == "trained" && epochs != 20 { s += " \(epochs) epochs" }
     return s
   }
 
