@@ -126,6 +126,7 @@ extension Corruption.Kind: ExpressibleByArgument {}
 extension RecallModel: ExpressibleByArgument {}
 extension Precision: ExpressibleByArgument {}
 extension GlobalAverageRule: ExpressibleByArgument {}
+extension ImageDataset: ExpressibleByArgument {}
 extension CapacityModelFamily: ExpressibleByArgument, LosslessStringConvertible {
   public init?(_ description: String) { self.init(rawValue: description) }
   public var description: String { rawValue }

@@ -6,23 +6,32 @@ import Foundation
 public struct ReproducePseudoLikelihood: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "pseudo-likelihood",
-    abstract: "D'Amico & Negri: self-attention as an attractor network, MNIST masking and denoising against t.",
+    abstract:
+      "D'Amico & Negri: self-attention as an attractor network, MNIST (or Fashion-MNIST) masking and denoising against t.",
     discussion: """
-      Trains the pseudo-likelihood attractor network by the local rule on clean MNIST digits and the \
+      Trains the pseudo-likelihood attractor network by the local rule on clean MNIST digits (or, with \
+      --dataset fashion-mnist, Fashion-MNIST images: the same pipeline and settings) and the \
       iterative-attention block by backpropagation on the same token layout, runs both t = 1 … 100 \
       times from masked and from noisy test digits, and writes MSE-against-t curves (SVG), digit \
       grids (PNG: cue, t = 1, 5, 10, 100, clean digit), overlap curves, the end points of the \
       dynamics with their Jacobian spectra, results.json and README.md (the paper's shape beside \
       ours) into --output-dir (default report-reproduce-pseudo-likelihood); \
       `--output-dir Docs/pseudo-likelihood` regenerates the committed report. About ten minutes on \
-      one core; --quick runs a small version in seconds. Needs `python3 Scripts/fetch_mnist.py` first.
+      one core; --quick runs a small version in seconds. Needs `python3 Scripts/fetch_mnist.py` (or `bash \
+      Scripts/fetch_fashion_mnist.sh`) first.
       """)
 
   @Flag(help: "A small version (200 training digits, 12 iterations) for tests and quick looks.")
   var quick = false
 
-  @Option(help: ArgumentHelp("Folder of the MNIST IDX files.", valueName: "dir"))
-  var mnist = "Data/mnist"
+  @Option(help: "The image data set: mnist or fashion-mnist.")
+  var dataset: ImageDataset = .mnist
+
+  @Option(
+    help: ArgumentHelp(
+      "Folder of the data set's IDX files (default Data/mnist, or Data/fashion-mnist with --dataset fashion-mnist).",
+      valueName: "dir"))
+  var mnist: String?
 
   @OptionGroup var output: OutputFolderOptions
   @OptionGroup var seed: SeedOptions
@@ -34,7 +43,8 @@ public struct ReproducePseudoLikelihood: ParsableCommand {
   var commandLine: String {
     var parts = ["attractor reproduce pseudo-likelihood"]
     if quick { parts.append("--quick") }
-    if mnist != "Data/mnist" { parts += ["--mnist", mnist] }
+    if dataset != .mnist { parts += ["--dataset", dataset.rawValue] }
+    if let mnist, mnist != dataset.defaultDirectory { parts += ["--mnist", mnist] }
     if seed.seed != 0 { parts += ["--seed", "\(seed.seed)"] }
     if let threads = execution.threads { parts += ["--threads", "\(threads)"] }
     if let dir = output.outputDirectory { parts += ["--output-dir", dir] }
@@ -47,7 +57,8 @@ public struct ReproducePseudoLikelihood: ParsableCommand {
     let results: PseudoLikelihoodReproduction.Results
     do {
       results = try PseudoLikelihoodReproduction(
-        settings: quick ? .quick : .full, seed: seed.seed, mnistDirectory: URL(fileURLWithPath: mnist),
+        settings: quick ? .quick : .full, seed: seed.seed, dataset: dataset,
+        dataDirectory: URL(fileURLWithPath: mnist ?? dataset.defaultDirectory),
         command: commandLine, log: { printToStandardError($0) }
       ).run(into: folder)
     } catch { throw CommandFailure("reproduction failed: \(error)") }

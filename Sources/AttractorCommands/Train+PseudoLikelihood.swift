@@ -6,9 +6,10 @@ import Foundation
 public struct TrainPseudoLikelihood: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "pseudo-likelihood",
-    abstract: "Train the pseudo-likelihood attractor network (D'Amico & Negri) on MNIST without backpropagation.",
+    abstract:
+      "Train the pseudo-likelihood attractor network (D'Amico & Negri) on MNIST or Fashion-MNIST without backpropagation.",
     discussion: """
-      The first --count MNIST training digits become states of N = 25 tokens of d = 32 (central \
+      The first --count training images of --dataset (mnist or fashion-mnist) become states of N = 25 tokens of d = 32 (central \
       20 × 20 crop, 4 × 4 patches, pixel ↦ (cos πv/2, sin πv/2), a seeded orthogonal projection; \
       Docs/PseudoLikelihood.md). The couplings are trained by the local rule (gradient descent on \
       the local energies) or, with --rule contrastive, by contrastive divergence with \
@@ -16,17 +17,24 @@ public struct TrainPseudoLikelihood: ParsableCommand {
       Σ_j ‖J_ij‖_F ≤ 1/κ keep them bounded. The model folder (config.json, weights.safetensors with \
       the couplings (N, N, d, d) and 100 example states, CARD.md) is written after every epoch to \
       --output-dir (default report-train-pseudo-likelihood); the same command with --resume continues \
-      from the last epoch written. Needs `python3 Scripts/fetch_mnist.py` first. Analyse it with \
+      from the last epoch written. Needs `python3 Scripts/fetch_mnist.py` (MNIST) or `bash \
+      Scripts/fetch_fashion_mnist.sh` (Fashion-MNIST) first. Analyse it with \
       `attractor analyze --model-folder <dir>`. Defaults (those of `reproduce pseudo-likelihood`): \
       --count 10000, --epochs 5, --batch-size 100, --learning-rate 0.5, --weight-decay 1, --beta 4, \
       --gamma 0.5. An interrupted run continues with the same command and --resume.
       """)
 
-  @Option(parsing: .unconditional, help: ArgumentHelp("MNIST training digits used.", valueName: "n"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Training images used.", valueName: "n"))
   var count = 10_000
 
-  @Option(help: ArgumentHelp("MNIST: folder of the IDX files.", valueName: "dir"))
-  var mnist = "Data/mnist"
+  @Option(help: "The image data set: mnist or fashion-mnist.")
+  var dataset: ImageDataset = .mnist
+
+  @Option(
+    help: ArgumentHelp(
+      "Folder of the data set's IDX files (default Data/mnist, or Data/fashion-mnist with --dataset fashion-mnist).",
+      valueName: "dir"))
+  var mnist: String?
 
   @Option(help: "Learning rule: local or contrastive.")
   var rule = "local"
@@ -99,7 +107,8 @@ public struct TrainPseudoLikelihood: ParsableCommand {
       "\(learningRate)", "--batch-size", "\(batchSize)", "--seed", "\(seed.seed)",
     ]
     if rule == "contrastive" { parts += ["--contrastive-steps", "\(contrastiveSteps)"] }
-    if mnist != "Data/mnist" { parts += ["--mnist", mnist] }
+    if dataset != .mnist { parts += ["--dataset", dataset.rawValue] }
+    if let mnist, mnist != dataset.defaultDirectory { parts += ["--mnist", mnist] }
     if let dir = output.outputDirectory { parts += ["--output-dir", dir] }
     return parts.joined(separator: " ")
   }
@@ -114,7 +123,8 @@ public struct TrainPseudoLikelihood: ParsableCommand {
     do {
       summary = try PseudoLikelihoodTraining(
         inverseTemperature: inverseTemperature, selfCoupling: selfCoupling, trainer: trainer, trainCount: count,
-        mnistDirectory: URL(fileURLWithPath: mnist), command: commandLine, log: { printToStandardError($0) }
+        dataset: dataset, dataDirectory: URL(fileURLWithPath: mnist ?? dataset.defaultDirectory), command: commandLine,
+        log: { printToStandardError($0) }
       ).run(into: folder, resume: resume)
     } catch { throw CommandFailure("training failed: \(error)") }
     if json.json { try json.printJSON(summary) } else { print(summary.markdown, terminator: "") }

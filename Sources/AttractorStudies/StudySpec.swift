@@ -179,14 +179,17 @@ public struct StudySpec: Sendable, Equatable, Codable {
 
   /// The built-in study of `attractor compare`: a load sweep of Gaussian patterns (N(0, 1)
   /// entries) in d = 64, K = 4 … 512 (``standardPatternCounts``); classical, modern β = 1/8 and
-  /// 1/2, dense x³ and exp; noise, mask and overlap at three levels; T = 1, 5, 10; three seeds;
-  /// 128 queries per cell; single precision. The report shows recall against K/d with each model's capacity formula
+  /// 1/2, dense x³ and exp, trained attention, pseudo-likelihood; noise, mask and overlap at three
+  /// levels; T = 1, 5, 10; three seeds; 128 queries per cell; single precision where a model has a
+  /// Float path (attention and pseudo-likelihood run in double). The report shows recall against K/d
+  /// with each model's capacity formula
   /// and the full corruption tables at K = 32.
   ///
-  /// No attention row: one-layer identity attention with logits q·k/√d is the modern update with
-  /// β = 1/√d = 1/8 (``/AttractorModels/IterativeAttention`` derives it), so its row duplicated
-  /// "modern β=0.125"; a trained attention model would need training per pattern draw, which this
-  /// study does not do (study files can still name `attention`).
+  /// The attention row is a trained model (`"projections": "trained"`: one layer, one head, its
+  /// projections trained on each draw's own patterns, see ``IterativeAttentionFactory``): untrained
+  /// identity attention with logits q·k/√d is the modern update with β = 1/√d = 1/8, so it would
+  /// duplicate "modern β=0.125". The pseudo-likelihood network stores each draw's patterns by its
+  /// local rule (4 tokens of 16).
   public static let standard: StudySpec = {
     func entry(_ factory: any StudyModelFactory.Type, _ values: [String: StudyValue]) -> StudyModelEntry {
       var filled: [String: StudyValue] = [:]
@@ -202,6 +205,8 @@ public struct StudySpec: Sendable, Equatable, Codable {
         entry(ModernHopfieldFactory.self, ["beta": .number(0.5)]),
         entry(DensePolynomialFactory.self, ["degree": .number(3)]),
         entry(DenseExponentialFactory.self, ["beta": .number(1)]),
+        entry(IterativeAttentionFactory.self, ["projections": .string("trained")]),
+        entry(PseudoLikelihoodFactory.self, [:]),
       ],
       datasets: standardPatternCounts.map {
         StudyDataset(kind: .gaussian, label: "gaussian K=\($0) d=64", count: $0, dimension: 64, standardDeviation: 1)

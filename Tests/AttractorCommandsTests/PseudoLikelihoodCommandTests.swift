@@ -42,5 +42,14 @@ struct PseudoLikelihoodCommandTests {
         "train", "pseudo-likelihood", "--mnist", dir.appendingPathComponent("none").path, "--output-dir", dir.path,
       ]) as? TrainPseudoLikelihood)
     #expect { try train.run() } throws: { "\($0)".contains("fetch_mnist.py") }
+    let fashion = try #require(
+      try Attractor.parseAsRoot([
+        "train", "pseudo-likelihood", "--dataset", "fashion-mnist", "--mnist", dir.appendingPathComponent("none").path,
+        "--output-dir", dir.path,
+      ]) as? TrainPseudoLikelihood)
+    #expect { try fashion.run() } throws: { "\($0)".contains("fetch_fashion_mnist.sh") }
+    #expect(throws: (any Error).self) {
+      try Attractor.parseAsRoot(["reproduce", "pseudo-likelihood", "--dataset", "cifar"])
+    }
   }
 }

@@ -55,7 +55,7 @@ struct PseudoLikelihoodReproductionTests {
   func missingMNIST() throws {
     let empty = FileManager.default.temporaryDirectory.appendingPathComponent("pl-none-\(UUID().uuidString)")
     let run = PseudoLikelihoodReproduction(
-      settings: .quick, seed: 0, mnistDirectory: empty, command: "test", log: { _ in })
+      settings: .quick, seed: 0, dataDirectory: empty, command: "test", log: { _ in })
     #expect { try run.run(into: empty) } throws: { "\($0)".contains("fetch_mnist.py") }
   }
 
@@ -76,11 +76,12 @@ struct PseudoLikelihoodReproductionTests {
     settings.baselineTrainCount = 20
     settings.overlapReferences = 20
     let results = try PseudoLikelihoodReproduction(
-      settings: settings, seed: 0, mnistDirectory: mnist, command: "test", log: { _ in }
+      settings: settings, seed: 0, dataDirectory: mnist, command: "test", log: { _ in }
     ).run(into: output)
     for file in [
       "README.md", "results.json", "mse-masking.svg", "mse-denoising.svg", "overlaps.svg", "digits-masking.png",
-      "digits-denoising.png", "model/config.json", "model/weights.safetensors",
+      "digits-denoising.png", "digits-masking.svg", "digits-denoising.svg", "model/config.json",
+      "model/weights.safetensors",
     ] {
       #expect(FileManager.default.fileExists(atPath: output.appendingPathComponent(file).path), "\(file)")
     }
@@ -91,6 +92,46 @@ struct PseudoLikelihoodReproductionTests {
     }
     let loaded = try PseudoLikelihoodModelFolder.load(from: output.appendingPathComponent("model"))
     #expect(loaded.record.configuration.tokens == 25)
+    // The grid: 6 rows × 3 tiles of 20 × 20 enlarged 3× with gaps of 2·3 pixels, labelled in the SVG.
+    let png = try Data(contentsOf: output.appendingPathComponent("digits-masking.png"))
+    let width = png[16..<20].reduce(0) { $0 << 8 | Int($1) }, height = png[20..<24].reduce(0) { $0 << 8 | Int($1) }
+    #expect(width == 3 * 66 - 6 && height == 6 * 66 - 6)  // cue, t = 1, clean (T = 4)
+    let svg = try String(contentsOf: output.appendingPathComponent("digits-masking.svg"), encoding: .utf8)
+    for label in ["cue", "t = 1", "clean", "test #0: 1", "data:image/png;base64,"] {
+      #expect(svg.contains(label), "\(label)")
+    }
+    #expect(results.dataset == .mnist)
+  }
+
+  @Test(
+    "--dataset fashion-mnist: the same files read as Fashion-MNIST, named so in the report; missing files name its script"
+  )
+  func fashionMNIST() throws {
+    let folder = try fakeMNIST(train: 40, test: 4)
+    let output = FileManager.default.temporaryDirectory.appendingPathComponent("pl-fashion-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+    defer {
+      try? FileManager.default.removeItem(at: folder)
+      try? FileManager.default.removeItem(at: output)
+    }
+    var settings = PseudoLikelihoodReproduction.Settings.quick
+    (settings.maxIterations, settings.trainCount, settings.testCount) = (2, 40, 4)
+    (settings.baselineMemory, settings.baselineTrainCount, settings.overlapReferences) = (10, 20, 20)
+    settings.contrastiveEpochs = 0
+    let results = try PseudoLikelihoodReproduction(
+      settings: settings, seed: 0, dataset: .fashionMNIST, dataDirectory: folder, command: "test", log: { _ in }
+    ).run(into: output)
+    #expect(results.dataset == .fashionMNIST)
+    let readme = try String(contentsOf: output.appendingPathComponent("README.md"), encoding: .utf8)
+    #expect(readme.contains("on Fashion-MNIST") && readme.contains("The paper reports MNIST only"))
+    let svg = try String(contentsOf: output.appendingPathComponent("digits-denoising.svg"), encoding: .utf8)
+    #expect(svg.contains("test #0: Trouser"))  // label 1
+    let empty = FileManager.default.temporaryDirectory.appendingPathComponent("pl-none-\(UUID().uuidString)")
+    #expect {
+      try PseudoLikelihoodReproduction(
+        settings: settings, seed: 0, dataset: .fashionMNIST, dataDirectory: empty, command: "test", log: { _ in }
+      ).run(into: empty)
+    } throws: { "\($0)".contains("fetch_fashion_mnist.sh") }
   }
 }
 

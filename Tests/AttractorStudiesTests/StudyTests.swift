@@ -237,7 +237,7 @@ struct StudyTests {
           {"model": "classical", "beta": 2},
           {"model": "attention", "heads": 3},
           {"model": "dense-polynomial", "degree": 2.5},
-          {"model": "attention", "projections": "trained"},
+          {"model": "attention", "projections": "learned"},
           {"model": "modern", "beta": 1, "label": "same"},
           {"model": "modern", "beta": 2, "label": "same"},
           "modern"
@@ -321,7 +321,7 @@ struct StudyTests {
     #expect(standard.spec == StudySpec.standard)
     let reparsed = try StudySpec.parse(Data(StudySpec.standard.studyFileJSON().utf8))
     #expect(reparsed.spec == StudySpec.standard && reparsed.specHash == standard.specHash)
-    #expect(standard.cells.count == 5 * StudySpec.standardPatternCounts.count * 9 * 3)
+    #expect(standard.cells.count == 7 * StudySpec.standardPatternCounts.count * 9 * 3)
     // No two models of the built-in study are the same update (identity attention was modern β = 1/√d).
     #expect(Set(standard.spec.models.map { "\($0.model) \($0.parameters)" }).count == standard.spec.models.count)
   }

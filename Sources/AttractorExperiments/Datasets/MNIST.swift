@@ -3,7 +3,8 @@ import AttractorLinearAlgebra
 import Foundation
 
 /// The MNIST digits in their IDX files: the one reader of MNIST-format data, used by
-/// ``MNISTEmbedding`` and by the `mnist` datasets of comparative studies.
+/// ``MNISTEmbedding``, by the `mnist` datasets of comparative studies and, through ``ImageDataset``,
+/// for Fashion-MNIST (the same layout and file names).
 ///
 /// ```
 /// <directory>/train-images-idx3-ubyte   60,000 × 28 × 28 unsigned bytes
@@ -36,12 +37,15 @@ public enum MNIST {
   /// Reads an IDX image file as one row per image: N × (h·w) raw pixel values 0…255 as doubles.
   ///
   /// Validates that the file exists, parses as IDX, has rank 3 with N ≥ 1 (and N = `count` when
-  /// given), and that every value is in 0…255.
+  /// given), and that every value is in 0…255. `hint` is quoted when the file is missing (Fashion-MNIST,
+  /// read by the same code through ``ImageDataset``, has its own).
   ///
   /// - Throws: ``DatasetError/missingFile(path:hint:)`` with ``fetchHint``, or
   ///   ``DatasetError/badFile(path:reason:)`` naming what is wrong.
-  public static func images(at url: URL, count: Int? = nil) throws(DatasetError) -> Matrix<Double> {
-    let tensor = try read(url)
+  public static func images(at url: URL, count: Int? = nil, hint: String = fetchHint) throws(DatasetError)
+    -> Matrix<Double>
+  {
+    let tensor = try read(url, hint: hint)
     guard tensor.rank == 3, tensor.shape[0] >= 1 else {
       throw .badFile(path: url.path, reason: "an array of shape \(tensor.shape); MNIST images are N × 28 × 28")
     }
@@ -65,8 +69,8 @@ public enum MNIST {
   ///
   /// - Throws: ``DatasetError/missingFile(path:hint:)`` with ``fetchHint``, or
   ///   ``DatasetError/badFile(path:reason:)`` for a wrong shape or labels outside 0…9.
-  public static func labels(at url: URL, count: Int? = nil) throws(DatasetError) -> [Int] {
-    let tensor = try read(url)
+  public static func labels(at url: URL, count: Int? = nil, hint: String = fetchHint) throws(DatasetError) -> [Int] {
+    let tensor = try read(url, hint: hint)
     guard tensor.rank == 1, count.map({ tensor.shape == [$0] }) ?? true else {
       throw .badFile(path: url.path, reason: "shape \(tensor.shape), expected [\(count.map(String.init) ?? "N")]")
     }
@@ -78,8 +82,8 @@ public enum MNIST {
     return values.map { Int($0) }
   }
 
-  private static func read(_ url: URL) throws(DatasetError) -> Tensor {
-    guard FileManager.default.fileExists(atPath: url.path) else { throw .missingFile(path: url.path, hint: fetchHint) }
+  private static func read(_ url: URL, hint: String) throws(DatasetError) -> Tensor {
+    guard FileManager.default.fileExists(atPath: url.path) else { throw .missingFile(path: url.path, hint: hint) }
     do {
       return try IDXFile.read(from: url)
     } catch {

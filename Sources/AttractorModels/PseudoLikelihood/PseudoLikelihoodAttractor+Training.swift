@@ -55,7 +55,7 @@ extension PseudoLikelihoodAttractor {
     workspace ws: inout Workspace
   ) -> Double {
     let b = states.rows, n = tokenCount, d = tokenWidth, nd = n * d
-    forward(states, workspace: &ws)
+    attentionWeights(states, workspace: &ws)
     var cost = 0.0
     let inverseLambda = 1 / configuration.inverseTemperature
     for k in 0..<(b * n) { cost -= (Double(ws.maxima[k]) + Foundation.log(Double(ws.sums[k]))) * inverseLambda }
@@ -70,8 +70,7 @@ extension PseudoLikelihoodAttractor {
                 for a in 0..<d { s[base + a] = 0 }
                 continue
               }
-              let k = r * n + i
-              let alpha = Scalar.exp(ws.logits[k * n + j] - ws.maxima[k]) / ws.sums[k]
+              let alpha = ws.logits[(r * n + i) * n + j]
               for a in 0..<d { s[base + a] = alpha * x[base + a] }
             }
           }
@@ -100,7 +99,7 @@ extension PseudoLikelihoodAttractor {
     while start < states.rows {
       let end = min(start + batchSize, states.rows)
       let chunk = states.rows(at: start..<end)
-      forward(chunk, workspace: &ws)
+      attentionWeights(chunk, workspace: &ws)
       for k in 0..<(chunk.rows * tokenCount) {
         total -= (Double(ws.maxima[k]) + Foundation.log(Double(ws.sums[k]))) / configuration.inverseTemperature
       }
@@ -163,10 +162,8 @@ extension PseudoLikelihoodAttractor {
     for j in 0..<n {
       for i in 0..<n where i != j {
         let base = (j * n + i) * dd
-        var s = 0.0
-        for k in 0..<dd {
-          let v = Double(sourceMajorCouplings.elements[base + k])
-          s += v * v
+        let s = sourceMajorCouplings.withUnsafeBufferPointer { w in
+          Double(Self.dot(w.baseAddress! + base, w.baseAddress! + base, count: dd))
         }
         out[i] += s.squareRoot()
       }

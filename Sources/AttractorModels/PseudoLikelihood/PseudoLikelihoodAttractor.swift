@@ -238,9 +238,7 @@ public struct PseudoLikelihoodAttractor<Scalar: LinearAlgebraScalar>: UpdateRule
                     for i in 0..<n where i != j {
                       let xi = x.baseAddress! + r * nd + i * d
                       let fi = f.baseAddress! + r * nd + i * d
-                      var dotValue: Scalar = 0
-                      for a in 0..<d { dotValue += xi[a] * fi[a] }
-                      let l = lambda * dotValue
+                      let l = lambda * Self.dot(xi, fi, count: d)
                       let k = r * n + i
                       lg[k * n + j] = l
                       let ai = acc.baseAddress! + r * nd + i * d
@@ -271,6 +269,81 @@ public struct PseudoLikelihoodAttractor<Scalar: LinearAlgebraScalar>: UpdateRule
           let base = r * nd + i * d
           for a in 0..<d { acc[base + a] *= inv }
         }
+      }
+    }
+  }
+
+  /// Σ_a x[a] y[a] with four partial sums (independent chains the compiler can keep in registers;
+  /// a single running sum serialises on the adder's latency).
+  @inline(__always)
+  static func dot(_ x: UnsafePointer<Scalar>, _ y: UnsafePointer<Scalar>, count d: Int) -> Scalar {
+    var s0: Scalar = 0, s1: Scalar = 0, s2: Scalar = 0, s3: Scalar = 0
+    var a = 0
+    while a + 4 <= d {
+      s0 += x[a] * y[a]
+      s1 += x[a + 1] * y[a + 1]
+      s2 += x[a + 2] * y[a + 2]
+      s3 += x[a + 3] * y[a + 3]
+      a += 4
+    }
+    while a < d {
+      s0 += x[a] * y[a]
+      a += 1
+    }
+    return (s0 + s1) + (s2 + s3)
+  }
+
+  /// The attention weights only, for training: the N field GEMMs of ``forward(_:workspace:)`` and
+  /// the logits, then one softmax over the sources of every (state, target) pair, leaving
+  /// α_{i←j} in `logits[(r·N + i)·N + j]` (α_{i←i} = 0) and the softmax maximum and sum in `maxima`
+  /// and `sums` (so e_i = −(m_i + log s_i)/λ). Skips the fields' weighted sum h_i, which the
+  /// learning rules do not need, and computes each exponential once.
+  @_specialize(exported:true,where Scalar == Float)
+  @_specialize(exported:true,where Scalar == Double)
+  func attentionWeights(_ states: Matrix<Scalar>, workspace ws: inout Workspace) {
+    let b = states.rows, n = tokenCount, d = tokenWidth, nd = n * d
+    precondition(states.columns == nd, "PseudoLikelihoodAttractor: states have \(states.columns) columns, need \(nd)")
+    ws.fit(batch: b, tokens: n, width: d)
+    let lambda = Scalar(configuration.inverseTemperature)
+    for j in 0..<n {
+      states.withUnsafeBufferPointer { x in
+        sourceMajorCouplings.withUnsafeBufferPointer { w in
+          ws.fields.withUnsafeMutableBufferPointer { f in
+            Scalar.gemm(
+              transposeA: false, transposeB: true, m: b, n: nd, k: d, alpha: 1,
+              a: x.baseAddress! + j * d, lda: nd, b: w.baseAddress! + j * nd * d, ldb: d,
+              beta: 0, c: f.baseAddress!, ldc: nd)
+          }
+        }
+      }
+      states.withUnsafeBufferPointer { x in
+        ws.fields.withUnsafeBufferPointer { f in
+          ws.logits.withUnsafeMutableBufferPointer { lg in
+            for r in 0..<b {
+              for i in 0..<n where i != j {
+                let base = r * nd + i * d
+                lg[(r * n + i) * n + j] = lambda * Self.dot(x.baseAddress! + base, f.baseAddress! + base, count: d)
+              }
+            }
+          }
+        }
+      }
+    }
+    ws.logits.withUnsafeMutableBufferPointer { lg in
+      for k in 0..<(b * n) {
+        let i = k % n, row = lg.baseAddress! + k * n
+        var m = -Scalar.infinity
+        for j in 0..<n where j != i { m = max(m, row[j]) }
+        var sum: Scalar = 0
+        for j in 0..<n where j != i {
+          let e = Scalar.exp(row[j] - m)
+          row[j] = e
+          sum += e
+        }
+        let inverse = 1 / sum
+        for j in 0..<n { row[j] = j == i ? 0 : row[j] * inverse }
+        ws.maxima[k] = m
+        ws.sums[k] = sum
       }
     }
   }

@@ -12,8 +12,11 @@ import AttractorModels
 /// Keys and values are the stored patterns (K = V = X). With the defaults (one layer, one head,
 /// τ = 1, identity projections) a step is plain attention with the 1/√d scale, i.e. the modern
 /// Hopfield update with β = 1/√d. `"projections": "random"` draws every W from N(0, 1/d), seeded
-/// by the cell's seed. The regime of end states comes from the first layer's attention weights
-/// (averaged over heads).
+/// by the cell's seed. `"projections": "trained"` starts from the identity and trains all projections
+/// on the study's own patterns (corrupted cues → their pattern, one-step loss, AdamW, early stopping;
+/// `epochs` at most; the recipe is `TrainedAttention` in IterativeAttentionFactory+Training.swift), so the row is a trained attention model and
+/// not a copy of the modern network. The regime of end states comes from the first layer's attention
+/// weights (averaged over heads).
 ///
 /// Parameters are read in ``init(parameters:)`` and the model is built in
 /// ``make(patterns:seed:)``: a new source of projections (such as trained weights from a model
@@ -29,22 +32,27 @@ public struct IterativeAttentionFactory: StudyModelFactory {
     .integer("heads", summary: "heads per layer (must divide d)", default: 1, range: 1...4096),
     .positiveNumber("temperature", summary: "temperature τ", default: 1),
     StudyParameter(
-      name: "projections", kind: .choice(["identity", "random"]),
-      summary: "W_Q, W_K, W_V, W_O: identity, or random N(0, 1/d) seeded by the cell's seed",
+      name: "projections", kind: .choice(["identity", "random", "trained"]),
+      summary:
+        "W_Q, W_K, W_V, W_O: identity, random N(0, 1/d) seeded by the cell's seed, or trained on the study's patterns",
       defaultValue: .string("identity")),
+    .integer("epochs", summary: "training epochs at most (projections = trained)", default: 20, range: 1...10_000),
   ]
 
   public let layers: Int
   public let heads: Int
   public let temperature: Double
-  /// `identity` or `random`.
+  /// `identity`, `random` or `trained`.
   public let projections: String
+  /// Training epochs at most (early stopping), for `trained`.
+  public let epochs: Int
 
   public init(parameters: StudyParameterValues) throws(StudyParameterError) {
     layers = parameters.integer("layers")
     heads = parameters.integer("heads")
     temperature = parameters.number("temperature")
     projections = parameters.string("projections")
+    epochs = parameters.integer("epochs")
   }
 
   public var label: String {
@@ -53,6 +61,7 @@ public struct IterativeAttentionFactory: StudyModelFactory {
     if heads != 1 { s += " H\(heads)" }
     if temperature != 1 { s += " τ=\(compactNumber(temperature))" }
     if projections != "identity" { s += " \(projections)" }
+    if projections == "trained" && epochs != 20 { s += " \(epochs) epochs" }
     return s
   }
 
@@ -76,6 +85,13 @@ public struct IterativeAttentionFactory: StudyModelFactory {
       return try IterativeAttention.random(
         configuration: configuration, keys: patterns, values: patterns, generator: &generator)
     }
-    return try IterativeAttention.identity(configuration: configuration, keys: patterns, values: patterns)
+    let identity = try IterativeAttention.identity(configuration: configuration, keys: patterns, values: patterns)
+    guard projections == "trained" else { return identity }
+    let key = TrainedAttentionCache.key(
+      patterns: patterns, seed: seed,
+      settings: [UInt64(layers), UInt64(heads), temperature.bitPattern, UInt64(epochs)])
+    return try TrainedAttentionCache.shared.model(key: key) {
+      try TrainedAttention.train(identity, patterns: patterns, epochs: epochs, seed: seed)
+    }
   }
 }

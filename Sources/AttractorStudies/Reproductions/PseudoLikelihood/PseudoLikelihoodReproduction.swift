@@ -6,8 +6,8 @@ import AttractorModels
 import AttractorPlots
 import Foundation
 
-/// D'Amico & Negri (arXiv:2409.16112) on MNIST: a ``PseudoLikelihoodAttractor`` trained by the local
-/// rule on clean digits, then run from masked and from noisy digits; the pixel MSE against the number
+/// D'Amico & Negri (arXiv:2409.16112) on MNIST or Fashion-MNIST (``/AttractorExperiments/ImageDataset``):
+/// a ``PseudoLikelihoodAttractor`` trained by the local rule on clean images, then run from masked and from noisy digits; the pixel MSE against the number
 /// of iterations t = 1 … T, beside the iterative-attention block trained by backpropagation and
 /// applied t times; overlaps of the trajectories with the nearest training and test digits; the fixed
 /// points reached from the cues, with their spectra (`?geev`). Docs/PseudoLikelihood.md.
@@ -63,16 +63,21 @@ public struct PseudoLikelihoodReproduction: Sendable {
 
   public var settings: Settings
   public var seed: UInt64
-  public var mnistDirectory: URL
+  /// MNIST or Fashion-MNIST (the same pipeline and settings for both).
+  public var dataset: ImageDataset
+  /// The folder of the data set's four IDX files.
+  public var dataDirectory: URL
   public var command: String
   public var log: @Sendable (String) -> Void
 
   public init(
-    settings: Settings, seed: UInt64, mnistDirectory: URL, command: String, log: @escaping @Sendable (String) -> Void
+    settings: Settings, seed: UInt64, dataset: ImageDataset = .mnist, dataDirectory: URL, command: String,
+    log: @escaping @Sendable (String) -> Void
   ) {
     self.settings = settings
     self.seed = seed
-    self.mnistDirectory = mnistDirectory
+    self.dataset = dataset
+    self.dataDirectory = dataDirectory
     self.command = command
     self.log = log
   }
@@ -113,6 +118,8 @@ public struct PseudoLikelihoodReproduction: Sendable {
 
   /// Everything a run measured.
   public struct Results: Sendable, Codable {
+    /// The data set the run used.
+    public var dataset: ImageDataset
     public var settings: Settings
     public var seed: UInt64
     public var command: String
@@ -192,19 +199,20 @@ public struct PseudoLikelihoodReproduction: Sendable {
     return (nearest / Double(states.rows), own / Double(states.rows))
   }
 
+  /// Enlargement of the digit grids (each pixel of the 20 × 20 crop becomes gridScale × gridScale).
+  public static let gridScale = 3
+
   /// Runs the study and writes the report into `output`.
   public func run(into output: URL) throws -> Results {
     let clock = ContinuousClock()
     let started = clock.now
     let s = settings
-    for name in MNIST.fileNames
-    where !FileManager.default.fileExists(atPath: mnistDirectory.appendingPathComponent(name).path) {
-      throw DatasetError.missingFile(path: mnistDirectory.appendingPathComponent(name).path, hint: MNIST.fetchHint)
-    }
-    let trainImages = try MNIST.images(at: mnistDirectory.appendingPathComponent(MNIST.trainingImages))
-    let testImages = try MNIST.images(at: mnistDirectory.appendingPathComponent(MNIST.testImages))
+    try dataset.checkFiles(in: dataDirectory)
+    let trainImages = try dataset.images(.training, in: dataDirectory)
+    let testSet = try dataset.load(.test, in: dataDirectory)
+    let testImages = testSet.images
     guard s.trainCount <= trainImages.rows, s.testCount <= testImages.rows else {
-      throw PixelTokenEmbedding.InvalidParameter("more digits requested than MNIST holds")
+      throw PixelTokenEmbedding.InvalidParameter("more images requested than \(dataset.displayName) holds")
     }
     let trainCrops = PixelTokenEmbedding.crop(trainImages.rows(at: 0..<s.trainCount))
     let testCrops = PixelTokenEmbedding.crop(testImages.rows(at: 0..<s.testCount))
@@ -212,7 +220,9 @@ public struct PseudoLikelihoodReproduction: Sendable {
     let n = embedding.tokens, d = embedding.tokenWidth
     let train: Matrix<Float> = embedding.embed(trainCrops)
     let test: Matrix<Float> = embedding.embed(testCrops)
-    log("pseudo-likelihood: \(s.trainCount) training and \(s.testCount) test digits, N = \(n) tokens of d = \(d)")
+    log(
+      "pseudo-likelihood on \(dataset.displayName): \(s.trainCount) training and \(s.testCount) test images, "
+        + "N = \(n) tokens of d = \(d)")
 
     // 1. The attractor, trained by the local rule on clean digits.
     let configuration = PseudoLikelihoodConfiguration(
@@ -242,12 +252,14 @@ public struct PseudoLikelihoodReproduction: Sendable {
     }
     let record = PseudoLikelihoodModelFolder(
       configuration: configuration, trainer: trainer, history: history,
-      data: "MNIST training digits 0..<\(s.trainCount), central 20×20 crop, \(s.patchSide)×\(s.patchSide) patches, "
+      data:
+        "\(dataset.displayName) training images 0..<\(s.trainCount), central 20×20 crop, \(s.patchSide)×\(s.patchSide) patches, "
         + "pixel ↦ (cos πv/2, sin πv/2), orthogonal projection seeded \(seed) (PixelTokenEmbedding)",
       command: command)
     try PseudoLikelihoodModelFolder.save(
       model, record: record, examples: train.rows(at: 0..<min(100, train.rows)),
-      card: "# Pseudo-likelihood attractor on MNIST\n\nMade by `\(command)` (its reproduction report).\n",
+      card:
+        "# Pseudo-likelihood attractor on \(dataset.displayName)\n\nMade by `\(command)` (its reproduction report).\n",
       to: output.appendingPathComponent("model"))
 
     // 2. The baseline: one attention block over a memory of training digits, trained by backprop
@@ -334,24 +346,28 @@ public struct PseudoLikelihoodReproduction: Sendable {
         if overlapTimes.contains(t) { recordOverlaps(state) }
         if gridTimes.contains(t) { gridRows[t] = decoded }
       }
-      // Grid: one row per digit: cue, t = 1, 5, 10, 100, target.
-      let columns = 2 + gridTimes.count
-      let side = PixelTokenEmbedding.cropSide, gap = 2
-      let width = columns * (side + gap), height = shown * (side + gap)
-      var pixels = [Double](repeating: 0.15, count: width * height)
-      for r in 0..<shown {
-        var panels: [[Double]] = [cues.crops.row(r)]
-        for t in gridTimes { panels.append(gridRows[t]!.row(r)) }
-        panels.append(testCrops.row(r))
-        for (c, panel) in panels.enumerated() {
-          for y in 0..<side {
-            for x in 0..<side { pixels[(r * (side + gap) + y) * width + c * (side + gap) + x] = panel[y * side + x] }
-          }
-        }
-      }
+      // Grid: one row per image: cue, t = 1, 5, 10, 100, target; enlarged 3× (PNG) and labelled (SVG).
+      let side = PixelTokenEmbedding.cropSide
+      var grid = ImageGrid(
+        tileHeight: side, tileWidth: side,
+        tiles: (0..<shown).map { r in
+          [cues.crops.row(r)] + gridTimes.map { gridRows[$0]!.row(r) } + [testCrops.row(r)]
+        })
+      grid.scale = Self.gridScale
+      grid.title = "\(dataset.displayName) \(task): pseudo-likelihood network, local rule"
+      grid.columnLabels = ["cue"] + gridTimes.map { "t = \($0)" } + ["clean"]
+      grid.rowLabels = (0..<shown).map { "test #\($0): \(dataset.classNames[testSet.labels[$0]])" }
+      let big = try grid.composed()
       try AtomicFile.write(
-        GrayscalePNG.encode(width: width, height: height, pixels: pixels),
+        GrayscalePNG.encode(width: big.width, height: big.height, pixels: big.pixels),
         to: output.appendingPathComponent("digits-\(task).png"))
+      let small = try grid.composed(scale: 1)
+      try AtomicFile.write(
+        Data(
+          try grid.svg(
+            png: GrayscalePNG.encode(width: small.width, height: small.height, pixels: small.pixels), pngScale: 1
+          ).utf8),
+        to: output.appendingPathComponent("digits-\(task).svg"))
       tasks.append(result)
       log(
         "  \(task): cue MSE \(NumberFormat.compact(result.cueMSE)), best t = \((result.mse.indices.min { result.mse[$0] < result.mse[$1] } ?? 0) + 1)"
@@ -389,7 +405,7 @@ public struct PseudoLikelihoodReproduction: Sendable {
     }
 
     let results = Results(
-      settings: s, seed: seed, command: command, tokens: n, tokenWidth: d,
+      dataset: dataset, settings: s, seed: seed, command: command, tokens: n, tokenWidth: d,
       parameterCount: configuration.parameterCount, baselineParameterCount: 4 * (n * d) * (n * d),
       trainingSeconds: trainingSeconds, baselineTrainingSeconds: baselineSeconds, trainingCost: history.epochCost,
       contrastiveCost: contrastiveHistory?.epochCost ?? [],

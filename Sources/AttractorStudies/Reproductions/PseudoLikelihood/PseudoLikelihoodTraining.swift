@@ -6,20 +6,24 @@ import AttractorModels
 import Foundation
 
 /// `attractor train pseudo-likelihood` as a library call: a ``/AttractorModels/PseudoLikelihoodAttractor``
-/// trained on MNIST digits (``PixelTokenEmbedding``) by the local or the contrastive rule, written as a
+/// trained on MNIST or Fashion-MNIST images (``/AttractorExperiments/ImageDataset``, ``PixelTokenEmbedding``) by the local or the contrastive rule, written as a
 /// model folder after every epoch, so that an interrupted run resumes from the last epoch written.
 public struct PseudoLikelihoodTraining: Sendable {
   public var configuration: PseudoLikelihoodConfiguration
   public var trainer: PseudoLikelihoodTrainer
   public var trainCount: Int
   public var patchSide: Int
-  public var mnistDirectory: URL
+  /// MNIST or Fashion-MNIST.
+  public var dataset: ImageDataset
+  /// The folder of the data set's four IDX files.
+  public var dataDirectory: URL
   public var command: String
   public var log: @Sendable (String) -> Void
 
   public init(
     inverseTemperature: Double, selfCoupling: Double, trainer: PseudoLikelihoodTrainer, trainCount: Int,
-    patchSide: Int = 4, mnistDirectory: URL, command: String, log: @escaping @Sendable (String) -> Void
+    patchSide: Int = 4, dataset: ImageDataset = .mnist, dataDirectory: URL, command: String,
+    log: @escaping @Sendable (String) -> Void
   ) throws {
     let embedding = try PixelTokenEmbedding(patchSide: patchSide, seed: trainer.seed)
     configuration = PseudoLikelihoodConfiguration(
@@ -30,7 +34,8 @@ public struct PseudoLikelihoodTraining: Sendable {
     self.trainer = trainer
     self.trainCount = trainCount
     self.patchSide = patchSide
-    self.mnistDirectory = mnistDirectory
+    self.dataset = dataset
+    self.dataDirectory = dataDirectory
     self.command = command
     self.log = log
   }
@@ -63,11 +68,8 @@ public struct PseudoLikelihoodTraining: Sendable {
   public func run(into folder: URL, resume: Bool = false) throws -> Summary {
     let clock = ContinuousClock()
     let started = clock.now
-    for name in MNIST.fileNames
-    where !FileManager.default.fileExists(atPath: mnistDirectory.appendingPathComponent(name).path) {
-      throw DatasetError.missingFile(path: mnistDirectory.appendingPathComponent(name).path, hint: MNIST.fetchHint)
-    }
-    let images = try MNIST.images(at: mnistDirectory.appendingPathComponent(MNIST.trainingImages))
+    try dataset.checkFiles(in: dataDirectory)
+    let images = try dataset.images(.training, in: dataDirectory)
     guard trainCount >= 1 && trainCount <= images.rows else {
       throw PixelTokenEmbedding.InvalidParameter("--count must be in 1…\(images.rows), got \(trainCount)")
     }
@@ -76,7 +78,7 @@ public struct PseudoLikelihoodTraining: Sendable {
     var model = try PseudoLikelihoodAttractor<Float>.zero(configuration: configuration)
     var history: PseudoLikelihoodTrainer.History? = nil
     let dataDescription =
-      "MNIST training digits 0..<\(trainCount), central 20×20 crop, \(patchSide)×\(patchSide) patches, "
+      "\(dataset == .mnist ? "MNIST training digits" : "\(dataset.displayName) training images") 0..<\(trainCount), central 20×20 crop, \(patchSide)×\(patchSide) patches, "
       + "pixel ↦ (cos πv/2, sin πv/2), orthogonal projection seeded \(trainer.seed) (PixelTokenEmbedding)"
     if resume {
       let loaded = try PseudoLikelihoodModelFolder.load(from: folder)
