@@ -17,6 +17,7 @@ public struct Bench: ParsableCommand {
       BenchUpdate.self, BenchIterativeAttention.self, BenchClassify.self, BenchDenseSweep.self, BenchCompare.self,
       BenchEncoder.self,
       BenchInContextDenoising.self,
+      BenchOnlineSoftmax.self,
     ])
 
   public init() {}
