@@ -21,6 +21,7 @@ extension RecallSession {
     }
     var notes: [String] = []
     let root = SeededGenerator(seed: seed)
+    let openStart = StreamTiming()
     let source: MappedNumPyMatrix
     do { source = try MappedNumPyMatrix(path: path) } catch { throw InputError("\(error)") }
     let usedBeta = beta ?? Self.defaultBeta
@@ -28,6 +29,7 @@ extension RecallSession {
     do { network = try StreamedModernHopfield(source: source, beta: Scalar(usedBeta)) } catch {
       throw InputError("cannot build the modern network over \(path): \(error)")
     }
+    let opening = openStart.elapsed()
     let n = network.patternCount
     let d = network.dimension
     if network.zeroPatternCount == n {
@@ -89,6 +91,7 @@ extension RecallSession {
     }
 
     let experiment = RecallExperiment(steps: maxSteps, tolerance: tolerance, schedule: .synchronous)
+    let runStart = StreamTiming()
     let outcome: Result<RecallRun<Scalar>, RecallError> = Result {
       () throws(RecallError) -> RecallRun<Scalar> in
       try StreamedRecall(steps: maxSteps, tolerance: tolerance).run(network, queries: queryMatrix, targets: targetList)
@@ -100,6 +103,15 @@ extension RecallSession {
       if case .targetOutOfRange = error, let targetsFile { throw InputError("--targets \(targetsFile): \(error)") }
       throw InputError("recall failed: \(error)")
     }
+    let running = runStart.elapsed()
+    // One pass per step that ran, plus one (the measures of the final states).
+    let passes = (run.result.steps.last { $0.meanStepSize != 0 || $0.step == 0 }?.step ?? 0) + 1
+    notes.append(
+      "timing: opening and checking the file \(NumberFormat.fixed(opening.wall, decimals: 2)) s wall; "
+        + "\(passes) passes over it \(NumberFormat.fixed(running.wall, decimals: 2)) s wall, "
+        + "\(NumberFormat.fixed(running.cpu, decimals: 2)) s CPU (all threads), i.e. per query per pass "
+        + "\(NumberFormat.fixed(running.wall / Double(passes * queryMatrix.rows) * 1e6, decimals: 1)) µs wall, "
+        + "\(NumberFormat.fixed(running.cpu / Double(passes * queryMatrix.rows) * 1e6, decimals: 1)) µs CPU")
     if let output {
       do { try NumPyFile.write(Tensor(run.finalStates), to: URL(fileURLWithPath: output)) } catch {
         throw InputError("cannot write the final states: \(error)")
@@ -118,5 +130,21 @@ extension RecallSession {
       convergedCount: run.result.stepsToConverge.compactMap { $0 }.count,
       stepsToConverge: run.result.stepsToConvergeSummary, output: output, notes: notes)
     return RecallOutput(report: report, notes: notes, finalStateShape: (run.finalStates.rows, run.finalStates.columns))
+  }
+}
+
+/// Wall and process CPU time since creation (the note of a streamed run).
+struct StreamTiming {
+  let wall = ContinuousClock.now
+  let cpu = StreamTiming.processCPUSeconds()
+
+  func elapsed() -> (wall: Double, cpu: Double) {
+    ((ContinuousClock.now - wall).seconds, StreamTiming.processCPUSeconds() - cpu)
+  }
+
+  static func processCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
   }
 }

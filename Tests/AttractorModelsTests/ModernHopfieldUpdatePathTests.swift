@@ -7,7 +7,7 @@ import Testing
 @Suite("Modern Hopfield update paths")
 struct ModernHopfieldUpdatePathTests {
   @Test(
-    "the online (blocked) update equals the materialised one to rounding, through the dynamics too",
+    "the online (blocked) update equals the materialised one to rounding; the workspace still serves the energy",
     arguments: [(300, 1025, 64), (1, 10, 3), (257, 700, 33)])
   func pathsAgree(shape: (Int, Int, Int)) throws {
     let (b, n, d) = shape
