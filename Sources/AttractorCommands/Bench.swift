@@ -18,6 +18,7 @@ public struct Bench: ParsableCommand {
       BenchEncoder.self,
       BenchInContextDenoising.self,
       BenchPseudoLikelihood.self,
+      BenchOnlineSoftmax.self,
     ])
 
   public init() {}

@@ -67,6 +67,12 @@ public struct Recall: ParsableCommand {
   @Flag(help: "Update one coordinate at a time in a seeded random order (one step = one sweep) instead of all at once.")
   var asynchronous = false
 
+  @Flag(
+    help:
+      "Memory-map the --patterns file and stream it in chunks (memories larger than RAM; modern model, synchronous; extra memory independent of N)."
+  )
+  var streamPatterns = false
+
   @OptionGroup var execution: ExecutionOptions
 
   @Option(
@@ -104,6 +110,9 @@ public struct Recall: ParsableCommand {
         "--beta \(Format.compact(beta)) exceeds the range of Float (largest \(Float.greatestFiniteMagnitude)); use a smaller β or --precision double"
       )
     }
+    if streamPatterns && patterns.patterns == nil {
+      throw ValidationError("--stream-patterns streams a patterns file: give --patterns FILE.npy")
+    }
     if let output, output.isEmpty { throw ValidationError("--output must not be empty") }
     if maxSteps < 0 { throw ValidationError("--max-steps must be at least 0, got \(maxSteps)") }
     if maxSteps > RecallSession.maxSteps {
@@ -128,11 +137,13 @@ public struct Recall: ParsableCommand {
       if let file = queries.queries { .file(file, targets: queries.targets) } else {
         .generated(count: queries.queryCount ?? 256, corruption: queries.corruption, level: queries.level)
       }
-    return RecallSession(
+    var session = RecallSession(
       patterns: patternSource, queries: querySource, model: modelFolder != nil ? .iterativeAttention : model,
       beta: beta,
       maxSteps: maxSteps, tolerance: tolerance, precision: precision, asynchronous: asynchronous, seed: seed.seed,
       output: output, version: Attractor.version)
+    session.streamsPatterns = streamPatterns
+    return session
   }
 
   public func run() throws {

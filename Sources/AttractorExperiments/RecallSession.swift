@@ -53,6 +53,9 @@ public struct RecallSession: Sendable {
   public var output: String?
   /// Version recorded in the report.
   public var version: String
+  /// Whether to memory-map the `.file` patterns and stream them in chunks instead of loading them
+  /// (`--stream-patterns`; modern network, synchronous updates).
+  public var streamsPatterns = false
 
   public init(
     patterns: Patterns, queries: Queries, model: RecallModel, beta: Double?, maxSteps: Int, tolerance: Double,
@@ -101,6 +104,12 @@ public struct RecallSession: Sendable {
   public func run() throws(InputError) -> RecallOutput {
     do {
       if case .modelFolder = patterns { return try run(as: Float.self) }
+      if streamsPatterns {
+        switch precision {
+        case .float: return try runStreamed(as: Float.self)
+        case .double: return try runStreamed(as: Double.self)
+        }
+      }
       switch precision {
       case .float: return try run(as: Float.self)
       case .double: return try run(as: Double.self)

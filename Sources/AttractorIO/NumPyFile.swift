@@ -86,6 +86,16 @@ public enum NumPyFile {
   private static func decode(
     _ bytes: UnsafeRawBufferPointer, maxHeaderLength: Int
   ) throws(NumPyError) -> Tensor {
+    let (header, headerEnd) = try validatedLayout(bytes, maxHeaderLength: maxHeaderLength)
+    let storage = Tensor.Storage.decode(header.dtype, count: header.elementCount, from: bytes, at: headerEnd)
+    return Tensor(validatedShape: header.shape, storage: storage)
+  }
+
+  /// Validates a complete `.npy` file's bytes (everything listed under "What is validated") and
+  /// returns its header and the offset of the element data, without reading the elements.
+  static func validatedLayout(
+    _ bytes: UnsafeRawBufferPointer, maxHeaderLength: Int
+  ) throws(NumPyError) -> (header: Header, dataOffset: Int) {
     let size = bytes.count
 
     // Magic string.
@@ -133,8 +143,7 @@ public enum NumPyFile {
       }
       throw .trailingData(expected: header.byteCount, actual: available)
     }
-    let storage = Tensor.Storage.decode(header.dtype, count: header.elementCount, from: bytes, at: headerEnd)
-    return Tensor(validatedShape: header.shape, storage: storage)
+    return (header, headerEnd)
   }
 
   /// The validated content of a header.

@@ -251,3 +251,70 @@ VECTORISED void attractor_adamw_f64(double *restrict theta, const double *restri
     theta[i] -= eta * (mhat / (sqrt(vhat) + epsilon) + lambda * theta[i]);
   }
 }
+
+// MARK: Online softmax (blocked attention)
+
+// One block of logits z (rows × cols, leading dimension lds) against the running state of each
+// row: maximum m, sum l = Σ exp(z − m) so far, accumulator a = Σ exp(z − m) x (d values, leading
+// dimension ldacc). z is replaced by exp(z − m_new); l and a are rescaled by exp(m_old − m_new)
+// when the maximum moves. The shift is 0 while the maximum is −∞ (so −∞ logits give weight 0 and
+// NaN stays NaN); +∞ or NaN logits make the row NaN, as in attractor_softmax_*.
+#define ONLINE_SOFTMAX(T, SUFFIX, EXP, NEG_INF)                                                             \
+  void attractor_online_softmax_rows_##SUFFIX(T *s, size_t rows, size_t cols, size_t lds, T *row_max,     \
+                                              T *row_sum, T *acc, size_t ldacc, size_t d) {               \
+    if (cols == 0) return;                                                                                \
+    for (size_t r = 0; r < rows; r++) {                                                                   \
+      T *z = s + r * lds;                                                                                 \
+      T m_block = max_##SUFFIX(z, cols);                                                                  \
+      T m_old = row_max[r];                                                                               \
+      T m_new = m_block > m_old ? m_block : m_old;                                                        \
+      if (m_block != m_block) m_new = m_block;                                                            \
+      T shift = m_new == NEG_INF ? (T)0 : m_new;                                                          \
+      T sum = exp_shift_sum_##SUFFIX(z, cols, shift);                                                     \
+      if (m_old != m_new) {                                                                               \
+        T c = m_old == NEG_INF ? (T)0 : EXP(m_old - shift);                                               \
+        row_sum[r] = row_sum[r] * c + sum;                                                                \
+        if (c != (T)1) scale_##SUFFIX(acc + r * ldacc, d, c);                                             \
+      } else {                                                                                            \
+        row_sum[r] += sum;                                                                                \
+      }                                                                                                   \
+      row_max[r] = m_new;                                                                                 \
+    }                                                                                                     \
+  }                                                                                                       \
+  void attractor_online_softmax_finish_##SUFFIX(T *acc, size_t rows, size_t ldacc, size_t d,             \
+                                                const T *row_sum) {                                       \
+    for (size_t r = 0; r < rows; r++) scale_##SUFFIX(acc + r * ldacc, d, (T)1 / row_sum[r]);              \
+  }                                                                                                       \
+  void attractor_block_scores_##SUFFIX(const T *s, size_t rows, size_t cols, size_t lds, size_t first,    \
+                                       const T *inverse_norms, T *logit_max, size_t *logit_argmax,        \
+                                       T *best, T *second, size_t *best_index) {                          \
+    for (size_t r = 0; r < rows; r++) {                                                                   \
+      const T *z = s + r * lds;                                                                           \
+      T m = logit_max[r];                                                                                 \
+      size_t k = logit_argmax[r];                                                                         \
+      T b = best[r], sb = second[r];                                                                      \
+      size_t bi = best_index[r];                                                                          \
+      for (size_t j = 0; j < cols; j++) {                                                                 \
+        if (z[j] > m) {                                                                                   \
+          m = z[j];                                                                                       \
+          k = first + j;                                                                                  \
+        }                                                                                                 \
+        T v = z[j] * inverse_norms[j];                                                                    \
+        if (v > b) {                                                                                      \
+          sb = b;                                                                                         \
+          b = v;                                                                                          \
+          bi = first + j;                                                                                 \
+        } else if (v > sb) {                                                                              \
+          sb = v;                                                                                         \
+        }                                                                                                 \
+      }                                                                                                   \
+      logit_max[r] = m;                                                                                   \
+      logit_argmax[r] = k;                                                                                \
+      best[r] = b;                                                                                        \
+      second[r] = sb;                                                                                     \
+      best_index[r] = bi;                                                                                 \
+    }                                                                                                     \
+  }
+
+ONLINE_SOFTMAX(float, f32, exp_f32, -INFINITY)
+ONLINE_SOFTMAX(double, f64, exp_f64, -(double)INFINITY)

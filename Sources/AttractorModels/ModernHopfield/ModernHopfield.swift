@@ -26,7 +26,12 @@ import AttractorLinearAlgebra
 /// - Fixed points are global averages, metastable averages over a subset, or near single patterns.
 ///
 /// One synchronous step of a batch costs two GEMMs (B×d×N each) and a row softmax, on buffers
-/// preallocated in the ``Workspace``.
+/// preallocated in the ``Workspace``, by one of two paths (``UpdatePath``): the materialised one
+/// (the B × N logits in one GEMM, the row softmax, the second GEMM) or the blocked one with an
+/// online softmax (``/AttractorLinearAlgebra/OnlineSoftmaxAttention``: blocks of logits that stay
+/// in cache, no B × N buffer). Both give the same states to Float (Double) rounding;
+/// ``preferredUpdatePath(batchSize:patternCount:dimension:threads:)`` picks the one measured
+/// faster for the shape (Docs/Benchmarks.md, "Blocked update with online softmax").
 ///
 /// Reference: H. Ramsauer et al., "Hopfield Networks is All You Need", ICLR 2021, arXiv:2008.02217.
 ///
@@ -89,6 +94,11 @@ public struct ModernHopfield<Scalar: LinearAlgebraScalar>: LinearizableUpdateRul
     @usableFromInline var patternColumns: Matrix<Scalar>?
     /// Double-precision buffers of the energy, built on its first call.
     var energyBuffers: EnergyBuffers?
+    /// The blocked update's buffers when the workspace uses ``UpdatePath/online``.
+    var online: OnlineSoftmaxAttention<Scalar>?
+
+    /// The path ``ModernHopfield/update(_:into:workspace:)`` takes with this workspace.
+    public var updatePath: UpdatePath { online == nil ? .materialized : .online }
 
     mutating func fit(batchSize: Int, patternCount: Int) {
       if logits.rows != batchSize || logits.columns != patternCount {
@@ -105,13 +115,48 @@ public struct ModernHopfield<Scalar: LinearAlgebraScalar>: LinearizableUpdateRul
     var patterns: [Double] = []
   }
 
+  /// How a synchronous update is computed (same result to rounding, different speed).
+  public enum UpdatePath: String, Sendable, Equatable, CaseIterable {
+    /// logits ← β Ξ Xᵀ (B × N), row softmax in place, then P X: two large GEMMs, and the B × N
+    /// buffer goes through memory three times.
+    case materialized
+    /// Blocks of queries against blocks of patterns with an online softmax
+    /// (``/AttractorLinearAlgebra/OnlineSoftmaxAttention``): the logits stay in cache, and the
+    /// workspace holds no B × N buffer.
+    case online
+  }
+
+  /// The path measured faster for a shape (Docs/Benchmarks.md, "Blocked update with online
+  /// softmax"; `attractor bench online-softmax`): the blocked one from N ≥ 4,096 patterns at
+  /// d ≤ 128 and from N ≥ 16,384 at larger d, for batches of at least 64 queries; the
+  /// materialised one otherwise. The thread count is an input for future tables; at 1 and 2
+  /// threads the measured crossover was the same.
+  public static func preferredUpdatePath(batchSize: Int, patternCount: Int, dimension: Int, threads: Int)
+    -> UpdatePath
+  {
+    if batchSize < 64 { return .materialized }
+    let threshold = dimension <= 128 ? 4_096 : 16_384
+    return patternCount >= threshold ? .online : .materialized
+  }
+
   public func makeWorkspace(batchSize: Int) -> Workspace {
+    makeWorkspace(
+      batchSize: batchSize,
+      path: Self.preferredUpdatePath(
+        batchSize: batchSize, patternCount: patternCount, dimension: dimension, threads: BLAS.threadCount))
+  }
+
+  /// A workspace whose synchronous updates take `path`. The materialised path preallocates the
+  /// B × N logits; the online one preallocates only its blocks (the logits of the energy,
+  /// gradient and separation are then allocated on their first call).
+  public func makeWorkspace(batchSize: Int, path: UpdatePath) -> Workspace {
     Workspace(
-      logits: Matrix(rows: batchSize, columns: patternCount),
+      logits: path == .materialized ? Matrix(rows: batchSize, columns: patternCount) : Matrix(rows: 0, columns: 0),
       rowLogits: [Scalar](repeating: 0, count: patternCount),
       rowWeights: [Scalar](repeating: 0, count: patternCount),
       patternColumns: nil,
-      energyBuffers: nil)
+      energyBuffers: nil,
+      online: path == .online ? OnlineSoftmaxAttention(batchSize: batchSize, dimension: dimension) : nil)
   }
 
   /// logits ← β Ξ Xᵀ.
@@ -197,6 +242,29 @@ public struct ModernHopfield<Scalar: LinearAlgebraScalar>: LinearizableUpdateRul
   }
 
   public func update(_ states: Matrix<Scalar>, into next: inout Matrix<Scalar>, workspace: inout Workspace) {
+    if var online = workspace.online {
+      precondition(
+        states.columns == dimension && next.rows == states.rows && next.columns == dimension,
+        "update: states \(states.rows) × \(states.columns), result \(next.rows) × \(next.columns), d = \(dimension)")
+      if states.rows == 0 { return }
+      workspace.online = nil
+      if online.batchSize < states.rows {
+        online = OnlineSoftmaxAttention(batchSize: states.rows, dimension: dimension)
+      }
+      let b = states.rows
+      let n = patternCount
+      states.withUnsafeBufferPointer { q in
+        patterns.withUnsafeBufferPointer { x in
+          next.withUnsafeMutableBufferPointer { out in
+            online.attend(
+              queries: q.baseAddress!, rows: b, patterns: x.baseAddress!, count: n, beta: beta,
+              output: out.baseAddress!)
+          }
+        }
+      }
+      workspace.online = online
+      return
+    }
     computeLogits(states, workspace: &workspace)
     workspace.logits.softmaxRows()
     Matrix.multiply(workspace.logits, patterns, into: &next)

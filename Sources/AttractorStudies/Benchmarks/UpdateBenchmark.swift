@@ -8,7 +8,9 @@ import Foundation
 ///
 /// **Measured:** one batched update `ModernHopfield<Float>.update(_:into:workspace:)` of B queries
 /// against N stored patterns of dimension d, on preallocated buffers: two GEMMs
-/// (logits = β Q Xᵀ, then P X after a row softmax), 4·B·N·d floating-point operations.
+/// (logits = β Q Xᵀ, then P X after a row softmax), 4·B·N·d floating-point operations, by the
+/// path `ModernHopfield.preferredUpdatePath` chooses for the shape (materialised or blocked with an
+/// online softmax; `OnlineSoftmaxBenchmark` compares the two).
 ///
 /// **Ratio against:** the same two `cblas_sgemm` calls on the same buffers in the same process,
 /// without the softmax; ratio = GEMM time / update time, the share of the update spent in BLAS.

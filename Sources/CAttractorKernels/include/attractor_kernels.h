@@ -47,4 +47,30 @@ void attractor_adamw_f32(float *theta, const float *g, float *m, float *v, size_
 /// The double-precision AdamW step (see `attractor_adamw_f32`).
 void attractor_adamw_f64(double *theta, const double *g, double *m, double *v, size_t count,
                          double beta1, double beta2, double eta, double epsilon, double lambda, double c1, double c2);
+/// One block of an online (streaming) softmax-weighted sum, for rows × cols logits z (leading
+/// dimension lds) against each row's running maximum m, sum l = Σ exp(z − m) and accumulator a
+/// (d values, leading dimension ldacc): m ← max(m, max z), l and a rescaled by exp(m_old − m_new),
+/// z replaced by exp(z − m_new) (so a GEMM can then add z · X to a), l += Σ z. Start from m = −∞,
+/// l = 0, a = 0. −∞ logits get weight 0; a row with a +∞ or NaN logit becomes NaN, as in
+/// attractor_softmax_f32.
+void attractor_online_softmax_rows_f32(float *s, size_t rows, size_t cols, size_t lds, float *row_max,
+                                       float *row_sum, float *acc, size_t ldacc, size_t d);
+/// The double-precision online softmax block (see attractor_online_softmax_rows_f32).
+void attractor_online_softmax_rows_f64(double *s, size_t rows, size_t cols, size_t lds, double *row_max,
+                                       double *row_sum, double *acc, size_t ldacc, size_t d);
+/// a ← a / l for each row: the end of an online softmax.
+void attractor_online_softmax_finish_f32(float *acc, size_t rows, size_t ldacc, size_t d, const float *row_sum);
+/// a ← a / l for each row (double precision).
+void attractor_online_softmax_finish_f64(double *acc, size_t rows, size_t ldacc, size_t d, const double *row_sum);
+/// Running per-row scores over a block of raw logits z (before the online softmax overwrites them),
+/// patterns first … first + cols − 1: the largest logit and its first index, and the best and
+/// second-best z_j · inverse_norms[j] (a cosine up to the row's positive factor) with the index of
+/// the best. NaN scores (give NaN inverse norms for unusable patterns) are never chosen.
+void attractor_block_scores_f32(const float *s, size_t rows, size_t cols, size_t lds, size_t first,
+                                const float *inverse_norms, float *logit_max, size_t *logit_argmax,
+                                float *best, float *second, size_t *best_index);
+/// The double-precision block scores (see attractor_block_scores_f32).
+void attractor_block_scores_f64(const double *s, size_t rows, size_t cols, size_t lds, size_t first,
+                                const double *inverse_norms, double *logit_max, size_t *logit_argmax,
+                                double *best, double *second, size_t *best_index);
 #endif
