@@ -65,6 +65,10 @@ extension VisionTransformer {
     var pooled: Matrix<Scalar>  // B × E
     var normalized: Matrix<Scalar>  // LN_f(pooled), B × E
     var finalNormCache: LayerNormalization<Scalar>.Cache
+    /// The tokens that entered the workspace layer in the last forward pass (B·N × E; AiT only).
+    public var workspaceTokens: Matrix<Scalar> { workspaceInput }
+    /// The workspace layer's buffers after the last forward pass (AiT only).
+    public var workspaceState: GlobalWorkspaceLayer<Scalar>.Workspace? { workspaceBuffers }
     /// The logits of the last forward pass, B × classes.
     public internal(set) var logits: Matrix<Scalar>
     // Backward scratch.

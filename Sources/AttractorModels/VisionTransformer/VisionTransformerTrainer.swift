@@ -111,12 +111,13 @@ public struct VisionTransformerTrainer: Sendable, Codable, Equatable {
   /// Trains `model` on `images` (B × pixels, already scaled) and `labels`, evaluating on the test
   /// set after every epoch. With `resuming`, continues from that history and optimiser state
   /// (the model must be the checkpoint's). `checkpoint` is called after every epoch with the model,
-  /// the history and the optimiser state.
+  /// the history and the optimiser state. With `stopAfterEpoch`, training stops (as if
+  /// interrupted) once that many epochs are complete; the schedule is still the full run's.
   ///
   /// - Throws: ``ModelError`` for invalid settings or data, or what `checkpoint` throws.
   public func train(
     _ initial: VisionTransformer<Float>, images: Matrix<Float>, labels: [Int], testImages: Matrix<Float>,
-    testLabels: [Int], resuming: (history: History, optimizer: OptimizerState)? = nil,
+    testLabels: [Int], resuming: (history: History, optimizer: OptimizerState)? = nil, stopAfterEpoch: Int? = nil,
     progress: (Progress) -> Void = { _ in },
     checkpoint: (VisionTransformer<Float>, History, OptimizerState) throws -> Void = { _, _, _ in }
   ) throws -> (model: VisionTransformer<Float>, history: History) {
@@ -143,7 +144,7 @@ public struct VisionTransformerTrainer: Sendable, Codable, Equatable {
     let started = clock.now
     var stepsDone = 0
     var windowLoss = 0.0, windowCount = 0
-    for epoch in history.epochsCompleted..<epochs {
+    for epoch in history.epochsCompleted..<min(epochs, stopAfterEpoch ?? epochs) {
       let epochStart = clock.now
       var order = Array(0..<images.rows)
       var rng = SeededGenerator(seed: seed).derived(epoch)
