@@ -7,7 +7,7 @@ public struct Train: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "train",
     abstract: "Train one model and write a model folder (config.json, weights.safetensors, CARD.md).",
-    subcommands: [TrainIterativeAttention.self, TrainPseudoLikelihood.self])
+    subcommands: [TrainIterativeAttention.self, TrainPseudoLikelihood.self, TrainAssociativeTransformer.self])
 
   public init() {}
 }

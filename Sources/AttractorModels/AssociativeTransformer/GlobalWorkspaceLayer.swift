@@ -299,6 +299,11 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
     var states: [Matrix<Scalar>]  // ξ⁰ … ξᵀ, B·N × E each
     var probabilities: [Matrix<Scalar>]  // softmax(β ξᵗ Uᵀ), B·N × M each
     var hopfield: ModernHopfield<Scalar>.Workspace?
+    /// The top-k admission mask of the last bottleneck pass: 1 where patch n was admitted for prior
+    /// m in head h of image b, row (b·H + h)·M + m, column n.
+    public var admittedMask: Matrix<Scalar> { admitted }
+    /// The Hopfield attention weights softmax(β ξᵗ Uᵀ) of step t of the last retrieval (B·N × M).
+    public func retrievalWeights(step t: Int) -> Matrix<Scalar> { probabilities[t] }
     /// The balance loss of the last forward pass.
     public internal(set) var balanceLoss: Scalar = 0
     // Backward scratch.

@@ -28,6 +28,21 @@ public struct AdamW<Scalar: LinearAlgebraScalar>: Sendable {
     self.weightDecay = weightDecay
   }
 
+  /// The step count and both moment vectors of every parameter (for a checkpoint).
+  public var state: (step: Int, firstMoments: [[Scalar]], secondMoments: [[Scalar]]) {
+    (step, firstMoments, secondMoments)
+  }
+
+  /// Continues from a checkpoint's ``state``: the next ``update(_:gradients:)`` is step `step + 1`
+  /// with these moments (one vector per parameter matrix, in the order of the updates).
+  public mutating func restore(step: Int, firstMoments: [[Scalar]], secondMoments: [[Scalar]]) {
+    precondition(step >= 0 && firstMoments.count == secondMoments.count, "AdamW.restore: inconsistent state")
+    precondition(zip(firstMoments, secondMoments).allSatisfy { $0.count == $1.count }, "AdamW.restore: shapes differ")
+    self.step = step
+    self.firstMoments = firstMoments
+    self.secondMoments = secondMoments
+  }
+
   /// Updates each parameter matrix in place from its gradient (same shapes, same order every call).
   public mutating func update(_ parameters: inout [Matrix<Scalar>], gradients: [Matrix<Scalar>]) {
     precondition(parameters.count == gradients.count, "AdamW: parameters and gradients differ in count")

@@ -1,0 +1,574 @@
+import AttractorAnalysis
+import AttractorCore
+import AttractorExperiments
+import AttractorIO
+import AttractorLinearAlgebra
+import AttractorModels
+import Foundation
+
+/// `attractor reproduce ait`: the three checks seed 002 says the Associative Transformer paper left
+/// open, at a scale this machine can run (small AiTs on MNIST; the paper's ImageNet-scale results
+/// are not reproducible on two CPU cores and are not attempted).
+///
+/// 1. **Hopfield contribution.** For every seed, an AiT and the plain transformer of the same size
+///    (the workspace removed) are trained; the AiT is then evaluated with the retrieval removed,
+///    with T ∈ `steps` and with β ∈ `betas` changed at test time (one trained model per seed).
+///    Mean ± standard error over the seeds.
+/// 2. **Attractor landscape** of each seed's trained upscaled priors U at the trained β: the
+///    framework's fixed-point analysis (``/AttractorAnalysis/FixedPointAnalyzer``) on
+///    ``/AttractorModels/ModernHopfield`` with U as stored patterns, started from the priors, their
+///    mixtures, random states and `patchSample` real patch representations (the tokens entering
+///    the workspace on test images); which priors are single-pattern fixed points; the basins of
+///    the real patches; the reconstruction error ‖ξᵀ − x‖/‖x‖ against the distance of x to its
+///    nearest prior; and the similarity of priors across seeds by Hungarian matching of cosine
+///    similarity (of the priors themselves, which live in each seed's own token basis, and of
+///    their spatial usage profiles, which do not).
+/// 3. **Competition.** An AiT is trained for every bottleneck size k in `bottlenecks` (first
+///    seed); on the test images: the entropy of the bottleneck's selection counts over the patches,
+///    the entropy of the retrieval's choice of prior over the priors (both divided by their
+///    maximum), the overlap (Jaccard) of the admitted sets of different heads, and accuracy.
+public struct AssociativeTransformerReproduction: Sendable {
+  /// The scale of a run.
+  public struct Settings: Sendable, Codable, Equatable {
+    /// The plain transformer (the baseline; the AiT adds the workspace to it).
+    public var base: VisionTransformerConfiguration
+    public var priorCount: Int
+    public var priorWidth: Int
+    public var workspaceHeads: Int
+    /// The bottleneck size k of the seeds' AiTs.
+    public var bottleneck: Int
+    public var beta: Double
+    public var hopfieldSteps: Int
+    public var trainCount: Int
+    public var testCount: Int
+    public var epochs: Int
+    public var batchSize: Int
+    public var learningRate: Double
+    public var weightDecay: Double
+    public var warmupSteps: Int
+    public var seeds: [UInt64]
+    public var bottlenecks: [Int]
+    public var betas: [Double]
+    public var steps: [Int]
+    /// Real patch representations used as starts and for the reconstruction table.
+    public var patchSample: Int
+    /// Step limit of the fixed-point search.
+    public var landscapeMaxSteps: Int
+
+    /// The run reported in Docs/AssociativeTransformer.md (sized to finish in about half an hour
+    /// on one core of this shared machine: 6,000 training digits, 2 epochs, 9 trained models).
+    public static let full = Settings(
+      base: VisionTransformerConfiguration(), priorCount: 32, priorWidth: 32, workspaceHeads: 4, bottleneck: 16,
+      beta: 1, hopfieldSteps: 3, trainCount: 6_000, testCount: 1_000, epochs: 2, batchSize: 128,
+      learningRate: 2e-3, weightDecay: 0.05, warmupSteps: 20, seeds: [0, 1, 2], bottlenecks: [4, 8, 16, 32],
+      betas: [0.5, 1, 2, 4], steps: [1, 3, 10], patchSample: 400, landscapeMaxSteps: 500)
+
+    /// A small version for tests (seconds): 14 × 14 crops are not used; the model is shrunk instead
+    /// (7 × 7 patches, N = 16 tokens of width 16, one block).
+    public static let quick = Settings(
+      base: VisionTransformerConfiguration(patchSize: 7, width: 16, depth: 1, heads: 2, hidden: 32),
+      priorCount: 6, priorWidth: 8, workspaceHeads: 2, bottleneck: 4, beta: 1, hopfieldSteps: 3, trainCount: 128,
+      testCount: 64, epochs: 1, batchSize: 32, learningRate: 3e-3, weightDecay: 0.05, warmupSteps: 2, seeds: [0, 1],
+      bottlenecks: [4, 8], betas: [0.5, 1, 2, 4], steps: [1, 3, 10], patchSample: 24, landscapeMaxSteps: 100)
+
+    /// The AiT configuration with bottleneck size `k`.
+    public func associative(bottleneck k: Int) -> VisionTransformerConfiguration {
+      AssociativeTransformer.configuration(
+        base: base, priorCount: priorCount, priorWidth: priorWidth, heads: workspaceHeads, bottleneck: k, beta: beta,
+        hopfieldSteps: hopfieldSteps)
+    }
+
+    public var trainer: VisionTransformerTrainer {
+      VisionTransformerTrainer(
+        epochs: epochs, batchSize: batchSize, learningRate: learningRate, weightDecay: weightDecay,
+        warmupSteps: warmupSteps, seed: 0, logEvery: max(1, trainCount / batchSize / 10))
+    }
+
+    /// Checks every setting.
+    ///
+    /// - Throws: ``AssociativeTransformerError`` naming the first bad one.
+    public func validate() throws {
+      do {
+        try base.validate()
+        for k in bottlenecks + [bottleneck] { try associative(bottleneck: k).validate() }
+        try trainer.validate()
+      } catch { throw AssociativeTransformerError("\(error)") }
+      guard !seeds.isEmpty else { throw AssociativeTransformerError("at least one seed") }
+      guard !bottlenecks.isEmpty, !betas.isEmpty, !steps.isEmpty else {
+        throw AssociativeTransformerError("the k, β and T lists must not be empty")
+      }
+      guard betas.allSatisfy({ $0.isFinite && $0 > 0 }) else { throw AssociativeTransformerError("β must be > 0") }
+      guard steps.allSatisfy({ $0 >= 1 }) else { throw AssociativeTransformerError("T must be ≥ 1") }
+      guard patchSample >= 1, landscapeMaxSteps >= 1 else {
+        throw AssociativeTransformerError("patchSample and landscapeMaxSteps must be ≥ 1")
+      }
+    }
+  }
+
+  public var settings: Settings
+  public var mnistDirectory: URL
+  public var command: String
+  public var log: @Sendable (String) -> Void
+
+  public init(
+    settings: Settings, mnistDirectory: URL, command: String, log: @escaping @Sendable (String) -> Void = { _ in }
+  ) throws {
+    try settings.validate()
+    self.settings = settings
+    self.mnistDirectory = mnistDirectory
+    self.command = command
+    self.log = log
+  }
+
+  /// Accuracies of one condition over the seeds.
+  public struct Condition: Sendable, Codable, Equatable {
+    public var name: String
+    /// Whether the models were retrained for it or the trained AiT was changed at test time.
+    public var retrained: Bool
+    public var accuracies: [Double]
+    public var mean: Double
+    /// Standard error of the mean (sample standard deviation / √seeds; 0 for one seed).
+    public var standardError: Double
+
+    init(name: String, retrained: Bool, accuracies: [Double]) {
+      self.name = name
+      self.retrained = retrained
+      self.accuracies = accuracies
+      let n = Double(accuracies.count)
+      let m = accuracies.reduce(0, +) / n
+      mean = m
+      let variance = accuracies.count > 1 ? accuracies.reduce(0) { $0 + ($1 - m) * ($1 - m) } / (n - 1) : 0
+      standardError = (variance / n).squareRoot()
+    }
+  }
+
+  /// The fixed-point landscape of one seed's upscaled priors.
+  public struct Landscape: Sendable, Codable, Equatable {
+    public var seed: UInt64
+    public var beta: Double
+    /// Fixed points found, by class.
+    public var countByClass: [String: Int]
+    /// For each prior: "singlePattern" when a single-pattern fixed point lies nearest to it, else "blended".
+    public var priorRegime: [String]
+    /// Share of the real patch starts that flow to a single-pattern fixed point of each prior.
+    public var basinShare: [Double]
+    /// Share of the real patch starts that flow to metastable, global-average, other points, or do not converge.
+    public var patchesToMetastable: Double
+    public var patchesToGlobal: Double
+    public var patchesElsewhere: Double
+    /// Reconstruction table: distance quartile bins of ‖x − nearest prior‖ (upper edges), mean relative error.
+    public var distanceBinEdges: [Double]
+    public var binRelativeError: [Double]
+    /// Spearman rank correlation between distance to the nearest prior and relative reconstruction error.
+    public var spearman: Double
+    /// Smallest pairwise cosine distance between priors, and the mean ‖U_m‖.
+    public var meanPriorNorm: Double
+  }
+
+  /// Prior similarity across two seeds (Hungarian-matched cosine similarity, mean over the matched pairs).
+  public struct SeedPair: Sendable, Codable, Equatable {
+    public var seeds: [UInt64]
+    /// Of the upscaled priors U (each seed's own token basis: not comparable by construction; reported as a control).
+    public var priorCosine: Double
+    /// Of the priors' spatial usage profiles (mean retrieval weight at each of the N patch positions on the test images).
+    public var usageCosine: Double
+    /// The same for usage profiles with the positions shuffled (a chance level).
+    public var usageCosineShuffled: Double
+  }
+
+  /// Competition statistics for one bottleneck size.
+  public struct Competition: Sendable, Codable, Equatable {
+    public var bottleneck: Int
+    public var accuracy: Double
+    /// Entropy of the selection counts over the N patches, divided by log N (1 = every patch chosen equally).
+    public var patchEntropy: Double
+    /// Entropy of the retrieval's first-step choice of prior over the M priors, divided by log M.
+    public var priorEntropy: Double
+    /// Mean Jaccard overlap of the admitted sets of two different heads for the same prior and image.
+    public var headOverlap: Double
+    /// The Jaccard overlap two random k-subsets of N patches would have on average (the chance level).
+    public var chanceOverlap: Double
+  }
+
+  /// Everything a run measured.
+  public struct Results: Sendable, Codable {
+    public var settings: Settings
+    public var command: String
+    public var seconds: Double
+    public var hopfield: [Condition]
+    public var landscapes: [Landscape]
+    public var seedPairs: [SeedPair]
+    public var competition: [Competition]
+    /// Loss curves (step, loss) of the first seed's AiT and baseline.
+    public var aitCurve: [[Double]]
+    public var baselineCurve: [[Double]]
+    public var parameterCounts: [String: Int]
+  }
+
+  /// Runs every check and writes the report (README.md, results.json, figures) into `folder`.
+  /// `data` replaces the MNIST files (tests).
+  public func run(into folder: URL, data given: ScaledMNIST? = nil) throws -> Results {
+    let clock = ContinuousClock()
+    let started = clock.now
+    let s = settings
+    let data = try given ?? ScaledMNIST(directory: mnistDirectory, trainCount: s.trainCount, testCount: s.testCount)
+    var trainer = s.trainer
+    func train(_ c: VisionTransformerConfiguration, seed: UInt64, name: String) throws -> (
+      VisionTransformer<Float>, VisionTransformerTrainer.History
+    ) {
+      trainer.seed = seed
+      let model = try VisionTransformer<Float>(configuration: c, seed: seed)
+      let log = self.log
+      let result = try trainer.train(
+        model, images: data.trainImages, labels: data.trainLabels, testImages: data.testImages,
+        testLabels: data.testLabels,
+        progress: { p in
+          if let a = p.testAccuracy {
+            log("\(name): epoch \(p.epoch)/\(p.epochs), test accuracy \(String(format: "%.2f %%", 100 * a))")
+          }
+        })
+      return result
+    }
+    func accuracy(_ model: VisionTransformer<Float>) throws -> Double {
+      let predictions = try model.predict(images: data.testImages)
+      return Double(zip(predictions, data.testLabels).filter { $0 == $1 }.count) / Double(data.testLabels.count)
+    }
+    // 1. Hopfield contribution.
+    var aits: [VisionTransformer<Float>] = []
+    var baselineAcc: [Double] = [], aitAcc: [Double] = [], offAcc: [Double] = []
+    var stepAcc = [[Double]](repeating: [], count: s.steps.count)
+    var betaAcc = [[Double]](repeating: [], count: s.betas.count)
+    var aitCurve: [[Double]] = [], baselineCurve: [[Double]] = []
+    var counts: [String: Int] = [:]
+    for seed in s.seeds {
+      let (ait, aitHistory) = try train(s.associative(bottleneck: s.bottleneck), seed: seed, name: "AiT seed \(seed)")
+      let (plain, plainHistory) = try train(s.base, seed: seed, name: "baseline seed \(seed)")
+      if aits.isEmpty {
+        aitCurve = zip(aitHistory.curveSteps, aitHistory.curveLoss).map { [Double($0), $1] }
+        baselineCurve = zip(plainHistory.curveSteps, plainHistory.curveLoss).map { [Double($0), $1] }
+        counts = ["ait": ait.parameterCount, "baseline": plain.parameterCount]
+      }
+      aits.append(ait)
+      aitAcc.append(aitHistory.testAccuracy.last!)
+      baselineAcc.append(plainHistory.testAccuracy.last!)
+      offAcc.append(try accuracy(ait.withRetrieval(enabled: false)))
+      for (i, t) in s.steps.enumerated() { stepAcc[i].append(try accuracy(ait.withRetrieval(steps: t))) }
+      for (i, b) in s.betas.enumerated() { betaAcc[i].append(try accuracy(ait.withRetrieval(beta: b))) }
+      log(
+        "seed \(seed): AiT \(String(format: "%.2f %%", 100 * aitAcc.last!)), baseline "
+          + "\(String(format: "%.2f %%", 100 * baselineAcc.last!)), retrieval removed \(String(format: "%.2f %%", 100 * offAcc.last!))"
+      )
+    }
+    var hopfield = [
+      Condition(name: "AiT as trained (T = \(s.hopfieldSteps), β = \(s.beta))", retrained: true, accuracies: aitAcc),
+      Condition(name: "workspace removed (plain ViT, retrained)", retrained: true, accuracies: baselineAcc),
+      Condition(name: "retrieval removed (test time)", retrained: false, accuracies: offAcc),
+    ]
+    for (i, t) in s.steps.enumerated() {
+      hopfield.append(Condition(name: "T = \(t) (test time)", retrained: false, accuracies: stepAcc[i]))
+    }
+    for (i, b) in s.betas.enumerated() {
+      hopfield.append(Condition(name: "β = \(b) (test time)", retrained: false, accuracies: betaAcc[i]))
+    }
+    // 2. Landscapes and cross-seed similarity.
+    var landscapes: [Landscape] = []
+    var profiles: [Matrix<Double>] = []
+    for (seed, ait) in zip(s.seeds, aits) {
+      let (landscape, profile) = try analyseLandscape(ait, seed: seed, data: data)
+      landscapes.append(landscape)
+      profiles.append(profile)
+      log(
+        "landscape seed \(seed): \(landscape.countByClass), single-pattern priors "
+          + "\(landscape.priorRegime.filter { $0 == "singlePattern" }.count)/\(landscape.priorRegime.count)")
+    }
+    var pairs: [SeedPair] = []
+    for a in 0..<aits.count {
+      for b in (a + 1)..<aits.count {
+        var rng = SeededGenerator(seed: 99)
+        var order = Array(0..<profiles[b].columns)
+        rng.shuffle(&order)
+        let shuffled = Matrix<Double>(rows: profiles[b].rows, columns: profiles[b].columns) { i, j in
+          profiles[b][i, order[j]]
+        }
+        pairs.append(
+          SeedPair(
+            seeds: [s.seeds[a], s.seeds[b]],
+            priorCosine: Self.matchedCosine(
+              Self.double(aits[a].workspace!.upscaledPriors), Self.double(aits[b].workspace!.upscaledPriors)),
+            usageCosine: Self.matchedCosine(profiles[a], profiles[b]),
+            usageCosineShuffled: Self.matchedCosine(profiles[a], shuffled)))
+      }
+    }
+    // 3. Competition.
+    var competition: [Competition] = []
+    for k in s.bottlenecks {
+      let model: VisionTransformer<Float>
+      if k == s.bottleneck {
+        model = aits[0]
+      } else {
+        model = try train(s.associative(bottleneck: k), seed: s.seeds[0], name: "AiT k = \(k)").0
+      }
+      competition.append(try competitionStatistics(model, data: data, accuracy: accuracy(model)))
+      log("k = \(k): accuracy \(String(format: "%.2f %%", 100 * competition.last!.accuracy))")
+    }
+    let results = Results(
+      settings: s, command: command, seconds: (clock.now - started).seconds, hopfield: hopfield,
+      landscapes: landscapes, seedPairs: pairs, competition: competition, aitCurve: aitCurve,
+      baselineCurve: baselineCurve, parameterCounts: counts)
+    try AssociativeTransformerReport(results: results).write(to: folder)
+    return results
+  }
+
+  static func double(_ m: Matrix<Float>) -> Matrix<Double> {
+    Matrix(rows: m.rows, columns: m.columns) { i, j in Double(m[i, j]) }
+  }
+
+  /// The tokens entering the workspace, and the workspace buffers, for the first `count` test images.
+  func workspacePass(_ model: VisionTransformer<Float>, images: Matrix<Float>) throws -> (
+    tokens: Matrix<Float>, state: GlobalWorkspaceLayer<Float>.Workspace
+  ) {
+    var m = model
+    var ws = m.makeWorkspace(batchSize: images.rows)
+    try m.forward(images: images, labels: nil, training: false, workspace: &ws)
+    return (ws.workspaceTokens, ws.workspaceState!)
+  }
+
+  /// Landscape of one trained AiT, and its priors' spatial usage profiles (M × N).
+  func analyseLandscape(_ ait: VisionTransformer<Float>, seed: UInt64, data: ScaledMNIST) throws -> (
+    Landscape, Matrix<Double>
+  ) {
+    let s = settings
+    let c = ait.workspace!.configuration
+    let n = c.patchCount, m = c.priorCount
+    let images = data.testImages.rows(at: 0..<min(data.testImages.rows, 256))
+    let (tokens, state) = try workspacePass(ait, images: images)
+    // Usage profile: mean first-step retrieval weight of each prior at each patch position.
+    let weights = state.retrievalWeights(step: 0)
+    var profile = Matrix<Double>(rows: m, columns: n)
+    for r in 0..<weights.rows {
+      for p in 0..<m { profile[p, r % n] += Double(weights[r, p]) / Double(images.rows) }
+    }
+    // A seeded sample of real patch representations.
+    var rng = SeededGenerator(seed: seed &+ 7)
+    var rows = Array(0..<tokens.rows)
+    rng.shuffle(&rows)
+    let sample = Self.double(tokens.rows(at: Array(rows.prefix(s.patchSample))))
+    let u = Self.double(ait.workspace!.upscaledPriors)
+    let network = try ModernHopfield<Double>(patterns: u, beta: c.beta)
+    let search = FixedPointSearch(
+      noisyStartsPerPattern: 1, pairMixtures: 16, tripleMixtures: 8, randomStarts: 16, seed: seed,
+      maxSteps: s.landscapeMaxSteps)
+    let report = try FixedPointAnalyzer(search: search).analyze(network, additionalStarts: sample)
+    var regime = [String](repeating: "blended", count: m)
+    var basin = [Double](repeating: 0, count: m)
+    var toMetastable = 0.0, toGlobal = 0.0, elsewhere = 0.0
+    for fp in report.fixedPoints {
+      let share = fp.basinShareByKind["given"] ?? 0
+      switch fp.label {
+      case .singlePattern:
+        let nearest = fp.classification.evidence?.nearestPattern ?? 0
+        regime[nearest] = "singlePattern"
+        basin[nearest] += share
+      case .metastable: toMetastable += share
+      case .globalAverage: toGlobal += share
+      default: elsewhere += share
+      }
+    }
+    elsewhere = max(0, 1 - basin.reduce(0, +) - toMetastable - toGlobal)
+    // Reconstruction error against distance to the nearest prior (T trained steps from x).
+    var distances: [Double] = [], errors: [Double] = []
+    var xi = sample
+    var next = sample
+    var hw = network.makeWorkspace(batchSize: sample.rows)
+    for _ in 0..<c.hopfieldSteps {
+      network.update(xi, into: &next, workspace: &hw)
+      swap(&xi, &next)
+    }
+    for r in 0..<sample.rows {
+      var best = Double.infinity
+      for p in 0..<m { best = min(best, sample.rowDistance(r, to: u, row: p)) }
+      let norm = sample.row(r).reduce(0) { $0 + $1 * $1 }.squareRoot()
+      distances.append(best)
+      errors.append(xi.rowDistance(r, to: sample, row: r) / max(norm, 1e-12))
+    }
+    let sorted = distances.sorted()
+    let edges = (1...4).map { q in sorted[min(sorted.count - 1, q * sorted.count / 4 - (q == 4 ? 1 : 0))] }
+    var binSum = [Double](repeating: 0, count: 4), binCount = [Double](repeating: 0, count: 4)
+    for (d, e) in zip(distances, errors) {
+      let bin = edges.firstIndex { d <= $0 } ?? 3
+      binSum[bin] += e
+      binCount[bin] += 1
+    }
+    let meanNorm = (0..<m).map { p in u.row(p).reduce(0) { $0 + $1 * $1 }.squareRoot() }.reduce(0, +) / Double(m)
+    let landscape = Landscape(
+      seed: seed, beta: c.beta, countByClass: report.countByClass, priorRegime: regime, basinShare: basin,
+      patchesToMetastable: toMetastable, patchesToGlobal: toGlobal, patchesElsewhere: elsewhere,
+      distanceBinEdges: edges, binRelativeError: zip(binSum, binCount).map { $1 > 0 ? $0 / $1 : .nan },
+      spearman: Self.spearman(distances, errors), meanPriorNorm: meanNorm)
+    return (landscape, profile)
+  }
+
+  /// Selection statistics of a trained AiT's bottleneck on the test images.
+  func competitionStatistics(_ ait: VisionTransformer<Float>, data: ScaledMNIST, accuracy: Double) throws
+    -> Competition
+  {
+    let c = ait.workspace!.configuration
+    let n = c.patchCount, m = c.priorCount, h = c.heads, k = c.bottleneck
+    let images = data.testImages.rows(at: 0..<min(data.testImages.rows, 256))
+    let b = images.rows
+    let (_, state) = try workspacePass(ait, images: images)
+    let mask = state.admittedMask
+    var patchCounts = [Double](repeating: 0, count: n)
+    var overlapSum = 0.0, overlapCount = 0.0
+    for image in 0..<b {
+      for head in 0..<h {
+        for p in 0..<m {
+          let row = (image * h + head) * m + p
+          for j in 0..<n { patchCounts[j] += Double(mask[row, j]) }
+          for other in (head + 1)..<max(head + 1, h) {
+            let row2 = (image * h + other) * m + p
+            var inter = 0.0, union = 0.0
+            for j in 0..<n {
+              let a = mask[row, j] > 0, bb = mask[row2, j] > 0
+              if a && bb { inter += 1 }
+              if a || bb { union += 1 }
+            }
+            overlapSum += union > 0 ? inter / union : 0
+            overlapCount += 1
+          }
+        }
+      }
+    }
+    // The retrieval's first-step choice of prior for every patch.
+    let weights = state.retrievalWeights(step: 0)
+    var priorCounts = [Double](repeating: 0, count: m)
+    for r in 0..<weights.rows {
+      var best = 0
+      for p in 1..<m where weights[r, p] > weights[r, best] { best = p }
+      priorCounts[best] += 1
+    }
+    // Expected Jaccard overlap of two independent uniform k-subsets of N: Σ_i P(|A∩B| = i) · i / (2k − i).
+    var chance = 0.0
+    for i in 0...k {
+      let probability = Self.hypergeometric(i, population: n, successes: k, draws: k)
+      chance += probability * Double(i) / Double(2 * k - i)
+    }
+    return Competition(
+      bottleneck: k, accuracy: accuracy, patchEntropy: Self.normalizedEntropy(patchCounts),
+      priorEntropy: Self.normalizedEntropy(priorCounts),
+      headOverlap: overlapCount > 0 ? overlapSum / overlapCount : .nan, chanceOverlap: chance)
+  }
+
+  /// Entropy of the distribution ∝ counts, divided by log(count of entries).
+  static func normalizedEntropy(_ counts: [Double]) -> Double {
+    let total = counts.reduce(0, +)
+    guard total > 0, counts.count > 1 else { return 0 }
+    var h = 0.0
+    for c in counts where c > 0 { h -= c / total * Foundation.log(c / total) }
+    return h / Foundation.log(Double(counts.count))
+  }
+
+  /// P(X = i) for the hypergeometric distribution.
+  static func hypergeometric(_ i: Int, population n: Int, successes k: Int, draws d: Int) -> Double {
+    func logChoose(_ a: Int, _ b: Int) -> Double {
+      guard b >= 0, b <= a else { return -.infinity }
+      return lgamma(Double(a + 1)) - lgamma(Double(b + 1)) - lgamma(Double(a - b + 1))
+    }
+    return exp(logChoose(k, i) + logChoose(n - k, d - i) - logChoose(n, d))
+  }
+
+  /// Spearman rank correlation (average ranks for ties).
+  static func spearman(_ x: [Double], _ y: [Double]) -> Double {
+    func ranks(_ v: [Double]) -> [Double] {
+      let order = v.indices.sorted { v[$0] < v[$1] }
+      var r = [Double](repeating: 0, count: v.count)
+      var i = 0
+      while i < order.count {
+        var j = i
+        while j + 1 < order.count && v[order[j + 1]] == v[order[i]] { j += 1 }
+        for t in i...j { r[order[t]] = Double(i + j) / 2 }
+        i = j + 1
+      }
+      return r
+    }
+    let rx = ranks(x), ry = ranks(y)
+    let n = Double(x.count)
+    let mx = rx.reduce(0, +) / n, my = ry.reduce(0, +) / n
+    var sxy = 0.0, sxx = 0.0, syy = 0.0
+    for i in x.indices {
+      sxy += (rx[i] - mx) * (ry[i] - my)
+      sxx += (rx[i] - mx) * (rx[i] - mx)
+      syy += (ry[i] - my) * (ry[i] - my)
+    }
+    return sxx > 0 && syy > 0 ? sxy / (sxx * syy).squareRoot() : 0
+  }
+
+  /// Mean cosine similarity of the rows of `a` and `b` under the assignment that maximises its sum
+  /// (Hungarian algorithm on the cosine matrix).
+  static func matchedCosine(_ a: Matrix<Double>, _ b: Matrix<Double>) -> Double {
+    precondition(a.rows == b.rows && a.columns == b.columns, "matchedCosine: shapes differ")
+    let m = a.rows
+    var cost = [[Double]](repeating: [Double](repeating: 0, count: m), count: m)
+    var cosine = cost
+    for i in 0..<m {
+      let ai = a.row(i)
+      let na = ai.reduce(0) { $0 + $1 * $1 }.squareRoot()
+      for j in 0..<m {
+        let bj = b.row(j)
+        let nb = bj.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        cosine[i][j] = zip(ai, bj).reduce(0) { $0 + $1.0 * $1.1 } / max(na * nb, 1e-300)
+        cost[i][j] = -cosine[i][j]
+      }
+    }
+    let assignment = hungarian(cost)
+    return (0..<m).reduce(0) { $0 + cosine[$1][assignment[$1]] } / Double(m)
+  }
+
+  /// The assignment row → column of least total cost of a square matrix (Kuhn–Munkres with
+  /// potentials, O(n³)).
+  static func hungarian(_ cost: [[Double]]) -> [Int] {
+    let n = cost.count
+    guard n > 0 else { return [] }
+    var u = [Double](repeating: 0, count: n + 1), v = [Double](repeating: 0, count: n + 1)
+    var p = [Int](repeating: 0, count: n + 1), way = [Int](repeating: 0, count: n + 1)
+    for i in 1...n {
+      p[0] = i
+      var j0 = 0
+      var minv = [Double](repeating: .infinity, count: n + 1)
+      var used = [Bool](repeating: false, count: n + 1)
+      repeat {
+        used[j0] = true
+        let i0 = p[j0]
+        var delta = Double.infinity, j1 = 0
+        for j in 1...n where !used[j] {
+          let cur = cost[i0 - 1][j - 1] - u[i0] - v[j]
+          if cur < minv[j] {
+            minv[j] = cur
+            way[j] = j0
+          }
+          if minv[j] < delta {
+            delta = minv[j]
+            j1 = j
+          }
+        }
+        for j in 0...n {
+          if used[j] {
+            u[p[j]] += delta
+            v[j] -= delta
+          } else {
+            minv[j] -= delta
+          }
+        }
+        j0 = j1
+      } while p[j0] != 0
+      repeat {
+        let j1 = way[j0]
+        p[j0] = p[j1]
+        j0 = j1
+      } while j0 != 0
+    }
+    var assignment = [Int](repeating: 0, count: n)
+    for j in 1...n where p[j] > 0 { assignment[p[j] - 1] = j - 1 }
+    return assignment
+  }
+}

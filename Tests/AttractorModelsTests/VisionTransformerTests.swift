@@ -1,0 +1,220 @@
+import AttractorCore
+import AttractorLinearAlgebra
+import Foundation
+import Testing
+
+@testable import AttractorModels
+
+@Suite("Vision transformer and small AiT")
+struct VisionTransformerTests {
+  /// 8 × 8 images in 4 × 4 patches: N = 4 tokens of width 8, two blocks of two heads, three classes.
+  static let plain = VisionTransformerConfiguration(
+    imageSize: 8, patchSize: 4, width: 8, depth: 2, heads: 2, hidden: 12, classes: 3)
+
+  /// The same with a workspace of M = 3 priors of width D = 4 (two heads, k = 2 of 4 patches) after block 1.
+  static func associative(beta: Double = 1.5, steps: Int = 2, balance: Double = 0.5) -> VisionTransformerConfiguration {
+    AssociativeTransformer.configuration(
+      base: plain, priorCount: 3, priorWidth: 4, heads: 2, bottleneck: 2, beta: beta, hopfieldSteps: steps,
+      memoryMomentum: 0.9, balanceCoefficient: balance)
+  }
+
+  func images(_ count: Int, seed: UInt64) -> Matrix<Double> {
+    var rng = SeededGenerator(seed: seed)
+    return rng.gaussianMatrix(rows: count, columns: 64)
+  }
+
+  /// Largest |numeric − analytic| / max(1, |analytic|) over every entry of every parameter, per matrix,
+  /// and the largest |analytic| entry of each matrix.
+  func gradientErrors(_ model: VisionTransformer<Double>) throws -> (errors: [Double], sizes: [Double]) {
+    let x = images(3, seed: 5)
+    let labels = [0, 2, 1]
+    let exact = try model.lossAndGradient(images: x, labels: labels)
+    let h = 1e-6
+    var errors: [Double] = []
+    let parameters = model.parameters
+    for k in parameters.indices {
+      var worst = 0.0
+      for i in 0..<(parameters[k].rows * parameters[k].columns) {
+        var p = parameters
+        p[k].withUnsafeMutableBufferPointer { $0[i] += h }
+        var plus = model
+        plus.parameters = p
+        p[k].withUnsafeMutableBufferPointer { $0[i] -= 2 * h }
+        var minus = model
+        minus.parameters = p
+        let numeric =
+          (try plus.lossAndGradient(images: x, labels: labels).loss
+            - minus.lossAndGradient(images: x, labels: labels).loss) / (2 * h)
+        let analytic = exact.gradient.parameters[k].withUnsafeBufferPointer { $0[i] }
+        worst = max(worst, abs(numeric - analytic) / max(1, abs(analytic)))
+      }
+      errors.append(worst)
+    }
+    return (errors, exact.gradient.parameters.map { m in m.withUnsafeBufferPointer { $0.map(abs).max()! } })
+  }
+
+  @Test("plain ViT: the gradient of every parameter entry matches central differences")
+  func plainGradients() throws {
+    var model = try VisionTransformer<Double>(configuration: Self.plain, seed: 1)
+    // Non-trivial LayerNorm and bias values, so that every parameter's gradient is exercised.
+    model.parameters = model.parameters.enumerated().map { k, m in
+      var rng = SeededGenerator(seed: 100 + UInt64(k))
+      return m + rng.gaussianMatrix(rows: m.rows, columns: m.columns, standardDeviation: 0.2)
+    }
+    let (errors, sizes) = try gradientErrors(model)
+    for (k, name) in model.parameterNames.enumerated() {
+      #expect(errors[k] < 1e-6, "\(name): relative error \(errors[k])")
+      #expect(sizes[k] > 1e-4, "\(name): gradient is zero")
+    }
+  }
+
+  @Test(
+    "AiT: gradients through the workspace (bottleneck balance, upscaling, Hopfield steps) match central differences")
+  func associativeGradients() throws {
+    var model = try VisionTransformer<Double>(configuration: Self.associative(), seed: 2)
+    model.parameters = model.parameters.enumerated().map { k, m in
+      var rng = SeededGenerator(seed: 200 + UInt64(k))
+      return m + rng.gaussianMatrix(rows: m.rows, columns: m.columns, standardDeviation: 0.2)
+    }
+    let (errors, sizes) = try gradientErrors(model)
+    for (k, name) in model.parameterNames.enumerated() {
+      #expect(errors[k] < 1e-6, "\(name): relative error \(errors[k])")
+      // W_V and W_O reach the loss only through the memory's EMA, which carries no gradient (the
+      // released code's design, Docs/AssociativeTransformer.md): their gradient is exactly zero.
+      if name == "workspace.value" || name == "workspace.output" {
+        #expect(sizes[k] == 0, "\(name) should not receive a gradient")
+      } else {
+        #expect(sizes[k] > 1e-5, "\(name): gradient is zero")
+      }
+    }
+  }
+
+  @Test("AiT with the retrieval switched off equals the plain ViT with the same weights")
+  func retrievalOffIsPlain() throws {
+    let ait = try VisionTransformer<Double>(configuration: Self.associative(), seed: 3)
+    var plain = try VisionTransformer<Double>(configuration: Self.plain, seed: 99)
+    let all = ait.parameters
+    let workspaceStart = 3 + 2 * VisionTransformerBlock<Double>.parameterCount
+    plain.parameters = Array(all[0..<workspaceStart]) + Array(all[(workspaceStart + 7)...])
+    let off = try ait.withRetrieval(enabled: false)
+    let x = images(4, seed: 6)
+    var a = off, b = plain
+    var wa = a.makeWorkspace(batchSize: 4), wb = b.makeWorkspace(batchSize: 4)
+    try a.forward(images: x, labels: nil, training: false, workspace: &wa)
+    try b.forward(images: x, labels: nil, training: false, workspace: &wb)
+    #expect(wa.logits.maxAbsDifference(wb.logits) == 0)
+    // With the retrieval on, the logits differ.
+    var c = ait
+    var wc = c.makeWorkspace(batchSize: 4)
+    try c.forward(images: x, labels: nil, training: false, workspace: &wc)
+    #expect(wc.logits.maxAbsDifference(wb.logits) > 1e-3)
+    // β and T changed at test time reach the layer; the weights and memory are kept.
+    let changed = try ait.withRetrieval(beta: 4, steps: 10)
+    #expect(changed.workspace!.configuration.beta == 4 && changed.workspace!.configuration.hopfieldSteps == 10)
+    #expect(changed.workspace!.memory == ait.workspace!.memory)
+    #expect(changed.parameters == ait.parameters)
+  }
+
+  @Test("an image's logits do not depend on the rest of its batch")
+  func batchIndependence() throws {
+    var model = try VisionTransformer<Double>(configuration: Self.associative(), seed: 4)
+    let x = images(3, seed: 7)
+    var ws3 = model.makeWorkspace(batchSize: 3), ws1 = model.makeWorkspace(batchSize: 1)
+    try model.forward(images: x, labels: nil, training: false, workspace: &ws3)
+    try model.forward(images: x.rows(at: 1..<2), labels: nil, training: false, workspace: &ws1)
+    #expect(ws1.logits.maxAbsDifference(ws3.logits.rows(at: 1..<2)) < 1e-12)
+  }
+
+  /// Two classes told apart by the sign of the mean brightness, with noise.
+  func halves(_ count: Int, seed: UInt64) -> (Matrix<Float>, [Int]) {
+    var rng = SeededGenerator(seed: seed)
+    var x: Matrix<Float> = rng.gaussianMatrix(rows: count, columns: 64, standardDeviation: 0.5)
+    var labels: [Int] = []
+    for r in 0..<count {
+      let label = r % 2
+      labels.append(label)
+      for i in 0..<64 { x[r, i] += label == 0 ? 0.5 : -0.5 }
+    }
+    return (x, labels)
+  }
+
+  @Test(
+    "training: a fixed seed reproduces a run exactly, resuming from a checkpoint continues it exactly, and it learns")
+  func trainingReproducibleAndResumable() throws {
+    var c = Self.associative(balance: 0.01)
+    c.classes = 2
+    let model = try VisionTransformer<Float>(configuration: c, seed: 8)
+    let (x, y) = halves(64, seed: 9)
+    let (tx, ty) = halves(32, seed: 10)
+    let trainer = VisionTransformerTrainer(
+      epochs: 3, batchSize: 16, learningRate: 1e-2, weightDecay: 0.01, warmupSteps: 2, seed: 11, logEvery: 2)
+    let first = try trainer.train(model, images: x, labels: y, testImages: tx, testLabels: ty)
+    let second = try trainer.train(model, images: x, labels: y, testImages: tx, testLabels: ty)
+    #expect(first.model.parameters == second.model.parameters)
+    #expect(first.model.workspace!.memory == second.model.workspace!.memory)
+    #expect(first.history.withoutTimes == second.history.withoutTimes)
+    // Keep the run's checkpoint after its first epoch, then resume from it.
+    var saved: (VisionTransformer<Float>, VisionTransformerTrainer.History, VisionTransformerTrainer.OptimizerState)?
+    _ = try trainer.train(
+      model, images: x, labels: y, testImages: tx, testLabels: ty,
+      checkpoint: { m, h, o in if saved == nil { saved = (m, h, o) } })
+    let (m1, h1, o1) = try #require(saved)
+    #expect(h1.epochsCompleted == 1)
+    let resumed = try trainer.train(
+      m1, images: x, labels: y, testImages: tx, testLabels: ty, resuming: (h1, o1))
+    #expect(resumed.model.parameters == first.model.parameters)
+    #expect(resumed.model.workspace!.memory == first.model.workspace!.memory)
+    #expect(resumed.history.withoutTimes == first.history.withoutTimes)
+    // The EMA keeps the memory's rows unit vectors, and the memory moved.
+    #expect(first.model.workspace!.memory.rowNorms().allSatisfy { abs($0 - 1) < 1e-5 })
+    #expect(first.model.workspace!.memory.maxAbsDifference(model.workspace!.memory) > 1e-3)
+    // It learns the task.
+    #expect(first.history.testAccuracy.last! >= 0.95, "\(first.history.testAccuracy)")
+    #expect(first.history.epochLoss.last! < first.history.epochLoss.first!)
+  }
+
+  @Test("bad configurations and inputs are refused with a clear error")
+  func refusals() throws {
+    func refused(_ change: (inout VisionTransformerConfiguration) -> Void) -> Bool {
+      var c = Self.associative()
+      change(&c)
+      do {
+        _ = try VisionTransformer<Double>(configuration: c, seed: 1)
+        return false
+      } catch { return true }
+    }
+    #expect(refused { $0.workspace!.bottleneck = 5 })  // k > N = 4
+    #expect(refused { $0.workspace!.priorWidth = 16 })  // D > E
+    #expect(refused { $0.workspace!.priorCount = 0 })
+    #expect(refused { $0.workspace!.beta = 0 })
+    #expect(refused { $0.workspace!.beta = -1 })
+    #expect(refused { $0.imageSize = 10 })  // not divisible by 4
+    #expect(refused { $0.workspace!.patchSize = 2 })  // workspace disagrees with the transformer
+    #expect(refused { $0.workspaceAfterBlock = 3 })
+    #expect(refused { $0.heads = 3 })
+    #expect(refused { $0.depth = 0 })
+    #expect(refused { $0.classes = 1 })
+    let model = try VisionTransformer<Double>(configuration: Self.associative(), seed: 1)
+    #expect(throws: ModelError.self) {
+      try model.lossAndGradient(images: Matrix(rows: 2, columns: 63), labels: [0, 1])
+    }
+    var bad = images(2, seed: 1)
+    bad[1, 3] = .nan
+    #expect(throws: ModelError.self) { try model.lossAndGradient(images: bad, labels: [0, 1]) }
+    #expect(throws: ModelError.self) { try model.lossAndGradient(images: images(2, seed: 1), labels: [0, 3]) }
+    #expect(throws: ModelError.self) { try model.lossAndGradient(images: images(2, seed: 1), labels: [0]) }
+    let plain = try VisionTransformer<Double>(configuration: Self.plain, seed: 1)
+    #expect(throws: ModelError.self) { try plain.withRetrieval(beta: 2) }
+    #expect(throws: ModelError.self) { try model.withRetrieval(beta: -1) }
+    #expect(throws: ModelError.self) { try model.withRetrieval(steps: 0) }
+  }
+}
+
+extension VisionTransformerTrainer.History {
+  /// The record with the wall-clock times removed (they differ between identical runs).
+  var withoutTimes: Self {
+    var h = self
+    h.epochSeconds = []
+    return h
+  }
+}

@@ -1,0 +1,132 @@
+import AttractorCore
+import AttractorExperiments
+import AttractorIO
+import AttractorLinearAlgebra
+import AttractorModels
+import AttractorStudies
+import Foundation
+import Testing
+
+@testable import AttractorStudies
+
+/// A fake MNIST folder: digit d is a bright horizontal bar in row 4 + 2d, with seeded noise.
+private func fakeMNIST(train: Int, test: Int) throws -> URL {
+  let url = FileManager.default.temporaryDirectory.appendingPathComponent("ait-mnist-\(UUID().uuidString)")
+  try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+  var rng = SeededGenerator(seed: 4)
+  func images(_ n: Int) -> [UInt8] {
+    var out = [UInt8](repeating: 0, count: n * 784)
+    for r in 0..<n {
+      for k in 0..<784 { out[r * 784 + k] = UInt8(rng.next() % 40) }
+      for c in 4..<24 { out[r * 784 + (4 + 2 * (r % 10)) * 28 + c] = 255 }
+    }
+    return out
+  }
+  try IDXFile.writeUnsignedBytes(
+    images(train), shape: [train, 28, 28], to: url.appendingPathComponent(MNIST.trainingImages))
+  try IDXFile.writeUnsignedBytes(images(test), shape: [test, 28, 28], to: url.appendingPathComponent(MNIST.testImages))
+  try IDXFile.writeUnsignedBytes(
+    (0..<train).map { UInt8($0 % 10) }, shape: [train], to: url.appendingPathComponent(MNIST.trainingLabels))
+  try IDXFile.writeUnsignedBytes(
+    (0..<test).map { UInt8($0 % 10) }, shape: [test], to: url.appendingPathComponent(MNIST.testLabels))
+  return url
+}
+
+@Suite("Associative Transformer reproduction and training")
+struct AssociativeTransformerReproductionTests {
+  @Test("Hungarian assignment equals brute force on small cost matrices")
+  func hungarian() {
+    var rng = SeededGenerator(seed: 1)
+    for n in 1...6 {
+      let cost = (0..<n).map { _ in (0..<n).map { _ in rng.nextUniform() } }
+      let assignment = AssociativeTransformerReproduction.hungarian(cost)
+      #expect(Set(assignment).count == n)
+      func total(_ a: [Int]) -> Double { a.enumerated().reduce(0) { $0 + cost[$1.offset][$1.element] } }
+      var best = Double.infinity
+      func permute(_ prefix: [Int], _ rest: Set<Int>) {
+        if rest.isEmpty { best = min(best, total(prefix)) }
+        for r in rest { permute(prefix + [r], rest.subtracting([r])) }
+      }
+      permute([], Set(0..<n))
+      #expect(abs(total(assignment) - best) < 1e-12)
+    }
+    // Identical rows in another order match with cosine 1.
+    let a = Matrix<Double>(rowArrays: [[1, 0, 0], [0, 1, 0], [0.5, 0.5, 1]])
+    let b = Matrix<Double>(rowArrays: [[0.5, 0.5, 1], [1, 0, 0], [0, 1, 0]])
+    #expect(abs(AssociativeTransformerReproduction.matchedCosine(a, b) - 1) < 1e-12)
+  }
+
+  @Test("statistics: hypergeometric probabilities sum to 1, entropy bounds, Spearman of a monotone pair")
+  func statistics() {
+    let p = (0...4).map {
+      AssociativeTransformerReproduction.hypergeometric($0, population: 16, successes: 4, draws: 4)
+    }
+    #expect(abs(p.reduce(0, +) - 1) < 1e-12)
+    #expect(abs(AssociativeTransformerReproduction.normalizedEntropy([3, 3, 3, 3]) - 1) < 1e-12)
+    #expect(AssociativeTransformerReproduction.normalizedEntropy([5, 0, 0, 0]) == 0)
+    #expect(abs(AssociativeTransformerReproduction.spearman([1, 2, 3, 4], [10, 20, 30, 50]) - 1) < 1e-12)
+    #expect(abs(AssociativeTransformerReproduction.spearman([1, 2, 3, 4], [4, 3, 2, 1]) + 1) < 1e-12)
+  }
+
+  @Test("the quick reproduction runs every check and writes its report")
+  func quickRun() throws {
+    let mnist = try fakeMNIST(train: 128, test: 64)
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ait-report-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let results = try AssociativeTransformerReproduction(settings: .quick, mnistDirectory: mnist, command: "test")
+      .run(into: folder)
+    let s = AssociativeTransformerReproduction.Settings.quick
+    #expect(results.hopfield.count == 3 + s.steps.count + s.betas.count)
+    #expect(results.hopfield.allSatisfy { $0.accuracies.count == s.seeds.count && (0...1).contains($0.mean) })
+    #expect(results.landscapes.count == s.seeds.count)
+    for l in results.landscapes {
+      #expect(l.priorRegime.count == s.priorCount)
+      let total = l.basinShare.reduce(0, +) + l.patchesToMetastable + l.patchesToGlobal + l.patchesElsewhere
+      #expect(abs(total - 1) < 1e-9)
+    }
+    #expect(results.seedPairs.count == 1)
+    #expect(results.competition.map(\.bottleneck) == s.bottlenecks)
+    for c in results.competition {
+      #expect((0...1).contains(c.patchEntropy) && (0...1).contains(c.priorEntropy) && (0...1).contains(c.headOverlap))
+    }
+    for name in [
+      "README.md", "results.json", "loss-curve.svg", "accuracy-steps.svg", "accuracy-beta.svg",
+      "accuracy-bottleneck.svg",
+    ] {
+      #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path), "\(name)")
+    }
+  }
+
+  @Test("train ait: the model folder round-trips, --resume continues exactly, a finished model is not resumed")
+  func trainingFolder() throws {
+    let mnist = try fakeMNIST(train: 64, test: 32)
+    let base = VisionTransformerConfiguration(patchSize: 7, width: 16, depth: 1, heads: 2, hidden: 16)
+    let c = AssociativeTransformer.configuration(
+      base: base, priorCount: 4, priorWidth: 8, heads: 2, bottleneck: 4)
+    let trainer = VisionTransformerTrainer(epochs: 2, batchSize: 16, learningRate: 3e-3, warmupSteps: 1, seed: 2)
+    let training = try AssociativeTransformerTraining(
+      configuration: c, trainer: trainer, modelSeed: 3, trainCount: 64, testCount: 32, mnistDirectory: mnist,
+      command: "test", log: { _ in })
+    let straight = FileManager.default.temporaryDirectory.appendingPathComponent("ait-a-\(UUID().uuidString)")
+    let full = try training.run(into: straight)
+    let loaded = try VisionTransformerModelFolder.load(from: straight)
+    #expect(loaded.model.parameters == full.model.parameters)
+    #expect(loaded.model.workspace!.memory == full.model.workspace!.memory)
+    #expect(loaded.optimizer == nil && !loaded.record.isCheckpoint)
+    #expect(throws: (any Error).self) { try training.run(into: straight, resume: true) }
+    // Interrupted after the first epoch, then resumed: the same model as the uninterrupted run.
+    let interrupted = FileManager.default.temporaryDirectory.appendingPathComponent("ait-b-\(UUID().uuidString)")
+    _ = try training.run(into: interrupted, stopAfterEpoch: 1)
+    let checkpoint = try VisionTransformerModelFolder.load(from: interrupted)
+    #expect(checkpoint.record.isCheckpoint && checkpoint.optimizer != nil)
+    let resumed = try training.run(into: interrupted, resume: true)
+    #expect(resumed.summary.resumedFromEpoch == 1)
+    #expect(resumed.model.parameters == full.model.parameters)
+    #expect(resumed.model.workspace!.memory == full.model.workspace!.memory)
+    // A different command cannot resume it.
+    var other = training
+    other.trainer.learningRate = 1e-3
+    _ = try training.run(into: interrupted, stopAfterEpoch: 1)
+    #expect(throws: (any Error).self) { try other.run(into: interrupted, resume: true) }
+  }
+}
