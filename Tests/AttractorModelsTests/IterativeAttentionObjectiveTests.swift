@@ -13,12 +13,17 @@ struct IterativeAttentionObjectiveTests {
     return try IterativeAttention.random(configuration: config, keys: keys, values: keys, generator: &rng)
   }
 
-  /// The configurations the gradient checks run on: plain, residual, mixture readout, and both.
+  /// The configurations the gradient checks run on: plain, residual, mixture readout, LayerNorm,
+  /// feed-forward, and standard pre-LN blocks with either readout.
   static let configurations: [IterativeAttentionConfiguration] = [
     .init(layers: 2, heads: 2, width: 6, temperature: 0.8),
     .init(layers: 2, heads: 2, width: 6, temperature: 0.8, residual: true),
     .init(layers: 2, heads: 3, width: 6, temperature: 0.8, readout: .mixture),
     .init(layers: 3, heads: 2, width: 6, temperature: 1.2, residual: true, readout: .mixture),
+    .init(layers: 2, heads: 2, width: 6, layerNorm: true),
+    .init(layers: 2, heads: 2, width: 6, feedForwardWidth: 3),
+    .init(layers: 2, heads: 2, width: 6, residual: true, layerNorm: true, feedForwardWidth: 5),
+    .init(layers: 2, heads: 3, width: 6, residual: true, layerNorm: true, feedForwardWidth: 4, readout: .mixture),
   ]
 
   /// Central finite differences of `objective`'s loss at sampled entries of every parameter,

@@ -73,11 +73,14 @@ public enum IterativeAttentionObjective: Sendable, Hashable, Codable, CustomStri
 public struct IterativeAttentionGradients<Scalar: LinearAlgebraScalar>: Sendable {
   /// ∂L/∂(W_Q, W_K, W_V, W_O) of each layer.
   public var layers: [AttentionLayerParameters<Scalar>]
+  /// ∂L/∂ of each layer's LayerNorm and feed-forward parameters.
+  public var blocks: [IterativeAttentionBlock<Scalar>]
 
   /// Every gradient in the order of ``IterativeAttention/parameters``.
-  public var all: [Matrix<Scalar>] { layers.flatMap(\.all) }
+  public var all: [Matrix<Scalar>] { zip(layers, blocks).flatMap { $0.all + $1.parameters } }
 
   mutating func zero() {
+    blocks = blocks.map { $0.zeroGradient() }
     for l in layers.indices {
       for k in 0..<4 {
         switch k {
@@ -115,8 +118,9 @@ extension Matrix {
 extension IterativeAttention {
   // MARK: Parameters
 
-  /// Every parameter, layer by layer: W_Q, W_K, W_V, W_O.
-  public var parameters: [Matrix<Scalar>] { layers.flatMap(\.all) }
+  /// Every parameter, layer by layer: W_Q, W_K, W_V, W_O, then the layer's block
+  /// (``IterativeAttentionBlock/parameters``: LN₁, LN₂, feed-forward, those present).
+  public var parameters: [Matrix<Scalar>] { zip(layers, blocks).flatMap { $0.all + $1.parameters } }
 
   /// Whether the forward pass uses each entry of ``parameters``: under the mixture readout the last
   /// layer's W_V and W_O are not used (training leaves them at their initial values).
@@ -125,6 +129,7 @@ extension IterativeAttention {
     for l in layers.indices {
       let mixtureLayer = configuration.readout == .mixture && l == layers.count - 1
       used += [true, true, !mixtureLayer, !mixtureLayer]
+      used += Array(repeating: true, count: blocks[l].parameters.count)
     }
     return used
   }
@@ -133,20 +138,29 @@ extension IterativeAttention {
   ///
   /// - Throws: ``ModelError`` for a wrong count or shapes, or non-finite values.
   public func replacingParameters(_ parameters: [Matrix<Scalar>]) throws(ModelError) -> Self {
-    guard parameters.count == 4 * layers.count else {
+    let current = self.parameters
+    guard parameters.count == current.count,
+      zip(parameters, current).allSatisfy({ $0.rows == $1.rows && $0.columns == $1.columns })
+    else {
       throw .invalidParameter(
-        name: "parameters", value: "\(parameters.count) matrices", requirement: "\(4 * layers.count)")
+        name: "parameters", value: "\(parameters.count) matrices",
+        requirement: "\(current.count) in the shapes of the stack's parameters")
     }
-    let newLayers = stride(from: 0, to: parameters.count, by: 4).map {
-      AttentionLayerParameters(
-        query: parameters[$0], key: parameters[$0 + 1], value: parameters[$0 + 2], output: parameters[$0 + 3])
+    var rest = parameters[...]
+    var newLayers: [AttentionLayerParameters<Scalar>] = []
+    var newBlocks = blocks
+    for l in layers.indices {
+      let p = Array(rest.prefix(4))
+      rest = rest.dropFirst(4)
+      newLayers.append(AttentionLayerParameters(query: p[0], key: p[1], value: p[2], output: p[3]))
+      newBlocks[l].take(from: &rest)
     }
-    return try replacingLayers(newLayers)
+    return try Self(configuration: configuration, keys: keys, values: values, layers: newLayers, blocks: newBlocks)
   }
 
   /// Zero gradients in the shapes of the parameters.
   public func zeroObjectiveGradients() -> IterativeAttentionGradients<Scalar> {
-    IterativeAttentionGradients(layers: zeroGradients())
+    IterativeAttentionGradients(layers: zeroGradients(), blocks: blocks.map { $0.zeroGradient() })
   }
 
   // MARK: The general forward pass
@@ -157,53 +171,87 @@ extension IterativeAttention {
   public struct StepActivations: Sendable {
     let batch: Int
     var inputs: [Matrix<Scalar>]  // x_l, B × d
+    var normalized: [Matrix<Scalar>]  // a_l = LN₁(x_l) (LayerNorm only)
     var attention: [LayerBuffers]
-    var attentionOutputs: [Matrix<Scalar>]  // y_l = Attn_l(x_l), B × d
+    var attentionOutputs: [Matrix<Scalar>]  // y_l = Attn_l(a_l), B × d
+    var hidden: [Matrix<Scalar>]  // h_l = x_l + y_l or y_l (feed-forward only)
+    var feedForwardInputs: [Matrix<Scalar>]  // b_l = LN₂(h_l) (LayerNorm and feed-forward)
+    var feedForwardOutputs: [Matrix<Scalar>]  // FF(b_l) (feed-forward only)
+    var attentionNormCaches: [LayerNormalization<Scalar>.Cache]
+    var feedForwardNormCaches: [LayerNormalization<Scalar>.Cache]
+    var feedForwardCaches: [FeedForwardLayer<Scalar>.Cache]
     var output: Matrix<Scalar>  // B × d
     var meanWeights: Matrix<Scalar>  // p̄, B × M (mixture readout)
   }
 
   func makeStepActivations(batch b: Int) -> StepActivations {
     let d = dimension, m = memorySize, l = layers.count, h = configuration.heads
-    let mixture = configuration.readout == .mixture
+    let c = configuration
+    let mixture = c.readout == .mixture
+    let ff = c.feedForwardWidth > 0
+    func matrices(_ on: Bool) -> [Matrix<Scalar>] { Array(repeating: Matrix(rows: on ? b : 0, columns: d), count: l) }
+    let empty = LayerNormalization<Scalar>(width: max(1, d)).makeCache(batch: 0)
+    let anyFeedForward = blocks.compactMap(\.feedForward).first
     return StepActivations(
-      batch: b, inputs: Array(repeating: Matrix(rows: b, columns: d), count: l),
+      batch: b, inputs: matrices(true), normalized: matrices(c.layerNorm),
       attention: Array(repeating: LayerBuffers(batch: b, width: d, memory: m, headCount: h), count: l),
-      attentionOutputs: Array(repeating: Matrix(rows: b, columns: d), count: l),
+      attentionOutputs: matrices(true), hidden: matrices(ff), feedForwardInputs: matrices(ff && c.layerNorm),
+      feedForwardOutputs: matrices(ff),
+      attentionNormCaches: blocks.map { $0.attentionNorm?.makeCache(batch: b) ?? empty },
+      feedForwardNormCaches: blocks.map { $0.feedForwardNorm?.makeCache(batch: b) ?? empty },
+      feedForwardCaches: anyFeedForward.map { any in
+        blocks.map { ($0.feedForward ?? any).makeCache(batch: $0.feedForward == nil ? 0 : b) }
+      } ?? [],
       output: Matrix(rows: b, columns: d), meanWeights: Matrix(rows: mixture ? b : 0, columns: m))
   }
 
   /// One step on `x` through every layer, for any configuration:
   ///
   /// ```
-  /// layer l:  y = Attn_l(x),  x ← residual ? x + y : y
-  /// last layer, mixture readout:  p̄ = (1/H) Σₕ softmax(s (x W_Q)ₕ (K W_K)ₕᵀ),  output = p̄ V
+  /// layer l:  a = LN₁(x),  h = x + Attn_l(a),  b = LN₂(h),  x ← h + FF(b)
+  ///           (each LN, residual connection and feed-forward sublayer only when configured)
+  /// last layer, mixture readout:  p̄ = (1/H) Σₕ softmax(s (a W_Q)ₕ (K W_K)ₕᵀ),  output = p̄ V
   /// ```
   func forwardStep(
     _ x: Matrix<Scalar>, activations a: inout StepActivations, projectedKeys: [Matrix<Scalar>],
     projectedValues: [Matrix<Scalar>]
   ) {
     let count = layers.count
+    let residual = configuration.residual
     a.inputs[0].assign(x)
     for l in 0..<count {
       let last = l == count - 1
       let input = a.inputs[l]
+      if let norm = blocks[l].attentionNorm {
+        norm.forward(input, into: &a.normalized[l], cache: &a.attentionNormCaches[l])
+      }
+      let attentionInput = blocks[l].attentionNorm == nil ? input : a.normalized[l]
       if last && configuration.readout == .mixture {
-        attentionWeights(l, input: input, buffers: &a.attention[l], projectedKeys: projectedKeys[l])
+        attentionWeights(l, input: attentionInput, buffers: &a.attention[l], projectedKeys: projectedKeys[l])
         Self.meanOfHeads(a.attention[l].weights, into: &a.meanWeights)
         Matrix.multiply(a.meanWeights, values, into: &a.output)
         return
       }
       applyLayer(
-        l, input: input, output: &a.attentionOutputs[l], buffers: &a.attention[l], projectedKeys: projectedKeys[l],
-        projectedValues: projectedValues[l])
-      if last {
-        a.output.assign(a.attentionOutputs[l])
-        if configuration.residual { a.output.add(input) }
+        l, input: attentionInput, output: &a.attentionOutputs[l], buffers: &a.attention[l],
+        projectedKeys: projectedKeys[l], projectedValues: projectedValues[l])
+      var next = Matrix<Scalar>(rows: 0, columns: 0)
+      if last { swap(&next, &a.output) } else { swap(&next, &a.inputs[l + 1]) }
+      if let ff = blocks[l].feedForward {
+        a.hidden[l].assign(a.attentionOutputs[l])
+        if residual { a.hidden[l].add(input) }
+        if let norm = blocks[l].feedForwardNorm {
+          norm.forward(a.hidden[l], into: &a.feedForwardInputs[l], cache: &a.feedForwardNormCaches[l])
+        }
+        let ffInput = blocks[l].feedForwardNorm == nil ? a.hidden[l] : a.feedForwardInputs[l]
+        ff.forward(ffInput, into: &a.feedForwardOutputs[l], cache: &a.feedForwardCaches[l])
+        next.assign(a.feedForwardOutputs[l])
+        if residual { next.add(a.hidden[l]) }
       } else {
-        a.inputs[l + 1].assign(a.attentionOutputs[l])
-        if configuration.residual { a.inputs[l + 1].add(input) }
+        next.assign(a.attentionOutputs[l])
+        if residual { next.add(input) }
       }
+      if last { swap(&next, &a.output) } else { swap(&next, &a.inputs[l + 1]) }
     }
   }
 
@@ -237,8 +285,12 @@ extension IterativeAttention {
     var meanGradient: Matrix<Scalar>  // ∂L/∂p̄, B × M
     var keyGradient: Matrix<Scalar>  // ∂L/∂(K W_K), M × d
     var valueGradient: Matrix<Scalar>  // ∂L/∂(V W_V), M × d
+    var blockGradient: Matrix<Scalar>  // ∂L/∂h or ∂L/∂b of the feed-forward sublayer, B × d
+    var normGradient: Matrix<Scalar>  // ∂L/∂(LN input), B × d
 
     init(batch b: Int, width d: Int, memory m: Int) {
+      blockGradient = Matrix(rows: b, columns: d)
+      normGradient = Matrix(rows: b, columns: d)
       upstream = Matrix(rows: b, columns: d)
       downstream = Matrix(rows: b, columns: d)
       headGradient = Matrix(rows: b, columns: d)
@@ -265,13 +317,14 @@ extension IterativeAttention {
   /// mixture readout (last layer): ∂p̄ = ∂(output) Vᵀ (+ the cross-entropy's), ∂Pₕ = ∂p̄ / H
   /// ```
   func backwardStep(
-    _ a: StepActivations, outputGradient: Matrix<Scalar>?, meanWeightGradient: Matrix<Scalar>?,
+    _ a: inout StepActivations, outputGradient: Matrix<Scalar>?, meanWeightGradient: Matrix<Scalar>?,
     gradients: inout IterativeAttentionGradients<Scalar>, scratch s: inout BackwardScratch,
     projectedKeys: [Matrix<Scalar>], projectedValues: [Matrix<Scalar>]
   ) {
     let count = layers.count
+    let residual = configuration.residual
     for l in stride(from: count - 1, through: 0, by: -1) {
-      let input = a.inputs[l]
+      let input = blocks[l].attentionNorm == nil ? a.inputs[l] : a.normalized[l]
       if l == count - 1 && configuration.readout == .mixture {
         if let outputGradient {
           Matrix.multiply(outputGradient, values, transposeB: true, into: &s.meanGradient)
@@ -288,11 +341,27 @@ extension IterativeAttention {
           dP.zeroAll()
           dP.add(meanGradient, scaledBy: inverseHeads)
         }
+        normBackward(l, activations: a, scratch: &s, gradients: &gradients)
         swap(&s.upstream, &s.downstream)
         continue
       }
       if l == count - 1 {
         if let outputGradient { s.upstream.assign(outputGradient) } else { s.upstream.zeroAll() }
+      }
+      // Feed-forward sublayer: ∂b = FFᵀ(∂y), ∂h = LN₂ᵀ(∂b) (+ ∂y with the residual connection).
+      if let ff = blocks[l].feedForward {
+        let ffInput = blocks[l].feedForwardNorm == nil ? a.hidden[l] : a.feedForwardInputs[l]
+        ff.backward(
+          s.upstream, input: ffInput, cache: &a.feedForwardCaches[l], inputGradient: &s.blockGradient,
+          gradient: &gradients.blocks[l].feedForward!)
+        if let norm = blocks[l].feedForwardNorm {
+          norm.backward(
+            s.blockGradient, cache: a.feedForwardNormCaches[l], inputGradient: &s.normGradient,
+            gradient: &gradients.blocks[l].feedForwardNorm!)
+          swap(&s.blockGradient, &s.normGradient)
+        }
+        if residual { s.blockGradient.add(s.upstream) }
+        swap(&s.upstream, &s.blockGradient)
       }
       // Attention sublayer: ∂W_O, then ∂O, then per head.
       Matrix.multiply(a.attention[l].heads, s.upstream, transposeA: true, beta: 1, into: &gradients.layers[l].output)
@@ -329,9 +398,22 @@ extension IterativeAttention {
       }
       Matrix.multiply(values, valueGradient, transposeA: true, beta: 1, into: &gradients.layers[l].value)
       s.valueGradient = valueGradient
-      if configuration.residual { s.downstream.add(s.upstream) }
+      normBackward(l, activations: a, scratch: &s, gradients: &gradients)
+      if residual { s.downstream.add(s.upstream) }
       swap(&s.upstream, &s.downstream)
     }
+  }
+
+  /// ∂x = LN₁ᵀ(∂a) in `scratch.downstream` when layer `l` has LN₁ (∂a is there before).
+  private func normBackward(
+    _ l: Int, activations a: StepActivations, scratch s: inout BackwardScratch,
+    gradients: inout IterativeAttentionGradients<Scalar>
+  ) {
+    guard let norm = blocks[l].attentionNorm else { return }
+    norm.backward(
+      s.downstream, cache: a.attentionNormCaches[l], inputGradient: &s.normGradient,
+      gradient: &gradients.blocks[l].attentionNorm!)
+    swap(&s.downstream, &s.normGradient)
   }
 
   /// The part of a layer's backward pass shared by both readouts: `fill(h, ∂Pₕ)` writes ∂L/∂Pₕ
@@ -445,7 +527,7 @@ extension IterativeAttention {
       }
       loss *= inverseBatch
       backwardStep(
-        ws.steps[k - 1], outputGradient: nil, meanWeightGradient: ws.meanWeightGradient, gradients: &gradients,
+        &ws.steps[k - 1], outputGradient: nil, meanWeightGradient: ws.meanWeightGradient, gradients: &gradients,
         scratch: &ws.scratch, projectedKeys: ws.projectedKeys, projectedValues: ws.projectedValues)
     } else {
       ws.steps[k - 1].output.withUnsafeBufferPointer { f in
@@ -461,13 +543,13 @@ extension IterativeAttention {
       }
       loss *= inverseBatch / 2
       backwardStep(
-        ws.steps[k - 1], outputGradient: ws.outputGradient, meanWeightGradient: nil, gradients: &gradients,
+        &ws.steps[k - 1], outputGradient: ws.outputGradient, meanWeightGradient: nil, gradients: &gradients,
         scratch: &ws.scratch, projectedKeys: ws.projectedKeys, projectedValues: ws.projectedValues)
     }
     for i in stride(from: k - 2, through: 0, by: -1) {
       ws.outputGradient.assign(ws.scratch.upstream)
       backwardStep(
-        ws.steps[i], outputGradient: ws.outputGradient, meanWeightGradient: nil, gradients: &gradients,
+        &ws.steps[i], outputGradient: ws.outputGradient, meanWeightGradient: nil, gradients: &gradients,
         scratch: &ws.scratch, projectedKeys: ws.projectedKeys, projectedValues: ws.projectedValues)
     }
     return loss

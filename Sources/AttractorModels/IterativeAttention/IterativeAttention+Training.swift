@@ -207,7 +207,7 @@ extension IterativeAttention {
 
   /// The same memory and configuration with other projections (shapes as in `layers`).
   public func replacingLayers(_ newLayers: [AttentionLayerParameters<Scalar>]) throws(ModelError) -> Self {
-    try Self(configuration: configuration, keys: keys, values: values, layers: newLayers)
+    try Self(configuration: configuration, keys: keys, values: values, layers: newLayers, blocks: blocks)
   }
 }
 

@@ -159,17 +159,24 @@ public struct IterativeAttention<Scalar: LinearAlgebraScalar>: LinearizableUpdat
   public let values: Matrix<Scalar>
   /// Parameters of each layer, first applied first.
   public let layers: [AttentionLayerParameters<Scalar>]
+  /// The LayerNorm and feed-forward sublayers of each layer (``IterativeAttentionBlock``); empty
+  /// blocks for seed 000's plain stack.
+  public let blocks: [IterativeAttentionBlock<Scalar>]
   /// K W_K and V W_V of every layer, computed on first use and shared by every workspace and
   /// Jacobian of this model (and its copies).
   let projection = ProjectedMemory<Scalar>()
 
   /// A stack over the memory `keys`/`values` with the given layer parameters.
   ///
+  /// `blocks` holds the LayerNorm and feed-forward sublayers the configuration asks for; `nil`
+  /// gives ``IterativeAttentionBlock/initial(configuration:seed:)`` with seed 0.
+  ///
   /// - Throws: ``ModelError`` for an invalid configuration, an empty or non-finite memory, keys and
-  ///   values of different shapes, or a layer whose projections are not `width × width` or not finite.
+  ///   values of different shapes, a layer whose projections are not `width × width` or not finite,
+  ///   or blocks that do not match the configuration.
   public init(
     configuration: IterativeAttentionConfiguration, keys: Matrix<Scalar>, values: Matrix<Scalar>,
-    layers: [AttentionLayerParameters<Scalar>]
+    layers: [AttentionLayerParameters<Scalar>], blocks: [IterativeAttentionBlock<Scalar>]? = nil
   ) throws(ModelError) {
     try configuration.validate()
     try ModelError.validatePatterns(keys)
@@ -195,10 +202,17 @@ public struct IterativeAttention<Scalar: LinearAlgebraScalar>: LinearizableUpdat
         }
       }
     }
+    let blocks = blocks ?? IterativeAttentionBlock.initial(configuration: configuration, seed: 0)
+    guard blocks.count == configuration.layers else {
+      throw .invalidParameter(
+        name: "blocks", value: "\(blocks.count) blocks", requirement: "one per layer (\(configuration.layers))")
+    }
+    for (l, block) in blocks.enumerated() { try block.validate(configuration: configuration, layer: l) }
     self.configuration = configuration
     self.keys = keys
     self.values = values
     self.layers = layers
+    self.blocks = blocks
   }
 
   /// Identity projections in every layer.
@@ -226,7 +240,23 @@ public struct IterativeAttention<Scalar: LinearAlgebraScalar>: LinearizableUpdat
           value: generator.gaussianMatrix(rows: d, columns: d, standardDeviation: sd),
           output: generator.gaussianMatrix(rows: d, columns: d, standardDeviation: sd)))
     }
-    return try Self(configuration: configuration, keys: keys, values: values, layers: layers)
+    // Blocks (LayerNorm, feed-forward) only for stacks that have them: LayerNorm gains and biases
+    // are drawn near 1 and 0 so that tests see every parameter matter.
+    var blocks: [IterativeAttentionBlock<Scalar>]? = nil
+    if !configuration.isPlain {
+      var made = IterativeAttentionBlock<Scalar>.initial(configuration: configuration, seed: generator.next())
+      for l in made.indices {
+        for norm in [\IterativeAttentionBlock<Scalar>.attentionNorm, \.feedForwardNorm]
+        where made[l][keyPath: norm] != nil {
+          made[l][keyPath: norm]!.gain =
+            Matrix<Scalar>(rows: 1, columns: d, repeating: 1)
+            + generator.gaussianMatrix(rows: 1, columns: d, standardDeviation: 0.2)
+          made[l][keyPath: norm]!.bias = generator.gaussianMatrix(rows: 1, columns: d, standardDeviation: 0.2)
+        }
+      }
+      blocks = made
+    }
+    return try Self(configuration: configuration, keys: keys, values: values, layers: layers, blocks: blocks)
   }
 
   public var dimension: Int { configuration.width }
