@@ -7,7 +7,10 @@ public struct Reproduce: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "reproduce",
     abstract: "Reproduce a published study: train, measure, and write tables (Markdown, CSV, JSON) and SVG figures.",
-    subcommands: [ReproduceIterativeAttention.self, ReproduceInContextDenoising.self, ReproducePseudoLikelihood.self])
+    subcommands: [
+      ReproduceIterativeAttention.self, ReproduceInContextDenoising.self, ReproducePseudoLikelihood.self,
+      ReproduceIterativeAttentionSecondTest.self,
+    ])
 
   public init() {}
 }
