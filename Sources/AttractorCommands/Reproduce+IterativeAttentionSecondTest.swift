@@ -19,7 +19,7 @@ public struct ReproduceIterativeAttentionSecondTest: ParsableCommand {
       figures and results.json into --output-dir (default \
       report-reproduce-iterative-attention-second-test). About 40 minutes on one thread; --quick \
       runs a small version in seconds. MNIST needs `python3 Scripts/fetch_mnist.py` first (or \
-      --skip-mnist). Defaults: at most 50 epochs (--epochs), patience 4, batch 64, learning rate \
+      --skip-mnist). Defaults: at most 30 epochs (--epochs), patience 4, batch 64, learning rate \
       0.003 on Synthetic and 0.001 on MNIST (--learning-rate sets both).
       """)
 

@@ -46,7 +46,7 @@ public struct IterativeAttentionSecondTest: Sendable {
     /// Whether to run MNIST-PCA (needs the IDX files).
     public var includesMNIST = true
     public var mnistDimension = 128
-    public var mnistTrainingCount = 5_000
+    public var mnistTrainingCount = 3_000
     public var mnistValidationCount = 1_000
     public var mnistTestCount = 1_000
     public var seeds: [UInt64] = [0, 1, 2]
@@ -54,6 +54,15 @@ public struct IterativeAttentionSecondTest: Sendable {
     public var objectives: [IterativeAttentionObjective] = [.retrieval, .regression, .unrolledRegression(steps: 3)]
     public var otherObjectives: [IterativeAttentionObjective] = [.retrieval, .regression]
     public var models: [IterativeAttentionStudy.ModelSpec] = [.singleHead, .small, .medium]
+    /// The configurations trained under the unrolled objective and at the literal scale (the others
+    /// would not fit the time budget); nil for all.
+    public var unrolledModels: [String]? = [
+      IterativeAttentionStudy.ModelSpec.singleHead.name, IterativeAttentionStudy.ModelSpec.small.name,
+    ]
+    public var literalModels: [String]? = [
+      IterativeAttentionStudy.ModelSpec.singleHead.name, IterativeAttentionStudy.ModelSpec.small.name,
+    ]
+    public var mnistModels: [String]? = [IterativeAttentionStudy.ModelSpec.singleHead.name]
     /// Configurations that get the standard blocks (residual, pre-LN, feed-forward of
     /// `feedForwardFactor` × width).
     public var blockModels: [String] = [
@@ -61,7 +70,7 @@ public struct IterativeAttentionSecondTest: Sendable {
     ]
     public var feedForwardFactor = 2
     /// Training: at most `maxEpochs`, early stopping with `patience` on the objective's validation loss.
-    public var maxEpochs = 50
+    public var maxEpochs = 30
     public var patience = 4
     public var batchSize = 64
     public var syntheticLearningRate = 3e-3
@@ -508,6 +517,11 @@ public struct IterativeAttentionSecondTest: Sendable {
         let width = setting.name == Self.mnistName ? settings.mnistWidth : settings.syntheticWidth
         for objective in objectives {
           for var spec in settings.models {
+            if objective.unrolledSteps > 1, let only = settings.unrolledModels, !only.contains(spec.name) { continue }
+            if setting.name == Self.literalName, let only = settings.literalModels, !only.contains(spec.name) {
+              continue
+            }
+            if setting.name == Self.mnistName, let only = settings.mnistModels, !only.contains(spec.name) { continue }
             spec.width = width
             let label = "\(setting.name) \(objective.name) \(spec.name) seed \(seed)"
             log("\(label): training")

@@ -168,7 +168,7 @@ public struct IterativeAttentionSecondTestReport: Sendable {
   public func trainingTable() -> (markdown: String, rows: [[String]]) {
     let header = [
       "Setting", "Objective · model", "Seed", "Epochs run", "Kept epoch", "Stopped by", "Validation loss before",
-      "Validation loss kept", "Seconds",
+      "Validation loss kept", "Change over the last 5 epochs (%)", "Seconds",
     ]
     var table: [[String]] = []
     for r in results.results {
@@ -177,10 +177,19 @@ public struct IterativeAttentionSecondTestReport: Sendable {
         r.setting, Self.label(r.objective, r.model), "\(r.seed)", "\(h.validationLoss.count)", "\(h.bestEpoch)",
         h.stoppedEarly ? "patience" : "epoch cap (\(results.settings.maxEpochs))",
         String(format: "%.4f", h.initialValidationLoss),
-        String(format: "%.4f", h.validationLoss.min() ?? h.initialValidationLoss), String(format: "%.0f", r.seconds),
+        String(format: "%.4f", h.validationLoss.min() ?? h.initialValidationLoss),
+        Self.recentChange(h.validationLoss), String(format: "%.0f", r.seconds),
       ])
     }
     return (First.markdownTable(header: header, rows: table), [header] + table)
+  }
+
+  /// The relative change of the best validation loss over the last five epochs, in percent: how
+  /// much a run that reached its epoch cap was still improving.
+  static func recentChange(_ losses: [Double]) -> String {
+    guard losses.count > 5 else { return "—" }
+    let before = losses.dropLast(5).min()!, after = losses.min()!
+    return String(format: "%+.2f", 100 * (after - before) / abs(before))
   }
 
   // MARK: Figures
