@@ -9,7 +9,7 @@ public struct Reproduce: ParsableCommand {
     abstract: "Reproduce a published study: train, measure, and write tables (Markdown, CSV, JSON) and SVG figures.",
     subcommands: [
       ReproduceIterativeAttention.self, ReproduceInContextDenoising.self, ReproducePseudoLikelihood.self,
-      ReproduceAssociativeTransformer.self,
+      ReproduceIterativeAttentionSecondTest.self, ReproduceAssociativeTransformer.self,
     ])
 
   public init() {}

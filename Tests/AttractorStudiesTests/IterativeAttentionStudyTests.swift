@@ -173,6 +173,8 @@ struct IterativeAttentionStudyTests {
     #expect(original.hasSuffix("transformer-small"))
     #expect(loaded.patterns.rows == 200 && loaded.patterns.columns == 8)
     #expect(loaded.patterns == (try SyntheticGaussianDataset<Float>(count: 200, dimension: 8, seed: 0)).patterns)
+    // The memory is stored in the folder (issue 17), not regenerated from a recipe.
+    #expect(loaded.record.memory == .stored)
     #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("CARD.md").path))
     // Damage: drop a tensor, then remove the config.
     let weights = folder.appendingPathComponent("weights.safetensors")

@@ -8,24 +8,30 @@ import Foundation
 ///
 /// ```
 /// <folder>/config.json           format, configuration, data dimension, memory, training record
-/// <folder>/weights.safetensors   layers.<l>.{query,key,value,output} (width × width, F32)
+/// <folder>/weights.safetensors   layers.<l>.{query,key,value,output} (width × width, F32),
+///                                the blocks' layers.<l>.attention_norm.{gain,bias},
+///                                layers.<l>.feed_forward_norm.{gain,bias} and
+///                                layers.<l>.feed_forward.{input_weights,input_bias,output_weights,output_bias}
+///                                when the configuration has them (format version 2),
 ///                                and memory.keys (M × d_data, F32) when the memory is stored
 /// <folder>/CARD.md               how it was trained, with which command, and what it scores
 /// ```
 ///
-/// The memory is either stored (`memory.keys`, for small memories such as the 10 MNIST
-/// prototypes) or described by a seeded recipe that regenerates it exactly (the
-/// Synthetic-Gaussian dataset of `AttractorExperiments` with its count, dimension and seed), which
-/// keeps a 10,000-vector memory out of the repository. Patterns of dimension d_data are
+/// The memory is either stored (`memory.keys`; every folder the studies write now stores it, so
+/// anyone can check a model without our generator) or, in folders written before, described by a
+/// seeded recipe that regenerates it exactly (the Synthetic-Gaussian dataset of
+/// `AttractorExperiments` with its count, dimension and seed); both still load. Patterns of dimension d_data are
 /// zero-padded to the width when the model is built. Keys equal values in every model the study
 /// trains.
 public struct IterativeAttentionModelFolder: Sendable, Codable, Equatable {
   /// Format tag and version checked on load (the `format` and `formatVersion` keys).
   public static let format = "attractors.iterative-attention"
-  public static let formatVersion = 1
+  /// Version 2 adds the block options (residual, LayerNorm, feed-forward, readout) to the
+  /// configuration and their tensors; version-1 folders (seed 000's plain stack) still load.
+  public static let formatVersion = 2
   /// The kind ``/AttractorIO/ModelFolder`` checks in `config.json`.
   public static let kind = ModelFolder.Kind(
-    key: "format", name: format, versionKey: "formatVersion", versions: formatVersion...formatVersion)
+    key: "format", name: format, versionKey: "formatVersion", versions: 1...formatVersion)
 
   /// Where the stored patterns come from.
   public enum Memory: Sendable, Codable, Equatable {
@@ -75,6 +81,9 @@ public struct IterativeAttentionModelFolder: Sendable, Codable, Equatable {
     var out: [ModelFolder.TensorExpectation] = []
     for l in 0..<max(0, configuration.layers) {
       for part in ["query", "key", "value", "output"] { out.append(.init("layers.\(l).\(part)", shape: [w, w])) }
+      let names = IterativeAttentionBlock<Float>.tensorNames(configuration: configuration, layer: l)
+      let shapes = IterativeAttentionBlock<Float>.tensorShapes(configuration: configuration, layer: l)
+      for (name, shape) in zip(names, shapes) { out.append(.init(name, shape: shape)) }
     }
     if memory == .stored { out.append(.init("memory.keys", shape: [nil, dataDimension])) }
     return out
@@ -94,6 +103,8 @@ public struct IterativeAttentionModelFolder: Sendable, Codable, Equatable {
       tensors["layers.\(l).key"] = Tensor(layer.key)
       tensors["layers.\(l).value"] = Tensor(layer.value)
       tensors["layers.\(l).output"] = Tensor(layer.output)
+      let names = IterativeAttentionBlock<Float>.tensorNames(configuration: model.configuration, layer: l)
+      for (name, value) in zip(names, model.blocks[l].parameters) { tensors[name] = Tensor(value) }
     }
     if let memoryKeys { tensors["memory.keys"] = Tensor(memoryKeys) }
     let config: Data
@@ -134,11 +145,18 @@ public struct IterativeAttentionModelFolder: Sendable, Codable, Equatable {
       }
     }
     var layers: [AttentionLayerParameters<Float>] = []
+    var blocks = IterativeAttentionBlock<Float>.initial(configuration: c, seed: 0)
     for l in 0..<max(0, c.layers) {
       layers.append(
         AttentionLayerParameters(
           query: try matrix("layers.\(l).query"), key: try matrix("layers.\(l).key"),
           value: try matrix("layers.\(l).value"), output: try matrix("layers.\(l).output")))
+      var values: [Matrix<Float>] = []
+      for name in IterativeAttentionBlock<Float>.tensorNames(configuration: c, layer: l) {
+        values.append(try matrix(name))
+      }
+      var rest = values[...]
+      blocks[l].take(from: &rest)
     }
     let patterns: Matrix<Float>
     switch record.memory {
@@ -155,7 +173,8 @@ public struct IterativeAttentionModelFolder: Sendable, Codable, Equatable {
     }
     let padded = patterns.zeroPadded(toColumns: c.width)
     do {
-      let model = try IterativeAttention(configuration: c, keys: padded, values: padded, layers: layers)
+      let model = try IterativeAttention(
+        configuration: c, keys: padded, values: padded, layers: layers, blocks: blocks)
       return (record, model, patterns)
     } catch {
       throw .invalidConfig(path: configPath, reason: "\(error)")

@@ -207,7 +207,7 @@ extension IterativeAttention {
 
   /// The same memory and configuration with other projections (shapes as in `layers`).
   public func replacingLayers(_ newLayers: [AttentionLayerParameters<Scalar>]) throws(ModelError) -> Self {
-    try Self(configuration: configuration, keys: keys, values: values, layers: newLayers)
+    try Self(configuration: configuration, keys: keys, values: values, layers: newLayers, blocks: blocks)
   }
 }
 
@@ -230,10 +230,13 @@ public struct IterativeAttentionTrainer: Sendable {
   /// Epoch e of E uses η_e = η · (f + (1 − f)(1 + cos(π (e − 1)/(E − 1)))/2): η at the first epoch,
   /// f·η at the last.
   public var finalLearningRateFraction: Double
+  /// What the stack is trained to do (``IterativeAttentionObjective``); the validation loss that
+  /// early stopping watches is this objective's.
+  public var objective: IterativeAttentionObjective
 
   public init(
     epochs: Int = 100, batchSize: Int = 64, patience: Int = 5, learningRate: Double = 1e-3, weightDecay: Double = 0.01,
-    seed: UInt64 = 0, finalLearningRateFraction: Double = 1
+    seed: UInt64 = 0, finalLearningRateFraction: Double = 1, objective: IterativeAttentionObjective = .regression
   ) {
     self.epochs = epochs
     self.batchSize = batchSize
@@ -242,6 +245,7 @@ public struct IterativeAttentionTrainer: Sendable {
     self.weightDecay = weightDecay
     self.seed = seed
     self.finalLearningRateFraction = finalLearningRateFraction
+    self.objective = objective
   }
 
   /// The learning rate of epoch `epoch` (1-based) under the cosine schedule.
@@ -282,18 +286,43 @@ public struct IterativeAttentionTrainer: Sendable {
   /// Trains from `model`'s current parameters on pairs drawn afresh for every epoch (for example
   /// a new corruption of the same clean targets, the usual denoising set-up); returns the best
   /// model by validation loss. `trainingPairs(epoch)` is called once per epoch, epoch = 1, 2, ….
-  ///
-  /// Minibatches are seeded random orders of the rows; each step computes the one-step loss and
-  /// its gradients on preallocated buffers (``IterativeAttention/TrainingWorkspace``) and applies
-  /// ``AdamW``. After each epoch the validation loss is computed; the best parameters are kept,
-  /// and training stops after `patience` epochs without improvement.
-  ///
-  /// - Throws: ``ModelError/invalidParameter(name:value:requirement:)`` for bad settings or shapes,
-  ///   or if the parameters become non-finite.
+  /// (The regression objectives only: retrieval needs the targets' memory slots, see
+  /// ``train(_:examples:validation:progress:)``.)
   public func train<Scalar: LinearAlgebraScalar>(
     _ model: IterativeAttention<Scalar>,
     trainingPairs: (Int) throws(ModelError) -> (queries: Matrix<Scalar>, targets: Matrix<Scalar>),
     validation: (queries: Matrix<Scalar>, targets: Matrix<Scalar>),
+    progress: ((Int, History) -> Void)? = nil
+  ) throws(ModelError) -> (model: IterativeAttention<Scalar>, history: History) {
+    try train(
+      model,
+      examples: { (epoch: Int) throws(ModelError) -> IterativeAttentionExamples<Scalar> in
+        let pairs = try trainingPairs(epoch)
+        return IterativeAttentionExamples(queries: pairs.queries, targets: pairs.targets, targetIndices: [])
+      },
+      validation: IterativeAttentionExamples(
+        queries: validation.queries, targets: validation.targets, targetIndices: []),
+      progress: progress)
+  }
+
+  /// Trains from `model`'s current parameters on examples drawn afresh for every epoch
+  /// (`examples(epoch)`, epoch = 1, 2, …) with ``objective``; returns the best model by the
+  /// objective's validation loss.
+  ///
+  /// Minibatches are seeded random orders of the rows; each step computes the objective's loss
+  /// and gradients on preallocated buffers and applies ``AdamW`` to the parameters the forward
+  /// pass uses (``IterativeAttention/parameterIsUsed``). The plain stack under the one-step
+  /// regression takes the original fast path (``IterativeAttention/lossAndGradients(queries:targets:workspace:gradients:)``),
+  /// so the first test's runs are unchanged. After each epoch the validation loss is computed; the
+  /// best parameters are kept, and training stops after `patience` epochs without improvement.
+  ///
+  /// - Throws: ``ModelError/invalidParameter(name:value:requirement:)`` for bad settings or shapes
+  ///   (retrieval without the mixture readout or without target slots), or if the parameters become
+  ///   non-finite.
+  public func train<Scalar: LinearAlgebraScalar>(
+    _ model: IterativeAttention<Scalar>,
+    examples: (Int) throws(ModelError) -> IterativeAttentionExamples<Scalar>,
+    validation: IterativeAttentionExamples<Scalar>,
     progress: ((Int, History) -> Void)? = nil
   ) throws(ModelError) -> (model: IterativeAttention<Scalar>, history: History) {
     guard epochs >= 0 else { throw .invalidParameter(name: "epochs", value: "\(epochs)", requirement: "at least 0") }
@@ -313,34 +342,55 @@ public struct IterativeAttentionTrainer: Sendable {
     guard weightDecay.isFinite && weightDecay >= 0 else {
       throw .invalidParameter(name: "weightDecay", value: "\(weightDecay)", requirement: "finite and ≥ 0")
     }
-    let d = model.dimension
-    func check(_ name: String, _ pair: (queries: Matrix<Scalar>, targets: Matrix<Scalar>)) throws(ModelError) {
-      guard pair.queries.columns == d, pair.targets.columns == d, pair.queries.rows == pair.targets.rows,
-        pair.queries.rows >= 1
+    try objective.validate(for: model.configuration)
+    let d = model.dimension, m = model.memorySize
+    let objective = self.objective
+    let needsSlots = objective == .retrieval
+    func check(_ name: String, _ set: IterativeAttentionExamples<Scalar>) throws(ModelError) {
+      guard set.queries.columns == d, set.targets.columns == d, set.queries.rows == set.targets.rows,
+        set.queries.rows >= 1
       else {
         throw .invalidParameter(
           name: name,
           value:
-            "queries \(pair.queries.rows) × \(pair.queries.columns), targets \(pair.targets.rows) × \(pair.targets.columns)",
+            "queries \(set.queries.rows) × \(set.queries.columns), targets \(set.targets.rows) × \(set.targets.columns)",
           requirement: "at least one pair, both B × \(d)")
       }
-      guard pair.queries.isFinite && pair.targets.isFinite else {
+      guard set.queries.isFinite && set.targets.isFinite else {
         throw .invalidParameter(name: name, value: "non-finite entries", requirement: "finite")
+      }
+      if needsSlots {
+        guard set.targetIndices.count == set.queries.rows, set.targetIndices.allSatisfy({ $0 >= 0 && $0 < m }) else {
+          throw .invalidParameter(
+            name: "\(name) target slots", value: "\(set.targetIndices.count) slots",
+            requirement: "one memory slot in 0..<\(m) per query (the retrieval objective)")
+        }
       }
     }
     try check("validation", validation)
+    let fastPath = objective == .regression && model.configuration.isPlain
+    func validationLoss(_ model: IterativeAttention<Scalar>) -> Double {
+      fastPath
+        ? model.loss(queries: validation.queries, targets: validation.targets)
+        : model.loss(
+          objective: objective, queries: validation.queries, targets: validation.targets,
+          targetIndices: validation.targetIndices)
+    }
     var rng = SeededGenerator(seed: seed)
     var optimizer = AdamW<Scalar>(learningRate: learningRate, weightDecay: weightDecay)
     var current = model
     var best = model
-    var bestLoss = model.loss(queries: validation.queries, targets: validation.targets)
+    var bestLoss = validationLoss(model)
     var history = History(initialValidationLoss: bestLoss)
     var sinceImprovement = 0
     var workspaces: [Int: IterativeAttention<Scalar>.TrainingWorkspace] = [:]
+    var objectiveWorkspaces: [Int: IterativeAttention<Scalar>.ObjectiveWorkspace] = [:]
     var gradients = model.zeroGradients()
+    var objectiveGradients = model.zeroObjectiveGradients()
+    let used = model.parameterIsUsed
     for epoch in 1...max(1, epochs) where epochs > 0 {
       optimizer.learningRate = learningRate(epoch: epoch)
-      let training = try trainingPairs(epoch)
+      let training = try examples(epoch)
       try check("training", training)
       var order = [Int](repeating: 0, count: training.queries.rows)
       rng.shuffle(&order)
@@ -349,31 +399,44 @@ public struct IterativeAttentionTrainer: Sendable {
       while start < order.count {
         let batch = Array(order[start..<min(start + batchSize, order.count)])
         start += batchSize
-        var workspace =
-          workspaces.removeValue(forKey: batch.count) ?? current.makeTrainingWorkspace(batchSize: batch.count)
-        let loss = current.lossAndGradients(
-          queries: training.queries.rows(at: batch), targets: training.targets.rows(at: batch), workspace: &workspace,
-          gradients: &gradients)
-        workspaces[batch.count] = workspace
+        let queries = training.queries.rows(at: batch), targets = training.targets.rows(at: batch)
+        let loss: Scalar
+        let flatGradients: [Matrix<Scalar>]
+        if fastPath {
+          var workspace =
+            workspaces.removeValue(forKey: batch.count) ?? current.makeTrainingWorkspace(batchSize: batch.count)
+          loss = current.lossAndGradients(
+            queries: queries, targets: targets, workspace: &workspace, gradients: &gradients)
+          workspaces[batch.count] = workspace
+          flatGradients = gradients.flatMap(\.all)
+        } else {
+          var workspace =
+            objectiveWorkspaces.removeValue(forKey: batch.count)
+            ?? current.makeObjectiveWorkspace(objective: objective, batchSize: batch.count)
+          loss = current.lossAndGradients(
+            objective: objective, queries: queries, targets: targets,
+            targetIndices: needsSlots ? batch.map { training.targetIndices[$0] } : [], workspace: &workspace,
+            gradients: &objectiveGradients)
+          objectiveWorkspaces[batch.count] = workspace
+          flatGradients = objectiveGradients.all
+        }
         total += Double(loss)
         batches += 1
-        var parameters = current.layers.flatMap(\.all)
-        optimizer.update(&parameters, gradients: gradients.flatMap(\.all))
-        guard parameters.allSatisfy(\.isFinite) else {
+        var parameters = current.parameters
+        var trained = parameters.indices.filter { used[$0] }.map { parameters[$0] }
+        optimizer.update(&trained, gradients: parameters.indices.filter { used[$0] }.map { flatGradients[$0] })
+        guard trained.allSatisfy(\.isFinite) else {
           throw .invalidParameter(
             name: "learningRate", value: "\(learningRate)", requirement: "small enough that training stays finite")
         }
-        let layers = stride(from: 0, to: parameters.count, by: 4).map {
-          AttentionLayerParameters(
-            query: parameters[$0], key: parameters[$0 + 1], value: parameters[$0 + 2], output: parameters[$0 + 3])
-        }
-        current = try current.replacingLayers(layers)
+        for (k, index) in parameters.indices.filter({ used[$0] }).enumerated() { parameters[index] = trained[k] }
+        current = try current.replacingParameters(parameters)
       }
       history.trainingLoss.append(total / Double(batches))
-      let validationLoss = current.loss(queries: validation.queries, targets: validation.targets)
-      history.validationLoss.append(validationLoss)
-      if validationLoss < bestLoss {
-        bestLoss = validationLoss
+      let loss = validationLoss(current)
+      history.validationLoss.append(loss)
+      if loss < bestLoss {
+        bestLoss = loss
         best = current
         history.bestEpoch = epoch
         sinceImprovement = 0
@@ -387,5 +450,20 @@ public struct IterativeAttentionTrainer: Sendable {
       }
     }
     return (best, history)
+  }
+}
+
+/// Training or validation examples of an ``IterativeAttention`` stack: corrupted cues, their
+/// targets in model space, and the targets' memory slots (needed by the retrieval objective;
+/// may be empty for the regression objectives).
+public struct IterativeAttentionExamples<Scalar: LinearAlgebraScalar>: Sendable {
+  public var queries: Matrix<Scalar>
+  public var targets: Matrix<Scalar>
+  public var targetIndices: [Int]
+
+  public init(queries: Matrix<Scalar>, targets: Matrix<Scalar>, targetIndices: [Int]) {
+    self.queries = queries
+    self.targets = targets
+    self.targetIndices = targetIndices
   }
 }

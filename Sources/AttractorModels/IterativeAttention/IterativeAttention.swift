@@ -12,12 +12,48 @@ public struct IterativeAttentionConfiguration: Sendable, Equatable, Codable {
   public var width: Int
   /// Temperature τ: logits are scaled by 1/(τ √d_head).
   public var temperature: Double
+  /// Residual connections around each layer's attention (and feed-forward) sublayer:
+  /// x ← x + Attn(·). Off in seed 000's stack.
+  public var residual: Bool
+  /// Pre-LayerNorm: each sublayer reads LN(x) instead of x (Xiong et al., arXiv:2002.04745).
+  public var layerNorm: Bool
+  /// Hidden width of a feed-forward sublayer (GELU) after each attention sublayer; 0 for none.
+  public var feedForwardWidth: Int
+  /// What one step returns after the last layer (see ``Readout``).
+  public var readout: Readout
 
-  public init(layers: Int, heads: Int, width: Int, temperature: Double = 1) {
+  /// The output of one step.
+  public enum Readout: String, Sendable, Codable, CaseIterable {
+    /// The last layer's output, [o₁ … o_H] W_O (plus its residual and feed-forward sublayers):
+    /// seed 000's stack.
+    case projection
+    /// The convex mixture p̄ V of the stored values under the last layer's attention weights
+    /// averaged over heads, p̄ = (1/H) Σₕ pₕ; the last layer's W_V and W_O (and any feed-forward
+    /// sublayer of that layer) are not used. Retrieval training puts its cross-entropy on p̄.
+    case mixture
+  }
+
+  public init(
+    layers: Int, heads: Int, width: Int, temperature: Double = 1, residual: Bool = false, layerNorm: Bool = false,
+    feedForwardWidth: Int = 0, readout: Readout = .projection
+  ) {
     self.layers = layers
     self.heads = heads
     self.width = width
     self.temperature = temperature
+    self.residual = residual
+    self.layerNorm = layerNorm
+    self.feedForwardWidth = feedForwardWidth
+    self.readout = readout
+  }
+
+  /// Whether this is seed 000's plain stack (no residual, LayerNorm or feed-forward sublayer;
+  /// projection readout), which has the fast forward pass and the closed-form Jacobian.
+  public var isPlain: Bool { !residual && !layerNorm && feedForwardWidth == 0 && readout == .projection }
+
+  /// Whether layer `l` has a feed-forward sublayer (not the last layer under the mixture readout).
+  public func hasFeedForward(layer l: Int) -> Bool {
+    feedForwardWidth > 0 && !(readout == .mixture && l == layers - 1)
   }
 
   /// d_head = width / heads.
@@ -35,6 +71,26 @@ public struct IterativeAttentionConfiguration: Sendable, Equatable, Codable {
     guard temperature.isFinite && temperature > 0 else {
       throw .invalidParameter(name: "temperature", value: "\(temperature)", requirement: "finite and positive")
     }
+    guard feedForwardWidth >= 0 else {
+      throw .invalidParameter(name: "feedForwardWidth", value: "\(feedForwardWidth)", requirement: "at least 0")
+    }
+  }
+
+  private enum CodingKeys: String, CodingKey {
+    case layers, heads, width, temperature, residual, layerNorm, feedForwardWidth, readout
+  }
+
+  /// Decodes a configuration; the block options, absent from folders written before they existed,
+  /// default to seed 000's plain stack.
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    self.init(
+      layers: try c.decode(Int.self, forKey: .layers), heads: try c.decode(Int.self, forKey: .heads),
+      width: try c.decode(Int.self, forKey: .width), temperature: try c.decode(Double.self, forKey: .temperature),
+      residual: try c.decodeIfPresent(Bool.self, forKey: .residual) ?? false,
+      layerNorm: try c.decodeIfPresent(Bool.self, forKey: .layerNorm) ?? false,
+      feedForwardWidth: try c.decodeIfPresent(Int.self, forKey: .feedForwardWidth) ?? 0,
+      readout: try c.decodeIfPresent(Readout.self, forKey: .readout) ?? .projection)
   }
 }
 
@@ -103,17 +159,24 @@ public struct IterativeAttention<Scalar: LinearAlgebraScalar>: LinearizableUpdat
   public let values: Matrix<Scalar>
   /// Parameters of each layer, first applied first.
   public let layers: [AttentionLayerParameters<Scalar>]
+  /// The LayerNorm and feed-forward sublayers of each layer (``IterativeAttentionBlock``); empty
+  /// blocks for seed 000's plain stack.
+  public let blocks: [IterativeAttentionBlock<Scalar>]
   /// K W_K and V W_V of every layer, computed on first use and shared by every workspace and
   /// Jacobian of this model (and its copies).
   let projection = ProjectedMemory<Scalar>()
 
   /// A stack over the memory `keys`/`values` with the given layer parameters.
   ///
+  /// `blocks` holds the LayerNorm and feed-forward sublayers the configuration asks for; `nil`
+  /// gives ``IterativeAttentionBlock/initial(configuration:seed:)`` with seed 0.
+  ///
   /// - Throws: ``ModelError`` for an invalid configuration, an empty or non-finite memory, keys and
-  ///   values of different shapes, or a layer whose projections are not `width × width` or not finite.
+  ///   values of different shapes, a layer whose projections are not `width × width` or not finite,
+  ///   or blocks that do not match the configuration.
   public init(
     configuration: IterativeAttentionConfiguration, keys: Matrix<Scalar>, values: Matrix<Scalar>,
-    layers: [AttentionLayerParameters<Scalar>]
+    layers: [AttentionLayerParameters<Scalar>], blocks: [IterativeAttentionBlock<Scalar>]? = nil
   ) throws(ModelError) {
     try configuration.validate()
     try ModelError.validatePatterns(keys)
@@ -139,10 +202,17 @@ public struct IterativeAttention<Scalar: LinearAlgebraScalar>: LinearizableUpdat
         }
       }
     }
+    let blocks = blocks ?? IterativeAttentionBlock.initial(configuration: configuration, seed: 0)
+    guard blocks.count == configuration.layers else {
+      throw .invalidParameter(
+        name: "blocks", value: "\(blocks.count) blocks", requirement: "one per layer (\(configuration.layers))")
+    }
+    for (l, block) in blocks.enumerated() { try block.validate(configuration: configuration, layer: l) }
     self.configuration = configuration
     self.keys = keys
     self.values = values
     self.layers = layers
+    self.blocks = blocks
   }
 
   /// Identity projections in every layer.
@@ -170,7 +240,23 @@ public struct IterativeAttention<Scalar: LinearAlgebraScalar>: LinearizableUpdat
           value: generator.gaussianMatrix(rows: d, columns: d, standardDeviation: sd),
           output: generator.gaussianMatrix(rows: d, columns: d, standardDeviation: sd)))
     }
-    return try Self(configuration: configuration, keys: keys, values: values, layers: layers)
+    // Blocks (LayerNorm, feed-forward) only for stacks that have them: LayerNorm gains and biases
+    // are drawn near 1 and 0 so that tests see every parameter matter.
+    var blocks: [IterativeAttentionBlock<Scalar>]? = nil
+    if !configuration.isPlain {
+      var made = IterativeAttentionBlock<Scalar>.initial(configuration: configuration, seed: generator.next())
+      for l in made.indices {
+        for norm in [\IterativeAttentionBlock<Scalar>.attentionNorm, \.feedForwardNorm]
+        where made[l][keyPath: norm] != nil {
+          made[l][keyPath: norm]!.gain =
+            Matrix<Scalar>(rows: 1, columns: d, repeating: 1)
+            + generator.gaussianMatrix(rows: 1, columns: d, standardDeviation: 0.2)
+          made[l][keyPath: norm]!.bias = generator.gaussianMatrix(rows: 1, columns: d, standardDeviation: 0.2)
+        }
+      }
+      blocks = made
+    }
+    return try Self(configuration: configuration, keys: keys, values: values, layers: layers, blocks: blocks)
   }
 
   public var dimension: Int { configuration.width }
@@ -203,6 +289,7 @@ public struct IterativeAttention<Scalar: LinearAlgebraScalar>: LinearizableUpdat
     var buffers: LayerBuffers
     var layerInputs: [Matrix<Scalar>]  // input of layers 2…L (B × d)
     var diagnosticLogits: Matrix<Scalar>  // B × M
+    var step: StepActivations? = nil  // the general forward pass (stacks that are not plain)
 
     mutating func fit(batch: Int, width d: Int, memory m: Int, headCount: Int, layerCount: Int) {
       if buffers.queries.rows == batch { return }
@@ -247,21 +334,8 @@ public struct IterativeAttention<Scalar: LinearAlgebraScalar>: LinearizableUpdat
     projectedKeys: Matrix<Scalar>, projectedValues: Matrix<Scalar>
   ) {
     let b = input.rows, d = dimension, m = memorySize, dh = configuration.headWidth
-    let scale = Scalar(configuration.logitScale)
-    Matrix.multiply(input, layers[l].query, into: &buffers.queries)
+    attentionWeights(l, input: input, buffers: &buffers, projectedKeys: projectedKeys)
     for h in 0..<configuration.heads {
-      // logits_h = s · Z[:, h] · (K W_K)[:, h]ᵀ   (B × M), on column blocks of width d_h.
-      buffers.queries.withUnsafeBufferPointer { z in
-        projectedKeys.withUnsafeBufferPointer { k in
-          buffers.weights[h].withUnsafeMutableBufferPointer { a in
-            Scalar.gemm(
-              transposeA: false, transposeB: true, m: b, n: m, k: dh, alpha: scale,
-              a: z.baseAddress! + h * dh, lda: d, b: k.baseAddress! + h * dh, ldb: d,
-              beta: 0, c: a.baseAddress!, ldc: m)
-          }
-        }
-      }
-      buffers.weights[h].softmaxRows()
       // heads[:, h] = p_h · (V W_V)[:, h]   (B × d_h)
       buffers.weights[h].withUnsafeBufferPointer { p in
         projectedValues.withUnsafeBufferPointer { v in
@@ -277,7 +351,35 @@ public struct IterativeAttention<Scalar: LinearAlgebraScalar>: LinearizableUpdat
     Matrix.multiply(buffers.heads, layers[l].output, into: &output)
   }
 
+  /// The attention weights of layer `l`'s heads at `input`: Z = X W_Q into `buffers.queries` and
+  /// Pₕ = softmax(s Zₕ (K W_K)ₕᵀ) into `buffers.weights[h]`.
+  func attentionWeights(
+    _ l: Int, input: Matrix<Scalar>, buffers: inout LayerBuffers, projectedKeys: Matrix<Scalar>
+  ) {
+    let b = input.rows, d = dimension, m = memorySize, dh = configuration.headWidth
+    let scale = Scalar(configuration.logitScale)
+    Matrix.multiply(input, layers[l].query, into: &buffers.queries)
+    for h in 0..<configuration.heads {
+      // logits_h = s · Z[:, h] · (K W_K)[:, h]ᵀ   (B × M), on column blocks of width d_h.
+      buffers.queries.withUnsafeBufferPointer { z in
+        projectedKeys.withUnsafeBufferPointer { k in
+          buffers.weights[h].withUnsafeMutableBufferPointer { a in
+            Scalar.gemm(
+              transposeA: false, transposeB: true, m: b, n: m, k: dh, alpha: scale,
+              a: z.baseAddress! + h * dh, lda: d, b: k.baseAddress! + h * dh, ldb: d,
+              beta: 0, c: a.baseAddress!, ldc: m)
+          }
+        }
+      }
+      buffers.weights[h].softmaxRows()
+    }
+  }
+
   public func update(_ states: Matrix<Scalar>, into next: inout Matrix<Scalar>, workspace: inout Workspace) {
+    if !configuration.isPlain {
+      generalUpdate(states, into: &next, workspace: &workspace)
+      return
+    }
     workspace.fit(
       batch: states.rows, width: dimension, memory: memorySize, headCount: configuration.heads, layerCount: layers.count
     )

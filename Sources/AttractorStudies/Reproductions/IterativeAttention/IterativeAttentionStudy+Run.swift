@@ -233,15 +233,10 @@ extension IterativeAttentionStudy {
   /// Writes a trained model as a model folder (config.json, weights.safetensors, CARD.md) at
   /// `folder`, with a card that says how it was trained and by which `command`.
   public func saveModel(_ trained: TrainedModel, task: Task, seed: UInt64, command: String, to folder: URL) throws {
-    let memory: IterativeAttentionModelFolder.Memory
-    let stored: Matrix<Float>?
-    if task.name == "Synthetic-Gaussian" {
-      memory = .syntheticGaussian(count: settings.syntheticCount, dimension: settings.syntheticDimension, seed: seed)
-      stored = nil
-    } else {
-      memory = .stored
-      stored = task.patterns
-    }
+    // The memory is stored in the folder for every task (issue 17), so anyone can check the model
+    // without our generator; folders written before with a Synthetic recipe still load.
+    let memory = IterativeAttentionModelFolder.Memory.stored
+    let stored: Matrix<Float>? = task.patterns
     let record = IterativeAttentionModelFolder(
       configuration: trained.spec.configuration, dataDimension: task.patterns.columns, memory: memory, task: task.name,
       seed: seed, command: command, history: trained.history, trainingSeconds: trained.seconds)

@@ -1,0 +1,107 @@
+import AttractorCore
+import AttractorExperiments
+import AttractorLinearAlgebra
+import AttractorModels
+import AttractorStudies
+import Foundation
+import Testing
+
+/// A second test small enough for the suite: 200 vectors in d = 8, two tiny models, 3 epochs.
+private func tinySettings() -> IterativeAttentionSecondTest.Settings {
+  var s = IterativeAttentionSecondTest.Settings.quick
+  s.syntheticCount = 200
+  s.syntheticDimension = 8
+  s.syntheticWidth = 8
+  s.seeds = [0, 1]
+  s.models = [
+    .init(name: "Single-Head", layers: 1, heads: 1, width: 8),
+    .init(name: "Transformer-Small", layers: 2, heads: 2, width: 8),
+  ]
+  s.maxEpochs = 3
+  s.batchSize = 32
+  s.steps = 3
+  s.longSteps = 6
+  s.noiseLevels = [0.1, 0.3, 2.0]
+  s.fixedPointStarts = 10
+  s.jacobianStarts = 1
+  s.unrolledModels = nil
+  s.literalModels = ["Single-Head"]
+  return s
+}
+
+private let sharedRun: Result<IterativeAttentionSecondTest.Results, any Error> = Result {
+  try IterativeAttentionSecondTest(settings: tinySettings()).run(mnistDirectory: nil, command: "test")
+}
+
+@Suite("Iterative-attention second test (issue 17)")
+struct IterativeAttentionSecondTestTests {
+  @Test("the calibrated scale gives the target cue accuracy at σ = 0.3, and is found again exactly")
+  func calibration() throws {
+    var s = tinySettings()
+    s.syntheticCount = 400
+    s.syntheticDimension = 16
+    let test = IterativeAttentionSecondTest(settings: s)
+    let c = try test.calibrateScale(seed: 0)
+    #expect(abs(c.accuracy - s.calibrationTarget) < 0.01, "accuracy \(c.accuracy) at c = \(c.scale)")
+    #expect(c.scale > 0.01 && c.scale < 1)
+    #expect(try test.calibrateScale(seed: 0) == c)
+    // Larger scales only make the cue easier: the bisection's record is monotone.
+    let sorted = c.steps.sorted { $0[0] < $1[0] }
+    for (a, b) in zip(sorted, sorted.dropFirst()) { #expect(a[1] <= b[1]) }
+  }
+
+  @Test("configurations: blocks for the block models, mixture readout exactly for retrieval")
+  func configurations() {
+    let test = IterativeAttentionSecondTest(settings: .init())
+    let small = test.configuration(.small, objective: .retrieval)
+    #expect(small.residual && small.layerNorm && small.feedForwardWidth == 256 && small.readout == .mixture)
+    let single = test.configuration(.singleHead, objective: .regression)
+    #expect(single.isPlain)
+    #expect(test.configuration(.medium, objective: .unrolledRegression(steps: 3)).readout == .projection)
+  }
+
+  @Test("a tiny run fills every cell: each objective × model × seed, curves to T, long-run accuracy, fixed points")
+  func tinyRun() throws {
+    let results = try sharedRun.get()
+    let s = results.settings
+    let calibrated = results.results.filter { $0.setting == IterativeAttentionSecondTest.calibratedName }
+    #expect(calibrated.count == s.seeds.count * (1 + s.objectives.count * s.models.count))
+    let literal = results.results.filter { $0.setting == IterativeAttentionSecondTest.literalName }
+    #expect(literal.count == s.seeds.count * (1 + s.otherObjectives.count * 1))
+    #expect(!literal.contains { $0.model == "Transformer-Small" })
+    for r in results.results {
+      #expect(r.curves.count == s.noiseLevels.count + s.maskLevels.count + s.overlapLevels.count)
+      #expect(r.curves.allSatisfy { $0.accuracy.count == s.steps + 1 })
+      #expect(r.longAccuracy.count == s.noiseLevels.count)
+      #expect((r.history != nil) == (r.objective != "none"))
+      if let f = r.fixedPoints {
+        #expect(f.starts == 10 && f.spectralRadii.count == 1)
+        #expect(f.singlePattern <= f.atTarget && f.singlePattern <= f.converged)
+      }
+    }
+    // At the literal scale the cue is nearly always right at σ = 0.1: T = 0 is the cue itself.
+    let cue = literal[0].curves.first { $0.corruption == .gaussianNoise(sigma: 0.1) }!
+    #expect(cue.accuracy[0] > 0.95)
+  }
+
+  @Test("the report renders every table and figure from the results, and re-renders from results.json")
+  func report() throws {
+    let results = try sharedRun.get()
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ia2-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let report = IterativeAttentionSecondTestReport(results: results)
+    try report.write(to: dir)
+    let readme = try String(contentsOf: dir.appendingPathComponent("README.md"), encoding: .utf8)
+    for needle in [
+      "retrieval · Transformer-Small", "regression · Single-Head", "unrolled-2 · Single-Head", "σ½", "ρ(J)",
+    ] {
+      #expect(readme.contains(needle), "\(needle)")
+    }
+    #expect(
+      FileManager.default.fileExists(atPath: dir.appendingPathComponent("basins-synthetic--calibrated-scale.svg").path))
+    let again = try IterativeAttentionSecondTestReproduction.render(
+      resultsFile: dir.appendingPathComponent("results.json"), into: dir)
+    #expect(again.results == results)
+  }
+}
