@@ -47,4 +47,12 @@ void attractor_adamw_f32(float *theta, const float *g, float *m, float *v, size_
 /// The double-precision AdamW step (see `attractor_adamw_f32`).
 void attractor_adamw_f64(double *theta, const double *g, double *m, double *v, size_t count,
                          double beta1, double beta2, double eta, double epsilon, double lambda, double c1, double c2);
+/// Softmax of each of `rows` rows of `count` values (count ≥ 1) in place, split into `parts`
+/// contiguous row ranges run at once by the caller and a persistent pool of threads (one fewer
+/// than the cores online, started on first use). Allocates nothing after that first call, unlike
+/// libdispatch. When another thread is using the pool, the caller does all parts itself.
+void attractor_softmax_rows_f32(float *x, size_t rows, size_t count, int parts);
+
+/// The double-precision row softmax (see `attractor_softmax_rows_f32`).
+void attractor_softmax_rows_f64(double *x, size_t rows, size_t count, int parts);
 #endif
