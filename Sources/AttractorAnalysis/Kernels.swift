@@ -244,8 +244,7 @@ enum Kernels {
     var remaining = candidates.count
     while remaining > 0 {
       if top.count == 16 {
-        candidates[0..<remaining].sort(by: heavier)
-        for c in candidates[0..<remaining] {
+        for c in heaviestFirst(candidates[0..<remaining]) {
           top.append(c)
           sum += c.1
           if sum >= target { break }
@@ -262,6 +261,38 @@ enum Kernels {
       remaining -= 1
     }
     return (top, entropy, squares > 0 ? 1 / squares : 0, smallest)
+  }
+
+  /// `weights` sorted heaviest first, equal weights by ascending index: a stable least-significant-
+  /// digit radix sort (8 passes of 8 bits, passes whose digit is the same for every key skipped)
+  /// on the bit patterns of the non-negative weights, which order like the numbers; so the result
+  /// is exactly that of a comparison sort, in O(n) instead of O(n log n) closure calls.
+  static func heaviestFirst(_ weights: ArraySlice<(Int, Double)>) -> [(Int, Double)] {
+    let n = weights.count
+    // Descending by weight = ascending by the complemented bit pattern; ties keep index order
+    // when the input is in ascending index order, so sort by index first (cheap: it almost is).
+    let byIndex = weights.sorted { $0.0 < $1.0 }
+    var keys = byIndex.map { ~$0.1.bitPattern }
+    var order = [Int](0..<n)
+    var keys2 = [UInt64](repeating: 0, count: n)
+    var order2 = [Int](repeating: 0, count: n)
+    var counts = [Int](repeating: 0, count: 257)
+    for shift in stride(from: 0, to: 64, by: 8) {
+      for c in 0..<257 { counts[c] = 0 }
+      for key in keys { counts[Int((key >> UInt64(shift)) & 0xFF) + 1] += 1 }
+      if counts.contains(n) { continue }  // every key has the same digit here
+      for c in 1..<257 { counts[c] += counts[c - 1] }
+      for i in 0..<n {
+        let digit = Int((keys[i] >> UInt64(shift)) & 0xFF)
+        let slot = counts[digit]
+        counts[digit] = slot + 1
+        keys2[slot] = keys[i]
+        order2[slot] = order[i]
+      }
+      swap(&keys, &keys2)
+      swap(&order, &order2)
+    }
+    return order.map { byIndex[$0] }
   }
 
   /// Euclidean distance between `a` and `b` (same length).
