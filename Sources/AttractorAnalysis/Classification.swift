@@ -209,11 +209,12 @@ public struct ClassifiedState: Codable, Sendable, Equatable {
 /// A J that failed the symmetry test gets its own decomposition of the symmetrised I − J.
 ///
 /// **Parallel and deterministic.** The per-point work (eigenvalues and weight statistics) runs
-/// on ``workers`` threads, each calling LAPACK with one OpenBLAS thread (the thread count in force
-/// is set to 1 for the per-point part, sequential or parallel, and restored afterwards; the
-/// batch GEMMs keep it). Every point is computed by the same
-/// single-threaded calls on the same inputs whichever worker takes it, so the results are
-/// identical to a sequential run (`workers = 1`); the first failing point (by index) is reported.
+/// on ``workers`` threads. Each point's LAPACK call works on one small d × d matrix, which OpenBLAS
+/// runs on the calling thread (its level-2 kernels stay single-threaded at these sizes), so each
+/// worker uses one BLAS thread and a point's numbers do not depend on which worker takes it: the
+/// results are identical to a sequential run (`workers = 1`; tested). The OpenBLAS thread count,
+/// a process-wide setting that other threads may be relying on, is not changed. The first failing
+/// point (by index) is reported.
 public struct Classifier: Sendable {
   /// Derivative options.
   public var linearization: LinearizationOptions
@@ -385,11 +386,6 @@ struct PointClassifier<Scalar: LinearAlgebraScalar>: Sendable {
   func classifyAll(count: Int, workers: Int) throws(AnalysisError) -> [ClassifiedState] {
     let threads = max(1, min(workers, count))
     var outcomes = [Result<ClassifiedState, AnalysisError>?](repeating: nil, count: count)
-    // One OpenBLAS thread for the per-point LAPACK calls on every path, so that a point's numbers
-    // never depend on the thread count.
-    let blasThreads = BLAS.threadCount
-    if blasThreads != 1 { BLAS.setThreadCount(1) }
-    defer { if blasThreads != 1 { BLAS.setThreadCount(blasThreads) } }
     if threads == 1 {
       var workspace = Workspace(dimension: dimension)
       for r in 0..<count { outcomes[r] = Result { () throws(AnalysisError) in try classify(r, &workspace) } }

@@ -48,7 +48,7 @@ struct ParallelClassificationTests {
     let statesF = Matrix<Float>(rows: states.rows, columns: states.columns, elements: states.elements.map(Float.init))
     #expect(
       try Classifier(workers: 2).classify(modelF, at: statesF) == Classifier(workers: 1).classify(modelF, at: statesF))
-    // The thread count in force comes back afterwards.
+    // The process-wide OpenBLAS thread count is left as it was.
     let before = BLAS.threadCount
     _ = try Classifier(workers: 2).classify(model, at: states)
     #expect(BLAS.threadCount == before)
