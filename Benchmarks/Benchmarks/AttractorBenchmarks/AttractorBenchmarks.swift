@@ -20,22 +20,22 @@ import Benchmark
 /// GEMMs counts 2 per iteration at 2 BLAS threads).
 var steps: Benchmark.Configuration {
   Benchmark.Configuration(
-  metrics: [.wallClock, .cpuTotal, .instructions, .mallocCountTotal, .throughput],
-  warmupIterations: 2,
-  scalingFactor: .one,
-  maxDuration: .seconds(2),
-  maxIterations: 50
+    metrics: [.wallClock, .cpuTotal, .instructions, .mallocCountTotal, .throughput],
+    warmupIterations: 2,
+    scalingFactor: .one,
+    maxDuration: .seconds(2),
+    maxIterations: 50
   )
 }
 
 /// Paths that allocate their results: time and malloc counts reported.
 var reported: Benchmark.Configuration {
   Benchmark.Configuration(
-  metrics: [.wallClock, .cpuTotal, .instructions, .mallocCountTotal, .peakMemoryResident],
-  warmupIterations: 1,
-  scalingFactor: .one,
-  maxDuration: .seconds(3),
-  maxIterations: 20
+    metrics: [.wallClock, .cpuTotal, .instructions, .mallocCountTotal, .peakMemoryResident],
+    warmupIterations: 1,
+    scalingFactor: .one,
+    maxDuration: .seconds(3),
+    maxIterations: 20
   )
 }
 
