@@ -209,20 +209,20 @@ public struct ClassifiedState: Codable, Sendable, Equatable {
 /// A J that failed the symmetry test gets its own decomposition of the symmetrised I − J.
 ///
 /// **Parallel and deterministic.** The per-point work (eigenvalues and weight statistics) runs
-/// on ``workers`` threads. Each point's LAPACK call works on one small d × d matrix, which OpenBLAS
-/// runs on the calling thread (its level-2 kernels stay single-threaded at these sizes), so each
-/// worker uses one BLAS thread and a point's numbers do not depend on which worker takes it: the
-/// results are identical to a sequential run (`workers = 1`; tested). The OpenBLAS thread count,
-/// a process-wide setting that other threads may be relying on, is not changed. The first failing
-/// point (by index) is reported.
+/// on ``workers`` threads. Each point's LAPACK call works on one small d × d matrix, and a point's
+/// numbers do not depend on which worker takes it: the results are identical to a sequential run
+/// (`workers = 1`; tested). The OpenBLAS thread count, a process-wide setting that other threads
+/// may be relying on, is not changed; the parallel part pays when it is 1 (with it at 2, two
+/// workers measured slower than one, Docs/Benchmarks.md). The first failing point (by index) is
+/// reported.
 public struct Classifier: Sendable {
   /// Derivative options.
   public var linearization: LinearizationOptions
   /// Class thresholds.
   public var thresholds: ClassificationThresholds
-  /// Threads classifying points at once, each with one OpenBLAS thread; `nil` (the default): the
-  /// OpenBLAS thread count in force (``/AttractorLinearAlgebra/BLAS/threadCount``), so a caller who
-  /// limits BLAS to one thread gets a sequential run. Results do not depend on it.
+  /// Threads classifying points at once; `nil` (the default): the OpenBLAS thread count in force
+  /// (``/AttractorLinearAlgebra/BLAS/threadCount``), so a caller who limits BLAS to one thread
+  /// gets a sequential run. Results do not depend on it.
   public var workers: Int?
   /// Most elements of one stack of Jacobians (or Hessians) held at once; larger batches are split.
   var stackLimit = 1 << 24

@@ -10,7 +10,7 @@ public struct BenchClassify: ParsableCommand {
     discussion: """
       Times the classification (Jacobians in batched GEMMs; per point one LAPACK eigenvalue call, \
       the Hessian's eigenvalues being 1 − the Jacobian's since H = I − J; weight statistics and \
-      nearest pattern; points on --threads threads, one BLAS thread each) of --points fixed points of the modern Hopfield network at --beta: the end \
+      nearest pattern; points on --threads threads) of --points fixed points of the modern Hopfield network at --beta: the end \
       points of the dynamics from noisy copies of the patterns, found before timing. Patterns: \
       --patterns FILE.npy, or --count N random patterns of dimension --dimension d with N(0, 1/d) \
       entries (default N = 1000, d = 64; the patterns `attractor analyze` draws for the same seed). \

@@ -11,7 +11,7 @@ import Foundation
 /// **Measured:** one `Classifier.classify(_:at:)` call on K points: the Jacobians in batched GEMMs,
 /// per point one LAPACK eigenvalue call (`dsyevd`, eigenvalues only) whose values also give the
 /// energy's Hessian (H = I − J), the pattern weights (k, nearest pattern); the points on as many
-/// threads as OpenBLAS has (`--threads`), one BLAS thread each. The points
+/// threads as OpenBLAS has (`--threads`). The points
 /// are the end states of the dynamics from noisy copies of the patterns (pattern i mod N plus noise
 /// 0.3·s/√d, s the largest pattern norm), computed before timing. Double precision.
 ///
@@ -19,7 +19,7 @@ import Foundation
 /// in NumPy on the files ``inputsFolder`` receives and prints the ratio.
 ///
 /// **Threads:** the OpenBLAS thread count in force (recorded): the batch GEMMs use it, and the
-/// per-point part runs on that many threads with one BLAS thread each; median of ``repetitions``
+/// per-point part runs on that many threads; median of ``repetitions``
 /// runs after one warm-up.
 public struct ClassificationBenchmark: Sendable {
   /// Stored patterns (N × d).
@@ -79,7 +79,7 @@ public struct ClassificationBenchmark: Sendable {
           + "β = \(BenchmarkTable.compact(beta))",
         timing(),
         "(per point: Jacobian, one LAPACK eigenvalue call giving J's and H = I − J's eigenvalues, weight statistics "
-          + "and nearest pattern; points on \(blasThreads) thread(s), one BLAS thread each)",
+          + "and nearest pattern; points on \(blasThreads) thread(s))",
         "",
         BenchmarkTable(
           header: ["points", "total (ms)", "per point (µs)"],
