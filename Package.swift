@@ -24,6 +24,8 @@ let package = Package(
     ),
     // Vectorised exp/softmax kernels (clang auto-vectorises them; AVX2 chosen at run time).
     .target(name: "CAttractorKernels"),
+    // Test support: a counting malloc for the allocation checks (Tests/CAllocationCounter/include).
+    .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
     .target(
       name: "AttractorLinearAlgebra",
       dependencies: [
@@ -96,7 +98,7 @@ let package = Package(
     .testTarget(
       name: "AttractorModelsTests",
       dependencies: [
-        "AttractorModels", "AttractorCore", "AttractorLinearAlgebra", "AttractorIO",
+        "AttractorModels", "AttractorCore", "AttractorLinearAlgebra", "AttractorIO", "CAllocationCounter",
         .product(name: "RealModule", package: "swift-numerics"),
         .product(name: "PropertyBased", package: "swift-property-based"),
       ],

@@ -29,7 +29,12 @@ The forward pass, per layer l, on row vectors (z = x W):
 GFLOP/s counts the GEMM operations only: L * (4 B d^2 + 4 B M d) (Q and output projections, logits,
 attention x values); the softmax over L*H*B*M logits is not counted.
 
-Run:  python3 Scripts/bench_iterative.py --swift .build/release/attractor [--threads 1,2]
+Rounds (--rounds, default 3) repeat steps 1 and 2 for every thread count, alternating the sides
+(Swift T=1, NumPy T=1, Swift T=2, NumPy T=2, then again), so load from other processes falls on both;
+each figure is the median of its round medians. A JSON report goes to --json (default
+report-bench/iterative-attention.json).
+
+Run:  python3 Scripts/bench_iterative.py --swift .build/release/attractor [--threads 1,2] [--rounds 3]
           [--layers 4 --heads 8 --width 256 --memory 10000 --batch 1024 --repetitions 10 --seed 0]
           [--pin]   # also confine each process to the first T cores with taskset
 """
@@ -42,6 +47,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import pathlib
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import bench_common  # noqa: E402
 
 TOLERANCE = 1e-5
 
@@ -201,6 +210,8 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--pin", action="store_true", help="run each process under taskset on the first T cores")
     ap.add_argument("--keep", help="directory to keep the .npy files in (default: a temporary one, removed)")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds alternating Swift and NumPy")
+    ap.add_argument("--json", default=bench_common.default_json("iterative-attention"))
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
@@ -228,33 +239,47 @@ def main():
     errors = []
     reference = None
     worker_info = None
+    rounds = {t: [] for t in thread_counts}
     try:
-        for t in thread_counts:
-            pin = ["taskset", "-c", f"0-{t - 1}"] if args.pin else []
-            env = dict(os.environ, OPENBLAS_NUM_THREADS=str(t), OMP_NUM_THREADS=str(t))
-            swift = subprocess.run(
-                pin + [args.swift, "bench", "iterative-attention", "--layers", str(args.layers),
-                       "--heads", str(args.heads), "--dimension", str(args.width), "--count", str(args.memory),
-                       "--query-count", str(args.batch), "--repetitions", str(args.repetitions), "--seed", str(args.seed),
-                       "--threads", str(t), "--json", "--save-inputs", directory],
-                check=True, capture_output=True, text=True, env=env)
-            s = json.loads(swift.stdout)
-            numpy_run = subprocess.run(
-                pin + [sys.executable, os.path.abspath(__file__), "--worker", directory,
-                       "--repetitions", str(args.repetitions)],
-                check=True, capture_output=True, text=True, env=env)
-            n = json.loads(numpy_run.stdout)
-            worker_info = n
-            if reference is None:
-                reference = reference64(directory, np)
-            swift_error = relative_error(np.load(os.path.join(directory, "output.npy")), reference, np)
-            numpy_error = relative_error(np.load(os.path.join(directory, "numpy_output.npy")), reference, np)
-            batched_error = relative_error(np.load(os.path.join(directory, "numpy_batched_output.npy")), reference, np)
-            errors.append((t, swift_error, numpy_error, batched_error))
-            rows.append((t, s, n))
+        for _ in range(args.rounds):
+            for t in thread_counts:
+                pin = ["taskset", "-c", f"0-{t - 1}"] if args.pin else []
+                env = dict(os.environ, OPENBLAS_NUM_THREADS=str(t), OMP_NUM_THREADS=str(t))
+                swift = subprocess.run(
+                    pin + [args.swift, "bench", "iterative-attention", "--layers", str(args.layers),
+                           "--heads", str(args.heads), "--dimension", str(args.width), "--count", str(args.memory),
+                           "--query-count", str(args.batch), "--repetitions", str(args.repetitions),
+                           "--seed", str(args.seed), "--threads", str(t), "--json", "--save-inputs", directory],
+                    check=True, capture_output=True, text=True, env=env)
+                s = json.loads(swift.stdout)
+                numpy_run = subprocess.run(
+                    pin + [sys.executable, os.path.abspath(__file__), "--worker", directory,
+                           "--repetitions", str(args.repetitions)],
+                    check=True, capture_output=True, text=True, env=env)
+                n = json.loads(numpy_run.stdout)
+                worker_info = n
+                rounds[t].append((s, n))
+                if len(rounds[t]) == 1:
+                    if reference is None:
+                        reference = reference64(directory, np)
+                    swift_error = relative_error(np.load(os.path.join(directory, "output.npy")), reference, np)
+                    numpy_error = relative_error(np.load(os.path.join(directory, "numpy_output.npy")), reference, np)
+                    batched_error = relative_error(
+                        np.load(os.path.join(directory, "numpy_batched_output.npy")), reference, np)
+                    errors.append((t, swift_error, numpy_error, batched_error))
     finally:
         if not args.keep:
             shutil.rmtree(directory, ignore_errors=True)
+    med = bench_common.median
+    for t in thread_counts:
+        # One row per thread count: medians over the rounds of each figure.
+        s = dict(rounds[t][0][0])
+        n = dict(rounds[t][0][1])
+        for key in ("updateMedianSeconds", "updateMinimumSeconds", "updateGFLOPS", "gemmGFLOPS"):
+            s[key] = med([r[0][key] for r in rounds[t]])
+        for key in ("per_head_median", "per_head_min", "batched_median", "gemm_median"):
+            n[key] = med([r[1][key] for r in rounds[t]])
+        rows.append((t, s, n))
 
     load_after = os.getloadavg()
     flops = rows[0][1]["gemmFlops"]
@@ -292,6 +317,22 @@ def main():
         print(f"| {t} | {sw * 1e3:.1f} (min {s['updateMinimumSeconds'] * 1e3:.1f}) | "
               f"{npm * 1e3:.1f} (min {n['per_head_min'] * 1e3:.1f}) | {npm / sw:.2f} | {s['updateGFLOPS']:.1f} | "
               f"{s['gemmGFLOPS']:.1f} | {n['batched_median'] * 1e3:.1f} | {flops / npm / 1e9:.1f} | {flops / n['gemm_median'] / 1e9:.1f} |")
+    print("")
+    print(f"{args.rounds} round(s) alternating Swift and NumPy; ratio per round: "
+          + "; ".join(f"T={t}: " + ", ".join(f"{r[1]['per_head_median'] / r[0]['updateMedianSeconds']:.2f}" for r in rounds[t])
+                      for t in thread_counts))
+    bench_common.write_json(args.json, {
+        "benchmark": "iterative-attention", "layers": args.layers, "heads": args.heads, "width": args.width,
+        "memory": args.memory, "batch": args.batch, "rounds": args.rounds, "cores": os.cpu_count(),
+        "loadAverageBefore": [round(x, 2) for x in load_before], "loadAverageAfter": [round(x, 2) for x in load_after],
+        "rows": [{"blasThreads": t, "swiftMedianSeconds": s["updateMedianSeconds"],
+                  "numpyPerHeadMedianSeconds": n["per_head_median"], "numpyBatchedMedianSeconds": n["batched_median"],
+                  "ratioNumPyOverSwift": n["per_head_median"] / s["updateMedianSeconds"],
+                  "swiftRounds": [r[0]["updateMedianSeconds"] for r in rounds[t]],
+                  "numpyRounds": [r[1]["per_head_median"] for r in rounds[t]]} for t, s, n in rows],
+        "agreement": [{"blasThreads": t, "swift": se, "numpyPerHead": ne, "numpyBatched": be} for t, se, ne, be in errors],
+    })
+    print(f"wrote {args.json}")
     print("")
     print(f"Agreement with a float64 NumPy evaluation (max |out - ref64| / max |ref64|, tolerance {TOLERANCE:g}):")
     ok = True

@@ -17,12 +17,21 @@ by default, from uniform random +-1 starts. NumPy's elementwise work runs on one
 With --swift PATH (the release `attractor` binary) the script also runs
 `attractor bench dense-sweep` on the same sizes in the same session and prints the ratios, so both
 figures come from one run on the same (noisy) machine.
+With --rounds R (default 3) the NumPy variants and the Swift run alternate R times (NumPy, Swift,
+NumPy, Swift, ...) so load from other processes falls on both; each rate is the median over rounds,
+and a JSON report goes to --json (default report-bench/dense-sweep.json).
 Run: python3 Scripts/dam_bench.py [--units 100] [--patterns 2000] [--degree 3] [--starts 50] [--batch 50] [--sweeps 3] [--swift .build/release/attractor]
 """
 import argparse
+import json
 import os
+import pathlib
 import subprocess
+import sys
 import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import bench_common  # noqa: E402
 
 import numpy as np
 
@@ -102,7 +111,10 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--swift", default=None, help="path of the release attractor binary")
     p.add_argument("--swift-starts", type=int, default=1000)
+    p.add_argument("--rounds", type=int, default=3, help="rounds alternating NumPy and Swift")
+    p.add_argument("--json", default=bench_common.default_json("dense-sweep"))
     a = p.parse_args()
+    load_before = bench_common.load_average()
     rng = np.random.default_rng(a.seed)
     xi = rng.choice(np.array([-1, 1], dtype=np.int64), size=(a.patterns, a.units))
 
@@ -116,40 +128,57 @@ def main():
         mine = 1 if total > 0 else (-1 if total < 0 else st[i])
         assert mine == brute_decision(small, st, i, a.degree), "NumPy rule disagrees with the formula"
 
-    starts = rng.choice(np.array([-1, 1], dtype=np.int64), size=(a.starts, a.units))
-    t0 = time.perf_counter()
-    u1, _ = per_start(xi, starts, a.degree, 1000, rng)
-    t1 = time.perf_counter() - t0
+    per_start_rates, batched_rates, swift_rates = [], [], {}
+    last = None
+    for _ in range(a.rounds):
+        starts = rng.choice(np.array([-1, 1], dtype=np.int64), size=(a.starts, a.units))
+        t0 = time.perf_counter()
+        u1, _ = per_start(xi, starts, a.degree, 1000, rng)
+        t1 = time.perf_counter() - t0
 
-    bstarts = rng.choice(np.array([-1, 1], dtype=np.int64), size=(a.batch, a.units))
-    t0 = time.perf_counter()
-    u2, s2, m2 = batched(xi, bstarts, a.degree, a.sweeps, rng)
-    t2 = time.perf_counter() - t0
-    assert np.array_equal(m2, s2 @ xi.T), "incremental overlaps drifted"
+        bstarts = rng.choice(np.array([-1, 1], dtype=np.int64), size=(a.batch, a.units))
+        t0 = time.perf_counter()
+        u2, s2, m2 = batched(xi, bstarts, a.degree, a.sweeps, rng)
+        t2 = time.perf_counter() - t0
+        assert np.array_equal(m2, s2 @ xi.T), "incremental overlaps drifted"
+        per_start_rates.append(u1 / t1)
+        batched_rates.append(u2 / t2)
+        last = (u1, t1, u2, t2)
+        if a.swift:
+            out = subprocess.run(
+                [a.swift, "bench", "dense-sweep", "--dimension", str(a.units), "--count", str(a.patterns),
+                 "--degree", str(a.degree), "--starts", str(a.swift_starts), "--seed", str(a.seed),
+                 "--repetitions", "1", "--json"], check=True, capture_output=True, text=True).stdout
+            for row in json.loads(out)["rows"]:
+                swift_rates.setdefault(row["workers"], []).append(row["unitUpdatesPerSecond"])
+    load_after = bench_common.load_average()
+    med = bench_common.median
+    u1, t1, u2, t2 = last
 
     print(f"# NumPy {np.__version__}, N = {a.units}, K = {a.patterns}, n = {a.degree}, seed {a.seed}, "
-          f"cores {os.cpu_count()}, elementwise NumPy on 1 thread")
+          f"cores {os.cpu_count()}, elementwise NumPy on 1 thread; {a.rounds} round(s) alternating NumPy and Swift")
+    print(f"# load average before: {' '.join(map(str, load_before))}; after: {' '.join(map(str, load_after))}")
     print("")
-    print("| variant | unit updates | seconds | unit updates / s |")
+    print("| variant | unit updates (last round) | seconds (last round) | unit updates / s (median over rounds) |")
     print("|---|---:|---:|---:|")
-    print(f"| per-start ({a.starts} random starts, to convergence) | {u1} | {t1:.3f} | {u1 / t1:.4g} |")
-    print(f"| batched ({a.batch} random starts, {a.sweeps} sweeps) | {u2} | {t2:.3f} | {u2 / t2:.4g} |")
-    best = max(u1 / t1, u2 / t2)
+    print(f"| per-start ({a.starts} random starts, to convergence) | {u1} | {t1:.3f} | {med(per_start_rates):.4g} |")
+    print(f"| batched ({a.batch} random starts, {a.sweeps} sweeps) | {u2} | {t2:.3f} | {med(batched_rates):.4g} |")
+    best = max(med(per_start_rates), med(batched_rates))
+    rows = []
     if a.swift:
-        out = subprocess.run(
-            [a.swift, "bench", "dense-sweep", "--dimension", str(a.units), "--count", str(a.patterns), "--degree", str(a.degree),
-             "--starts", str(a.swift_starts), "--seed", str(a.seed), "--repetitions", "1"], check=True, capture_output=True, text=True).stdout
         print("")
-        print(out)
-        print("")
-        print("| Swift workers | unit updates / s | ÷ best NumPy (%.4g) |" % best)
-        print("|---:|---:|---:|")
-        for line in out.splitlines():
-            cells = [c.strip() for c in line.strip().strip("|").split("|")]
-            if len(cells) == 6 and cells[0].isdigit():
-                rate = float(cells[3])
-                print(f"| {cells[0]} | {rate:.4g} | {rate / best:.1f} |")
-
+        print("| Swift workers (threads) | unit updates / s (median over rounds) | ÷ best NumPy (%.4g) | per round |" % best)
+        print("|---:|---:|---:|---|")
+        for workers in sorted(swift_rates):
+            rate = med(swift_rates[workers])
+            per_round = ", ".join(f"{r / max(p, b):.1f}" for r, p, b in zip(swift_rates[workers], per_start_rates, batched_rates))
+            print(f"| {workers} | {rate:.4g} | {rate / best:.1f} | {per_round} |")
+            rows.append({"workers": workers, "swiftRates": swift_rates[workers], "ratioSwiftOverBestNumPy": rate / best})
+    bench_common.write_json(a.json, {
+        "benchmark": "dense-sweep", "units": a.units, "patterns": a.patterns, "degree": a.degree, "rounds": a.rounds,
+        "numpyPerStartRates": per_start_rates, "numpyBatchedRates": batched_rates, "swift": rows,
+        "numpyThreads": 1, "cores": os.cpu_count(), "loadAverageBefore": load_before, "loadAverageAfter": load_after})
+    print(f"wrote {a.json}")
 
 if __name__ == "__main__":
     main()

@@ -1,4 +1,5 @@
 import AttractorCore
+import Dispatch
 import AttractorLinearAlgebra
 
 /// What a fixed point is, judged from the weights of the stored patterns and its stability.
@@ -196,23 +197,43 @@ public struct ClassifiedState: Codable, Sendable, Equatable {
 /// Classifies states (normally fixed points) of a model: the batch path used by
 /// ``FixedPointAnalyzer`` and by the benchmark.
 ///
-/// Per batch: one call for all Jacobians/Hessians (``/AttractorCore/BatchLinearizable`` when the model has it, see ``AnalyzableRule``),
-/// one LAPACK eigenvalue call per matrix, one separation call, one GEMM for all distances to the
-/// patterns.
+/// Per batch: one call for all Jacobians/Hessians (``/AttractorCore/BatchLinearizable`` when the
+/// model has it, see ``AnalyzableRule``), one separation call and one GEMM for all distances to the
+/// patterns; then per point one LAPACK eigenvalue call (`jobz = 'N'`) for J and, unless H = I − J,
+/// one for H, with the weight statistics.
+///
+/// **One decomposition when H = I − J.** When the linearisation says the descended energy's
+/// Hessian is I − J (``Linearization/hessianIsIdentityMinusJacobian``; the modern Hopfield
+/// network) and J is symmetric to the tolerance (so it went to `?syevd`), the Hessian's
+/// eigenvalues are 1 − those of J, in reverse order: J = V diag(λ) Vᵀ gives I − J = V diag(1 − λ) Vᵀ.
+/// A J that failed the symmetry test gets its own decomposition of the symmetrised I − J.
+///
+/// **Parallel and deterministic.** The per-point work (eigenvalues and weight statistics) runs
+/// on ``workers`` threads. Each point's LAPACK call works on one small d × d matrix, and a point's
+/// numbers do not depend on which worker takes it: the results are identical to a sequential run
+/// (`workers = 1`; tested). The OpenBLAS thread count, a process-wide setting that other threads
+/// may be relying on, is not changed; the parallel part pays when it is 1 (with it at 2, two
+/// workers measured slower than one, Docs/Benchmarks.md). The first failing point (by index) is
+/// reported.
 public struct Classifier: Sendable {
   /// Derivative options.
   public var linearization: LinearizationOptions
   /// Class thresholds.
   public var thresholds: ClassificationThresholds
+  /// Threads classifying points at once; `nil` (the default): the OpenBLAS thread count in force
+  /// (``/AttractorLinearAlgebra/BLAS/threadCount``), so a caller who limits BLAS to one thread
+  /// gets a sequential run. Results do not depend on it.
+  public var workers: Int?
   /// Most elements of one stack of Jacobians (or Hessians) held at once; larger batches are split.
   var stackLimit = 1 << 24
 
   public init(
     linearization: LinearizationOptions = LinearizationOptions(),
-    thresholds: ClassificationThresholds = ClassificationThresholds()
+    thresholds: ClassificationThresholds = ClassificationThresholds(), workers: Int? = nil
   ) {
     self.linearization = linearization
     self.thresholds = thresholds
+    self.workers = workers
   }
 
   /// Classifies every row of `states` for a model with stored patterns.
@@ -241,6 +262,7 @@ public struct Classifier: Sendable {
     typealias Scalar = Rule.Scalar
     try linearization.validate()
     try thresholds.validate()
+    if let workers { try AnalysisError.check(workers >= 1, "workers", workers, "at least 1") }
     let d = rule.dimension
     guard d >= 1 else { throw .empty(what: "the rule works on states of dimension 0") }
     guard states.columns == d else { throw .dimensionMismatch(expected: d, actual: states.columns) }
@@ -255,37 +277,22 @@ public struct Classifier: Sendable {
       chunk = min(chunk, max(32, (k + 9) / 10))  // about ten updates
       progress(0)
     }
-    var scratch = [Scalar](repeating: 0, count: d * d)
-    var real = [Scalar](repeating: 0, count: d)
-    var imaginary = [Scalar](repeating: 0, count: d)
-    let symmetry = linearization.symmetry(Scalar.self)
-    let hessianTolerance = linearization.hessian(Scalar.self)
+    let threads = workers ?? BLAS.threadCount
     var results: [ClassifiedState] = []
     results.reserveCapacity(k)
     var start = 0
     while start < k {
       let end = min(k, start + chunk)
       let part = start == 0 && end == k ? states : states.rows(at: start..<end)
-      let evidence = try memory.map { m throws(AnalysisError) in try separationEvidence(m, at: part) }
-      let stacks = rule.linearization(at: part, options: linearization)
-      for r in 0..<(end - start) {
-        let jacobian = try SpectrumComputation.jacobianSpectrum(
-          stack: stacks.jacobians, block: r, dimension: d, source: stacks.jacobianSource, symmetryTolerance: symmetry,
-          keepEigenvalues: linearization.keepsEigenvalues, scratch: &scratch, real: &real, imaginary: &imaginary)
-        var hessian: HessianSpectrum? = nil
-        if let h = stacks.hessians, let source = stacks.hessianSource {
-          hessian = try SpectrumComputation.hessianSpectrum(
-            stack: h, block: r, dimension: d, source: source, tolerance: hessianTolerance,
-            keepEigenvalues: linearization.keepsEigenvalues, scratch: &scratch, real: &real)
-        }
-        let e = evidence?[r]
-        let regime = e.map { thresholds.regime($0) }
-        let unstable = jacobian.spectralRadius >= thresholds.spectralRadiusLimit || (hessian?.index ?? 0) > 0
-        results.append(
-          ClassifiedState(
-            jacobian: jacobian, hessian: hessian, evidence: e, regime: regime,
-            label: unstable ? .unstable : (regime ?? .stable)))
+      let evidence = try memory.map { m throws(AnalysisError) in
+        try SeparationInputs(m, at: part, mass: thresholds.mass)
       }
+      let stacks = rule.linearization(at: part, options: linearization)
+      let points = PointClassifier(
+        stacks: stacks, evidence: evidence, dimension: d, thresholds: thresholds,
+        symmetryTolerance: linearization.symmetry(Scalar.self), hessianTolerance: linearization.hessian(Scalar.self),
+        keepEigenvalues: linearization.keepsEigenvalues)
+      results += try points.classifyAll(count: end - start, workers: threads)
       start = end
       progress?(end)
     }
@@ -296,7 +303,23 @@ public struct Classifier: Sendable {
   func separationEvidence<Memory: AssociativeMemory>(
     _ memory: Memory, at states: Matrix<Memory.Scalar>
   ) throws(AnalysisError) -> [SeparationEvidence] {
-    typealias Scalar = Memory.Scalar
+    let inputs = try SeparationInputs(memory, at: states, mass: thresholds.mass)
+    return (0..<states.rows).map { inputs.evidence(row: $0) }
+  }
+}
+
+/// What the weight evidence of a batch of states needs, computed for the whole batch (the pattern
+/// weights, one GEMM for the nearest patterns, the mean of the patterns); ``evidence(row:)`` then
+/// reads one state's statistics (safe to call from several threads).
+struct SeparationInputs<Scalar: LinearAlgebraScalar>: Sendable {
+  var weights: Matrix<Scalar>
+  var states: Matrix<Scalar>
+  var nearest: [(index: Int, distance: Double)]
+  var mean: [Scalar]
+  var mass: Double
+
+  init<Memory: AssociativeMemory>(_ memory: Memory, at states: Matrix<Scalar>, mass: Double) throws(AnalysisError)
+  where Memory.Scalar == Scalar {
     let patterns = memory.patterns
     let n = patterns.rows
     guard n >= 1 else { throw .empty(what: "the model stores no patterns") }
@@ -311,25 +334,120 @@ public struct Classifier: Sendable {
     }
     guard weights.isFinite else { throw .nonFinite(what: "the pattern weights (separation)") }
     let gram = states.multiplied(by: patterns, transposeOther: true)  // K × N
-    let nearest = Kernels.nearestRows(
+    self.nearest = Kernels.nearestRows(
       gram: gram, stateNorms: Kernels.squaredRowNorms(states), patternNorms: Kernels.squaredRowNorms(patterns))
     let ones = [Scalar](repeating: 1 / Scalar(n), count: n)
-    let mean = patterns.multiplied(byVector: ones, transpose: true)
-    let mass = thresholds.mass
+    self.mean = patterns.multiplied(byVector: ones, transpose: true)
+    self.weights = weights
+    self.states = states
+    self.mass = mass
+  }
+
+  /// The evidence of row `r`.
+  func evidence(row r: Int) -> SeparationEvidence {
+    let n = weights.columns
     return weights.withUnsafeBufferPointer { w in
-      (0..<states.rows).map { r in
-        let stats = Kernels.weightStatistics(w.baseAddress! + r * n, count: n, mass: mass)
-        var smallest = Double.infinity
-        for j in 0..<n { smallest = min(smallest, Double(w[r * n + j])) }
-        return SeparationEvidence(
-          k: stats.top.count, mass: mass, heaviest: stats.top.map { PatternWeight(pattern: $0.0, weight: $0.1) },
-          smallestWeight: smallest, entropy: stats.entropy, participationRatio: stats.participationRatio,
-          nearestPattern: nearest[r].index,
-          distanceToNearest: nearest[r].distance, distanceToMean: Kernels.distance(states.row(r), mean), patternCount: n
-        )
-      }
+      let stats = Kernels.weightStatistics(w.baseAddress! + r * n, count: n, mass: mass)
+      return SeparationEvidence(
+        k: stats.top.count, mass: mass, heaviest: stats.top.map { PatternWeight(pattern: $0.0, weight: $0.1) },
+        smallestWeight: stats.smallest, entropy: stats.entropy, participationRatio: stats.participationRatio,
+        nearestPattern: nearest[r].index, distanceToNearest: nearest[r].distance,
+        distanceToMean: Kernels.distance(states.row(r), mean), patternCount: n)
     }
   }
+}
+
+/// The per-point part of a classification for one chunk: spectra and evidence of each point, on
+/// one or several threads (see ``Classifier``).
+struct PointClassifier<Scalar: LinearAlgebraScalar>: Sendable {
+  var stacks: Linearization<Scalar>
+  var evidence: SeparationInputs<Scalar>?
+  var dimension: Int
+  var thresholds: ClassificationThresholds
+  var symmetryTolerance: Double
+  var hessianTolerance: Double
+  var keepEigenvalues: Bool
+
+  /// LAPACK buffers of one thread (d² + 2d elements), allocated once per thread and chunk.
+  struct Workspace {
+    var scratch: [Scalar]
+    var real: [Scalar]
+    var imaginary: [Scalar]
+
+    init(dimension d: Int) {
+      scratch = [Scalar](repeating: 0, count: d * d)
+      real = [Scalar](repeating: 0, count: d)
+      imaginary = [Scalar](repeating: 0, count: d)
+    }
+  }
+
+  /// Classifies points 0..<count, on `workers` threads with one OpenBLAS thread each when
+  /// `workers > 1`; identical results either way.
+  func classifyAll(count: Int, workers: Int) throws(AnalysisError) -> [ClassifiedState] {
+    let threads = max(1, min(workers, count))
+    var outcomes = [Result<ClassifiedState, AnalysisError>?](repeating: nil, count: count)
+    if threads == 1 {
+      var workspace = Workspace(dimension: dimension)
+      for r in 0..<count { outcomes[r] = Result { () throws(AnalysisError) in try classify(r, &workspace) } }
+    } else {
+      outcomes.withUnsafeMutableBufferPointer { out in
+        let target = UncheckedSendable(out)
+        // Contiguous ranges, one per thread: point r always takes the same code path.
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+          var workspace = Workspace(dimension: dimension)
+          for r in (t * count / threads)..<((t + 1) * count / threads) {
+            target.value[r] = Result { () throws(AnalysisError) in try classify(r, &workspace) }
+          }
+        }
+      }
+    }
+    var results: [ClassifiedState] = []
+    results.reserveCapacity(count)
+    for outcome in outcomes {
+      switch outcome! {
+      case .success(let state): results.append(state)
+      case .failure(let error): throw error
+      }
+    }
+    return results
+  }
+
+  /// Spectra, evidence and label of point `r` of the chunk.
+  func classify(_ r: Int, _ w: inout Workspace) throws(AnalysisError) -> ClassifiedState {
+    let d = dimension
+    let jacobian = try SpectrumComputation.jacobianSpectrum(
+      stack: stacks.jacobians, block: r, dimension: d, source: stacks.jacobianSource,
+      symmetryTolerance: symmetryTolerance, keepEigenvalues: keepEigenvalues, scratch: &w.scratch, real: &w.real,
+      imaginary: &w.imaginary)
+    var hessian: HessianSpectrum? = nil
+    if stacks.hessianIsIdentityMinusJacobian, let source = stacks.hessianSource {
+      if jacobian.solver == .symmetric {
+        hessian = SpectrumComputation.hessianSpectrum(
+          identityMinusSymmetricJacobianEigenvalues: w.real, dimension: d, source: source, tolerance: hessianTolerance,
+          keepEigenvalues: keepEigenvalues)
+      } else {
+        hessian = try SpectrumComputation.hessianSpectrum(
+          identityMinus: stacks.jacobians, block: r, dimension: d, source: source, tolerance: hessianTolerance,
+          keepEigenvalues: keepEigenvalues, scratch: &w.scratch, real: &w.real)
+      }
+    } else if let h = stacks.storedHessians, let source = stacks.hessianSource {
+      hessian = try SpectrumComputation.hessianSpectrum(
+        stack: h, block: r, dimension: d, source: source, tolerance: hessianTolerance,
+        keepEigenvalues: keepEigenvalues, scratch: &w.scratch, real: &w.real)
+    }
+    let e = evidence?.evidence(row: r)
+    let regime = e.map { thresholds.regime($0) }
+    let unstable = jacobian.spectralRadius >= thresholds.spectralRadiusLimit || (hessian?.index ?? 0) > 0
+    return ClassifiedState(
+      jacobian: jacobian, hessian: hessian, evidence: e, regime: regime,
+      label: unstable ? .unstable : (regime ?? .stable))
+  }
+}
+
+/// Carries a buffer into `concurrentPerform`, whose iterations write disjoint elements.
+struct UncheckedSendable<T>: @unchecked Sendable {
+  let value: T
+  init(_ value: T) { self.value = value }
 }
 
 /// Stands in for "no associative memory" in the generic path.

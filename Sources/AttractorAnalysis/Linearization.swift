@@ -181,13 +181,31 @@ public struct LinearizationOptions: Codable, Sendable, Equatable {
 
 /// The linearisation of a rule at a batch of states: `K × d²` stacks, row k the row-major d × d
 /// block at state k.
+///
+/// A rule whose descended energy has Hessian H = I − J (the modern Hopfield network:
+/// E(ξ) = −β⁻¹ lse(β X ξ) + ½ ξᵀξ + const, ∇E = ξ − f(ξ), so ∇²E = I − ∂f/∂ξ) can say so with
+/// ``hessianIsIdentityMinusJacobian`` instead of storing a second stack; ``hessians`` then forms
+/// I − J on request, and the classification reads the Hessian's eigenvalues off the Jacobian's
+/// (one decomposition instead of two, see ``Classifier``).
 public struct Linearization<Scalar: LinearAlgebraScalar>: Sendable {
   /// J(xₖ) per row.
   public var jacobians: Matrix<Scalar>
   public var jacobianSource: DerivativeSource
-  /// H(xₖ) of the descended energy per row; `nil` when the rule descends none.
-  public var hessians: Matrix<Scalar>?
+  /// The Hessian stack when it is stored; `nil` when the rule descends no energy or when
+  /// ``hessianIsIdentityMinusJacobian``.
+  var storedHessians: Matrix<Scalar>?
+  /// H = I − J exactly (same source as the Jacobian), so no Hessian stack is stored.
+  public var hessianIsIdentityMinusJacobian: Bool
   public var hessianSource: DerivativeSource?
+
+  /// H(xₖ) of the descended energy per row; `nil` when the rule descends none. Formed from the
+  /// Jacobians (I − J, one new stack) when ``hessianIsIdentityMinusJacobian``.
+  public var hessians: Matrix<Scalar>? {
+    hessianIsIdentityMinusJacobian ? Kernels.identityMinus(jacobians, dimension: dimension) : storedHessians
+  }
+
+  /// d, from the stack width d².
+  var dimension: Int { Int(Double(jacobians.columns).squareRoot().rounded()) }
 
   public init(
     jacobians: Matrix<Scalar>, jacobianSource: DerivativeSource, hessians: Matrix<Scalar>? = nil,
@@ -195,7 +213,17 @@ public struct Linearization<Scalar: LinearAlgebraScalar>: Sendable {
   ) {
     self.jacobians = jacobians
     self.jacobianSource = jacobianSource
-    self.hessians = hessians
+    self.storedHessians = hessians
+    self.hessianIsIdentityMinusJacobian = false
     self.hessianSource = hessianSource
+  }
+
+  /// Jacobians of a rule whose descended energy has Hessian I − J (no second stack).
+  public init(jacobiansWithHessianIdentityMinusJacobian jacobians: Matrix<Scalar>, source: DerivativeSource) {
+    self.jacobians = jacobians
+    self.jacobianSource = source
+    self.storedHessians = nil
+    self.hessianIsIdentityMinusJacobian = true
+    self.hessianSource = source
   }
 }

@@ -24,47 +24,59 @@ extension ModernHopfield: BatchLinearizable, AnalyzableRule {
   func linearizationStacks(at states: Matrix<Scalar>, khatriRaoLimit: Int) -> (
     jacobians: Matrix<Scalar>, hessians: Matrix<Scalar>?
   ) {
+    let stack = batchJacobians(at: states, khatriRaoLimit: khatriRaoLimit)
+    return (stack, Kernels.identityMinus(stack, dimension: dimension))
+  }
+
+  /// The Jacobians only, marked H = I − J: what analysis uses (the classification then reads the
+  /// Hessian's eigenvalues off the Jacobian's, one decomposition per point). Finite differences of
+  /// the update and of the energy's gradient when ``LinearizationOptions/forceFiniteDifferences``.
+  ///
+  /// H = I − J holds exactly for this network: E(ξ) = −β⁻¹ lse(β X ξ) + ½ ξᵀξ + const has
+  /// ∇E(ξ) = ξ − Xᵀ softmax(β X ξ) = ξ − f(ξ), so ∇²E = I − ∂f/∂ξ (Ramsauer et al. 2020, A.1).
+  public func linearization(at states: Matrix<Scalar>, options: LinearizationOptions) -> Linearization<Scalar> {
+    if options.forceFiniteDifferences {
+      let j = jacobianStack(at: states, options: options)
+      let h = hessianStack(at: states, options: options)
+      return Linearization(jacobians: j.stack, jacobianSource: j.source, hessians: h?.stack, hessianSource: h?.source)
+    }
+    return Linearization(
+      jacobiansWithHessianIdentityMinusJacobian: batchJacobians(at: states, khatriRaoLimit: 1 << 26), source: .analytic)
+  }
+
+  /// J(ξₖ) = β (Xᵀ diag(pₖ) X − mₖ mₖᵀ) for every row: three GEMMs for the whole batch (weights,
+  /// means, packed upper triangles) and one pass that unpacks the triangles and subtracts the
+  /// rank-one term, so no allocation or BLAS call per state on the Khatri–Rao path.
+  func batchJacobians(at states: Matrix<Scalar>, khatriRaoLimit: Int) -> Matrix<Scalar> {
     let d = dimension
     let n = patternCount
     let k = states.rows
     let p = separation(states)  // K × N
     let means = p.multiplied(by: patterns)  // K × d, row k = Xᵀ pₖ
-    var stack: Matrix<Scalar>
     if n * d * (d + 1) / 2 <= khatriRaoLimit {
       let upper = Kernels.khatriRaoUpper(patterns)
       var packed = Matrix<Scalar>(rows: k, columns: upper.columns)
       Matrix.multiply(p, upper, alpha: beta, into: &packed)
-      stack = Kernels.symmetricBlocks(fromPacked: packed, dimension: d)
-    } else {
-      stack = Matrix<Scalar>(rows: k, columns: d * d)
-      var weighted = Matrix<Scalar>(rows: n, columns: d)
-      p.withUnsafeBufferPointer { pp in
-        patterns.withUnsafeBufferPointer { x in
-          weighted.withUnsafeMutableBufferPointer { w in
-            stack.withUnsafeMutableBufferPointer { s in
-              for r in 0..<k {
-                Kernels.scaleRows(
-                  x.baseAddress!, rows: n, columns: d, by: pp.baseAddress! + r * n, into: w.baseAddress!)
-                Scalar.gemm(
-                  transposeA: true, transposeB: false, m: d, n: d, k: n, alpha: beta, a: x.baseAddress!, lda: d,
-                  b: w.baseAddress!, ldb: d, beta: 0, c: s.baseAddress! + r * d * d, ldc: d)
-              }
+      return Kernels.jacobianBlocks(fromPacked: packed, means: means, beta: beta, dimension: d)
+    }
+    var stack = Matrix<Scalar>(rows: k, columns: d * d)
+    var weighted = Matrix<Scalar>(rows: n, columns: d)
+    p.withUnsafeBufferPointer { pp in
+      patterns.withUnsafeBufferPointer { x in
+        weighted.withUnsafeMutableBufferPointer { w in
+          stack.withUnsafeMutableBufferPointer { s in
+            for r in 0..<k {
+              Kernels.scaleRows(
+                x.baseAddress!, rows: n, columns: d, by: pp.baseAddress! + r * n, into: w.baseAddress!)
+              Scalar.gemm(
+                transposeA: true, transposeB: false, m: d, n: d, k: n, alpha: beta, a: x.baseAddress!, lda: d,
+                b: w.baseAddress!, ldb: d, beta: 0, c: s.baseAddress! + r * d * d, ldc: d)
             }
           }
         }
       }
     }
-    // Rank-one correction −β mₖ mₖᵀ on each block.
-    means.withUnsafeBufferPointer { m in
-      stack.withUnsafeMutableBufferPointer { s in
-        for r in 0..<k {
-          let mk = m.baseAddress! + r * d
-          Scalar.gemm(
-            transposeA: false, transposeB: false, m: d, n: d, k: 1, alpha: -beta, a: mk, lda: 1, b: mk, ldb: d,
-            beta: 1, c: s.baseAddress! + r * d * d, ldc: d)
-        }
-      }
-    }
-    return (stack, Kernels.identityMinus(stack, dimension: d))
+    Kernels.subtractOuterProducts(&stack, means: means, beta: beta, dimension: d)
+    return stack
   }
 }

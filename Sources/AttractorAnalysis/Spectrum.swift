@@ -151,11 +151,41 @@ enum SpectrumComputation {
     stack: Matrix<Scalar>, block k: Int, dimension d: Int, source: DerivativeSource, tolerance: Double,
     keepEigenvalues: Bool, scratch: inout [Scalar], real: inout [Scalar]
   ) throws(AnalysisError) -> HessianSpectrum {
-    let finite = stack.withUnsafeBufferPointer { p in
-      let base = p.baseAddress! + k * d * d
-      scratch.withUnsafeMutableBufferPointer { s in s.baseAddress!.update(from: base, count: d * d) }
-      return Kernels.asymmetry(base, n: d).norm.isFinite
+    stack.withUnsafeBufferPointer { p in
+      scratch.withUnsafeMutableBufferPointer { s in
+        s.baseAddress!.update(from: p.baseAddress! + k * d * d, count: d * d)
+      }
     }
+    return try hessianSpectrum(
+      ofScratch: &scratch, point: k, dimension: d, source: source, tolerance: tolerance,
+      keepEigenvalues: keepEigenvalues, real: &real)
+  }
+
+  /// Eigenvalues of H = I − J for the d × d Jacobian block at row `k` of `jacobians` (formed in
+  /// `scratch`, then symmetrised and decomposed): the fallback of the H = I − J shortcut when J
+  /// went to the general solver.
+  static func hessianSpectrum<Scalar: LinearAlgebraScalar>(
+    identityMinus jacobians: Matrix<Scalar>, block k: Int, dimension d: Int, source: DerivativeSource,
+    tolerance: Double, keepEigenvalues: Bool, scratch: inout [Scalar], real: inout [Scalar]
+  ) throws(AnalysisError) -> HessianSpectrum {
+    jacobians.withUnsafeBufferPointer { p in
+      let base = p.baseAddress! + k * d * d
+      scratch.withUnsafeMutableBufferPointer { s in
+        for e in 0..<(d * d) { s[e] = -base[e] }
+        for i in 0..<d { s[i * d + i] += 1 }
+      }
+    }
+    return try hessianSpectrum(
+      ofScratch: &scratch, point: k, dimension: d, source: source, tolerance: tolerance,
+      keepEigenvalues: keepEigenvalues, real: &real)
+  }
+
+  /// Symmetrises the d × d Hessian in `scratch` and summarises its `?syevd` eigenvalues.
+  static func hessianSpectrum<Scalar: LinearAlgebraScalar>(
+    ofScratch scratch: inout [Scalar], point k: Int, dimension d: Int, source: DerivativeSource, tolerance: Double,
+    keepEigenvalues: Bool, real: inout [Scalar]
+  ) throws(AnalysisError) -> HessianSpectrum {
+    let finite = scratch.withUnsafeBufferPointer { s in Kernels.asymmetry(s.baseAddress!, n: d).norm.isFinite }
     guard finite else { throw .nonFinite(what: "the Hessian at fixed point \(k)") }
     // syevd reads the upper triangle; symmetrising first makes the result independent of which
     // triangle a finite-difference Hessian got slightly wrong.
@@ -166,12 +196,38 @@ enum SpectrumComputation {
       }
     }
     try checkInfo(info, routine: "syevd", scalar: Scalar.self)
-    var values = [Double](repeating: 0, count: d)
+    let values = [Double](unsafeUninitializedCapacity: d) { buffer, count in
+      for j in 0..<d { buffer[j] = Double(real[j]) }
+      count = d
+    }
+    return hessianSpectrum(
+      ascending: values, source: source, tolerance: tolerance, keepEigenvalues: keepEigenvalues)
+  }
+
+  /// The Hessian spectrum of H = I − J read off the eigenvalues of a symmetric J (ascending, in
+  /// `jacobianEigenvalues`): λⱼ(H) = 1 − λ_{d−1−j}(J), ascending, with no second decomposition.
+  ///
+  /// Holds when H = I − J exactly and J is symmetric: the orthogonal eigenvectors of J
+  /// (J = V diag(λ) Vᵀ) diagonalise I − J = V diag(1 − λ) Vᵀ. The values equal those of a separate
+  /// `?syevd` of I − J to rounding (about d·ε·‖J‖).
+  static func hessianSpectrum<Scalar: LinearAlgebraScalar>(
+    identityMinusSymmetricJacobianEigenvalues jacobianEigenvalues: [Scalar], dimension d: Int,
+    source: DerivativeSource, tolerance: Double, keepEigenvalues: Bool
+  ) -> HessianSpectrum {
+    let values = [Double](unsafeUninitializedCapacity: d) { buffer, count in
+      for j in 0..<d { buffer[j] = 1 - Double(jacobianEigenvalues[d - 1 - j]) }
+      count = d
+    }
+    return hessianSpectrum(ascending: values, source: source, tolerance: tolerance, keepEigenvalues: keepEigenvalues)
+  }
+
+  /// Index, flat directions and kind from ascending eigenvalues.
+  static func hessianSpectrum(
+    ascending values: [Double], source: DerivativeSource, tolerance: Double, keepEigenvalues: Bool
+  ) -> HessianSpectrum {
     var index = 0
     var flat = 0
-    for j in 0..<d {
-      let v = Double(real[j])
-      values[j] = v
+    for v in values {
       if v < -tolerance { index += 1 } else if v <= tolerance { flat += 1 }
     }
     let kind: CriticalPointKind = index > 0 ? .saddle : (flat > 0 ? .degenerate : .minimum)

@@ -8,8 +8,9 @@ public struct BenchClassify: ParsableCommand {
     commandName: "classify",
     abstract: "Fixed-point classification of the modern Hopfield network (Jacobians, LAPACK, weights).",
     discussion: """
-      Times the classification (Jacobian and Hessian, LAPACK eigenvalues of both, weight statistics \
-      and nearest pattern) of --points fixed points of the modern Hopfield network at --beta: the end \
+      Times the classification (Jacobians in batched GEMMs; per point one LAPACK eigenvalue call, \
+      the Hessian's eigenvalues being 1 − the Jacobian's since H = I − J; weight statistics and \
+      nearest pattern; points on --threads threads) of --points fixed points of the modern Hopfield network at --beta: the end \
       points of the dynamics from noisy copies of the patterns, found before timing. Patterns: \
       --patterns FILE.npy, or --count N random patterns of dimension --dimension d with N(0, 1/d) \
       entries (default N = 1000, d = 64; the patterns `attractor analyze` draws for the same seed). \

@@ -37,6 +37,10 @@ where RawSignificand: FixedWidthInteger {
   /// `attractor_kernels.h` for its accuracy).
   static func softmaxInPlace(_ x: UnsafeMutablePointer<Self>, count: Int)
 
+  /// Softmax of each of `rows` rows of `count ≥ 1` contiguous values in place, split into `parts`
+  /// row ranges run on a persistent thread pool (C; allocates nothing after its first use).
+  static func softmaxRowsInPlace(_ x: UnsafeMutablePointer<Self>, rows: Int, count: Int, parts: Int)
+
   /// log Σᵢ exp(xᵢ) of `count ≥ 1` contiguous values, accumulated in double precision.
   static func logSumExp(_ x: UnsafePointer<Self>, count: Int) -> Double
 
@@ -108,6 +112,10 @@ extension Float: LinearAlgebraScalar {
 
   public static func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
     attractor_softmax_f32(x, count)
+  }
+
+  public static func softmaxRowsInPlace(_ x: UnsafeMutablePointer<Float>, rows: Int, count: Int, parts: Int) {
+    attractor_softmax_rows_f32(x, rows, count, Int32(clamping: parts))
   }
 
   public static func logSumExp(_ x: UnsafePointer<Float>, count: Int) -> Double {
@@ -185,6 +193,10 @@ extension Double: LinearAlgebraScalar {
 
   public static func softmaxInPlace(_ x: UnsafeMutablePointer<Double>, count: Int) {
     attractor_softmax_f64(x, count)
+  }
+
+  public static func softmaxRowsInPlace(_ x: UnsafeMutablePointer<Double>, rows: Int, count: Int, parts: Int) {
+    attractor_softmax_rows_f64(x, rows, count, Int32(clamping: parts))
   }
 
   public static func logSumExp(_ x: UnsafePointer<Double>, count: Int) -> Double {

@@ -1,5 +1,4 @@
 import CAttractorKernels
-import Dispatch
 import RealModule
 
 extension Matrix {
@@ -19,11 +18,11 @@ extension Matrix {
     let c = columns
     guard c > 0 else { return }
     let r = rows
+    // Split over the cores when the work pays for the hand-off (a C thread pool: libdispatch's
+    // concurrentPerform allocates on every call, and a dynamics step must not allocate).
+    let parts = r * c >= 1 << 16 && r >= 2 ? min(r, parallelism) : 1
     elements.withUnsafeMutableBufferPointer { buffer in
-      let base = buffer.baseAddress!
-      Matrix.forEachRowChunk(rows: r, work: r * c) { range in
-        for i in range { Scalar.softmaxInPlace(base + i * c, count: c) }
-      }
+      Scalar.softmaxRowsInPlace(buffer.baseAddress!, rows: r, count: c, parts: parts)
     }
   }
 
@@ -51,24 +50,6 @@ extension Matrix {
     logSumExpRows(into: &result)
     return result
   }
-
-  /// Runs `body` over disjoint ranges of rows, in parallel when the work is large enough to pay
-  /// for it. The body must only touch its own rows.
-  static func forEachRowChunk(rows: Int, work: Int, _ body: (Range<Int>) -> Void) {
-    let chunks = work >= 1 << 16 && rows >= 2 ? min(rows, parallelism) : 1
-    if chunks == 1 {
-      body(0..<rows)
-      return
-    }
-    withoutActuallyEscaping(body) { body in
-      let box = UnsafeSendableBox(body)
-      DispatchQueue.concurrentPerform(iterations: chunks) { k in
-        let lo = rows * k / chunks
-        let hi = rows * (k + 1) / chunks
-        box.value(lo..<hi)
-      }
-    }
-  }
 }
 
 private let parallelism = max(1, ProcessInfoCores.count)
@@ -86,12 +67,6 @@ enum ProcessInfoCores {
 #if canImport(Glibc)
   import Glibc
 #endif
-
-/// Carries a non-Sendable closure into `concurrentPerform`, whose iterations touch disjoint rows.
-struct UnsafeSendableBox<T>: @unchecked Sendable {
-  let value: T
-  init(_ value: T) { self.value = value }
-}
 
 /// Numerically stable softmax of a vector.
 public func softmax<Scalar: LinearAlgebraScalar>(_ z: [Scalar]) -> [Scalar] {

@@ -147,3 +147,53 @@ struct TrainingKernelTests {
     }
   }
 }
+
+@Suite("Row softmax split over the thread pool")
+struct PooledSoftmaxTests {
+  /// Row by row on the calling thread: what the pool must reproduce bit for bit.
+  static func rowByRow<S: LinearAlgebraScalar>(_ m: Matrix<S>) -> Matrix<S> {
+    var out = m
+    out.withUnsafeMutableBufferPointer { p in
+      for i in 0..<m.rows { S.softmaxInPlace(p.baseAddress! + i * m.columns, count: m.columns) }
+    }
+    return out
+  }
+
+  @Test("A batch large enough to be split equals the row-by-row softmax exactly, Float and Double")
+  func splitEqualsSequential() {
+    var rng = TestRNG(seed: 5)
+    for (rows, columns) in [(300, 400), (7, 20_000), (2, 40_000)] {
+      let logits: Matrix<Double> = 8 * rng.matrix(rows, columns)
+      var pooled = logits
+      pooled.softmaxRows()
+      #expect(pooled == Self.rowByRow(logits), "\(rows) × \(columns), Double")
+      let logitsF = Matrix<Float>(rows: rows, columns: columns, elements: logits.elements.map { Float($0) })
+      var pooledF = logitsF
+      pooledF.softmaxRows()
+      #expect(pooledF == Self.rowByRow(logitsF), "\(rows) × \(columns), Float")
+    }
+  }
+
+  @Test("Callers on several threads at once (one gets the pool, the others run alone) all get the right rows")
+  func concurrentCallers() async {
+    var rng = TestRNG(seed: 6)
+    let inputs: [Matrix<Double>] = (0..<6).map { _ in 4 * rng.matrix(200, 400) }
+    let expected = inputs.map { Self.rowByRow($0) }
+    let results = await withTaskGroup(of: (Int, Matrix<Double>).self) { group in
+      for (i, m) in inputs.enumerated() {
+        group.addTask {
+          var out = m
+          for _ in 0..<5 {
+            out = m
+            out.softmaxRows()
+          }
+          return (i, out)
+        }
+      }
+      var all = [Matrix<Double>?](repeating: nil, count: inputs.count)
+      for await (i, m) in group { all[i] = m }
+      return all
+    }
+    for i in inputs.indices { #expect(results[i] == expected[i], "caller \(i)") }
+  }
+}

@@ -8,16 +8,19 @@ import Foundation
 /// The classification of many fixed points of a modern Hopfield network, timed
 /// (`attractor bench classify`).
 ///
-/// **Measured:** one `Classifier.classify(_:at:)` call on K points: per point the Jacobian and the
-/// energy's Hessian, LAPACK eigenvalues of both, the pattern weights (k, nearest pattern). The points
+/// **Measured:** one `Classifier.classify(_:at:)` call on K points: the Jacobians in batched GEMMs,
+/// per point one LAPACK eigenvalue call (`dsyevd`, eigenvalues only) whose values also give the
+/// energy's Hessian (H = I − J), the pattern weights (k, nearest pattern); the points on as many
+/// threads as OpenBLAS has (`--threads`). The points
 /// are the end states of the dynamics from noisy copies of the patterns (pattern i mod N plus noise
 /// 0.3·s/√d, s the largest pattern norm), computed before timing. Double precision.
 ///
 /// **Ratio against:** nothing in the process; `Scripts/bench_analysis.py` runs the same computation
 /// in NumPy on the files ``inputsFolder`` receives and prints the ratio.
 ///
-/// **Threads:** the OpenBLAS thread count in force (recorded); median of ``repetitions`` runs after
-/// one warm-up.
+/// **Threads:** the OpenBLAS thread count in force (recorded): the batch GEMMs use it, and the
+/// per-point part runs on that many threads; median of ``repetitions``
+/// runs after one warm-up.
 public struct ClassificationBenchmark: Sendable {
   /// Stored patterns (N × d).
   public var patterns: Matrix<Double>
@@ -75,7 +78,8 @@ public struct ClassificationBenchmark: Sendable {
         "Classification of \(points) fixed points of the modern Hopfield network, Double: N = \(patternCount), d = \(dimension), "
           + "β = \(BenchmarkTable.compact(beta))",
         timing(),
-        "(per point: Jacobian and Hessian, LAPACK eigenvalues of both, weight statistics and nearest pattern)",
+        "(per point: Jacobian, one LAPACK eigenvalue call giving J's and H = I − J's eigenvalues, weight statistics "
+          + "and nearest pattern; points on \(blasThreads) thread(s))",
         "",
         BenchmarkTable(
           header: ["points", "total (ms)", "per point (µs)"],

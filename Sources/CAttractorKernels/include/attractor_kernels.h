@@ -73,4 +73,13 @@ void attractor_block_scores_f32(const float *s, size_t rows, size_t cols, size_t
 void attractor_block_scores_f64(const double *s, size_t rows, size_t cols, size_t lds, size_t first,
                                 const double *inverse_norms, double *logit_max, size_t *logit_argmax,
                                 double *best, double *second, size_t *best_index);
+
+/// Softmax of each of `rows` rows of `count` values (count ≥ 1) in place, split into `parts`
+/// contiguous row ranges run at once by the caller and a persistent pool of threads (one fewer
+/// than the cores online, started on first use). Allocates nothing after that first call, unlike
+/// libdispatch. When another thread is using the pool, the caller does all parts itself.
+void attractor_softmax_rows_f32(float *x, size_t rows, size_t count, int parts);
+
+/// The double-precision row softmax (see `attractor_softmax_rows_f32`).
+void attractor_softmax_rows_f64(double *x, size_t rows, size_t count, int parts);
 #endif

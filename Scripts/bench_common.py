@@ -1,0 +1,82 @@
+"""Shared pieces of the alternating benchmark harnesses (bench_analysis.py, bench_update.py,
+bench_dense_sweep.py, bench_iterative_alternating.py): thread settings that must precede the NumPy
+import, the load average, the summary lines every harness prints, and the atomic JSON report.
+
+Each harness runs the Swift side (`attractor bench ... --json`, a separate process) and the NumPy
+side (this process) in rounds, A B A B ..., so that load from other processes on the shared machine
+falls on both sides; it prints both medians, their ratio, the thread counts and the load average
+before and after, and writes everything to a JSON file (default report-bench/<name>.json, git-ignored).
+"""
+import json
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def set_blas_threads(threads):
+    """Sets the BLAS thread variables (before NumPy is imported) and returns them for the Swift side."""
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+
+
+def load_average():
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def run_swift(cmd):
+    """Runs `attractor ... --json` and returns its JSON object."""
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def median(values):
+    return float(statistics.median(values))
+
+
+def write_json(path, obj):
+    """Writes obj as JSON to path atomically (temporary file, then rename)."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(obj, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def default_json(name):
+    return str(pathlib.Path("report-bench") / f"{name}.json")
+
+
+def summary(name, swift_seconds, numpy_seconds, threads, load_before, load_after, extra=None):
+    """Prints the closing lines every harness shares and returns the JSON summary."""
+    import numpy as np
+
+    s, n = median(swift_seconds), median(numpy_seconds)
+    print(f"ratio NumPy / Swift (time, medians): {n / s:.2f}  (> 1: Swift faster); "
+          f"of best runs {min(numpy_seconds) / min(swift_seconds):.2f}")
+    print(f"BLAS threads: {threads} on both sides; cores: {os.cpu_count()}; NumPy {np.__version__}, "
+          f"Python {sys.version.split()[0]}")
+    print(f"load average before: {' '.join(map(str, load_before))}; after: {' '.join(map(str, load_after))}")
+    result = {
+        "benchmark": name,
+        "swiftMedianSeconds": s,
+        "numpyMedianSeconds": n,
+        "ratioNumPyOverSwift": n / s,
+        "ratioOfBestRuns": min(numpy_seconds) / min(swift_seconds),
+        "swiftSeconds": list(swift_seconds),
+        "numpySeconds": list(numpy_seconds),
+        "blasThreads": threads,
+        "cores": os.cpu_count(),
+        "numpyVersion": np.__version__,
+        "loadAverageBefore": load_before,
+        "loadAverageAfter": load_after,
+    }
+    if extra:
+        result.update(extra)
+    return result
