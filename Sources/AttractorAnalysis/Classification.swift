@@ -220,9 +220,10 @@ public struct Classifier: Sendable {
   public var linearization: LinearizationOptions
   /// Class thresholds.
   public var thresholds: ClassificationThresholds
-  /// Threads classifying points at once; `nil` (the default): the OpenBLAS thread count in force
-  /// (``/AttractorLinearAlgebra/BLAS/threadCount``), so a caller who limits BLAS to one thread
-  /// gets a sequential run. Results do not depend on it.
+  /// Threads classifying points at once; `nil` (the default) means one. Parallel points pay only
+  /// with OpenBLAS at one thread (measured: 2 workers at 2 OpenBLAS threads were slower than a
+  /// sequential run, Docs/Benchmarks.md), and the OpenBLAS thread count is process-wide, so the
+  /// caller opts in. Results do not depend on it.
   public var workers: Int?
   /// Most elements of one stack of Jacobians (or Hessians) held at once; larger batches are split.
   var stackLimit = 1 << 24
@@ -277,7 +278,7 @@ public struct Classifier: Sendable {
       chunk = min(chunk, max(32, (k + 9) / 10))  // about ten updates
       progress(0)
     }
-    let threads = workers ?? BLAS.threadCount
+    let threads = workers ?? 1
     var results: [ClassifiedState] = []
     results.reserveCapacity(k)
     var start = 0
