@@ -296,3 +296,9 @@ public struct OnlineSoftmaxAttention<Scalar: LinearAlgebraScalar>: Sendable {
     }
   }
 }
+
+/// Carries a non-Sendable closure into `concurrentPerform`, whose iterations touch disjoint query blocks.
+struct UnsafeSendableBox<T>: @unchecked Sendable {
+  let value: T
+  init(_ value: T) { self.value = value }
+}
