@@ -14,6 +14,7 @@ public struct TrainAssociativeTransformer: ParsableCommand {
       after the first block: --priors M priors of width --prior-width D, a top-k bottleneck (--bottleneck k) \
       bottleneck attention with 4 heads, the EMA memory update, and --hopfield-steps T steps of \
       modern Hopfield retrieval at --beta β with the upscaled priors as stored patterns \
+      (--memory-update residual-norm adds the residual and LayerNorm before the EMA) \
       (Docs/AssociativeTransformer.md). --workspace none trains the same transformer without the \
       layer (the baseline). AdamW with warm-up and cosine decay, seeded; the model folder \
       (config.json, weights.safetensors, CARD.md) is written after every epoch to --output-dir \
@@ -49,6 +50,12 @@ public struct TrainAssociativeTransformer: ParsableCommand {
   @Option(parsing: .unconditional, help: ArgumentHelp("Hopfield retrieval steps.", valueName: "T"))
   var hopfieldSteps = 3
 
+  @Option(
+    help: ArgumentHelp(
+      "The memory's training step: ema (γ ← normalise(μγ + (1 − μ)·O)) or residual-norm "
+        + "(γ ← normalise(μγ + (1 − μ)·LN(γ + O)), the released code's form).", valueName: "update"))
+  var memoryUpdate = "ema"
+
   @Option(parsing: .unconditional, help: ArgumentHelp("Training epochs.", valueName: "n"))
   var epochs = 5
 
@@ -75,6 +82,9 @@ public struct TrainAssociativeTransformer: ParsableCommand {
     guard workspace == "gw" || workspace == "none" else {
       throw ValidationError("--workspace must be gw or none, got \(workspace)")
     }
+    guard MemoryUpdate(rawValue: memoryUpdate) != nil else {
+      throw ValidationError("--memory-update must be ema or residual-norm, got \(memoryUpdate)")
+    }
     do { try modelConfiguration.validate() } catch { throw ValidationError("\(error)") }
     do { try trainer.validate() } catch { throw ValidationError("\(error)") }
     if count < 1 { throw ValidationError("--count must be at least 1, got \(count)") }
@@ -85,7 +95,7 @@ public struct TrainAssociativeTransformer: ParsableCommand {
     guard workspace == "gw" else { return base }
     return AssociativeTransformer.configuration(
       base: base, priorCount: priors, priorWidth: priorWidth, bottleneck: bottleneck, beta: beta,
-      hopfieldSteps: hopfieldSteps)
+      hopfieldSteps: hopfieldSteps, memoryUpdate: MemoryUpdate(rawValue: memoryUpdate) ?? .ema)
   }
 
   var trainer: VisionTransformerTrainer {
@@ -100,6 +110,7 @@ public struct TrainAssociativeTransformer: ParsableCommand {
         "--priors", "\(priors)", "--prior-width", "\(priorWidth)", "--bottleneck", "\(bottleneck)", "--beta",
         "\(beta)", "--hopfield-steps", "\(hopfieldSteps)",
       ]
+      if memoryUpdate != "ema" { parts += ["--memory-update", memoryUpdate] }
     }
     parts += [
       "--count", "\(count)", "--epochs", "\(epochs)", "--learning-rate", "\(learningRate)", "--batch-size",

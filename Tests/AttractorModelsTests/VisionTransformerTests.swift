@@ -173,6 +173,90 @@ struct VisionTransformerTests {
     #expect(first.history.epochLoss.last! < first.history.epochLoss.first!)
   }
 
+  /// Mean and largest pairwise cosine of the priors after `epochs` epochs (4 steps each) of training
+  /// on ``halves(_:seed:)`` with M = 8 priors of width D = 8 and the given memory update, and the
+  /// mean before training.
+  func trainedPriorCosines(_ update: MemoryUpdate, epochs: Int) throws -> (mean: Double, max: Double, before: Double) {
+    var c = AssociativeTransformer.configuration(
+      base: Self.plain, priorCount: 8, priorWidth: 8, heads: 2, bottleneck: 2, beta: 1.5, hopfieldSteps: 2,
+      memoryMomentum: 0.9, balanceCoefficient: 0.01, memoryUpdate: update)
+    c.classes = 2
+    let model = try VisionTransformer<Float>(configuration: c, seed: 8)
+    let (x, y) = halves(64, seed: 9)
+    let (tx, ty) = halves(16, seed: 10)
+    let trainer = VisionTransformerTrainer(
+      epochs: epochs, batchSize: 16, learningRate: 1e-2, weightDecay: 0.01, warmupSteps: 2, seed: 11, logEvery: 1000)
+    let trained = try trainer.train(model, images: x, labels: y, testImages: tx, testLabels: ty).model
+    let after = trained.workspace!.priorCosines
+    return (after.mean, after.max, model.workspace!.priorCosines.mean)
+  }
+
+  @Test(
+    "memory update: the plain EMA collapses the priors in 40 training steps; residual-norm slows the collapse but does not stop it"
+  )
+  func memoryUpdateCollapse() throws {
+    let ema = try trainedPriorCosines(.ema, epochs: 10)
+    let residual = try trainedPriorCosines(.residualNorm, epochs: 10)
+    let residualLong = try trainedPriorCosines(.residualNorm, epochs: 40)
+    print(
+      "memory update test: 40 steps: ema mean \(ema.mean) max \(ema.max); residual-norm mean \(residual.mean) "
+        + "max \(residual.max); 160 steps: residual-norm mean \(residualLong.mean) max \(residualLong.max)")
+    // Same seed, so the same starting memory (Gaussian directions in D = 8: mean cosine near 0).
+    #expect(abs(ema.before - residual.before) < 1e-12)
+    #expect(abs(ema.before) < 0.3, "\(ema.before)")
+    #expect(ema.mean > 0.95, "ema: mean pairwise cosine \(ema.mean)")
+    #expect(residual.mean < ema.mean - 0.1, "residual-norm \(residual.mean) against ema \(ema.mean)")
+    #expect(residualLong.mean > 0.9, "residual-norm after 160 steps: mean pairwise cosine \(residualLong.mean)")
+  }
+
+  @Test("memory update residual-norm: one step is normalise(μγ + (1 − μ) mean_b LN(γ + O_b)), recomputed here")
+  func residualNormStep() throws {
+    var c = Self.associative()
+    c.workspace!.memoryUpdate = .residualNorm
+    var layer = try GlobalWorkspaceLayer<Double>(configuration: c.workspace!, seed: 3)
+    let before = layer.memory
+    var rng = SeededGenerator(seed: 5)
+    let tokens: Matrix<Double> = rng.gaussianMatrix(rows: 3 * c.workspace!.patchCount, columns: c.workspace!.width)
+    var ws = layer.makeWorkspace(batchSize: 3)
+    _ = try layer.forward(tokens, updateMemory: true, workspace: &ws)
+    let o = ws.bottleneckOutput
+    let m = before.rows, d = before.columns
+    var worst = 0.0
+    for r in 0..<m {
+      var step = [Double](repeating: 0, count: d)
+      for b in 0..<3 {
+        let v = (0..<d).map { before[r, $0] + o[b * m + r, $0] }
+        let mean = v.reduce(0, +) / Double(d)
+        let variance = v.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(d)
+        for j in 0..<d { step[j] += (v[j] - mean) / (variance + 1e-5).squareRoot() / 3 }
+      }
+      let mixed = (0..<d).map { 0.9 * before[r, $0] + 0.1 * step[$0] }
+      let norm = mixed.map { $0 * $0 }.reduce(0, +).squareRoot()
+      for j in 0..<d { worst = max(worst, abs(layer.memory[r, j] - mixed[j] / norm)) }
+    }
+    #expect(worst < 1e-12, "\(worst)")
+    // The plain EMA from the same layer and batch gives a different memory.
+    var plain = c.workspace!
+    plain.memoryUpdate = .ema
+    var emaLayer = try GlobalWorkspaceLayer<Double>(configuration: plain, seed: 3)
+    var ws2 = emaLayer.makeWorkspace(batchSize: 3)
+    _ = try emaLayer.forward(tokens, updateMemory: true, workspace: &ws2)
+    #expect(emaLayer.memory.maxAbsDifference(layer.memory) > 1e-3)
+  }
+
+  @Test("a workspace configuration written before memoryUpdate existed decodes with the plain EMA")
+  func memoryUpdateDecodesDefault() throws {
+    var c = Self.associative().workspace!
+    c.memoryUpdate = .residualNorm
+    let data = try JSONEncoder().encode(c)
+    #expect(try JSONDecoder().decode(GlobalWorkspaceConfiguration.self, from: data) == c)
+    var object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    #expect(object["memoryUpdate"] as? String == "residual-norm")
+    object["memoryUpdate"] = nil
+    let old = try JSONSerialization.data(withJSONObject: object)
+    #expect(try JSONDecoder().decode(GlobalWorkspaceConfiguration.self, from: old).memoryUpdate == .ema)
+  }
+
   @Test("bad configurations and inputs are refused with a clear error")
   func refusals() throws {
     func refused(_ change: (inout VisionTransformerConfiguration) -> Void) -> Bool {

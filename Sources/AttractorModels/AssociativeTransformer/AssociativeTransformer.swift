@@ -16,17 +16,20 @@ import AttractorLinearAlgebra
 /// block; one layer keeps the study's ablations attributable to a single memory.
 public enum AssociativeTransformer {
   /// The AiT configuration: `base` (a plain ViT configuration) with a workspace of M priors of
-  /// width D, `heads` bottleneck heads of k admitted patches, and Hopfield retrieval at β with T steps.
+  /// width D, `heads` bottleneck heads of k admitted patches, Hopfield retrieval at β with T steps,
+  /// and the memory's training step `memoryUpdate` (``MemoryUpdate``).
   public static func configuration(
     base: VisionTransformerConfiguration, priorCount: Int = 32, priorWidth: Int = 32, heads: Int = 4,
     bottleneck: Int = 16, beta: Double = 1, hopfieldSteps: Int = 3, memoryMomentum: Double? = 0.9,
-    balanceCoefficient: Double = 0.01, priorInitialization: PriorInitialization = .gaussian, afterBlock: Int = 1
+    balanceCoefficient: Double = 0.01, priorInitialization: PriorInitialization = .gaussian, afterBlock: Int = 1,
+    memoryUpdate: MemoryUpdate = .ema
   ) -> VisionTransformerConfiguration {
     var c = base
     c.workspace = GlobalWorkspaceConfiguration(
       imageSize: base.imageSize, patchSize: base.patchSize, width: base.width, priorCount: priorCount,
       priorWidth: priorWidth, heads: heads, bottleneck: bottleneck, beta: beta, hopfieldSteps: hopfieldSteps,
-      memoryMomentum: memoryMomentum, balanceCoefficient: balanceCoefficient, priorInitialization: priorInitialization)
+      memoryMomentum: memoryMomentum, balanceCoefficient: balanceCoefficient, priorInitialization: priorInitialization,
+      memoryUpdate: memoryUpdate)
     c.workspaceAfterBlock = afterBlock
     return c
   }

@@ -11,6 +11,18 @@ public enum PriorInitialization: String, Sendable, Codable, CaseIterable {
   case identity
 }
 
+/// How the memory of priors γ takes its step from the bottleneck's output O during training
+/// (no gradient either way; μ is ``GlobalWorkspaceConfiguration/memoryMomentum``).
+public enum MemoryUpdate: String, Sendable, Codable, CaseIterable {
+  /// γ ← normalise_rows(μ γ + (1 − μ) · mean over the batch of O): the plain EMA toward the
+  /// bottleneck's output (the layer as first built; its priors collapse onto one vector).
+  case ema
+  /// γ ← normalise_rows(μ γ + (1 − μ) · mean over the batch of LN(γ + O)): the residual from the
+  /// memory and a LayerNorm (over the D features, no affine parameters, ε = 10⁻⁵) applied to each
+  /// image's bottleneck output before the EMA, as in the authors' released code.
+  case residualNorm = "residual-norm"
+}
+
 /// Shape and settings of a ``GlobalWorkspaceLayer``.
 public struct GlobalWorkspaceConfiguration: Sendable, Equatable, Codable {
   /// Side of the square input image, in pixels (28 for MNIST).
@@ -37,11 +49,14 @@ public struct GlobalWorkspaceConfiguration: Sendable, Equatable, Codable {
   public var balanceCoefficient: Double
   /// Initialisation of the memory of priors.
   public var priorInitialization: PriorInitialization
+  /// The form of the memory's training step (``MemoryUpdate``); ``MemoryUpdate/ema`` by default.
+  public var memoryUpdate: MemoryUpdate
 
   public init(
     imageSize: Int = 28, patchSize: Int = 7, width: Int = 64, priorCount: Int = 16, priorWidth: Int = 16,
     heads: Int = 4, bottleneck: Int = 8, beta: Double = 1, hopfieldSteps: Int = 3, memoryMomentum: Double? = 0.9,
-    balanceCoefficient: Double = 0.01, priorInitialization: PriorInitialization = .gaussian
+    balanceCoefficient: Double = 0.01, priorInitialization: PriorInitialization = .gaussian,
+    memoryUpdate: MemoryUpdate = .ema
   ) {
     self.imageSize = imageSize
     self.patchSize = patchSize
@@ -55,6 +70,27 @@ public struct GlobalWorkspaceConfiguration: Sendable, Equatable, Codable {
     self.memoryMomentum = memoryMomentum
     self.balanceCoefficient = balanceCoefficient
     self.priorInitialization = priorInitialization
+    self.memoryUpdate = memoryUpdate
+  }
+
+  private enum CodingKeys: String, CodingKey {
+    case imageSize, patchSize, width, priorCount, priorWidth, heads, bottleneck, beta, hopfieldSteps
+    case memoryMomentum, balanceCoefficient, priorInitialization, memoryUpdate
+  }
+
+  /// Decodes a configuration; one written before ``memoryUpdate`` existed has the plain EMA.
+  public init(from decoder: any Decoder) throws {
+    let k = try decoder.container(keyedBy: CodingKeys.self)
+    self.init(
+      imageSize: try k.decode(Int.self, forKey: .imageSize), patchSize: try k.decode(Int.self, forKey: .patchSize),
+      width: try k.decode(Int.self, forKey: .width), priorCount: try k.decode(Int.self, forKey: .priorCount),
+      priorWidth: try k.decode(Int.self, forKey: .priorWidth), heads: try k.decode(Int.self, forKey: .heads),
+      bottleneck: try k.decode(Int.self, forKey: .bottleneck), beta: try k.decode(Double.self, forKey: .beta),
+      hopfieldSteps: try k.decode(Int.self, forKey: .hopfieldSteps),
+      memoryMomentum: try k.decodeIfPresent(Double.self, forKey: .memoryMomentum),
+      balanceCoefficient: try k.decode(Double.self, forKey: .balanceCoefficient),
+      priorInitialization: try k.decode(PriorInitialization.self, forKey: .priorInitialization),
+      memoryUpdate: try k.decodeIfPresent(MemoryUpdate.self, forKey: .memoryUpdate) ?? .ema)
   }
 
   /// Patches per image N = (imageSize / patchSize)².
@@ -182,7 +218,8 @@ public struct GlobalWorkspaceParameters<Scalar: LinearAlgebraScalar>: Sendable, 
 /// P_h = softmax over the top-k entries of each row of A_h, 0 elsewhere
 /// O = [P_1 (S W_V)_1 … P_H (S W_V)_H] W_O       what the workspace reads (M × D)
 /// L_bal = c Σ_h cv²(Σ_m P_h[m, ·]) + cv²(#admissions of each patch)   cv² = var / (mean² + 10⁻¹⁰)
-/// γ ← normalise_rows(μ γ + (1 − μ) mean over the batch of O)          (EMA, training only)
+/// γ ← normalise_rows(μ γ + (1 − μ) mean over the batch of O)          (EMA, training only; ``MemoryUpdate/ema``)
+/// γ ← normalise_rows(μ γ + (1 − μ) mean over the batch of LN(γ + O))  (``MemoryUpdate/residualNorm``)
 /// U = γ W_u + 1 b_u                             upscaled priors (M × E)
 /// ξ⁰ = x_n,  ξᵗ⁺¹ = softmax(β ξᵗ Uᵀ) U          (t < T, the ``ModernHopfield`` update)
 /// Y = X + Ξᵀ                                    residual back into the token stream
@@ -321,6 +358,7 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
     var importance: [Double]  // Σ_m P[m, n] of one block, N
     var loads: [Double]  // admissions of each patch in one block, N
     var bottleneckMemory: Matrix<Scalar>  // γ as the bottleneck saw it (before the EMA), M × D
+    var memoryStep: Matrix<Scalar>  // the residual-norm update's batch mean of LN(γ + O), M × D
   }
 
   /// Buffers for batches of exactly `batchSize` images.
@@ -341,7 +379,7 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
       dState: Matrix(rows: b * n, columns: e), dLogits: Matrix(rows: b * n, columns: m),
       dUpscaled: Matrix(rows: m, columns: e), dStateNext: Matrix(rows: b * n, columns: e), order: Array(0..<n),
       importance: Array(repeating: 0, count: n), loads: Array(repeating: 0, count: n),
-      bottleneckMemory: Matrix(rows: m, columns: d))
+      bottleneckMemory: Matrix(rows: m, columns: d), memoryStep: Matrix(rows: m, columns: d))
   }
 
   /// Checks a batch of patch tokens: B·N × E with B ≥ 1, finite.
@@ -374,11 +412,41 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
     if updateMemory, let mu = configuration.memoryMomentum {
       let b = ws.batchSize, m = configuration.priorCount, d = configuration.priorWidth
       let mix = (1 - Scalar(mu)) / Scalar(b)
-      memory.withUnsafeMutableBufferPointer { g in
-        ws.bottleneckOutput.withUnsafeBufferPointer { o in
-          for i in 0..<(m * d) { g[i] *= Scalar(mu) }
-          for image in 0..<b {
-            for i in 0..<(m * d) { g[i] += mix * o[image * m * d + i] }
+      switch configuration.memoryUpdate {
+      case .ema:
+        memory.withUnsafeMutableBufferPointer { g in
+          ws.bottleneckOutput.withUnsafeBufferPointer { o in
+            for i in 0..<(m * d) { g[i] *= Scalar(mu) }
+            for image in 0..<b {
+              for i in 0..<(m * d) { g[i] += mix * o[image * m * d + i] }
+            }
+          }
+        }
+      case .residualNorm:
+        memory.withUnsafeMutableBufferPointer { g in
+          ws.bottleneckOutput.withUnsafeBufferPointer { o in
+            ws.memoryStep.withUnsafeMutableBufferPointer { step in
+              // step = mean over the batch of LN(γ + O_b), γ still the old memory; then γ ← μ γ + (1 − μ) step.
+              for i in 0..<(m * d) { step[i] = 0 }
+              for image in 0..<b {
+                let base = image * m * d
+                for row in 0..<m {
+                  var mean = 0.0, square = 0.0
+                  for j in 0..<d { mean += Double(g[row * d + j]) + Double(o[base + row * d + j]) }
+                  mean /= Double(d)
+                  for j in 0..<d {
+                    let v = Double(g[row * d + j]) + Double(o[base + row * d + j]) - mean
+                    square += v * v
+                  }
+                  let inv = 1 / (square / Double(d) + 1e-5).squareRoot()
+                  for j in 0..<d {
+                    let v = Double(g[row * d + j]) + Double(o[base + row * d + j]) - mean
+                    step[row * d + j] += mix * Scalar(v * inv)
+                  }
+                }
+              }
+              for i in 0..<(m * d) { g[i] = Scalar(mu) * g[i] + step[i] }
+            }
           }
         }
       }
@@ -499,6 +567,24 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
       }
     }
     return try ModernHopfield(patterns: upscaled, beta: Scalar(configuration.beta))
+  }
+
+  /// Mean and largest cosine between two different priors of the memory, over all M(M − 1)/2 pairs
+  /// (the rows are unit vectors, so the cosine is γ_i · γ_j); 1 for both when the memory has
+  /// collapsed onto one vector, (0, 0) for a single prior.
+  public var priorCosines: (mean: Double, max: Double) {
+    let m = memory.rows, d = memory.columns
+    guard m > 1 else { return (0, 0) }
+    var sum = 0.0, largest = -Double.infinity
+    for i in 0..<m {
+      for j in (i + 1)..<m {
+        var dot = 0.0
+        for k in 0..<d { dot += Double(memory[i, k]) * Double(memory[j, k]) }
+        sum += dot
+        largest = max(largest, dot)
+      }
+    }
+    return (sum / Double(m * (m - 1) / 2), largest)
   }
 
   /// The stored patterns of the retrieval for the current memory: U = γ W_u + b_u (M × E).

@@ -90,6 +90,10 @@ public struct AssociativeTransformerTraining: Sendable {
     public var history: VisionTransformerTrainer.History
     public var parameterCount: Int
     public var seconds: Double
+    /// Mean pairwise cosine of the trained memory's priors (nil for the plain transformer).
+    public var priorCosineMean: Double?
+    /// Largest pairwise cosine of the trained memory's priors (nil for the plain transformer).
+    public var priorCosineMax: Double?
 
     public var markdown: String {
       var out = "| epoch | training loss | balance loss | test accuracy | seconds |\n|---|---|---|---|---|\n"
@@ -99,6 +103,11 @@ public struct AssociativeTransformerTraining: Sendable {
           + "\(String(format: "%.4f", history.epochBalance[e])) | "
           + "\(String(format: "%.2f %%", 100 * history.testAccuracy[e])) | "
           + "\(String(format: "%.0f", history.epochSeconds[e])) |\n"
+      }
+      if let mean = priorCosineMean, let largest = priorCosineMax {
+        out +=
+          "\nPairwise cosine of the priors after training: mean \(String(format: "%.4f", mean)), "
+          + "max \(String(format: "%.4f", largest))\n"
       }
       out += "\n\(model), \(parameterCount) parameters. Model folder: \(folder)"
       out += resumedFromEpoch > 0 ? " (resumed after epoch \(resumedFromEpoch))\n" : "\n"
@@ -116,7 +125,7 @@ public struct AssociativeTransformerTraining: Sendable {
         "; global workspace after block \(c.workspaceAfterBlock): M = \(w.priorCount) priors of D = \(w.priorWidth), "
         + "\(w.heads) bottleneck heads, k = \(w.bottleneck), β = \(w.beta), T = \(w.hopfieldSteps), "
         + "μ = \(w.memoryMomentum.map { "\($0)" } ?? "off"), balance c = \(w.balanceCoefficient), "
-        + "\(w.priorInitialization.rawValue) priors"
+        + "\(w.priorInitialization.rawValue) priors, memory update \(w.memoryUpdate.rawValue)"
     } else {
       s += "; no workspace (plain vision transformer)"
     }
@@ -194,7 +203,8 @@ public struct AssociativeTransformerTraining: Sendable {
       })
     let summary = Summary(
       folder: folder.path, model: description, resumedFromEpoch: resuming?.history.epochsCompleted ?? 0,
-      history: history, parameterCount: trained.parameterCount, seconds: (clock.now - started).seconds)
+      history: history, parameterCount: trained.parameterCount, seconds: (clock.now - started).seconds,
+      priorCosineMean: trained.workspace?.priorCosines.mean, priorCosineMax: trained.workspace?.priorCosines.max)
     return (summary, trained)
   }
 }
