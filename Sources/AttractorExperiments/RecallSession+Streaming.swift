@@ -56,14 +56,8 @@ extension RecallSession {
     case .file(let file, let targets):
       queriesFile = file
       targetsFile = targets
-      queryMatrix = try InputFiles.matrix(file, role: "queries")
-      guard queryMatrix.columns == d else {
-        throw InputError(
-          "queries have \(queryMatrix.columns) columns but patterns have \(d); each query must be a state of dimension d = \(d)"
-        )
-      }
-      guard queryMatrix.rows >= 1 else { throw InputError("the queries file \(file) holds no queries (0 rows)") }
-      if let targets { targetList = try InputFiles.targets(targets, queryCount: queryMatrix.rows, patternCount: n) }
+      (queryMatrix, targetList) = try Self.fileQueries(
+        file, targets: targets, dimension: d, patternCount: n, as: Scalar.self)
     case .generated(let count, _, let level):
       let kind = corruption
       if kind == .overlap {

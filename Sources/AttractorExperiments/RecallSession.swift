@@ -149,6 +149,22 @@ public struct RecallSession: Sendable {
     return notes
   }
 
+  /// Queries (and optional targets) read from files, checked against the memory's dimension `d`
+  /// and pattern count `n`: the `.file` case of both the in-memory and the streamed run.
+  static func fileQueries<Scalar: LinearAlgebraScalar>(
+    _ path: String, targets: String?, dimension d: Int, patternCount n: Int, as _: Scalar.Type
+  ) throws -> (queries: Matrix<Scalar>, targets: [Int]?) {
+    let queryMatrix: Matrix<Scalar> = try InputFiles.matrix(path, role: "queries")
+    guard queryMatrix.columns == d else {
+      throw InputError(
+        "queries have \(queryMatrix.columns) columns but patterns have \(d); each query must be a state of dimension d = \(d)"
+      )
+    }
+    guard queryMatrix.rows >= 1 else { throw InputError("the queries file \(path) holds no queries (0 rows)") }
+    let targetList = try targets.map { try InputFiles.targets($0, queryCount: queryMatrix.rows, patternCount: n) }
+    return (queryMatrix, targetList)
+  }
+
   func run<Scalar: LinearAlgebraScalar>(as _: Scalar.Type) throws -> RecallOutput {
     var notes: [String] = []
     let root = SeededGenerator(seed: seed)
@@ -207,14 +223,8 @@ public struct RecallSession: Sendable {
     case .file(let path, let targets):
       queriesFile = path
       targetsFile = targets
-      queryMatrix = try InputFiles.matrix(path, role: "queries")
-      guard queryMatrix.columns == d else {
-        throw InputError(
-          "queries have \(queryMatrix.columns) columns but patterns have \(d); each query must be a state of dimension d = \(d)"
-        )
-      }
-      guard queryMatrix.rows >= 1 else { throw InputError("the queries file \(path) holds no queries (0 rows)") }
-      if let targets { targetList = try InputFiles.targets(targets, queryCount: queryMatrix.rows, patternCount: n) }
+      (queryMatrix, targetList) = try Self.fileQueries(
+        path, targets: targets, dimension: d, patternCount: n, as: Scalar.self)
     case .generated(let count, _, let level):
       let kind = corruption
       let corruptionValue = Corruption(kind: kind, level: level ?? kind.defaultLevel)
