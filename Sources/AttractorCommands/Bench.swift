@@ -19,6 +19,7 @@ public struct Bench: ParsableCommand {
       BenchInContextDenoising.self,
       BenchPseudoLikelihood.self,
       BenchOnlineSoftmax.self,
+      BenchAssociativeTransformer.self,
     ])
 
   public init() {}

@@ -156,17 +156,13 @@ public struct VisionTransformerTrainer: Sendable, Codable, Equatable {
           batch.copyRow(order[s * batchSize + r], of: images, to: r)
           batchLabels[r] = labels[order[s * batchSize + r]]
         }
-        let loss = try model.forward(images: batch, labels: batchLabels, training: true, workspace: &ws)
+        optimizer.learningRate = learningRate(step: t, of: total)
+        let loss = try model.trainingStep(
+          images: batch, labels: batchLabels, optimizer: &optimizer, workspace: &ws, gradient: &gradient)
         guard loss.loss.isFinite else {
           throw ModelError.invalidParameter(
             name: "loss", value: "\(loss.loss) at step \(t)", requirement: "finite (lower the learning rate)")
         }
-        gradient = model.zeroGradientReusing(gradient)
-        model.backward(workspace: &ws, gradient: &gradient)
-        optimizer.learningRate = learningRate(step: t, of: total)
-        var parameters = model.parameters
-        optimizer.update(&parameters, gradients: gradient.parameters)
-        model.parameters = parameters
         lossSum += loss.loss
         balanceSum += loss.balance
         windowLoss += loss.loss
@@ -205,8 +201,9 @@ public struct VisionTransformerTrainer: Sendable, Codable, Equatable {
 }
 
 extension VisionTransformer {
-  /// `buffer` with every entry set to zero (reusing its storage).
-  func zeroGradientReusing(_ buffer: VisionTransformer) -> VisionTransformer {
+  /// `buffer` (a gradient accumulator of this model's shape, ``zeroGradient()``) with every entry
+  /// set to zero, reusing its storage.
+  public func zeroGradientReusing(_ buffer: VisionTransformer) -> VisionTransformer {
     var g = buffer
     var all = g.parameters
     for k in all.indices { all[k].withUnsafeMutableBufferPointer { p in for i in p.indices { p[i] = 0 } } }
