@@ -19,8 +19,10 @@ import AttractorLinearAlgebra
 /// ```
 ///
 /// with φ'(z) = Φ(z) + z e^{−z²/2}/√(2π) for GELU and 1[z > 0] for ReLU. Every product is one BLAS
-/// GEMM on the caller's preallocated cache; the tests check every gradient against central finite
-/// differences.
+/// GEMM on the caller's preallocated cache; φ and φ' are computed together in the forward pass (GELU:
+/// one vectorised C pass, ``/AttractorLinearAlgebra/LinearAlgebraScalar/gelu(_:output:derivative:count:)``,
+/// whose Float erfc approximation is within 3·10⁻⁷ of Φ) and φ' is kept in the cache for the backward
+/// pass. The tests check every gradient against central finite differences.
 public struct FeedForwardLayer<Scalar: LinearAlgebraScalar>: Sendable, Equatable {
   /// The entry-wise non-linearity φ.
   public enum Activation: String, Sendable, Codable, CaseIterable {
@@ -91,6 +93,8 @@ public struct FeedForwardLayer<Scalar: LinearAlgebraScalar>: Sendable, Equatable
     public var preActivation: Matrix<Scalar>
     /// H = φ(Z), batch × hidden.
     public var activated: Matrix<Scalar>
+    /// φ'(Z), batch × hidden (computed in the forward pass with φ, used by the backward pass).
+    public var activationDerivative: Matrix<Scalar>
     /// ∂L/∂Z, batch × hidden (backward scratch).
     public var preActivationGradient: Matrix<Scalar>
   }
@@ -99,6 +103,7 @@ public struct FeedForwardLayer<Scalar: LinearAlgebraScalar>: Sendable, Equatable
   public func makeCache(batch: Int) -> Cache {
     Cache(
       preActivation: Matrix(rows: batch, columns: hidden), activated: Matrix(rows: batch, columns: hidden),
+      activationDerivative: Matrix(rows: batch, columns: hidden),
       preActivationGradient: Matrix(rows: batch, columns: hidden))
   }
 
@@ -111,7 +116,16 @@ public struct FeedForwardLayer<Scalar: LinearAlgebraScalar>: Sendable, Equatable
     let act = activation
     cache.preActivation.withUnsafeBufferPointer { z in
       cache.activated.withUnsafeMutableBufferPointer { h in
-        for k in z.indices { h[k] = Self.apply(act, z[k]) }
+        cache.activationDerivative.withUnsafeMutableBufferPointer { d in
+          switch act {
+          case .gelu: Scalar.gelu(z.baseAddress!, output: h.baseAddress!, derivative: d.baseAddress!, count: z.count)
+          case .relu:
+            for k in z.indices {
+              h[k] = z[k] > 0 ? z[k] : 0
+              d[k] = z[k] > 0 ? 1 : 0
+            }
+          }
+        }
       }
     }
     Self.broadcastRows(outputBias, into: &y)
@@ -129,10 +143,9 @@ public struct FeedForwardLayer<Scalar: LinearAlgebraScalar>: Sendable, Equatable
     Matrix.multiply(cache.activated, dy, transposeA: true, beta: 1, into: &gradient.outputWeights)
     Self.addColumnSums(dy, into: &gradient.outputBias)
     Matrix.multiply(dy, outputWeights, transposeB: true, into: &cache.preActivationGradient)
-    let act = activation
-    cache.preActivation.withUnsafeBufferPointer { z in
+    cache.activationDerivative.withUnsafeBufferPointer { d in
       cache.preActivationGradient.withUnsafeMutableBufferPointer { g in
-        for k in z.indices { g[k] *= Self.derivative(act, z[k]) }
+        for k in d.indices { g[k] *= d[k] }
       }
     }
     Matrix.multiply(x, cache.preActivationGradient, transposeA: true, beta: 1, into: &gradient.inputWeights)
@@ -142,6 +155,7 @@ public struct FeedForwardLayer<Scalar: LinearAlgebraScalar>: Sendable, Equatable
 
   // MARK: - Kernels
 
+  /// φ(z) of one value with the C library's erf (the reference the tests hold the kernel to).
   @inline(__always) static func apply(_ a: Activation, _ z: Scalar) -> Scalar {
     switch a {
     case .relu: return z > 0 ? z : 0
@@ -149,6 +163,7 @@ public struct FeedForwardLayer<Scalar: LinearAlgebraScalar>: Sendable, Equatable
     }
   }
 
+  /// φ'(z) of one value with the C library's erf and exp (the tests' reference).
   @inline(__always) static func derivative(_ a: Activation, _ z: Scalar) -> Scalar {
     switch a {
     case .relu: return z > 0 ? 1 : 0
@@ -169,18 +184,16 @@ public struct FeedForwardLayer<Scalar: LinearAlgebraScalar>: Sendable, Equatable
     }
   }
 
-  /// `row` += the column sums of `m` (accumulated in Double).
+  /// `row` += the column sums of `m` (accumulated in Double, row by row so that memory is read in order).
   static func addColumnSums(_ m: Matrix<Scalar>, into row: inout Matrix<Scalar>) {
     let n = m.columns, rows = m.rows
     precondition(row.elements.count == n, "column sums: row has \(row.elements.count) entries, needs \(n)")
-    m.withUnsafeBufferPointer { p in
-      row.withUnsafeMutableBufferPointer { r in
-        for j in 0..<n {
-          var s = 0.0
-          for i in 0..<rows { s += Double(p[i * n + j]) }
-          r[j] += Scalar(s)
-        }
+    withUnsafeTemporaryAllocation(of: Double.self, capacity: n) { s in
+      for j in 0..<n { s[j] = 0 }
+      m.withUnsafeBufferPointer { p in
+        for i in 0..<rows { for j in 0..<n { s[j] += Double(p[i * n + j]) } }
       }
+      row.withUnsafeMutableBufferPointer { r in for j in 0..<n { r[j] += Scalar(s[j]) } }
     }
   }
 }

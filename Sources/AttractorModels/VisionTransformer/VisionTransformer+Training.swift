@@ -132,6 +132,8 @@ extension VisionTransformer {
   ///
   /// - Throws: ``ModelError`` if the workspace layer refuses its tokens (non-finite values).
   @discardableResult
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public mutating func forward(
     images: Matrix<Scalar>, labels: [Int]?, training: Bool, workspace ws: inout Workspace
   ) throws(ModelError) -> (loss: Double, crossEntropy: Double, balance: Double) {
@@ -203,6 +205,8 @@ extension VisionTransformer {
   /// gradient of the loss (cross-entropy + balance loss) with respect to every parameter, ADDED
   /// into `gradient` (a model of the same shape; start from ``zeroGradient()``). The workspace's
   /// memory is held constant, as in its own backward.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func backward(workspace ws: inout Workspace, gradient: inout VisionTransformer) {
     let c = configuration
     let b = ws.batchSize, n = c.patchCount, e = c.width
@@ -255,6 +259,8 @@ extension VisionTransformer {
   /// the form the finite-difference tests check.
   ///
   /// - Throws: ``ModelError`` for invalid images or labels.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func lossAndGradient(images: Matrix<Scalar>, labels: [Int]) throws(ModelError) -> (
     loss: Double, gradient: VisionTransformer
   ) {
@@ -271,6 +277,8 @@ extension VisionTransformer {
   /// memory is not updated.
   ///
   /// - Throws: ``ModelError`` for invalid images.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func predict(images: Matrix<Scalar>, batchSize: Int = 256) throws(ModelError) -> [Int] {
     try validate(images: images, labels: nil)
     var model = self

@@ -17,6 +17,8 @@ extension VisionTransformer {
   ///
   /// - Throws: ``ModelError`` if the workspace layer refuses its tokens (non-finite values).
   @discardableResult
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public mutating func trainingStep(
     images: Matrix<Scalar>, labels: [Int], optimizer: inout AdamW<Scalar>, workspace ws: inout Workspace,
     gradient: inout VisionTransformer

@@ -82,4 +82,11 @@ void attractor_softmax_rows_f32(float *x, size_t rows, size_t count, int parts);
 
 /// The double-precision row softmax (see `attractor_softmax_rows_f32`).
 void attractor_softmax_rows_f64(double *x, size_t rows, size_t count, int parts);
+
+/// Exact GELU in one pass over `count` values: h = z Φ(z) and derivative = Φ(z) + z e^{−z²/2}/√(2π),
+/// Φ(z) = ½ erfc(−z/√2). Float: vectorised, erfc by Abramowitz & Stegun 7.1.26 (|ΔΦ| < 3e-7,
+/// |Δh| < 4.2e-7 against double precision); NaN in gives NaN out.
+void attractor_gelu_f32(const float *z, float *h, float *derivative, size_t count);
+/// The double-precision GELU pass (the C library's erfc and exp, about one ulp).
+void attractor_gelu_f64(const double *z, double *h, double *derivative, size_t count);
 #endif
