@@ -328,7 +328,8 @@ public struct IterativeAttentionSecondTestReport: Sendable {
       layer-normalised) at I/c for patterns of scale c, so that every setting starts from the logits of c = 1\
       \(s.zeroResidualBranches ? "; the residual branches start at zero (attention W_O = 0 and feed-forward W₂ = 0), so that every block starts as the identity" : "; the residual branches start at W_O = identity + N(0, 0.02²) and feed-forward W₂ ~ N(0, 1/fan_in)"). \
       AdamW (weight decay \(s.weightDecay), \
-      learning rate \(s.syntheticLearningRate) on Synthetic and \(s.mnistLearningRate) on MNIST, \
+      learning rate \(s.syntheticPlainLearningRate) for the models without blocks and \(s.syntheticLearningRate) for \
+      \(s.blockModels.joined(separator: " and ")) on Synthetic, \(s.mnistLearningRate) on MNIST; \
       \(s.finalLearningRateFraction < 1 ? "cosine decay to \(s.finalLearningRateFraction)× over the \(s.maxEpochs)-epoch cap" : "constant")), \
       batch \(s.batchSize), early stopping on the objective's validation loss: training stops after \(s.patience) \
       epochs in which the loss did not fall below \(s.minimumImprovement > 0 ? "(1 − \(s.minimumImprovement)) × " : "")the \
@@ -351,7 +352,10 @@ public struct IterativeAttentionSecondTestReport: Sendable {
         """
     }
     out += "\n**Data.**\n\n"
-    for (name, summary) in results.tasks.sorted(by: { $0.key < $1.key }) { out += "- \(name): \(summary).\n" }
+    for (name, summary) in results.tasks.sorted(by: { $0.key < $1.key }) {
+      let missing = settingNames.contains(name) ? "" : " (no cells of this setting are in these results)"
+      out += "- \(name): \(summary)\(missing).\n"
+    }
     for setting in settingNames {
       out += "\n## \(setting)\n\n### Accuracy (%) at σ = 0.3 against iterations\n\n"
       out += stepTable(setting: setting, sigma: 0.3).markdown
