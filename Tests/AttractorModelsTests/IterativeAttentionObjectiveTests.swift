@@ -167,4 +167,76 @@ struct IterativeAttentionObjectiveTests {
     // W_V and W_O of the mixture layer are not used and stay as they were.
     #expect(trained.layers[0].value == start.layers[0].value && trained.layers[0].output == start.layers[0].output)
   }
+
+  @Test(
+    "zero residual branches: the block stack starts as the identity, and its gradients still match finite differences")
+  func zeroResidualBranches() throws {
+    let config = IterativeAttentionConfiguration(
+      layers: 2, heads: 2, width: 6, residual: true, layerNorm: true, feedForwardWidth: 5)
+    let random = try model(config, seed: 90)
+    let blocks = IterativeAttentionBlock<Double>.initial(configuration: config, seed: 4, zeroFeedForwardOutput: true)
+    for b in blocks {
+      let f = try #require(b.feedForward)
+      #expect(f.outputWeights == Matrix(rows: 5, columns: 6) && f.outputBias == Matrix(rows: 1, columns: 6))
+      #expect(f.inputWeights != Matrix(rows: 6, columns: 5))
+    }
+    let layers = random.layers.map {
+      AttentionLayerParameters(
+        query: $0.query, key: $0.key, value: $0.value, output: Matrix<Double>(rows: 6, columns: 6))
+    }
+    let start = try IterativeAttention(
+      configuration: config, keys: random.keys, values: random.values, layers: layers, blocks: blocks)
+    var rng = SeededGenerator(seed: 91)
+    let q: Matrix<Double> = rng.gaussianMatrix(rows: 4, columns: 6)
+    var out = Matrix<Double>(rows: 4, columns: 6)
+    var workspace = start.makeWorkspace(batchSize: 4)
+    start.update(q, into: &out, workspace: &workspace)
+    #expect(out == q)
+    // Zero W_O and W₂ leave their own gradients non-zero (training leaves the identity start).
+    let t = random.keys.rows(at: [0, 1, 2, 3])
+    let (_, gradients) = start.lossAndGradients(objective: .regression, queries: q, targets: t, targetIndices: [])
+    let all = gradients.all
+    let outputIndex = 3  // W_O of layer 0 (order W_Q, W_K, W_V, W_O, then the blocks)
+    #expect(all[outputIndex].elements.contains { $0 != 0 })
+    try checkGradients(start, objective: .regression, seed: 92)
+    try checkGradients(start, objective: .unrolledRegression(steps: 2), seed: 93)
+    // The default keeps the random W₂.
+    let plain = IterativeAttentionBlock<Double>.initial(configuration: config, seed: 4)
+    #expect(plain[0].feedForward!.outputWeights != blocks[0].feedForward!.outputWeights)
+    #expect(plain[0].feedForward!.inputWeights == blocks[0].feedForward!.inputWeights)
+  }
+
+  @Test("a minimum relative improvement stops training earlier, keeps the best epoch, and is validated")
+  func minimumImprovement() throws {
+    var rng = SeededGenerator(seed: 31)
+    let d = 6
+    let keys: Matrix<Double> = rng.gaussianMatrix(rows: 10, columns: d, standardDeviation: 0.5)
+    let config = IterativeAttentionConfiguration(layers: 1, heads: 1, width: d, readout: .mixture)
+    let start = try IterativeAttention.identity(configuration: config, keys: keys, values: keys)
+    func examples(_ seed: UInt64, _ n: Int) -> IterativeAttentionExamples<Double> {
+      var g = SeededGenerator(seed: seed)
+      let slots = (0..<n).map { _ in Int(g.next(upperBound: UInt64(10))) }
+      let t = keys.rows(at: slots)
+      return IterativeAttentionExamples(
+        queries: t + g.gaussianMatrix(rows: n, columns: d, standardDeviation: 0.3), targets: t, targetIndices: slots)
+    }
+    let validation = examples(2, 64)
+    func run(_ delta: Double) throws -> IterativeAttentionTrainer.History {
+      let trainer = IterativeAttentionTrainer(
+        epochs: 60, batchSize: 32, patience: 3, learningRate: 0.01, seed: 3, objective: .retrieval,
+        minimumImprovement: delta)
+      return try trainer.train(start, examples: { examples(100 + UInt64($0), 64) }, validation: validation).history
+    }
+    let any = try run(0), strict = try run(0.05)
+    #expect(strict.stoppedEarly)
+    #expect(strict.validationLoss.count < any.validationLoss.count)
+    // The losses up to the earlier stop are the same run; the kept epoch is the lowest loss seen.
+    #expect(Array(any.validationLoss.prefix(strict.validationLoss.count)) == strict.validationLoss)
+    let lowest = strict.validationLoss.indices.min { strict.validationLoss[$0] < strict.validationLoss[$1] }!
+    #expect(strict.bestEpoch == lowest + 1)
+    let bad = IterativeAttentionTrainer(epochs: 3, objective: .retrieval, minimumImprovement: 1)
+    #expect(throws: ModelError.self) {
+      try bad.train(start, examples: { examples(UInt64($0), 8) }, validation: validation)
+    }
+  }
 }

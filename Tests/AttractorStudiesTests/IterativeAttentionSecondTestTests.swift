@@ -2,7 +2,7 @@ import AttractorCore
 import AttractorExperiments
 import AttractorLinearAlgebra
 import AttractorModels
-import AttractorStudies
+@testable import AttractorStudies
 import Foundation
 import Testing
 
@@ -24,7 +24,6 @@ private func tinySettings() -> IterativeAttentionSecondTest.Settings {
   s.noiseLevels = [0.1, 0.3, 2.0]
   s.fixedPointStarts = 10
   s.jacobianStarts = 1
-  s.unrolledModels = nil
   s.literalModels = ["Single-Head"]
   return s
 }
@@ -58,6 +57,76 @@ struct IterativeAttentionSecondTestTests {
     let single = test.configuration(.singleHead, objective: .regression)
     #expect(single.isPlain)
     #expect(test.configuration(.medium, objective: .unrolledRegression(steps: 3)).readout == .projection)
+  }
+
+  @Test("the block models start as the identity with zero residual branches, and not without them")
+  func zeroResidualBranches() throws {
+    var s = tinySettings()
+    let test = IterativeAttentionSecondTest(settings: s)
+    var rng = SeededGenerator(seed: 5)
+    let memory: Matrix<Float> = rng.gaussianMatrix(rows: 20, columns: 8, standardDeviation: 0.2)
+    let q: Matrix<Float> = rng.gaussianMatrix(rows: 6, columns: 8, standardDeviation: 0.2)
+    func oneStep(_ test: IterativeAttentionSecondTest, _ spec: IterativeAttentionStudy.ModelSpec) throws -> Matrix<
+      Float
+    > {
+      var r = SeededGenerator(seed: 6)
+      let model = try test.initialModel(
+        test.configuration(spec, objective: .regression), memory: memory, scale: 0.2, rng: &r)
+      return test.iterate(model, from: q, steps: 1).state
+    }
+    let small = s.models[1]
+    #expect(try oneStep(test, small) == q)
+    s.zeroResidualBranches = false
+    let moved = try oneStep(IterativeAttentionSecondTest(settings: s), small) - q
+    #expect(moved.rowNorms().max()! > 0.01 * q.rowNorms().max()!)
+    // Single-Head has no residual connection: the option leaves it alone.
+    s.zeroResidualBranches = true
+    let a = try oneStep(IterativeAttentionSecondTest(settings: s), s.models[0])
+    s.zeroResidualBranches = false
+    #expect(try oneStep(IterativeAttentionSecondTest(settings: s), s.models[0]) == a)
+    #expect(IterativeAttentionSecondTest.Settings().zeroResidualBranches)
+  }
+
+  @Test("the defaults run every configuration in every setting; the minimum improvement is validated")
+  func defaults() throws {
+    let s = IterativeAttentionSecondTest.Settings()
+    #expect(s.unrolledModels == nil && s.literalModels == nil && s.mnistModels == nil)
+    #expect(s.models.map(\.name) == ["Single-Head", "Transformer-Small", "Transformer-Medium"])
+    var bad = tinySettings()
+    bad.minimumImprovement = 1
+    #expect(throws: DatasetError.self) {
+      try IterativeAttentionSecondTest(settings: bad).run(mnistDirectory: nil, command: "test")
+    }
+  }
+
+  @Test("runs of single seeds merge into the run of both seeds; a repeated seed or other settings are refused")
+  func mergeSeeds() throws {
+    let both = try sharedRun.get()
+    func run(_ seed: UInt64) throws -> IterativeAttentionSecondTest.Results {
+      var s = tinySettings()
+      s.seeds = [seed]
+      return try IterativeAttentionSecondTest(settings: s).run(mnistDirectory: nil, command: "seed \(seed)")
+    }
+    let one = try run(1), zero = try run(0)
+    let merged = try IterativeAttentionSecondTestReproduction.merge([one, zero])
+    func timeless(_ r: IterativeAttentionSecondTest.Results) -> [IterativeAttentionSecondTest.ModelResult] {
+      r.results.map {
+        var m = $0
+        m.seconds = 0
+        return m
+      }
+    }
+    #expect(merged.settings == both.settings && merged.calibration == both.calibration)
+    #expect(timeless(merged) == timeless(both))
+    #expect(merged.command == "seed 1 && seed 0")
+    #expect(throws: IterativeAttentionReproductionError.self) {
+      try IterativeAttentionSecondTestReproduction.merge([zero, zero])
+    }
+    var other = one
+    other.settings.patience += 1
+    #expect(throws: IterativeAttentionReproductionError.self) {
+      try IterativeAttentionSecondTestReproduction.merge([zero, other])
+    }
   }
 
   @Test("a tiny run fills every cell: each objective × model × seed, curves to T, long-run accuracy, fixed points")

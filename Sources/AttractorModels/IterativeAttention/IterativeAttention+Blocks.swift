@@ -34,16 +34,28 @@ public struct IterativeAttentionBlock<Scalar: LinearAlgebraScalar>: Sendable, Eq
 
   /// The blocks a configuration needs, LayerNorms at γ = 1, β = 0 and feed-forward weights
   /// N(0, 1/fan_in) seeded by `seed` and the layer number.
-  public static func initial(configuration c: IterativeAttentionConfiguration, seed: UInt64) -> [Self] {
+  ///
+  /// With `zeroFeedForwardOutput` the feed-forward output projection starts at W₂ = 0 (b₂ is zero
+  /// either way), so that with residual connections the sublayer starts as the identity,
+  /// y = h + FF(b) = h (the usual start of a residual branch; W₁ keeps its random start, and the
+  /// gradient of W₂, Hᵀ G, is non-zero from the first step).
+  public static func initial(
+    configuration c: IterativeAttentionConfiguration, seed: UInt64, zeroFeedForwardOutput: Bool = false
+  ) -> [Self] {
     (0..<max(0, c.layers)).map { l in
       let ff = c.hasFeedForward(layer: l)
+      var feedForward: FeedForwardLayer<Scalar>? =
+        ff
+        ? FeedForwardLayer(
+          width: c.width, hidden: c.feedForwardWidth, activation: .gelu, seed: seed &+ UInt64(l) &* 0x9E37)
+        : nil
+      if zeroFeedForwardOutput, let f = feedForward {
+        feedForward!.outputWeights = Matrix(rows: f.hidden, columns: f.width)
+      }
       return Self(
         attentionNorm: c.layerNorm ? LayerNormalization(width: c.width) : nil,
         feedForwardNorm: c.layerNorm && ff ? LayerNormalization(width: c.width) : nil,
-        feedForward: ff
-          ? FeedForwardLayer(
-            width: c.width, hidden: c.feedForwardWidth, activation: .gelu, seed: seed &+ UInt64(l) &* 0x9E37)
-          : nil)
+        feedForward: feedForward)
     }
   }
 

@@ -233,11 +233,19 @@ public struct IterativeAttentionTrainer: Sendable {
   /// What the stack is trained to do (``IterativeAttentionObjective``); the validation loss that
   /// early stopping watches is this objective's.
   public var objective: IterativeAttentionObjective
+  /// The relative improvement δ of the validation loss that counts for early stopping: patience
+  /// restarts only at an epoch whose loss is below (1 − δ) × the loss of the last epoch that
+  /// restarted it (or the start). 0 counts every decrease. The best parameters are kept at every
+  /// decrease either way. With δ > 0, a loss that creeps down by less than δ per `patience`
+  /// epochs stops training instead of running to the epoch cap.
+  public var minimumImprovement: Double
 
   public init(
     epochs: Int = 100, batchSize: Int = 64, patience: Int = 5, learningRate: Double = 1e-3, weightDecay: Double = 0.01,
-    seed: UInt64 = 0, finalLearningRateFraction: Double = 1, objective: IterativeAttentionObjective = .regression
+    seed: UInt64 = 0, finalLearningRateFraction: Double = 1, objective: IterativeAttentionObjective = .regression,
+    minimumImprovement: Double = 0
   ) {
+    self.minimumImprovement = minimumImprovement
     self.epochs = epochs
     self.batchSize = batchSize
     self.patience = patience
@@ -342,6 +350,10 @@ public struct IterativeAttentionTrainer: Sendable {
     guard weightDecay.isFinite && weightDecay >= 0 else {
       throw .invalidParameter(name: "weightDecay", value: "\(weightDecay)", requirement: "finite and ≥ 0")
     }
+    guard minimumImprovement.isFinite && minimumImprovement >= 0 && minimumImprovement < 1 else {
+      throw .invalidParameter(
+        name: "minimumImprovement", value: "\(minimumImprovement)", requirement: "in [0, 1)")
+    }
     try objective.validate(for: model.configuration)
     let d = model.dimension, m = model.memorySize
     let objective = self.objective
@@ -383,6 +395,7 @@ public struct IterativeAttentionTrainer: Sendable {
     var bestLoss = validationLoss(model)
     var history = History(initialValidationLoss: bestLoss)
     var sinceImprovement = 0
+    var reference = bestLoss  // the loss at the last restart of patience
     var workspaces: [Int: IterativeAttention<Scalar>.TrainingWorkspace] = [:]
     var objectiveWorkspaces: [Int: IterativeAttention<Scalar>.ObjectiveWorkspace] = [:]
     var gradients = model.zeroGradients()
@@ -439,6 +452,9 @@ public struct IterativeAttentionTrainer: Sendable {
         bestLoss = loss
         best = current
         history.bestEpoch = epoch
+      }
+      if loss < (1 - minimumImprovement) * reference {
+        reference = loss
         sinceImprovement = 0
       } else {
         sinceImprovement += 1

@@ -177,7 +177,10 @@ public struct IterativeAttentionSecondTestReport: Sendable {
         r.setting, Self.label(r.objective, r.model), "\(r.seed)", "\(h.validationLoss.count)", "\(h.bestEpoch)",
         h.stoppedEarly ? "patience" : "epoch cap (\(results.settings.maxEpochs))",
         String(format: "%.4f", h.initialValidationLoss),
-        String(format: "%.4f", h.validationLoss.min() ?? h.initialValidationLoss),
+        String(
+          format: "%.4f",
+          h.bestEpoch >= 1 && h.bestEpoch <= h.validationLoss.count
+            ? h.validationLoss[h.bestEpoch - 1] : h.initialValidationLoss),
         Self.recentChange(h.validationLoss), String(format: "%.0f", r.seconds),
       ])
     }
@@ -233,6 +236,28 @@ public struct IterativeAttentionSecondTestReport: Sendable {
     return chart
   }
 
+  /// The learning curves of the first seed: validation loss after each epoch divided by the loss
+  /// before training (log scale), one line per objective · model, so that a run still falling at its
+  /// epoch cap and one that flattened out before patience stopped it are told apart at a glance.
+  func learningCurveChart(setting: String) -> LineChart {
+    var chart = LineChart(
+      title: "\(setting): validation loss ÷ loss before training, seed \(results.settings.seeds.first ?? 0)",
+      xLabel: "epoch", yLabel: "relative validation loss")
+    chart.yScale = .logarithmic
+    for (objective, model) in rows(setting) where objective != "none" {
+      guard let r = cells(setting, objective, model).first(where: { $0.seed == results.settings.seeds.first }),
+        let h = r.history, h.initialValidationLoss > 0
+      else { continue }
+      let points = h.validationLoss.enumerated().compactMap { e, loss in
+        loss > 0 && loss.isFinite ? DataPoint(x: Double(e + 1), y: loss / h.initialValidationLoss) : nil
+      }
+      chart.series.append(
+        Series(
+          name: Self.label(objective, model), points: points, dashed: objective == "regression", showsMarkers: false))
+    }
+    return chart
+  }
+
   // MARK: Writing
 
   public func writeResults(to directory: URL, name: String = "results.json") throws {
@@ -264,6 +289,7 @@ public struct IterativeAttentionSecondTestReport: Sendable {
       try put(First.csv(fixedPointTable(setting: setting).rows), "fixed-points-\(slug).csv")
       try chart(stepChart(setting: setting, sigma: 0.3), "steps-\(slug)-sigma0.3.svg")
       try chart(basinChart(setting: setting), "basins-\(slug).svg")
+      try chart(learningCurveChart(setting: setting), "learning-curves-\(slug).svg")
     }
     try put(First.csv(trainingTable().rows), "training.csv")
     try put(markdown(figures: figures), "README.md")
@@ -294,16 +320,22 @@ public struct IterativeAttentionSecondTestReport: Sendable {
       `none` rows are untrained attention (one head, identity projections, β = 1/√d on the data).
 
       **Models.** \(s.models.map { "\($0.name) (\($0.layers) layers × \($0.heads) heads)" }.joined(separator: ", ")), \
-      all of width \(s.syntheticWidth) on Synthetic and \(s.mnistWidth) on MNIST (seed 000's widths 128 and 256 are \
-      cut to fit the run into about 40 minutes of one shared core); \
+      all of width \(s.syntheticWidth) on Synthetic and \(s.mnistWidth) on MNIST (seed 000's widths 128 and 256 do \
+      not fit the time budget of one shared core); \
       \(s.blockModels.joined(separator: " and ")) have residual connections, pre-LayerNorm and a GELU feed-forward \
       sublayer of \(s.feedForwardFactor) × width in every layer (under the mixture readout the last layer's \
       output is p̄ V). Projections start at identity + N(0, 0.02²), with W_K (and W_Q where the queries are not \
-      layer-normalised) at I/c for patterns of scale c, so that every setting starts from the logits of c = 1. AdamW (weight decay \(s.weightDecay), \
-      learning rate \(s.syntheticLearningRate) on Synthetic and \(s.mnistLearningRate) on MNIST, cosine decay to \
-      \(s.finalLearningRateFraction)× over \(s.maxEpochs) epochs), batch \(s.batchSize), early stopping on the \
-      objective's validation loss with patience \(s.patience) (at most \(s.maxEpochs) epochs; the training table \
-      says how each run stopped). Training corruptions as in the first test, drawn afresh each epoch, with noise \
+      layer-normalised) at I/c for patterns of scale c, so that every setting starts from the logits of c = 1\
+      \(s.zeroResidualBranches ? "; the residual branches start at zero (attention W_O = 0 and feed-forward W₂ = 0), so that every block starts as the identity" : "; the residual branches start at W_O = identity + N(0, 0.02²) and feed-forward W₂ ~ N(0, 1/fan_in)"). \
+      AdamW (weight decay \(s.weightDecay), \
+      learning rate \(s.syntheticPlainLearningRate) for the models without blocks and \(s.syntheticLearningRate) for \
+      \(s.blockModels.joined(separator: " and ")) on Synthetic, \(s.mnistLearningRate) on MNIST; \
+      \(s.finalLearningRateFraction < 1 ? "cosine decay to \(s.finalLearningRateFraction)× over the \(s.maxEpochs)-epoch cap" : "constant")), \
+      batch \(s.batchSize), early stopping on the objective's validation loss: training stops after \(s.patience) \
+      epochs in which the loss did not fall below \(s.minimumImprovement > 0 ? "(1 − \(s.minimumImprovement)) × " : "")the \
+      loss at the last restart of patience, keeping the epoch of the lowest loss (at most \(s.maxEpochs) epochs; \
+      the training table says how each run stopped, and the learning-curve figures show the validation loss per \
+      epoch). Training corruptions as in the first test, drawn afresh each epoch, with noise \
       σ ~ U[0, \(s.trainingNoiseFactor) c] for pattern scale c.
 
       """
@@ -320,7 +352,10 @@ public struct IterativeAttentionSecondTestReport: Sendable {
         """
     }
     out += "\n**Data.**\n\n"
-    for (name, summary) in results.tasks.sorted(by: { $0.key < $1.key }) { out += "- \(name): \(summary).\n" }
+    for (name, summary) in results.tasks.sorted(by: { $0.key < $1.key }) {
+      let missing = settingNames.contains(name) ? "" : " (no cells of this setting are in these results)"
+      out += "- \(name): \(summary)\(missing).\n"
+    }
     for setting in settingNames {
       out += "\n## \(setting)\n\n### Accuracy (%) at σ = 0.3 against iterations\n\n"
       out += stepTable(setting: setting, sigma: 0.3).markdown
@@ -340,7 +375,9 @@ public struct IterativeAttentionSecondTestReport: Sendable {
         "\n### Every corruption: accuracy (%) at T = 1 → T = \(steps), mean over seeds\n\n"
         + corruptionTable(setting: setting).markdown
     }
-    out += "\n## Training\n\n" + trainingTable().markdown
+    out +=
+      "\n## Training\n\nKept epoch 0: no epoch improved on the starting parameters, which are kept (for the block "
+      + "models with zero residual branches, the identity map).\n\n" + trainingTable().markdown
     out += "\n## Figures\n\n" + figures.map { "![\($0)](\($0))" }.joined(separator: "\n\n") + "\n"
     return out
   }
@@ -395,17 +432,71 @@ public struct IterativeAttentionSecondTestReproduction: Sendable {
 
   /// Re-renders the report of an earlier run from its `results.json`.
   public static func render(resultsFile: URL, into output: URL) throws -> IterativeAttentionSecondTestReport {
-    let results: IterativeAttentionSecondTest.Results
-    do {
-      results = try JSONCoding.decoder().decode(
-        IterativeAttentionSecondTest.Results.self, from: Data(contentsOf: resultsFile))
-    } catch {
-      throw IterativeAttentionReproductionError.unreadableResults(
-        path: resultsFile.path, reason: decodingErrorSummary(error))
+    try render(resultsFiles: [resultsFile], into: output)
+  }
+
+  /// Renders one report from the `results.json` of several runs that differ only in their seeds
+  /// (for example one process per seed): see ``merge(_:)``.
+  public static func render(resultsFiles: [URL], into output: URL) throws -> IterativeAttentionSecondTestReport {
+    var parts: [IterativeAttentionSecondTest.Results] = []
+    for file in resultsFiles {
+      do {
+        parts.append(
+          try JSONCoding.decoder().decode(IterativeAttentionSecondTest.Results.self, from: Data(contentsOf: file)))
+      } catch {
+        throw IterativeAttentionReproductionError.unreadableResults(
+          path: file.path, reason: decodingErrorSummary(error))
+      }
     }
+    let results = try merge(parts)
     try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
     let report = IterativeAttentionSecondTestReport(results: results)
+    try report.writeResults(to: output)
     try report.write(to: output)
     return report
+  }
+
+  /// The results of runs with the same settings but disjoint seeds, as one run: the cells of all
+  /// of them (ordered by seed), the seeds joined, the commands joined by " && ", the seconds
+  /// added (the processes' own wall times; they may have run at the same time). One part is
+  /// returned unchanged.
+  ///
+  /// - Throws: ``IterativeAttentionReproductionError/unreadableResults(path:reason:)`` if the
+  ///   settings (other than the seeds) or the calibrations differ, or a seed occurs twice.
+  public static func merge(_ parts: [IterativeAttentionSecondTest.Results]) throws
+    -> IterativeAttentionSecondTest.Results
+  {
+    guard var merged = parts.first else {
+      throw IterativeAttentionReproductionError.unreadableResults(path: "(none)", reason: "no results to merge")
+    }
+    if parts.count == 1 { return merged }
+    func withoutSeeds(_ s: IterativeAttentionSecondTest.Settings) -> IterativeAttentionSecondTest.Settings {
+      var t = s
+      t.seeds = []
+      return t
+    }
+    var seeds = merged.settings.seeds
+    for part in parts.dropFirst() {
+      guard withoutSeeds(part.settings) == withoutSeeds(merged.settings), part.calibration == merged.calibration
+      else {
+        throw IterativeAttentionReproductionError.unreadableResults(
+          path: part.command, reason: "settings or calibration differ from the first run's (only the seeds may)")
+      }
+      guard Set(part.settings.seeds).isDisjoint(with: seeds) else {
+        throw IterativeAttentionReproductionError.unreadableResults(
+          path: part.command, reason: "seeds \(part.settings.seeds) occur in another run too")
+      }
+      seeds += part.settings.seeds
+      merged.results += part.results
+      merged.tasks.merge(part.tasks) { a, _ in a }
+      merged.seconds += part.seconds
+      merged.command += " && " + part.command
+    }
+    let order = Dictionary(uniqueKeysWithValues: seeds.sorted().enumerated().map { ($1, $0) })
+    merged.results = merged.results.enumerated().sorted {
+      (order[$0.element.seed] ?? 0, $0.offset) < (order[$1.element.seed] ?? 0, $1.offset)
+    }.map(\.element)
+    merged.settings.seeds = seeds.sorted()
+    return merged
   }
 }
