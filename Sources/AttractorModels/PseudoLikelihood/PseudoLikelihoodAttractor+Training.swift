@@ -297,6 +297,10 @@ extension PseudoLikelihoodAttractor {
   }
 }
 
+/// What ``PseudoLikelihoodTrainer/validateData(_:for:)`` found first: a non-finite entry (its index)
+/// or a token off the sphere (its index and norm).
+private enum DataProblem { case nonFinite(Int), norm(token: Int, Double) }
+
 /// Trains a ``PseudoLikelihoodAttractor`` on data states (one per row, every token a unit vector)
 /// by a local rule or by contrastive divergence, without backpropagation.
 ///
@@ -388,6 +392,8 @@ public struct PseudoLikelihoodTrainer: Sendable, Equatable, Codable {
   }
 
   /// Checks that `data` is B × N·d, finite, with every token of unit norm (within 1e-3).
+  @_specialize(exported:true,where Scalar == Float)
+  @_specialize(exported:true,where Scalar == Double)
   public static func validateData<Scalar: LinearAlgebraScalar>(
     _ data: Matrix<Scalar>, for model: PseudoLikelihoodAttractor<Scalar>
   ) throws(ModelError) {
@@ -396,17 +402,23 @@ public struct PseudoLikelihoodTrainer: Sendable, Equatable, Codable {
       throw .invalidParameter(
         name: "data", value: "\(data.rows) × \(data.columns)", requirement: "at least one row of \(model.dimension)")
     }
-    for k in data.elements.indices where !data.elements[k].isFinite {
-      throw .nonFinitePattern(row: k / data.columns, column: k % data.columns)
-    }
-    for t in 0..<(data.elements.count / d) {
-      var s = 0.0
-      for a in 0..<d { s += Double(data.elements[t * d + a]) * Double(data.elements[t * d + a]) }
-      guard abs(s.squareRoot() - 1) <= 1e-3 else {
-        throw .invalidParameter(
-          name: "data row \(t * d / data.columns) token \((t * d % data.columns) / d)", value: "norm \(s.squareRoot())",
-          requirement: "a unit vector (tokens live on the sphere)")
+    // The first non-finite entry, else the first token off the sphere (nil: none).
+    let problem: DataProblem? = data.withUnsafeBufferPointer { x in
+      for k in x.indices where !x[k].isFinite { return .nonFinite(k) }
+      for t in 0..<(x.count / d) {
+        var s = 0.0
+        for a in 0..<d { s += Double(x[t * d + a]) * Double(x[t * d + a]) }
+        guard abs(s.squareRoot() - 1) <= 1e-3 else { return .norm(token: t, s.squareRoot()) }
       }
+      return nil
+    }
+    switch problem {
+    case nil: return
+    case .nonFinite(let k): throw .nonFinitePattern(row: k / data.columns, column: k % data.columns)
+    case .norm(let t, let norm):
+      throw .invalidParameter(
+        name: "data row \(t * d / data.columns) token \((t * d % data.columns) / d)", value: "norm \(norm)",
+        requirement: "a unit vector (tokens live on the sphere)")
     }
   }
 
@@ -419,6 +431,8 @@ public struct PseudoLikelihoodTrainer: Sendable, Equatable, Codable {
   /// A Float model trains through the fused pair kernels when they run vectorised on this CPU
   /// (``/AttractorLinearAlgebra/PairAttentionKernels``), otherwise, and in Double, through GEMMs; the
   /// two compute the same step up to rounding (tested).
+  @_specialize(exported:true,where Scalar == Float)
+  @_specialize(exported:true,where Scalar == Double)
   public func train<Scalar: LinearAlgebraScalar>(
     _ model: PseudoLikelihoodAttractor<Scalar>, data: Matrix<Scalar>, resumingFrom history: History? = nil,
     progress: ((Progress) -> Void)? = nil,
