@@ -299,7 +299,10 @@ extension PseudoLikelihoodAttractor {
 
 /// What ``PseudoLikelihoodTrainer/validateData(_:for:)`` found first: a non-finite entry (its index)
 /// or a token off the sphere (its index and norm).
-private enum DataProblem { case nonFinite(Int), norm(token: Int, Double) }
+private enum DataProblem {
+  case nonFinite(Int)
+  case norm(token: Int, Double)
+}
 
 /// Trains a ``PseudoLikelihoodAttractor`` on data states (one per row, every token a unit vector)
 /// by a local rule or by contrastive divergence, without backpropagation.
