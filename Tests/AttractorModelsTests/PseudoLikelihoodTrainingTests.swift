@@ -1,5 +1,6 @@
 import AttractorCore
 import AttractorLinearAlgebra
+import CAllocationCounter
 import Foundation
 import Testing
 @testable import AttractorModels
@@ -129,5 +130,77 @@ struct PseudoLikelihoodTrainingTests {
     // One step from a planted sequence stays close to it.
     let once = trained.update(planted)
     for mu in 0..<p { #expect(overlap(once.row(mu), mu) > 0.9) }
+  }
+}
+
+/// The fused pair kernels (``PairAttentionKernels``: AVX-512 and portable) against the GEMM path of
+/// the same training step, on shapes that exercise every remainder of the kernels: d below, between
+/// and above the 16- and 32-lane blocks and not a multiple of 8 (7, 35, 48), N odd, minibatches that
+/// are not a multiple of the 8-row tile with a shorter last minibatch, both rules, and a coupling
+/// bound small enough that the projection acts.
+@Suite("Pseudo-likelihood attractor: fused training kernels equal the GEMM path")
+struct PseudoLikelihoodFusedKernelTests {
+  @Test(
+    "three epochs through the fused kernels end at the GEMM path's couplings and costs within 1e-6",
+    arguments: [(5, 7, 29, 13), (3, 35, 20, 9), (4, 48, 17, 17), (2, 1, 5, 2)])
+  func fusedEqualsGEMM(tokens: Int, width: Int, rows: Int, batch: Int) throws {
+    let data: Matrix<Float> = unitTokenStates(rows, tokens: tokens, width: width, seed: UInt64(10 + width))
+    let configuration = PseudoLikelihoodConfiguration(
+      tokens: tokens, tokenWidth: width, inverseTemperature: 3, selfCoupling: 0.2)
+    var rng = SeededGenerator(seed: UInt64(width))
+    let model = try PseudoLikelihoodAttractor<Float>.random(configuration: configuration, scale: 0.5, generator: &rng)
+    for (rule, bound) in [(PseudoLikelihoodLearningRule.local, 4.0), (.contrastive(steps: 2), 0.3)] {
+      let trainer = PseudoLikelihoodTrainer(
+        rule: rule, epochs: 3, batchSize: batch, learningRate: 0.4, weightDecay: 0.2, couplingBound: bound, seed: 5)
+      func run(_ kernels: PseudoLikelihoodTrainingKernels) throws -> (PseudoLikelihoodAttractor<Float>, [Double]) {
+        let (m, h) = try trainer.train(
+          model, data: data, resumingFrom: nil, progress: nil, checkpoint: nil, kernels: kernels)
+        return (m, h.epochCost)
+      }
+      let (reference, referenceCost) = try run(.gemm)
+      #expect(reference.sourceMajorCouplings != model.sourceMajorCouplings)
+      if case .contrastive = rule, tokens >= 3 {
+        // The bound is small enough that the projection acts: weight decay alone (a factor 0.92 per
+        // step, at most 9 steps) could not bring the initial rows under it.
+        #expect(model.couplingRowNorms.min()! * 0.4 > bound)
+        #expect(reference.couplingRowNorms.allSatisfy { $0 <= bound + 1e-5 })
+      }
+      for vectorised in [true, false] {
+        let (fused, cost) = try run(.fused(vectorised: vectorised))
+        var largest: Float = 0
+        for (a, b) in zip(fused.sourceMajorCouplings.elements, reference.sourceMajorCouplings.elements) {
+          largest = max(largest, abs(a - b))
+        }
+        print(
+          "fused kernels vs GEMMs, \(rule), N \(tokens) d \(width) B \(batch) vectorised \(vectorised): max abs ΔJ \(largest)"
+        )
+        #expect(largest <= 1e-6, "\(rule) N \(tokens) d \(width) B \(batch) vectorised \(vectorised): |ΔJ| \(largest)")
+        for (a, b) in zip(cost, referenceCost) {
+          #expect(abs(a - b) <= 1e-6 * max(1, abs(b)), "\(rule) cost \(a) vs \(b)")
+        }
+      }
+    }
+  }
+
+  @Test("a fused training step allocates nothing once its workspace exists (both rules)")
+  func fusedStepAllocatesNothing() throws {
+    let data: Matrix<Float> = unitTokenStates(11, tokens: 5, width: 7, seed: 21)
+    let configuration = PseudoLikelihoodConfiguration(
+      tokens: 5, tokenWidth: 7, inverseTemperature: 3, selfCoupling: 0.2)
+    var rng = SeededGenerator(seed: 22)
+    var model = try PseudoLikelihoodAttractor<Float>.random(configuration: configuration, scale: 0.5, generator: &rng)
+    var ws = model.makeTrainingWorkspace(batchSize: data.rows)
+    for rule in [PseudoLikelihoodLearningRule.local, .contrastive(steps: 2)] {
+      for vectorised in [true, false] {
+        func step() {
+          _ = model.fusedStep(
+            data, rule: rule, learningRate: 0.3, decay: 0.9, bound: 1, vectorised: vectorised, workspace: &ws)
+        }
+        step()
+        attractor_allocations_begin()
+        for _ in 0..<3 { step() }
+        #expect(attractor_allocations_end() == 0, "\(rule) vectorised \(vectorised)")
+      }
+    }
   }
 }

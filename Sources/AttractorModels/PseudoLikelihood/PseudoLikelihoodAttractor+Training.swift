@@ -22,7 +22,9 @@ public enum PseudoLikelihoodLearningRule: Sendable, Equatable, Codable, CustomSt
 extension PseudoLikelihoodAttractor {
   /// Buffers for the learning rules on minibatches of up to `batchSize` states: the forward
   /// workspace, the attention-weighted tokens of one source (B × N·d), the model states of the
-  /// contrastive rule, and the data and model Hebbian terms (source-major, N·N·d × d).
+  /// contrastive rule, and the data and model Hebbian terms (source-major, N·N·d × d); for the fused
+  /// step, the model states' attention weights (B × N × N), the squared block norms (N × N) and the
+  /// kernels' scratch (B × d).
   public struct TrainingWorkspace: Sendable {
     var forward: Workspace
     var weighted: Matrix<Scalar>
@@ -30,6 +32,9 @@ extension PseudoLikelihoodAttractor {
     var scratch: Matrix<Scalar>
     var dataTerm: Matrix<Scalar>
     var modelTerm: Matrix<Scalar>
+    var modelAttention: [Scalar]
+    var blockNorms: [Scalar]
+    var kernelScratch: [Scalar]
   }
 
   /// Training buffers for minibatches of exactly `batchSize` states.
@@ -38,7 +43,9 @@ extension PseudoLikelihoodAttractor {
     return TrainingWorkspace(
       forward: makeWorkspace(batchSize: batchSize), weighted: Matrix(rows: batchSize, columns: n * d),
       modelStates: Matrix(rows: batchSize, columns: n * d), scratch: Matrix(rows: batchSize, columns: n * d),
-      dataTerm: Matrix(rows: n * n * d, columns: d), modelTerm: Matrix(rows: n * n * d, columns: d))
+      dataTerm: Matrix(rows: n * n * d, columns: d), modelTerm: Matrix(rows: n * n * d, columns: d),
+      modelAttention: Array(repeating: 0, count: batchSize * n * n), blockNorms: Array(repeating: 0, count: n * n),
+      kernelScratch: Array(repeating: 0, count: batchSize * d))
   }
 
   /// The mean Hebbian term of a batch, −∂⟨e_i⟩/∂J_ij = ⟨α_{i←j} x_i x_jᵀ⟩ for every ordered pair, in
@@ -189,6 +196,114 @@ extension PseudoLikelihoodAttractor {
   }
 }
 
+/// How a training step is computed: through GEMMs (``PseudoLikelihoodAttractor/direction(_:rule:workspace:)``,
+/// any scalar type) or through the fused pair kernels (``/AttractorLinearAlgebra/PairAttentionKernels``,
+/// Float only). `automatic` takes the fused kernels for Float when they run vectorised on this CPU.
+enum PseudoLikelihoodTrainingKernels: Sendable, Equatable {
+  case automatic
+  case gemm
+  case fused(vectorised: Bool)
+}
+
+extension PseudoLikelihoodAttractor {
+  /// One minibatch step of `rule` through the fused pair kernels (Scalar must be Float):
+  ///
+  /// ```
+  /// α     = softmax_j(λ x_iᵀ J_ij x_j)                   (logits kernel + softmax kernel; the data,
+  ///                                                        and for the contrastive rule the model states)
+  /// J_ij ← (1 − ηκ) J_ij + (η/B) Σ_r x_i^r (α^r_{i←j} x_j^r)ᵀ   [− (η/B) Σ_r over the model states]
+  /// J_i· ← J_i· · min(1, bound / Σ_j ‖J_ij‖_F)
+  /// ```
+  ///
+  /// the same step as the GEMM path (`direction`, then J ← (1 − ηκ)J + ηD, then `project`) up to
+  /// rounding. Every buffer is in `ws`; returns the batch's mean cost ⟨Σ_i e_i⟩ before the step.
+  @_specialize(exported:true,where Scalar == Float)
+  @_specialize(exported:true,where Scalar == Double)
+  mutating func fusedStep(
+    _ batch: Matrix<Scalar>, rule: PseudoLikelihoodLearningRule, learningRate: Scalar, decay: Scalar,
+    bound: Double, vectorised: Bool, workspace ws: inout TrainingWorkspace
+  ) -> Double {
+    precondition(Scalar.self == Float.self, "fusedStep: the pair kernels are single precision")
+    let b = batch.rows, n = tokenCount, d = tokenWidth
+    precondition(batch.columns == n * d && ws.kernelScratch.count >= b * d, "fusedStep: batch does not fit")
+    ws.forward.fit(batch: b, tokens: n, width: d)
+    let lambda = Float(configuration.inverseTemperature)
+    var contrastiveSteps = 0
+    if case .contrastive(let steps) = rule {
+      // Model states: `steps` synchronous updates of the model's own dynamics from the data (old J).
+      contrastiveSteps = steps
+      ws.modelStates.assign(batch)
+      for _ in 0..<steps {
+        update(ws.modelStates, into: &ws.scratch, workspace: &ws.forward)
+        swap(&ws.modelStates, &ws.scratch)
+      }
+    }
+    var cost = 0.0
+    sourceMajorCouplings.withUnsafeBufferPointer { wp in
+      let w = UnsafeRawPointer(wp.baseAddress!).assumingMemoryBound(to: Float.self)
+      func attention(_ states: Matrix<Scalar>, into weights: inout [Scalar]) -> Double {
+        states.withUnsafeBufferPointer { xp in
+          weights.withUnsafeMutableBufferPointer { lp in
+            let x = UnsafeRawPointer(xp.baseAddress!).assumingMemoryBound(to: Float.self)
+            let l = UnsafeMutableRawPointer(lp.baseAddress!).assumingMemoryBound(to: Float.self)
+            PairAttentionKernels.logits(
+              states: x, rows: b, tokens: n, width: d, couplings: w, inverseTemperature: lambda, into: l,
+              vectorised: vectorised)
+            return PairAttentionKernels.softmax(
+              l, rows: b, tokens: n, inverseTemperature: lambda, vectorised: vectorised)
+          }
+        }
+      }
+      cost = attention(batch, into: &ws.forward.logits)
+      if contrastiveSteps > 0 { _ = attention(ws.modelStates, into: &ws.modelAttention) }
+    }
+    let scale = Float(learningRate) / Float(b)
+    sourceMajorCouplings.withUnsafeMutableBufferPointer { wp in
+      ws.kernelScratch.withUnsafeMutableBufferPointer { sp in
+        ws.blockNorms.withUnsafeMutableBufferPointer { np in
+          let w = UnsafeMutableRawPointer(wp.baseAddress!).assumingMemoryBound(to: Float.self)
+          let scratch = UnsafeMutableRawPointer(sp.baseAddress!).assumingMemoryBound(to: Float.self)
+          let norms = UnsafeMutableRawPointer(np.baseAddress!).assumingMemoryBound(to: Float.self)
+          func hebbian(_ states: Matrix<Scalar>, _ weights: [Scalar], scale: Float, decay: Float, last: Bool) {
+            states.withUnsafeBufferPointer { xp in
+              weights.withUnsafeBufferPointer { ap in
+                PairAttentionKernels.hebbianUpdate(
+                  states: UnsafeRawPointer(xp.baseAddress!).assumingMemoryBound(to: Float.self), rows: b, tokens: n,
+                  width: d, attention: UnsafeRawPointer(ap.baseAddress!).assumingMemoryBound(to: Float.self),
+                  scale: scale, decay: decay, couplings: w, blockNorms: last ? norms : nil, scratch: scratch,
+                  vectorised: vectorised)
+              }
+            }
+          }
+          hebbian(batch, ws.forward.logits, scale: scale, decay: Float(decay), last: contrastiveSteps == 0)
+          if contrastiveSteps > 0 { hebbian(ws.modelStates, ws.modelAttention, scale: -scale, decay: 1, last: true) }
+        }
+      }
+    }
+    // The projection onto Σ_j ‖J_ij‖_F ≤ bound, from the block norms the update left.
+    for i in 0..<n {
+      var norm = 0.0
+      for j in 0..<n where j != i { norm += Double(ws.blockNorms[j * n + i]).squareRoot() }
+      guard norm > bound else { continue }
+      let factor = Scalar(bound / norm), dd = d * d
+      sourceMajorCouplings.withUnsafeMutableBufferPointer { w in
+        for j in 0..<n where j != i {
+          let base = (j * n + i) * dd
+          for k in 0..<dd { w[base + k] *= factor }
+        }
+      }
+    }
+    return cost / Double(b)
+  }
+}
+
+/// What ``PseudoLikelihoodTrainer/validateData(_:for:)`` found first: a non-finite entry (its index)
+/// or a token off the sphere (its index and norm).
+private enum DataProblem {
+  case nonFinite(Int)
+  case norm(token: Int, Double)
+}
+
 /// Trains a ``PseudoLikelihoodAttractor`` on data states (one per row, every token a unit vector)
 /// by a local rule or by contrastive divergence, without backpropagation.
 ///
@@ -280,6 +395,8 @@ public struct PseudoLikelihoodTrainer: Sendable, Equatable, Codable {
   }
 
   /// Checks that `data` is B × N·d, finite, with every token of unit norm (within 1e-3).
+  @_specialize(exported:true,where Scalar == Float)
+  @_specialize(exported:true,where Scalar == Double)
   public static func validateData<Scalar: LinearAlgebraScalar>(
     _ data: Matrix<Scalar>, for model: PseudoLikelihoodAttractor<Scalar>
   ) throws(ModelError) {
@@ -288,17 +405,23 @@ public struct PseudoLikelihoodTrainer: Sendable, Equatable, Codable {
       throw .invalidParameter(
         name: "data", value: "\(data.rows) × \(data.columns)", requirement: "at least one row of \(model.dimension)")
     }
-    for k in data.elements.indices where !data.elements[k].isFinite {
-      throw .nonFinitePattern(row: k / data.columns, column: k % data.columns)
-    }
-    for t in 0..<(data.elements.count / d) {
-      var s = 0.0
-      for a in 0..<d { s += Double(data.elements[t * d + a]) * Double(data.elements[t * d + a]) }
-      guard abs(s.squareRoot() - 1) <= 1e-3 else {
-        throw .invalidParameter(
-          name: "data row \(t * d / data.columns) token \((t * d % data.columns) / d)", value: "norm \(s.squareRoot())",
-          requirement: "a unit vector (tokens live on the sphere)")
+    // The first non-finite entry, else the first token off the sphere (nil: none).
+    let problem: DataProblem? = data.withUnsafeBufferPointer { x in
+      for k in x.indices where !x[k].isFinite { return .nonFinite(k) }
+      for t in 0..<(x.count / d) {
+        var s = 0.0
+        for a in 0..<d { s += Double(x[t * d + a]) * Double(x[t * d + a]) }
+        guard abs(s.squareRoot() - 1) <= 1e-3 else { return .norm(token: t, s.squareRoot()) }
       }
+      return nil
+    }
+    switch problem {
+    case nil: return
+    case .nonFinite(let k): throw .nonFinitePattern(row: k / data.columns, column: k % data.columns)
+    case .norm(let t, let norm):
+      throw .invalidParameter(
+        name: "data row \(t * d / data.columns) token \((t * d % data.columns) / d)", value: "norm \(norm)",
+        requirement: "a unit vector (tokens live on the sphere)")
     }
   }
 
@@ -307,6 +430,10 @@ public struct PseudoLikelihoodTrainer: Sendable, Equatable, Codable {
   ///
   /// - Throws: ``ModelError`` for bad settings or data, or if the couplings become non-finite;
   ///   rethrows what `checkpoint` throws (as ``ModelError/invalidParameter(name:value:requirement:)``).
+  ///
+  /// A Float model trains through the fused pair kernels when they run vectorised on this CPU
+  /// (``/AttractorLinearAlgebra/PairAttentionKernels``), otherwise, and in Double, through GEMMs; the
+  /// two compute the same step up to rounding (tested).
   @_specialize(exported:true,where Scalar == Float)
   @_specialize(exported:true,where Scalar == Double)
   public func train<Scalar: LinearAlgebraScalar>(
@@ -314,7 +441,27 @@ public struct PseudoLikelihoodTrainer: Sendable, Equatable, Codable {
     progress: ((Progress) -> Void)? = nil,
     checkpoint: ((PseudoLikelihoodAttractor<Scalar>, History) throws -> Void)? = nil
   ) throws(ModelError) -> (model: PseudoLikelihoodAttractor<Scalar>, history: History) {
+    try train(
+      model, data: data, resumingFrom: history, progress: progress, checkpoint: checkpoint, kernels: .automatic)
+  }
+
+  /// ``train(_:data:resumingFrom:progress:checkpoint:)`` with the step's implementation chosen.
+  @_specialize(exported:true,where Scalar == Float)
+  @_specialize(exported:true,where Scalar == Double)
+  func train<Scalar: LinearAlgebraScalar>(
+    _ model: PseudoLikelihoodAttractor<Scalar>, data: Matrix<Scalar>, resumingFrom history: History?,
+    progress: ((Progress) -> Void)?, checkpoint: ((PseudoLikelihoodAttractor<Scalar>, History) throws -> Void)?,
+    kernels: PseudoLikelihoodTrainingKernels
+  ) throws(ModelError) -> (model: PseudoLikelihoodAttractor<Scalar>, history: History) {
     try validate()
+    var fused: Bool? = nil  // nil: GEMMs; otherwise fused kernels, vectorised or not
+    switch kernels {
+    case .automatic: if Scalar.self == Float.self && PairAttentionKernels.isVectorised { fused = true }
+    case .gemm: break
+    case .fused(let vectorised):
+      precondition(Scalar.self == Float.self, "the fused pair kernels are single precision")
+      fused = vectorised
+    }
     try Self.validateData(data, for: model)
     var current = model
     var history = history ?? History(initialCost: model.meanCost(data))
@@ -336,18 +483,31 @@ public struct PseudoLikelihoodTrainer: Sendable, Equatable, Codable {
         let end = min(start + batchSize, p)
         let count = end - start
         if batch.rows != count { batch = Matrix(rows: count, columns: model.dimension) }
-        for (k, row) in order[start..<end].enumerated() { batch.copyRow(row, of: data, to: k) }
-        start = end
-        var ws = workspaces.removeValue(forKey: count) ?? current.makeTrainingWorkspace(batchSize: count)
-        total += current.direction(batch, rule: rule, workspace: &ws)
-        batches += 1
-        ws.dataTerm.withUnsafeBufferPointer { g in
-          current.sourceMajorCouplings.withUnsafeMutableBufferPointer { w in
-            for k in w.indices { w[k] = decay * w[k] + eta * g[k] }
+        let width = model.dimension
+        data.withUnsafeBufferPointer { src in
+          batch.withUnsafeMutableBufferPointer { dst in
+            for (k, row) in order[start..<end].enumerated() {
+              (dst.baseAddress! + k * width).update(from: src.baseAddress! + row * width, count: width)
+            }
           }
         }
+        start = end
+        var ws = workspaces.removeValue(forKey: count) ?? current.makeTrainingWorkspace(batchSize: count)
+        batches += 1
+        if let vectorised = fused {
+          total += current.fusedStep(
+            batch, rule: rule, learningRate: eta, decay: decay, bound: couplingBound, vectorised: vectorised,
+            workspace: &ws)
+        } else {
+          total += current.direction(batch, rule: rule, workspace: &ws)
+          ws.dataTerm.withUnsafeBufferPointer { g in
+            current.sourceMajorCouplings.withUnsafeMutableBufferPointer { w in
+              for k in w.indices { w[k] = decay * w[k] + eta * g[k] }
+            }
+          }
+          current.project(onto: couplingBound)
+        }
         workspaces[count] = ws
-        current.project(onto: couplingBound)
       }
       guard current.sourceMajorCouplings.isFinite else {
         throw .invalidParameter(

@@ -89,4 +89,25 @@ void attractor_softmax_rows_f64(double *x, size_t rows, size_t count, int parts)
 void attractor_gelu_f32(const float *z, float *h, float *derivative, size_t count);
 /// The double-precision GELU pass (the C library's erfc and exp, about one ulp).
 void attractor_gelu_f64(const double *z, double *h, double *derivative, size_t count);
+/// 1 when the pair kernels below run their AVX-512 versions on this CPU, else 0 (portable loops).
+int attractor_pair_kernels_vectorised(void);
+/// The pseudo-likelihood attractor's logits for `rows` states x (rows × n·d, token i of row r at
+/// x[r·n·d + i·d]) and couplings w stored by source token (block j·n + i, d × d row-major, is J_ij):
+/// logits[(r·n + i)·n + j] ← λ x_iᵀ J_ij x_j for every i ≠ j (the diagonal entries are not written).
+/// Each pair's d × d block is applied to the states in registers, 8 rows at a time (AVX-512 when
+/// `vectorised` is non-zero and the CPU has it; otherwise portable loops).
+void attractor_pair_logits_f32(const float *x, size_t rows, size_t n, size_t d, const float *w, float lambda,
+                               float *logits, int vectorised);
+/// The attention-weighted Hebbian update of every coupling block, in place:
+/// J_ij ← decay · J_ij + Σ_r x_i^r (scale · α[(r·n + i)·n + j] · x_j^r)ᵀ for every i ≠ j (J_jj untouched),
+/// with x and w laid out as in attractor_pair_logits_f32. When block_norms is not NULL,
+/// block_norms[j·n + i] ← ‖J_ij‖²_F after the update. scratch holds rows · d floats.
+void attractor_pair_hebbian_update_f32(const float *x, size_t rows, size_t n, size_t d, const float *alpha,
+                                       float scale, float decay, float *w, float *block_norms, float *scratch,
+                                       int vectorised);
+/// Replaces each of the rows · n logit rows (row (r·n + i), n entries) by its softmax over j ≠ i
+/// (entry i becomes 0) and returns Σ_{r,i} e_i = −Σ λ⁻¹ log Σ_{j≠i} exp(logit_ij), in double. The
+/// exponential is the polynomial of attractor_softmax_f32 (AVX-512, two vectors per row, when
+/// `vectorised` is non-zero, n ≤ 32 and the CPU has it).
+double attractor_pair_softmax_f32(float *logits, size_t rows, size_t n, float lambda, int vectorised);
 #endif
