@@ -19,7 +19,9 @@ public struct ReproduceAssociativeTransformer: ParsableCommand {
       bottleneck size k = 4, 8, 16, 32 with the entropies of its selections and the overlap of its \
       heads. Writes README.md, results.json and SVG figures into --output-dir (default \
       report-reproduce-ait); `--output-dir Docs/associative-transformer` regenerates the committed \
-      report. --quick runs a small version (a smaller model, 128 digits) in seconds. Needs \
+      report. --count and --epochs change the scale; --memory-update, --topk-scope and --competition \
+      choose the workspace's memory step, top-k scope and prior competition (as for train ait). \
+      --quick runs a small version (a smaller model, 128 digits) in seconds. Needs \
       `python3 Scripts/fetch_mnist.py` first. Use --threads 1 on a shared machine.
       """)
 

@@ -84,9 +84,12 @@ public struct AssociativeTransformerReport: Sendable {
     out += "selection group); chance: k / (patches per selection).\n"
     out += "\nFigures: loss-curve.svg, accuracy-steps.svg, accuracy-beta.svg, accuracy-bottleneck.svg; "
     out += "priors-cosine.svg (the first seed's memory γ, cosine between priors); priors.svg / priors.png (one row "
-    out += "per seed, one tile per prior: the mean 4 × 4 pixel patch of the test patches whose first retrieval step "
-    out += "weights that prior most; a grey tile: no patch); priors-selection.svg / priors-selection.png (the same "
-    out += "layout, each prior's mean bottleneck weight over the 7 × 7 patch positions, scaled to its maximum).\n"
+    let p = s.base.patchSize, side = s.base.imageSize / max(1, s.base.patchSize)
+    out += "per seed, one tile per prior: the mean \(p) × \(p) pixel patch of the test patches whose first retrieval "
+    out +=
+      "step weights that prior most; a grey tile: no patch); priors-selection.svg / priors-selection.png (the same "
+    out += "layout, each prior's mean bottleneck weight over the \(side) × \(side) patch positions, scaled to its "
+    out += "maximum).\n"
     return out
   }
 
