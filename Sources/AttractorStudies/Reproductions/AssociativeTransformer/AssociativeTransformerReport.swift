@@ -172,7 +172,7 @@ public struct AssociativeTransformerReport: Sendable {
     let r = results, s = r.settings
     guard let first = r.landscapes.first else { return }
     var map = Heatmap(
-      title: "Cosine between the trained priors γ (seed \(first.seed))", values: first.priorCosineMatrix)
+      title: "priors γ: cosine (seed \(first.seed))", values: first.priorCosineMatrix)
     map.range = -1...1
     map.valueLabel = "cosine"
     try map.write(to: folder.appendingPathComponent("priors-cosine.svg"), cellSize: 12)
