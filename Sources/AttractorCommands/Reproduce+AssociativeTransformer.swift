@@ -19,7 +19,9 @@ public struct ReproduceAssociativeTransformer: ParsableCommand {
       bottleneck size k = 4, 8, 16, 32 with the entropies of its selections and the overlap of its \
       heads. Writes README.md, results.json and SVG figures into --output-dir (default \
       report-reproduce-ait); `--output-dir Docs/associative-transformer` regenerates the committed \
-      report. --quick runs a small version (a smaller model, 128 digits) in seconds. Needs \
+      report. --count and --epochs change the scale; --memory-update, --topk-scope and --competition \
+      choose the workspace's memory step, top-k scope and prior competition (as for train ait). \
+      --quick runs a small version (a smaller model, 128 digits) in seconds. Needs \
       `python3 Scripts/fetch_mnist.py` first. Use --threads 1 on a shared machine.
       """)
 
@@ -29,16 +31,65 @@ public struct ReproduceAssociativeTransformer: ParsableCommand {
   @Option(help: ArgumentHelp("Folder of the MNIST IDX files.", valueName: "dir"))
   var mnist = "Data/mnist"
 
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp("MNIST training digits used (the first n; default: the full run's).", valueName: "n"))
+  var count: Int?
+
+  @Option(parsing: .unconditional, help: ArgumentHelp("Training epochs (default: the full run's).", valueName: "n"))
+  var epochs: Int?
+
+  @Option(
+    help: ArgumentHelp(
+      "The memory's training step: ema, residual-norm or centered (as for train ait).", valueName: "update"))
+  var memoryUpdate = "ema"
+
+  @Option(
+    help: ArgumentHelp("Where each prior's top-k is taken: image or batch (as for train ait).", valueName: "scope"))
+  var topkScope = "image"
+
+  @Option(help: ArgumentHelp("Competition among the priors: none or priors (as for train ait).", valueName: "form"))
+  var competition = "none"
+
   @OptionGroup var output: OutputFolderOptions
   @OptionGroup var execution: ExecutionOptions
   @OptionGroup var json: JSONOutputOptions
 
   public init() {}
 
+  public func validate() throws {
+    guard MemoryUpdate(rawValue: memoryUpdate) != nil else {
+      throw ValidationError("--memory-update must be ema, residual-norm or centered, got \(memoryUpdate)")
+    }
+    guard SelectionScope(rawValue: topkScope) != nil else {
+      throw ValidationError("--topk-scope must be image or batch, got \(topkScope)")
+    }
+    guard PriorCompetition(rawValue: competition) != nil else {
+      throw ValidationError("--competition must be none or priors, got \(competition)")
+    }
+    if let count, count < 1 { throw ValidationError("--count must be at least 1, got \(count)") }
+    if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
+  }
+
+  var settings: AssociativeTransformerReproduction.Settings {
+    var s: AssociativeTransformerReproduction.Settings = quick ? .quick : .full
+    if let count { s.trainCount = count }
+    if let epochs { s.epochs = epochs }
+    s.memoryUpdate = MemoryUpdate(rawValue: memoryUpdate) ?? .ema
+    s.selectionScope = SelectionScope(rawValue: topkScope) ?? .image
+    s.competition = PriorCompetition(rawValue: competition) ?? .none
+    return s
+  }
+
   var commandLine: String {
     var parts = ["attractor reproduce ait"]
     if quick { parts.append("--quick") }
     if mnist != "Data/mnist" { parts += ["--mnist", mnist] }
+    if let count { parts += ["--count", "\(count)"] }
+    if let epochs { parts += ["--epochs", "\(epochs)"] }
+    if memoryUpdate != "ema" { parts += ["--memory-update", memoryUpdate] }
+    if topkScope != "image" { parts += ["--topk-scope", topkScope] }
+    if competition != "none" { parts += ["--competition", competition] }
     if let threads = execution.threads { parts += ["--threads", "\(threads)"] }
     if let dir = output.outputDirectory { parts += ["--output-dir", dir] }
     return parts.joined(separator: " ")
@@ -50,7 +101,7 @@ public struct ReproduceAssociativeTransformer: ParsableCommand {
     let results: AssociativeTransformerReproduction.Results
     do {
       results = try AssociativeTransformerReproduction(
-        settings: quick ? .quick : .full, mnistDirectory: URL(fileURLWithPath: mnist), command: commandLine,
+        settings: settings, mnistDirectory: URL(fileURLWithPath: mnist), command: commandLine,
         log: { printToStandardError($0) }
       ).run(into: folder)
     } catch { throw CommandFailure("reproduction failed: \(error)") }

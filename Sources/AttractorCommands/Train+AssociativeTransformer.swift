@@ -14,7 +14,9 @@ public struct TrainAssociativeTransformer: ParsableCommand {
       after the first block: --priors M priors of width --prior-width D, a top-k bottleneck (--bottleneck k) \
       bottleneck attention with 4 heads, the EMA memory update, and --hopfield-steps T steps of \
       modern Hopfield retrieval at --beta β with the upscaled priors as stored patterns \
-      (--memory-update residual-norm adds the residual and LayerNorm before the EMA) \
+      (--memory-update residual-norm adds the residual and LayerNorm before the EMA; --topk-scope batch \
+      takes the top-k over the minibatch's patches; --competition priors makes the priors compete for \
+      patches) \
       (Docs/AssociativeTransformer.md). --workspace none trains the same transformer without the \
       layer (the baseline). AdamW with warm-up and cosine decay, seeded; the model folder \
       (config.json, weights.safetensors, CARD.md) is written after every epoch to --output-dir \
@@ -53,8 +55,21 @@ public struct TrainAssociativeTransformer: ParsableCommand {
   @Option(
     help: ArgumentHelp(
       "The memory's training step: ema (γ ← normalise(μγ + (1 − μ)·O)) or residual-norm "
-        + "(γ ← normalise(μγ + (1 − μ)·LN(γ + O)), the released code's form).", valueName: "update"))
+        + "(γ ← normalise(μγ + (1 − μ)·LN(γ + O)), the released code's form) or centered "
+        + "(γ ← normalise(μγ + (1 − μ)·(Ō − mean over the priors of Ō))).", valueName: "update"))
   var memoryUpdate = "ema"
+
+  @Option(
+    help: ArgumentHelp(
+      "Where each prior's top-k is taken: image (k of each image's 49 patches) or batch (k of the "
+        + "minibatch's B·49 patches, the released code's form).", valueName: "scope"))
+  var topkScope = "image"
+
+  @Option(
+    help: ArgumentHelp(
+      "Competition among the priors: none, or priors (softmax over the priors for each patch before "
+        + "the top-k, so that priors compete for patches).", valueName: "form"))
+  var competition = "none"
 
   @Option(parsing: .unconditional, help: ArgumentHelp("Training epochs.", valueName: "n"))
   var epochs = 5
@@ -83,7 +98,13 @@ public struct TrainAssociativeTransformer: ParsableCommand {
       throw ValidationError("--workspace must be gw or none, got \(workspace)")
     }
     guard MemoryUpdate(rawValue: memoryUpdate) != nil else {
-      throw ValidationError("--memory-update must be ema or residual-norm, got \(memoryUpdate)")
+      throw ValidationError("--memory-update must be ema, residual-norm or centered, got \(memoryUpdate)")
+    }
+    guard SelectionScope(rawValue: topkScope) != nil else {
+      throw ValidationError("--topk-scope must be image or batch, got \(topkScope)")
+    }
+    guard PriorCompetition(rawValue: competition) != nil else {
+      throw ValidationError("--competition must be none or priors, got \(competition)")
     }
     do { try modelConfiguration.validate() } catch { throw ValidationError("\(error)") }
     do { try trainer.validate() } catch { throw ValidationError("\(error)") }
@@ -95,7 +116,9 @@ public struct TrainAssociativeTransformer: ParsableCommand {
     guard workspace == "gw" else { return base }
     return AssociativeTransformer.configuration(
       base: base, priorCount: priors, priorWidth: priorWidth, bottleneck: bottleneck, beta: beta,
-      hopfieldSteps: hopfieldSteps, memoryUpdate: MemoryUpdate(rawValue: memoryUpdate) ?? .ema)
+      hopfieldSteps: hopfieldSteps, memoryUpdate: MemoryUpdate(rawValue: memoryUpdate) ?? .ema,
+      selectionScope: SelectionScope(rawValue: topkScope) ?? .image,
+      competition: PriorCompetition(rawValue: competition) ?? .none)
   }
 
   var trainer: VisionTransformerTrainer {
@@ -111,6 +134,8 @@ public struct TrainAssociativeTransformer: ParsableCommand {
         "\(beta)", "--hopfield-steps", "\(hopfieldSteps)",
       ]
       if memoryUpdate != "ema" { parts += ["--memory-update", memoryUpdate] }
+      if topkScope != "image" { parts += ["--topk-scope", topkScope] }
+      if competition != "none" { parts += ["--competition", competition] }
     }
     parts += [
       "--count", "\(count)", "--epochs", "\(epochs)", "--learning-rate", "\(learningRate)", "--batch-size",

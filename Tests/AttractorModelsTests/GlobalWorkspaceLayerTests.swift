@@ -10,12 +10,13 @@ struct GlobalWorkspaceLayerTests {
   /// 8 × 8 images in 2 × 2 patches: N = 16 patches of width E = 8; M = 3 priors of width D = 4, two heads.
   func configuration(
     bottleneck: Int = 4, beta: Double = 1, steps: Int = 3, momentum: Double? = nil, balance: Double = 0,
-    initialization: PriorInitialization = .gaussian
+    initialization: PriorInitialization = .gaussian, scope: SelectionScope = .image,
+    competition: PriorCompetition = .none
   ) -> GlobalWorkspaceConfiguration {
     GlobalWorkspaceConfiguration(
       imageSize: 8, patchSize: 2, width: 8, priorCount: 3, priorWidth: 4, heads: 2, bottleneck: bottleneck, beta: beta,
       hopfieldSteps: steps, memoryMomentum: momentum, balanceCoefficient: balance,
-      priorInitialization: initialization)
+      priorInitialization: initialization, selectionScope: scope, competition: competition)
   }
 
   func random(_ rows: Int, _ columns: Int, seed: UInt64, scale: Double = 1) -> Matrix<Double> {
@@ -118,6 +119,94 @@ struct GlobalWorkspaceLayerTests {
     for k in 0..<7 { #expect(errors.parameters[k] < 1e-6, "\(GlobalWorkspaceParameters<Double>.names[k])") }
     #expect(errors.tokens < 1e-6)
     for k in 0..<8 { #expect(errors.sizes[k] > 1e-3) }
+  }
+
+  @Test(
+    "batch-wide top-k and competition among the priors: analytic gradients match central differences",
+    arguments: [(SelectionScope.batch, PriorCompetition.none), (.image, .priors), (.batch, .priors)])
+  func selectionVariantGradients(scope: SelectionScope, competition: PriorCompetition) throws {
+    let c = configuration(bottleneck: 5, balance: 0.3, scope: scope, competition: competition)
+    let layer = try GlobalWorkspaceLayer<Double>(configuration: c, seed: 41)
+    let errors = try largestGradientError(layer, images: 3, outputWeights: true, bottleneckWeights: true)
+    for k in 0..<7 { #expect(errors.parameters[k] < 1e-6, "\(GlobalWorkspaceParameters<Double>.names[k])") }
+    #expect(errors.tokens < 1e-6)
+    for k in 0..<8 { #expect(errors.sizes[k] > 1e-3) }
+  }
+
+  @Test("batch-wide top-k: each prior admits the k largest logits among all B·N patches of the batch")
+  func batchTopK() throws {
+    let c = configuration(bottleneck: 5, momentum: 0.9, scope: .batch)
+    var layer = try GlobalWorkspaceLayer<Double>(configuration: c, seed: 42)
+    let before = layer.memory
+    let images = 3, n = c.patchCount, m = c.priorCount, dh = c.headWidth
+    let x = random(images * n, c.width, seed: 43)
+    var ws = layer.makeWorkspace(batchSize: images)
+    let y = try layer.forward(x, updateMemory: true, workspace: &ws)
+    // One selection group: rows h·M + m of the weights hold the whole batch's B·N columns.
+    let w = ws.weights.elements, a = ws.admitted.elements, g = images * n
+    for h in 0..<c.heads {
+      for r in 0..<m {
+        let base = (h * m + r) * g
+        let mask = Array(a[base..<(base + g)]), row = Array(w[base..<(base + g)])
+        let logits = (0..<g).map { j in
+          (0..<dh).reduce(0.0) { $0 + ws.queries[r, h * dh + $1] * ws.keys[j, h * dh + $1] }
+        }
+        let largest = Set(logits.indices.sorted { logits[$0] > logits[$1] }.prefix(5))
+        #expect(Set(mask.indices.filter { mask[$0] == 1 }) == largest)
+        #expect(abs(row.reduce(0, +) - 1) < 1e-12)
+      }
+    }
+    // The memory steps toward the batch's single output O (rows 0 ..< M).
+    for r in 0..<m {
+      var row = (0..<c.priorWidth).map { j in 0.9 * before[r, j] + 0.1 * ws.bottleneckOutput[r, j] }
+      let norm = row.reduce(0) { $0 + $1 * $1 }.squareRoot()
+      row = row.map { $0 / norm }
+      for j in 0..<c.priorWidth { #expect(abs(layer.memory[r, j] - row[j]) < 1e-12) }
+    }
+    // An image's output does not depend on the rest of its batch (the retrieval uses only the memory).
+    var alone = layer.makeWorkspace(batchSize: 1)
+    var frozen = layer
+    let single = try frozen.forward(x.rows(at: 0..<n), updateMemory: false, workspace: &alone)
+    var all = layer.makeWorkspace(batchSize: images)
+    let batch = try frozen.forward(x, updateMemory: false, workspace: &all)
+    #expect(single.maxAbsDifference(batch.rows(at: 0..<n)) < 1e-12)
+    #expect(y.rows == images * n)
+  }
+
+  @Test("competition among the priors: P = C renormalised over the admitted patches, C the softmax over priors")
+  func competitionWeights() throws {
+    for k in [16, 4] {
+      let c = configuration(bottleneck: k, competition: .priors)
+      let layer = try GlobalWorkspaceLayer<Double>(configuration: c, seed: 44)
+      let images = 2, n = c.patchCount, m = c.priorCount, dh = c.headWidth
+      var ws = layer.makeWorkspace(batchSize: images)
+      layer.bottleneck(random(images * n, c.width, seed: 45), workspace: &ws)
+      let s = 1 / Double(dh).squareRoot()
+      for image in 0..<images {
+        for h in 0..<c.heads {
+          // C[r, j] = exp(A[r, j]) / Σ_r' exp(A[r', j]), computed in loops.
+          var logits = [[Double]](repeating: [Double](repeating: 0, count: n), count: m)
+          for r in 0..<m {
+            for j in 0..<n {
+              logits[r][j] =
+                s * (0..<dh).reduce(0.0) { $0 + ws.queries[r, h * dh + $1] * ws.keys[image * n + j, h * dh + $1] }
+            }
+          }
+          for r in 0..<m {
+            let competitive = (0..<n).map { j in
+              Foundation.exp(logits[r][j]) / (0..<m).reduce(0.0) { $0 + Foundation.exp(logits[$1][j]) }
+            }
+            let admitted = Set(competitive.indices.sorted { competitive[$0] > competitive[$1] }.prefix(k))
+            let total = admitted.reduce(0.0) { $0 + competitive[$1] }
+            let row = (image * c.heads + h) * m + r
+            for j in 0..<n {
+              let expected = admitted.contains(j) ? competitive[j] / total : 0
+              #expect(abs(ws.weights[row, j] - expected) < 1e-12)
+            }
+          }
+        }
+      }
+    }
   }
 
   @Test("the top-k admits exactly k patches per prior and head; the admitted weights sum to 1")

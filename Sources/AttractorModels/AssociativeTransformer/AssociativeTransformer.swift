@@ -17,19 +17,20 @@ import AttractorLinearAlgebra
 public enum AssociativeTransformer {
   /// The AiT configuration: `base` (a plain ViT configuration) with a workspace of M priors of
   /// width D, `heads` bottleneck heads of k admitted patches, Hopfield retrieval at β with T steps,
-  /// and the memory's training step `memoryUpdate` (``MemoryUpdate``).
+  /// the memory's training step `memoryUpdate` (``MemoryUpdate``), the scope of the top-k
+  /// selection (``SelectionScope``) and the priors' competition (``PriorCompetition``).
   public static func configuration(
     base: VisionTransformerConfiguration, priorCount: Int = 32, priorWidth: Int = 32, heads: Int = 4,
     bottleneck: Int = 16, beta: Double = 1, hopfieldSteps: Int = 3, memoryMomentum: Double? = 0.9,
     balanceCoefficient: Double = 0.01, priorInitialization: PriorInitialization = .gaussian, afterBlock: Int = 1,
-    memoryUpdate: MemoryUpdate = .ema
+    memoryUpdate: MemoryUpdate = .ema, selectionScope: SelectionScope = .image, competition: PriorCompetition = .none
   ) -> VisionTransformerConfiguration {
     var c = base
     c.workspace = GlobalWorkspaceConfiguration(
       imageSize: base.imageSize, patchSize: base.patchSize, width: base.width, priorCount: priorCount,
       priorWidth: priorWidth, heads: heads, bottleneck: bottleneck, beta: beta, hopfieldSteps: hopfieldSteps,
       memoryMomentum: memoryMomentum, balanceCoefficient: balanceCoefficient, priorInitialization: priorInitialization,
-      memoryUpdate: memoryUpdate)
+      memoryUpdate: memoryUpdate, selectionScope: selectionScope, competition: competition)
     c.workspaceAfterBlock = afterBlock
     return c
   }

@@ -32,12 +32,13 @@ extension GlobalWorkspaceLayer {
     tokenGradient: inout Matrix<Scalar>
   ) {
     let c = configuration
-    let b = ws.batchSize, n = c.patchCount, d = c.priorWidth, m = c.priorCount, heads = c.heads, dh = c.headWidth
+    let b = ws.batchSize, rows = ws.batchSize * c.patchCount, d = c.priorWidth, m = c.priorCount, heads = c.heads,
+      dh = c.headWidth
     let e = c.width, steps = c.hopfieldSteps
     let beta = Scalar(c.beta), s = Scalar(c.logitScale)
-    precondition(tokens.rows == b * n && tokens.columns == e, "backward: tokens must be B·N × E of the forward pass")
-    precondition(outputGradient.rows == b * n && outputGradient.columns == e, "backward: ∂Y must be B·N × E")
-    precondition(tokenGradient.rows == b * n && tokenGradient.columns == e, "backward: ∂X must be B·N × E")
+    precondition(tokens.rows == rows && tokens.columns == e, "backward: tokens must be B·N × E of the forward pass")
+    precondition(outputGradient.rows == rows && outputGradient.columns == e, "backward: ∂Y must be B·N × E")
+    precondition(tokenGradient.rows == rows && tokenGradient.columns == e, "backward: ∂X must be B·N × E")
 
     // Hopfield retrieval, step by step from the last.
     ws.dStateNext.assign(outputGradient)
@@ -49,7 +50,7 @@ extension GlobalWorkspaceLayer {
       Matrix.multiply(ws.dStateNext, ws.upscaled, transposeB: true, into: &ws.dLogits)
       ws.probabilities[t].withUnsafeBufferPointer { p in
         ws.dLogits.withUnsafeMutableBufferPointer { g in
-          Scalar.softmaxBackwardInPlace(probabilities: p.baseAddress!, gradients: g.baseAddress!, rows: b * n, count: m)
+          Scalar.softmaxBackwardInPlace(probabilities: p.baseAddress!, gradients: g.baseAddress!, rows: rows, count: m)
         }
       }
       Matrix.multiply(ws.dLogits, ws.states[t], transposeA: true, alpha: beta, beta: 1, into: &ws.dUpscaled)
@@ -70,8 +71,10 @@ extension GlobalWorkspaceLayer {
       }
     }
 
-    // Bottleneck attention and balance loss.
-    let balanceScale = c.balanceCoefficient / Double(b)
+    // Bottleneck attention and balance loss, per selection group (an image, or the whole batch).
+    let groups = c.selectionGroups(batchSize: b), n = c.selectionPatches(batchSize: b)
+    let compete = c.competition == .priors
+    let balanceScale = c.balanceCoefficient / Double(groups)
     guard bottleneckOutputGradient != nil || balanceScale > 0 else {
       for k in [0, 1, 2, 3, 4] {
         var all = gradients.all
@@ -88,7 +91,7 @@ extension GlobalWorkspaceLayer {
       gradients.output.withUnsafeMutableBufferPointer { p in for i in p.indices { p[i] = 0 } }
       ws.dHeads.withUnsafeMutableBufferPointer { p in for i in p.indices { p[i] = 0 } }
     }
-    for image in 0..<b {
+    for image in 0..<groups {
       for h in 0..<heads {
         let block = (image * heads + h) * m * n
         ws.dHeads.withUnsafeBufferPointer { dH in
@@ -139,6 +142,18 @@ extension GlobalWorkspaceLayer {
           ws.dWeights.withUnsafeMutableBufferPointer { dA in
             Scalar.softmaxBackwardInPlace(
               probabilities: p.baseAddress! + block, gradients: dA.baseAddress!, rows: m, count: n)
+          }
+        }
+        if compete {
+          // Through log C = A − lse over the priors: ∂A[m, j] = ∂logC[m, j] − C[m, j] Σ_m' ∂logC[m', j].
+          ws.competitive.withUnsafeBufferPointer { lc in
+            ws.dWeights.withUnsafeMutableBufferPointer { dA in
+              for j in 0..<n {
+                var sum: Scalar = 0
+                for r in 0..<m { sum += dA[r * n + j] }
+                for r in 0..<m { dA[r * n + j] -= Scalar.exp(lc[block + r * n + j]) * sum }
+              }
+            }
           }
         }
         ws.dWeights.withUnsafeBufferPointer { dA in

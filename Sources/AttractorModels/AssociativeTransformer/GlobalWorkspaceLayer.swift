@@ -21,6 +21,33 @@ public enum MemoryUpdate: String, Sendable, Codable, CaseIterable {
   /// memory and a LayerNorm (over the D features, no affine parameters, ε = 10⁻⁵) applied to each
   /// image's bottleneck output before the EMA, as in the authors' released code.
   case residualNorm = "residual-norm"
+  /// γ ← normalise_rows(μ γ + (1 − μ) (Ō − 1 ō)), Ō the mean over the batch of O and ō the mean of
+  /// Ō's rows: the EMA toward each prior's deviation from the priors' mean output. The plain EMA's
+  /// targets share a dominant common component (their mean pairwise cosine is near 1), which pulls
+  /// every prior to the same vector; this form removes that component.
+  case centered
+}
+
+/// Over which patches each prior's top-k bottleneck selection is made.
+public enum SelectionScope: String, Sendable, Codable, CaseIterable {
+  /// Each image's priors choose k of that image's N patches; the memory's step is the mean over the
+  /// batch of the images' outputs O (the layer as first built).
+  case image
+  /// The priors choose k of all B·N patches of the minibatch at once, giving one output O per batch
+  /// that the memory steps toward (the authors' released code). The logits of an image still do not
+  /// depend on the rest of its batch; only the memory's step and the balance loss do.
+  case batch
+}
+
+/// How the priors compete for patches in the bottleneck attention.
+public enum PriorCompetition: String, Sendable, Codable, CaseIterable {
+  /// No competition: each prior's row of logits is ranked and normalised on its own (the paper's
+  /// and the released code's bottleneck).
+  case none
+  /// Softmax over the priors first: C[m, n] = softmax over m of A[m, n], so that a patch claimed by
+  /// one prior is taken from the others (as in slot attention); then the top-k of each prior's row
+  /// of C, renormalised over the admitted patches: P[m, n] = C[m, n] / Σ_(admitted n') C[m, n'].
+  case priors
 }
 
 /// Shape and settings of a ``GlobalWorkspaceLayer``.
@@ -51,12 +78,16 @@ public struct GlobalWorkspaceConfiguration: Sendable, Equatable, Codable {
   public var priorInitialization: PriorInitialization
   /// The form of the memory's training step (``MemoryUpdate``); ``MemoryUpdate/ema`` by default.
   public var memoryUpdate: MemoryUpdate
+  /// Over which patches the top-k selection is made (``SelectionScope``); ``SelectionScope/image`` by default.
+  public var selectionScope: SelectionScope
+  /// Competition among the priors (``PriorCompetition``); ``PriorCompetition/none`` by default.
+  public var competition: PriorCompetition
 
   public init(
     imageSize: Int = 28, patchSize: Int = 7, width: Int = 64, priorCount: Int = 16, priorWidth: Int = 16,
     heads: Int = 4, bottleneck: Int = 8, beta: Double = 1, hopfieldSteps: Int = 3, memoryMomentum: Double? = 0.9,
     balanceCoefficient: Double = 0.01, priorInitialization: PriorInitialization = .gaussian,
-    memoryUpdate: MemoryUpdate = .ema
+    memoryUpdate: MemoryUpdate = .ema, selectionScope: SelectionScope = .image, competition: PriorCompetition = .none
   ) {
     self.imageSize = imageSize
     self.patchSize = patchSize
@@ -71,14 +102,17 @@ public struct GlobalWorkspaceConfiguration: Sendable, Equatable, Codable {
     self.balanceCoefficient = balanceCoefficient
     self.priorInitialization = priorInitialization
     self.memoryUpdate = memoryUpdate
+    self.selectionScope = selectionScope
+    self.competition = competition
   }
 
   private enum CodingKeys: String, CodingKey {
     case imageSize, patchSize, width, priorCount, priorWidth, heads, bottleneck, beta, hopfieldSteps
-    case memoryMomentum, balanceCoefficient, priorInitialization, memoryUpdate
+    case memoryMomentum, balanceCoefficient, priorInitialization, memoryUpdate, selectionScope, competition
   }
 
-  /// Decodes a configuration; one written before ``memoryUpdate`` existed has the plain EMA.
+  /// Decodes a configuration; one written before ``memoryUpdate``, ``selectionScope`` or
+  /// ``competition`` existed has the plain EMA, per-image selection and no competition.
   public init(from decoder: any Decoder) throws {
     let k = try decoder.container(keyedBy: CodingKeys.self)
     self.init(
@@ -90,8 +124,19 @@ public struct GlobalWorkspaceConfiguration: Sendable, Equatable, Codable {
       memoryMomentum: try k.decodeIfPresent(Double.self, forKey: .memoryMomentum),
       balanceCoefficient: try k.decode(Double.self, forKey: .balanceCoefficient),
       priorInitialization: try k.decode(PriorInitialization.self, forKey: .priorInitialization),
-      memoryUpdate: try k.decodeIfPresent(MemoryUpdate.self, forKey: .memoryUpdate) ?? .ema)
+      memoryUpdate: try k.decodeIfPresent(MemoryUpdate.self, forKey: .memoryUpdate) ?? .ema,
+      selectionScope: try k.decodeIfPresent(SelectionScope.self, forKey: .selectionScope) ?? .image,
+      competition: try k.decodeIfPresent(PriorCompetition.self, forKey: .competition) ?? .none)
   }
+
+  /// Patches among which one top-k selection is made for a batch of `batchSize` images: N for
+  /// ``SelectionScope/image``, B·N for ``SelectionScope/batch``.
+  public func selectionPatches(batchSize: Int) -> Int {
+    selectionScope == .batch ? batchSize * patchCount : patchCount
+  }
+
+  /// Independent selections (groups of ``selectionPatches(batchSize:)`` patches) in a batch: B or 1.
+  public func selectionGroups(batchSize: Int) -> Int { selectionScope == .batch ? 1 : batchSize }
 
   /// Patches per image N = (imageSize / patchSize)².
   public var patchCount: Int { (imageSize / max(1, patchSize)) * (imageSize / max(1, patchSize)) }
@@ -326,6 +371,7 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
     var queries: Matrix<Scalar>  // γ W_Q, M × D
     var weights: Matrix<Scalar>  // P, (B·H·M) × N, block (b, h)
     var admitted: Matrix<Scalar>  // 0/1 mask of the top-k, same layout as weights
+    var competitive: Matrix<Scalar>  // log C (the priors' log-softmax) with competition, same layout; else empty
     var headOutputs: Matrix<Scalar>  // [P_h (S W_V)_h], B·M × D
     /// The bottleneck's output O of every image, B·M × D.
     public internal(set) var bottleneckOutput: Matrix<Scalar>
@@ -339,13 +385,16 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
     /// The top-k admission mask of the last bottleneck pass: 1 where patch n was admitted for prior
     /// m in head h of image b, row (b·H + h)·M + m, column n.
     public var admittedMask: Matrix<Scalar> { admitted }
+    /// The bottleneck weights P of the last pass, laid out as ``admittedMask``: row (g·H + h)·M + m,
+    /// column n of selection group g (an image, or the whole batch for ``SelectionScope/batch``).
+    public var bottleneckWeights: Matrix<Scalar> { weights }
     /// The Hopfield attention weights softmax(β ξᵗ Uᵀ) of step t of the last retrieval (B·N × M).
     public func retrievalWeights(step t: Int) -> Matrix<Scalar> { probabilities[t] }
     /// The balance loss of the last forward pass.
     public internal(set) var balanceLoss: Scalar = 0
     // Backward scratch.
     var dHeads: Matrix<Scalar>  // B·M × D
-    var dWeights: Matrix<Scalar>  // M × N
+    var dWeights: Matrix<Scalar>  // M × G (G = patches per selection)
     var dQueries: Matrix<Scalar>  // M × D
     var dKeys: Matrix<Scalar>  // B·N × D
     var dValues: Matrix<Scalar>  // B·N × D
@@ -354,9 +403,9 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
     var dLogits: Matrix<Scalar>  // B·N × M
     var dUpscaled: Matrix<Scalar>  // M × E
     var dStateNext: Matrix<Scalar>  // B·N × E
-    var order: [Int]  // top-k selection scratch, N
-    var importance: [Double]  // Σ_m P[m, n] of one block, N
-    var loads: [Double]  // admissions of each patch in one block, N
+    var order: [Int]  // top-k selection scratch, G
+    var importance: [Double]  // Σ_m P[m, n] of one block, G
+    var loads: [Double]  // admissions of each patch in one block, G
     var bottleneckMemory: Matrix<Scalar>  // γ as the bottleneck saw it (before the EMA), M × D
     var memoryStep: Matrix<Scalar>  // the residual-norm update's batch mean of LN(γ + O), M × D
   }
@@ -365,20 +414,22 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
   public func makeWorkspace(batchSize: Int) -> Workspace {
     let c = configuration
     let b = batchSize, n = c.patchCount, d = c.priorWidth, e = c.width, m = c.priorCount, h = c.heads
+    let g = c.selectionPatches(batchSize: b)
     return Workspace(
       batchSize: b, squashed: Matrix(rows: b * n, columns: d), keys: Matrix(rows: b * n, columns: d),
       values: Matrix(rows: b * n, columns: d), queries: Matrix(rows: m, columns: d),
       weights: Matrix(rows: b * h * m, columns: n), admitted: Matrix(rows: b * h * m, columns: n),
+      competitive: c.competition == .priors ? Matrix(rows: b * h * m, columns: n) : Matrix(rows: 0, columns: 0),
       headOutputs: Matrix(rows: b * m, columns: d), bottleneckOutput: Matrix(rows: b * m, columns: d),
       usedMemory: Matrix(rows: m, columns: d), upscaled: Matrix(rows: m, columns: e),
       states: Array(repeating: Matrix(rows: b * n, columns: e), count: c.hopfieldSteps + 1),
       probabilities: Array(repeating: Matrix(rows: b * n, columns: m), count: c.hopfieldSteps), hopfield: nil,
-      dHeads: Matrix(rows: b * m, columns: d), dWeights: Matrix(rows: m, columns: n),
+      dHeads: Matrix(rows: b * m, columns: d), dWeights: Matrix(rows: m, columns: g),
       dQueries: Matrix(rows: m, columns: d), dKeys: Matrix(rows: b * n, columns: d),
       dValues: Matrix(rows: b * n, columns: d), dSquashed: Matrix(rows: b * n, columns: d),
       dState: Matrix(rows: b * n, columns: e), dLogits: Matrix(rows: b * n, columns: m),
-      dUpscaled: Matrix(rows: m, columns: e), dStateNext: Matrix(rows: b * n, columns: e), order: Array(0..<n),
-      importance: Array(repeating: 0, count: n), loads: Array(repeating: 0, count: n),
+      dUpscaled: Matrix(rows: m, columns: e), dStateNext: Matrix(rows: b * n, columns: e), order: Array(0..<g),
+      importance: Array(repeating: 0, count: g), loads: Array(repeating: 0, count: g),
       bottleneckMemory: Matrix(rows: m, columns: d), memoryStep: Matrix(rows: m, columns: d))
   }
 
@@ -410,7 +461,9 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
     precondition(tokens.rows == ws.batchSize * configuration.patchCount, "forward: workspace is for another batch size")
     bottleneck(tokens, workspace: &ws)
     if updateMemory, let mu = configuration.memoryMomentum {
-      let b = ws.batchSize, m = configuration.priorCount, d = configuration.priorWidth
+      // One output O per selection group: per image (B of them) or per batch (one).
+      let b = configuration.selectionGroups(batchSize: ws.batchSize)
+      let m = configuration.priorCount, d = configuration.priorWidth
       let mix = (1 - Scalar(mu)) / Scalar(b)
       switch configuration.memoryUpdate {
       case .ema:
@@ -419,6 +472,25 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
             for i in 0..<(m * d) { g[i] *= Scalar(mu) }
             for image in 0..<b {
               for i in 0..<(m * d) { g[i] += mix * o[image * m * d + i] }
+            }
+          }
+        }
+      case .centered:
+        memory.withUnsafeMutableBufferPointer { g in
+          ws.bottleneckOutput.withUnsafeBufferPointer { o in
+            ws.memoryStep.withUnsafeMutableBufferPointer { step in
+              // step = Ō − 1 ō (ō: the mean over the priors), scaled by (1 − μ); then γ ← μ γ + step.
+              for i in 0..<(m * d) { step[i] = 0 }
+              for image in 0..<b {
+                for i in 0..<(m * d) { step[i] += mix * o[image * m * d + i] }
+              }
+              for j in 0..<d {
+                var mean: Scalar = 0
+                for row in 0..<m { mean += step[row * d + j] }
+                mean /= Scalar(m)
+                for row in 0..<m { step[row * d + j] -= mean }
+              }
+              for i in 0..<(m * d) { g[i] = Scalar(mu) * g[i] + step[i] }
             }
           }
         }
@@ -468,8 +540,10 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
       tokens.rows == ws.batchSize * configuration.patchCount && tokens.columns == configuration.width,
       "bottleneck: tokens must be B·N × E for the workspace's batch")
     let c = configuration
-    let b = ws.batchSize, n = c.patchCount, d = c.priorWidth, m = c.priorCount, heads = c.heads, dh = c.headWidth
-    let k = c.bottleneck, s = Scalar(c.logitScale)
+    let d = c.priorWidth, m = c.priorCount, heads = c.heads, dh = c.headWidth
+    // Selection groups: each image's N patches, or the batch's B·N patches at once (``SelectionScope``).
+    let groups = c.selectionGroups(batchSize: ws.batchSize), n = c.selectionPatches(batchSize: ws.batchSize)
+    let k = c.bottleneck, s = Scalar(c.logitScale), compete = c.competition == .priors
     let p = parameters
     Matrix.multiply(tokens, p.squash, into: &ws.squashed)
     Matrix.multiply(ws.squashed, p.key, into: &ws.keys)
@@ -477,22 +551,32 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
     Matrix.multiply(memory, p.query, into: &ws.queries)
     ws.bottleneckMemory.assign(memory)
     var balance = 0.0
-    for image in 0..<b {
+    for group in 0..<groups {
       for h in 0..<heads {
-        let block = (image * heads + h) * m * n
+        let block = (group * heads + h) * m * n
         ws.queries.withUnsafeBufferPointer { q in
           ws.keys.withUnsafeBufferPointer { kk in
             ws.weights.withUnsafeMutableBufferPointer { w in
-              // A_h = s Q_h K_hᵀ   (M × N)
+              // A_h = s Q_h K_hᵀ   (M × G)
               Scalar.gemm(
                 transposeA: false, transposeB: true, m: m, n: n, k: dh, alpha: s, a: q.baseAddress! + h * dh, lda: d,
-                b: kk.baseAddress! + image * n * d + h * dh, ldb: d, beta: 0, c: w.baseAddress! + block, ldc: n)
+                b: kk.baseAddress! + group * n * d + h * dh, ldb: d, beta: 0, c: w.baseAddress! + block, ldc: n)
+            }
+          }
+        }
+        if compete {
+          // log C = A − log Σ_m exp A[m, ·]: the priors' softmax for each patch, kept for the backward.
+          ws.weights.withUnsafeMutableBufferPointer { w in
+            ws.competitive.withUnsafeMutableBufferPointer { lc in
+              Self.columnLogSoftmax(w.baseAddress! + block, rows: m, columns: n)
+              for i in 0..<(m * n) { lc[block + i] = w[block + i] }
             }
           }
         }
         ws.weights.withUnsafeMutableBufferPointer { w in
           ws.admitted.withUnsafeMutableBufferPointer { a in
             ws.order.withUnsafeMutableBufferPointer { order in
+              // Softmax over the top-k of each row; on log C it is C renormalised over the admitted patches.
               for row in 0..<m {
                 Self.maskedSoftmax(
                   w.baseAddress! + block + row * n, mask: a.baseAddress! + block + row * n, count: n, k: k,
@@ -507,8 +591,8 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
               // P_h V_h   (M × D_h)
               Scalar.gemm(
                 transposeA: false, transposeB: false, m: m, n: dh, k: n, alpha: 1, a: w.baseAddress! + block, lda: n,
-                b: v.baseAddress! + image * n * d + h * dh, ldb: d, beta: 0,
-                c: o.baseAddress! + image * m * d + h * dh, ldc: d)
+                b: v.baseAddress! + group * n * d + h * dh, ldb: d, beta: 0,
+                c: o.baseAddress! + group * m * d + h * dh, ldc: d)
             }
           }
           ws.admitted.withUnsafeBufferPointer { a in
@@ -522,7 +606,7 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
       }
     }
     Matrix.multiply(ws.headOutputs, p.output, into: &ws.bottleneckOutput)
-    ws.balanceLoss = Scalar(c.balanceCoefficient * balance / Double(b))
+    ws.balanceLoss = Scalar(c.balanceCoefficient * balance / Double(groups))
   }
 
   /// The Hopfield retrieval of every patch with the upscaled priors of `memory` (M × D; it becomes
@@ -587,6 +671,77 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
     return (sum / Double(m * (m - 1) / 2), largest)
   }
 
+  /// What the memory's last training step was pulled toward, and how much the priors' selections
+  /// overlapped, from the buffers of the last forward pass (the collapse diagnostics).
+  public struct SelectionDiagnostics: Sendable, Codable, Equatable {
+    /// Mean over selection groups, heads and pairs of different priors of |S_m ∩ S_m'| / k, where
+    /// S_m is the set of patches prior m admitted: 1 when every prior admits the same patches.
+    public var overlap: Double
+    /// The overlap that independent uniformly random k-subsets of G patches would have: k / G.
+    public var chanceOverlap: Double
+    /// Mean cosine between different rows of the memory's step target (the mean over the groups of
+    /// O, of LN(γ + O) for ``MemoryUpdate/residualNorm``, centred over the priors for
+    /// ``MemoryUpdate/centered``): 1 when the EMA pulls every prior to the same vector.
+    public var targetCosine: Double
+  }
+
+  /// ``SelectionDiagnostics`` of the last forward pass in `ws` (the memory is the one the bottleneck saw).
+  public func selectionDiagnostics(_ ws: Workspace) -> SelectionDiagnostics {
+    let c = configuration
+    let groups = c.selectionGroups(batchSize: ws.batchSize), n = c.selectionPatches(batchSize: ws.batchSize)
+    let m = c.priorCount, d = c.priorWidth, k = c.bottleneck
+    var overlap = 0.0, pairs = 0
+    ws.admitted.withUnsafeBufferPointer { a in
+      for block in 0..<(groups * c.heads) {
+        let base = block * m * n
+        for i in 0..<m {
+          for j in (i + 1)..<m {
+            var shared = 0.0
+            for col in 0..<n { shared += Double(a[base + i * n + col] * a[base + j * n + col]) }
+            overlap += shared / Double(k)
+            pairs += 1
+          }
+        }
+      }
+    }
+    // The step target, row by row, as the memory update forms it.
+    var target = [Double](repeating: 0, count: m * d)
+    for group in 0..<groups {
+      for row in 0..<m {
+        var v = (0..<d).map { Double(ws.bottleneckOutput[group * m + row, $0]) }
+        if c.memoryUpdate == .residualNorm {
+          for j in 0..<d { v[j] += Double(ws.bottleneckMemory[row, j]) }
+          let mean = v.reduce(0, +) / Double(d)
+          let sd = (v.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(d) + 1e-5).squareRoot()
+          v = v.map { ($0 - mean) / sd }
+        }
+        for j in 0..<d { target[row * d + j] += v[j] / Double(groups) }
+      }
+    }
+    if c.memoryUpdate == .centered {
+      for j in 0..<d {
+        let mean = (0..<m).reduce(0.0) { $0 + target[$1 * d + j] } / Double(m)
+        for row in 0..<m { target[row * d + j] -= mean }
+      }
+    }
+    var cosine = 0.0, cosinePairs = 0
+    for i in 0..<m {
+      for j in (i + 1)..<m {
+        var dot = 0.0, ni = 0.0, nj = 0.0
+        for t in 0..<d {
+          dot += target[i * d + t] * target[j * d + t]
+          ni += target[i * d + t] * target[i * d + t]
+          nj += target[j * d + t] * target[j * d + t]
+        }
+        cosine += ni > 0 && nj > 0 ? dot / (ni * nj).squareRoot() : 0
+        cosinePairs += 1
+      }
+    }
+    return SelectionDiagnostics(
+      overlap: pairs > 0 ? overlap / Double(pairs) : 0, chanceOverlap: Double(k) / Double(n),
+      targetCosine: cosinePairs > 0 ? cosine / Double(cosinePairs) : 0)
+  }
+
   /// The stored patterns of the retrieval for the current memory: U = γ W_u + b_u (M × E).
   public var upscaledPriors: Matrix<Scalar> {
     var u = Matrix<Scalar>(rows: configuration.priorCount, columns: configuration.width)
@@ -645,6 +800,18 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
       }
     }
     for i in 0..<n { x[i] /= sum }
+  }
+
+  /// In place on a rows × columns block: every column replaced by its log-softmax over the rows.
+  static func columnLogSoftmax(_ x: UnsafeMutablePointer<Scalar>, rows m: Int, columns n: Int) {
+    for j in 0..<n {
+      var top = -Scalar.infinity
+      for r in 0..<m { top = max(top, x[r * n + j]) }
+      var sum: Scalar = 0
+      for r in 0..<m { sum += Scalar.exp(x[r * n + j] - top) }
+      let shift = top + Scalar.log(sum)
+      for r in 0..<m { x[r * n + j] -= shift }
+    }
   }
 
   /// cv²(v) = var(v) / (mean(v)² + 10⁻¹⁰) with the unbiased variance (0 for a single entry).

@@ -72,6 +72,12 @@ public struct VisionTransformerTrainer: Sendable, Codable, Equatable {
     public var curveLoss: [Double] = []
     /// Mean balance loss of each epoch (0 for the plain transformer).
     public var epochBalance: [Double] = []
+    /// AiT only, at the steps of the loss curve: the mean pairwise cosine of the priors, and the
+    /// last batch's ``GlobalWorkspaceLayer/SelectionDiagnostics`` (selection overlap and the
+    /// cosine between the rows of the memory's step target); nil for the plain transformer.
+    public var curvePriorCosine: [Double]?
+    public var curveSelectionOverlap: [Double]?
+    public var curveTargetCosine: [Double]?
 
     public init() {}
   }
@@ -86,6 +92,10 @@ public struct VisionTransformerTrainer: Sendable, Codable, Equatable {
     public var secondsLeft: Double
     /// Test accuracy, at the end of an epoch only.
     public var testAccuracy: Double?
+    /// AiT only: mean pairwise prior cosine, selection overlap and step-target cosine now.
+    public var priorCosine: Double?
+    public var selectionOverlap: Double?
+    public var targetCosine: Double?
   }
 
   /// The optimiser's state, for checkpoints: step count and the two moment vectors of every parameter.
@@ -173,11 +183,21 @@ public struct VisionTransformerTrainer: Sendable, Codable, Equatable {
           history.curveLoss.append(windowLoss / Double(windowCount))
           windowLoss = 0
           windowCount = 0
+          var diagnostics: (Double, GlobalWorkspaceLayer<Float>.SelectionDiagnostics)?
+          if let layer = model.workspace, let state = ws.workspaceState {
+            let d = layer.selectionDiagnostics(state)
+            diagnostics = (layer.priorCosines.mean, d)
+            history.curvePriorCosine = (history.curvePriorCosine ?? []) + [layer.priorCosines.mean]
+            history.curveSelectionOverlap = (history.curveSelectionOverlap ?? []) + [d.overlap]
+            history.curveTargetCosine = (history.curveTargetCosine ?? []) + [d.targetCosine]
+          }
           let elapsed = (clock.now - started).seconds
           progress(
             Progress(
               epoch: epoch + 1, epochs: epochs, step: t + 1, steps: total, loss: history.curveLoss.last!,
-              secondsLeft: elapsed / Double(stepsDone) * Double(total - t - 1), testAccuracy: nil))
+              secondsLeft: elapsed / Double(stepsDone) * Double(total - t - 1), testAccuracy: nil,
+              priorCosine: diagnostics?.0, selectionOverlap: diagnostics?.1.overlap,
+              targetCosine: diagnostics?.1.targetCosine))
         }
       }
       let predictions = try model.predict(images: testImages)

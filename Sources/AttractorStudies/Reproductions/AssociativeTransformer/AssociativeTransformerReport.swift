@@ -33,13 +33,14 @@ public struct AssociativeTransformerReport: Sendable {
     out += "\n## 2. Attractor landscape of the trained upscaled priors (at the trained β)\n\n"
     out +=
       "| seed | fixed points by class | priors that are single-pattern fixed points | real patches → own-prior basins "
-    out += "| → metastable | → global | → elsewhere / not converged | mean ‖U_m‖ |\n|---|---|---|---|---|---|---|---|\n"
+    out += "| → metastable | → global | → elsewhere / not converged | mean ‖U_m‖ | prior cosine γ: mean / max |\n"
+    out += "|---|---|---|---|---|---|---|---|---|\n"
     for l in r.landscapes {
       let classes = l.countByClass.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
       out +=
         "| \(l.seed) | \(classes) | \(l.priorRegime.filter { $0 == "singlePattern" }.count) of \(l.priorRegime.count) | "
         + "\(pct(l.basinShare.reduce(0, +))) % | \(pct(l.patchesToMetastable)) % | \(pct(l.patchesToGlobal)) % | "
-        + "\(pct(l.patchesElsewhere)) % | \(f3(l.meanPriorNorm)) |\n"
+        + "\(pct(l.patchesElsewhere)) % | \(f3(l.meanPriorNorm)) | \(f3(l.priorCosineMean)) / \(f3(l.priorCosineMax)) |\n"
     }
     out += "\nBasins per prior (share of real patch starts reaching that prior's single-pattern fixed point, %):\n\n"
     for l in r.landscapes {
@@ -72,13 +73,23 @@ public struct AssociativeTransformerReport: Sendable {
     out += "\n## 3. Competition in the bottleneck (first seed, one AiT trained per k)\n\n"
     out +=
       "| k | test accuracy % | patch-selection entropy / log N | prior-choice entropy / log M | head overlap (Jaccard) "
-    out += "| chance overlap |\n|---|---|---|---|---|---|\n"
+    out += "| chance overlap | prior overlap | chance | prior cosine γ |\n|---|---|---|---|---|---|---|---|---|\n"
     for c in r.competition {
       out +=
         "| \(c.bottleneck) | \(pct(c.accuracy)) | \(f3(c.patchEntropy)) | \(f3(c.priorEntropy)) | "
-        + "\(f3(c.headOverlap)) | \(f3(c.chanceOverlap)) |\n"
+        + "\(f3(c.headOverlap)) | \(f3(c.chanceOverlap)) | \(f3(c.priorOverlap)) | \(f3(c.priorChanceOverlap)) | "
+        + "\(f3(c.priorCosine)) |\n"
     }
-    out += "\nFigures: loss-curve.svg, accuracy-steps.svg, accuracy-beta.svg, accuracy-bottleneck.svg.\n"
+    out += "\nPrior overlap: mean |S_m ∩ S_m'| / k of the admitted sets of two different priors (same head and "
+    out += "selection group); chance: k / (patches per selection).\n"
+    out += "\nFigures: loss-curve.svg, accuracy-steps.svg, accuracy-beta.svg, accuracy-bottleneck.svg; "
+    out += "priors-cosine.svg (the first seed's memory γ, cosine between priors); priors.svg / priors.png (one row "
+    let p = s.base.patchSize, side = s.base.imageSize / max(1, s.base.patchSize)
+    out += "per seed, one tile per prior: the mean \(p) × \(p) pixel patch of the test patches whose first retrieval "
+    out +=
+      "step weights that prior most; a grey tile: no patch); priors-selection.svg / priors-selection.png (the same "
+    out += "layout, each prior's mean bottleneck weight over the \(side) × \(side) patch positions, scaled to its "
+    out += "maximum).\n"
     return out
   }
 
@@ -153,5 +164,52 @@ public struct AssociativeTransformerReport: Sendable {
     ks.xScale = .logarithmic
     ks.insetFraction = 0.05
     try ks.write(to: folder.appendingPathComponent("accuracy-bottleneck.svg"))
+    try writePriorFigures(to: folder)
+  }
+
+  /// The priors as pictures: the cosine heat map of the first seed's memory, and two image grids.
+  func writePriorFigures(to folder: URL) throws {
+    let r = results, s = r.settings
+    guard let first = r.landscapes.first else { return }
+    var map = Heatmap(
+      title: "priors γ: cosine (seed \(first.seed))", values: first.priorCosineMatrix)
+    map.range = -1...1
+    map.valueLabel = "cosine"
+    try map.write(to: folder.appendingPathComponent("priors-cosine.svg"), cellSize: 12)
+    let p = s.base.patchSize, side = s.base.imageSize / s.base.patchSize
+    func grid(_ name: String, title: String, height: Int, width: Int, tiles: [[[Double]]]) throws {
+      var g = ImageGrid(tileHeight: height, tileWidth: width, tiles: tiles)
+      g.scale = 8
+      g.title = title
+      g.rowLabels = r.landscapes.map { "seed \($0.seed)" }
+      let big = try g.composed()
+      try AtomicFile.write(
+        GrayscalePNG.encode(width: big.width, height: big.height, pixels: big.pixels),
+        to: folder.appendingPathComponent("\(name).png"))
+      let small = try g.composed(scale: 1)
+      try AtomicFile.write(
+        Data(
+          try g.svg(
+            png: GrayscalePNG.encode(width: small.width, height: small.height, pixels: small.pixels), pngScale: 1
+          )
+          .utf8), to: folder.appendingPathComponent("\(name).svg"))
+    }
+    // Scaled pixels back to [0, 1]: v = x · 0.3081 + 0.1307.
+    try grid(
+      "priors", title: "Each prior's basin: mean pixel patch of the test patches it attracts most", height: p, width: p,
+      tiles: r.landscapes.map { l in
+        zip(l.basinPatches, l.basinPatchCounts).map { patch, count in
+          count > 0 ? patch.map { min(1, max(0, $0 * 0.3081 + 0.1307)) } : [Double](repeating: 0.5, count: p * p)
+        }
+      })
+    try grid(
+      "priors-selection", title: "Each prior's bottleneck weight over the patch positions", height: side,
+      width: side,
+      tiles: r.landscapes.map { l in
+        l.selectionMaps.map { row in
+          let top = row.max() ?? 0
+          return top > 0 ? row.map { $0 / top } : row
+        }
+      })
   }
 }

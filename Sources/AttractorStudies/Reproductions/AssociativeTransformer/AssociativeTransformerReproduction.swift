@@ -54,6 +54,10 @@ public struct AssociativeTransformerReproduction: Sendable {
     public var patchSample: Int
     /// Step limit of the fixed-point search.
     public var landscapeMaxSteps: Int
+    /// The workspace's memory step, top-k scope and prior competition (Docs/AssociativeTransformer.md).
+    public var memoryUpdate: MemoryUpdate = .ema
+    public var selectionScope: SelectionScope = .image
+    public var competition: PriorCompetition = .none
 
     /// The run reported in Docs/AssociativeTransformer.md (sized to finish in about half an hour
     /// on one core of this shared machine: 6,000 training digits, 2 epochs, 9 trained models).
@@ -75,7 +79,8 @@ public struct AssociativeTransformerReproduction: Sendable {
     public func associative(bottleneck k: Int) -> VisionTransformerConfiguration {
       AssociativeTransformer.configuration(
         base: base, priorCount: priorCount, priorWidth: priorWidth, heads: workspaceHeads, bottleneck: k, beta: beta,
-        hopfieldSteps: hopfieldSteps)
+        hopfieldSteps: hopfieldSteps, memoryUpdate: memoryUpdate, selectionScope: selectionScope,
+        competition: competition)
     }
 
     public var trainer: VisionTransformerTrainer {
@@ -163,6 +168,18 @@ public struct AssociativeTransformerReproduction: Sendable {
     public var spearman: Double
     /// Smallest pairwise cosine distance between priors, and the mean ‖U_m‖.
     public var meanPriorNorm: Double
+    /// Mean and largest pairwise cosine of the trained memory's priors γ (1 and 1: collapsed).
+    public var priorCosineMean: Double
+    public var priorCosineMax: Double
+    /// The priors' cosine matrix (M × M) of γ.
+    public var priorCosineMatrix: [[Double]]
+    /// For each prior: the mean 4 × 4 pixel patch (scaled pixels, row-major) of the test patches whose
+    /// first retrieval step gives it the largest weight, and how many patches that was.
+    public var basinPatches: [[Double]]
+    public var basinPatchCounts: [Int]
+    /// For each prior: its mean bottleneck weight at each of the N patch positions (summed over heads,
+    /// mean over the test images), row-major over the patch grid.
+    public var selectionMaps: [[Double]]
   }
 
   /// Prior similarity across two seeds (Hungarian-matched cosine similarity, mean over the matched pairs).
@@ -188,6 +205,12 @@ public struct AssociativeTransformerReproduction: Sendable {
     public var headOverlap: Double
     /// The Jaccard overlap two random k-subsets of N patches would have on average (the chance level).
     public var chanceOverlap: Double
+    /// Mean |S_m ∩ S_m'| / k over pairs of different priors in the same head and selection group
+    /// (1: every prior admits the same patches), and its chance level k / G.
+    public var priorOverlap: Double
+    public var priorChanceOverlap: Double
+    /// Mean pairwise cosine of the trained memory's priors (1: collapsed onto one vector).
+    public var priorCosine: Double
   }
 
   /// Everything a run measured.
@@ -400,12 +423,59 @@ public struct AssociativeTransformerReproduction: Sendable {
       binCount[bin] += 1
     }
     let meanNorm = (0..<m).map { p in u.row(p).reduce(0) { $0 + $1 * $1 }.squareRoot() }.reduce(0, +) / Double(m)
+    let extras = priorPictures(ait, images: images, state: state)
     let landscape = Landscape(
       seed: seed, beta: c.beta, countByClass: report.countByClass, priorRegime: regime, basinShare: basin,
       patchesToMetastable: toMetastable, patchesToGlobal: toGlobal, patchesElsewhere: elsewhere,
       distanceBinEdges: edges, binRelativeError: zip(binSum, binCount).map { $1 > 0 ? $0 / $1 : .nan },
-      spearman: Self.spearman(distances, errors), meanPriorNorm: meanNorm)
+      spearman: Self.spearman(distances, errors), meanPriorNorm: meanNorm,
+      priorCosineMean: ait.workspace!.priorCosines.mean, priorCosineMax: ait.workspace!.priorCosines.max,
+      priorCosineMatrix: extras.cosines, basinPatches: extras.patches, basinPatchCounts: extras.counts,
+      selectionMaps: extras.maps)
     return (landscape, profile)
+  }
+
+  /// What each prior of a trained AiT stands for, in pixels: the cosine matrix of the memory γ; for
+  /// each prior the mean pixel patch of the test patches whose first retrieval step weights it most
+  /// (its basin at step 1) and their count; and its mean bottleneck weight at each patch position.
+  func priorPictures(
+    _ ait: VisionTransformer<Float>, images: Matrix<Float>, state: GlobalWorkspaceLayer<Float>.Workspace
+  ) -> (cosines: [[Double]], patches: [[Double]], counts: [Int], maps: [[Double]]) {
+    let layer = ait.workspace!
+    let c = layer.configuration, vc = ait.configuration
+    let n = c.patchCount, m = c.priorCount, p = vc.patchSize, side = vc.imageSize / p
+    let gamma = layer.memory
+    let cosines = (0..<m).map { i in
+      (0..<m).map { j in (0..<c.priorWidth).reduce(0.0) { $0 + Double(gamma[i, $1]) * Double(gamma[j, $1]) } }
+    }
+    let weights = state.retrievalWeights(step: 0)
+    var patches = [[Double]](repeating: [Double](repeating: 0, count: p * p), count: m)
+    var counts = [Int](repeating: 0, count: m)
+    for r in 0..<weights.rows {
+      var best = 0
+      for q in 1..<m where weights[r, q] > weights[r, best] { best = q }
+      let image = r / n, patch = r % n, pr = patch / side, pc = patch % side
+      for u in 0..<p {
+        for v in 0..<p {
+          patches[best][u * p + v] += Double(images[image, (pr * p + u) * vc.imageSize + pc * p + v])
+        }
+      }
+      counts[best] += 1
+    }
+    for q in 0..<m where counts[q] > 0 { patches[q] = patches[q].map { $0 / Double(counts[q]) } }
+    // Mean bottleneck weight per patch position (the weights are rows (group·H + h)·M + prior over G columns).
+    let groups = c.selectionGroups(batchSize: images.rows), g = c.selectionPatches(batchSize: images.rows)
+    var maps = [[Double]](repeating: [Double](repeating: 0, count: n), count: m)
+    let bottleneckWeights = state.bottleneckWeights
+    for group in 0..<groups {
+      for h in 0..<c.heads {
+        for q in 0..<m {
+          let row = (group * c.heads + h) * m + q
+          for j in 0..<g { maps[q][j % n] += Double(bottleneckWeights[row, j]) / Double(images.rows) }
+        }
+      }
+    }
+    return (cosines, patches, counts, maps)
   }
 
   /// Selection statistics of a trained AiT's bottleneck on the test images.
@@ -418,17 +488,18 @@ public struct AssociativeTransformerReproduction: Sendable {
     let b = images.rows
     let (_, state) = try workspacePass(ait, images: images)
     let mask = state.admittedMask
+    let groups = c.selectionGroups(batchSize: b), g = c.selectionPatches(batchSize: b)
     var patchCounts = [Double](repeating: 0, count: n)
     var overlapSum = 0.0, overlapCount = 0.0
-    for image in 0..<b {
+    for group in 0..<groups {
       for head in 0..<h {
         for p in 0..<m {
-          let row = (image * h + head) * m + p
-          for j in 0..<n { patchCounts[j] += Double(mask[row, j]) }
+          let row = (group * h + head) * m + p
+          for j in 0..<g { patchCounts[j % n] += Double(mask[row, j]) }
           for other in (head + 1)..<max(head + 1, h) {
-            let row2 = (image * h + other) * m + p
+            let row2 = (group * h + other) * m + p
             var inter = 0.0, union = 0.0
-            for j in 0..<n {
+            for j in 0..<g {
               let a = mask[row, j] > 0, bb = mask[row2, j] > 0
               if a && bb { inter += 1 }
               if a || bb { union += 1 }
@@ -439,6 +510,7 @@ public struct AssociativeTransformerReproduction: Sendable {
         }
       }
     }
+    let diagnostics = ait.workspace!.selectionDiagnostics(state)
     // The retrieval's first-step choice of prior for every patch.
     let weights = state.retrievalWeights(step: 0)
     var priorCounts = [Double](repeating: 0, count: m)
@@ -450,13 +522,15 @@ public struct AssociativeTransformerReproduction: Sendable {
     // Expected Jaccard overlap of two independent uniform k-subsets of N: Σ_i P(|A∩B| = i) · i / (2k − i).
     var chance = 0.0
     for i in 0...k {
-      let probability = Self.hypergeometric(i, population: n, successes: k, draws: k)
+      let probability = Self.hypergeometric(i, population: g, successes: k, draws: k)
       chance += probability * Double(i) / Double(2 * k - i)
     }
     return Competition(
       bottleneck: k, accuracy: accuracy, patchEntropy: Self.normalizedEntropy(patchCounts),
       priorEntropy: Self.normalizedEntropy(priorCounts),
-      headOverlap: overlapCount > 0 ? overlapSum / overlapCount : .nan, chanceOverlap: chance)
+      headOverlap: overlapCount > 0 ? overlapSum / overlapCount : .nan, chanceOverlap: chance,
+      priorOverlap: diagnostics.overlap, priorChanceOverlap: diagnostics.chanceOverlap,
+      priorCosine: ait.workspace!.priorCosines.mean)
   }
 
   /// Entropy of the distribution ∝ counts, divided by log(count of entries).
