@@ -112,6 +112,14 @@ public final class MappedNumPyMatrix: @unchecked Sendable {
     return try buffer.withUnsafeBufferPointer { try body($0.baseAddress!) }
   }
 
+  /// Calls `body` with the stored bytes of rows `range` (in the file's dtype, little-endian), in place.
+  public func withBytes<R>(_ range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    precondition(range.lowerBound >= 0 && range.upperBound <= rows, "rows \(range) outside 0..<\(rows)")
+    let rowBytes = columns * dtype.byteWidth
+    return try body(
+      UnsafeRawBufferPointer(start: base + dataOffset + range.lowerBound * rowBytes, count: range.count * rowBytes))
+  }
+
   /// Row `i` as an array of `Scalar`.
   public func row<Scalar: BinaryFloatingPoint>(_ i: Int, as _: Scalar.Type) -> [Scalar] {
     var buffer: [Scalar] = []
