@@ -13,7 +13,7 @@ import Foundation
 /// What the checking pass finds (every entry finite, M = max ‖x_μ‖, the all-zero rows, the FNV-1a
 /// fingerprint of the data bytes for the spec hash) is kept, so that the cells build their
 /// networks without another pass (``/AttractorModels/StreamedModernHopfield/PatternStatistics``).
-public struct StreamedPatternFile: @unchecked Sendable {
+public struct StreamedPatternFile: Sendable {
   /// The mapped file.
   public let matrix: MappedNumPyMatrix
   /// The precision the file was checked in (the study's).
