@@ -128,6 +128,7 @@ public struct StreamedModernHopfield<Scalar: LinearAlgebraScalar>: Sendable {
       var zeros = 0
       var firstZeros: [Int] = []
       var buffer: [Scalar] = []
+      var squares = [Double](repeating: 0, count: min(chunk, source.rows))
       var bad: (Int, Int)? = nil
       var hash = Fingerprint.offsetBasis
       var start = 0
@@ -135,16 +136,12 @@ public struct StreamedModernHopfield<Scalar: LinearAlgebraScalar>: Sendable {
         let end = min(source.rows, start + chunk)
         if fingerprint { hash = source.withBytes(start..<end) { Fingerprint.fnv1a($0, seed: hash) } }
         source.withRows(start..<end, as: Scalar.self, buffer: &buffer) { x in
+          if let (row, column) = squaredRowNorms(x, rows: end - start, columns: d, into: &squares) {
+            bad = (start + row, column)
+            return
+          }
           for i in 0..<(end - start) {
-            var squared = 0.0
-            for j in 0..<d {
-              let v = x[i * d + j]
-              if !v.isFinite {
-                bad = (start + i, j)
-                return
-              }
-              squared += Double(v) * Double(v)
-            }
+            let squared = squares[i]
             if squared == 0 {
               zeros += 1
               if firstZeros.count < 5 { firstZeros.append(start + i) }
@@ -240,11 +237,7 @@ public struct StreamedModernHopfield<Scalar: LinearAlgebraScalar>: Sendable {
           let end = min(n, start + chunkRows)
           source.withRows(start..<end, as: Scalar.self, buffer: &converted) { x in
             inverseNorms.withUnsafeMutableBufferPointer { w in
-              for i in 0..<(end - start) {
-                var squared: Scalar = 0
-                for j in 0..<d { squared += x[i * d + j] * x[i * d + j] }
-                w[i] = squared > 0 && squared.isFinite ? 1 / squared.squareRoot() : .nan
-              }
+              inverseRowNorms(x, rows: end - start, columns: d, into: w.baseAddress!)
               attention.accumulate(
                 queries: q.baseAddress!, rows: b, patterns: x, count: end - start, firstIndex: start, beta: beta,
                 inverseNorms: w.baseAddress!, output: out.baseAddress!)
@@ -286,5 +279,83 @@ public struct StreamedModernHopfield<Scalar: LinearAlgebraScalar>: Sendable {
         measures.nearest[r] = Double(scores.second[r]) >= threshold ? -1 : scores.bestIndex[r]
       }
     }
+  }
+}
+
+// The per-entry loops of a pass, on concrete types: generic code called from another module runs
+// unspecialised (a witness-table call per entry), which made the checking pass over 10⁷ × 64
+// entries take about 50 s of CPU.
+
+/// Σ_j x_ij² in `Double` of each of `rows` rows (row-major, `columns` wide) into `squares`, and
+/// the first entry (row, column) that is not finite, if any (the rows after it are not summed).
+func squaredRowNorms<Scalar: LinearAlgebraScalar>(
+  _ x: UnsafePointer<Scalar>, rows: Int, columns d: Int, into squares: inout [Double]
+) -> (Int, Int)? {
+  squares.withUnsafeMutableBufferPointer { out in
+    if Scalar.self == Float.self {
+      return squaredRowNormsF32(UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), rows, d, out.baseAddress!)
+    }
+    return squaredRowNormsF64(UnsafeRawPointer(x).assumingMemoryBound(to: Double.self), rows, d, out.baseAddress!)
+  }
+}
+
+private func squaredRowNormsF32(_ x: UnsafePointer<Float>, _ rows: Int, _ d: Int, _ out: UnsafeMutablePointer<Double>)
+  -> (Int, Int)?
+{
+  for i in 0..<rows {
+    var squared = 0.0
+    for j in 0..<d {
+      let v = x[i * d + j]
+      if !v.isFinite { return (i, j) }
+      squared += Double(v) * Double(v)
+    }
+    out[i] = squared
+  }
+  return nil
+}
+
+private func squaredRowNormsF64(_ x: UnsafePointer<Double>, _ rows: Int, _ d: Int, _ out: UnsafeMutablePointer<Double>)
+  -> (Int, Int)?
+{
+  for i in 0..<rows {
+    var squared = 0.0
+    for j in 0..<d {
+      let v = x[i * d + j]
+      if !v.isFinite { return (i, j) }
+      squared += v * v
+    }
+    out[i] = squared
+  }
+  return nil
+}
+
+/// w_i = 1/‖x_i‖ (summed in `Scalar`), NaN for a zero or non-finite norm, for `rows` rows.
+func inverseRowNorms<Scalar: LinearAlgebraScalar>(
+  _ x: UnsafePointer<Scalar>, rows: Int, columns d: Int, into w: UnsafeMutablePointer<Scalar>
+) {
+  if Scalar.self == Float.self {
+    inverseRowNormsF32(
+      UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), rows, d,
+      UnsafeMutableRawPointer(w).assumingMemoryBound(to: Float.self))
+  } else {
+    inverseRowNormsF64(
+      UnsafeRawPointer(x).assumingMemoryBound(to: Double.self), rows, d,
+      UnsafeMutableRawPointer(w).assumingMemoryBound(to: Double.self))
+  }
+}
+
+private func inverseRowNormsF32(_ x: UnsafePointer<Float>, _ rows: Int, _ d: Int, _ w: UnsafeMutablePointer<Float>) {
+  for i in 0..<rows {
+    var squared: Float = 0
+    for j in 0..<d { squared += x[i * d + j] * x[i * d + j] }
+    w[i] = squared > 0 && squared.isFinite ? 1 / squared.squareRoot() : .nan
+  }
+}
+
+private func inverseRowNormsF64(_ x: UnsafePointer<Double>, _ rows: Int, _ d: Int, _ w: UnsafeMutablePointer<Double>) {
+  for i in 0..<rows {
+    var squared: Double = 0
+    for j in 0..<d { squared += x[i * d + j] * x[i * d + j] }
+    w[i] = squared > 0 && squared.isFinite ? 1 / squared.squareRoot() : .nan
   }
 }
