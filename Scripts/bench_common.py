@@ -28,6 +28,46 @@ def load_average():
     return [round(x, 2) for x in os.getloadavg()]
 
 
+def numpy_blas():
+    """NumPy's OpenBLAS: the kernel set chosen at load time and its configuration string.
+
+    Asks the OpenBLAS library NumPy loaded (found in /proc/self/maps) through ctypes, trying the
+    symbol names of a plain OpenBLAS and of the scipy-openblas build NumPy's wheels bundle; falls
+    back to the build configuration in numpy.show_config() (no threadpoolctl). Returns
+    {"core": ..., "config": ...} with None where nothing was found.
+    """
+    import ctypes
+    import numpy as np
+
+    core = config = None
+    try:
+        paths = sorted({line.split()[-1] for line in open("/proc/self/maps") if "openblas" in line.lower()})
+    except OSError:
+        paths = []
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix, suffix in (("", ""), ("scipy_", "64_"), ("scipy_", "_"), ("", "64_")):
+            for field, name in (("core", "get_corename"), ("config", "get_config")):
+                function = getattr(lib, f"{prefix}openblas_{name}{suffix}", None)
+                if function is not None and (core if field == "core" else config) is None:
+                    function.restype = ctypes.c_char_p
+                    value = function()
+                    if field == "core":
+                        core = value.decode() if value else None
+                    else:
+                        config = value.decode() if value else None
+    if config is None:
+        try:
+            blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+            config = blas.get("openblas configuration") or blas.get("name")
+        except Exception:  # noqa: BLE001 - older NumPy: no dict mode
+            pass
+    return {"core": core, "config": config}
+
+
 def run_swift(cmd):
     """Runs `attractor ... --json` and returns its JSON object."""
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
@@ -60,8 +100,9 @@ def summary(name, swift_seconds, numpy_seconds, threads, load_before, load_after
     s, n = median(swift_seconds), median(numpy_seconds)
     print(f"ratio NumPy / Swift (time, medians): {n / s:.2f}  (> 1: Swift faster); "
           f"of best runs {min(numpy_seconds) / min(swift_seconds):.2f}")
+    blas = numpy_blas()
     print(f"BLAS threads: {threads} on both sides; cores: {os.cpu_count()}; NumPy {np.__version__}, "
-          f"Python {sys.version.split()[0]}")
+          f"Python {sys.version.split()[0]}; NumPy's OpenBLAS kernels: {blas['core']} ({blas['config']})")
     print(f"load average before: {' '.join(map(str, load_before))}; after: {' '.join(map(str, load_after))}")
     result = {
         "benchmark": name,
@@ -74,6 +115,8 @@ def summary(name, swift_seconds, numpy_seconds, threads, load_before, load_after
         "blasThreads": threads,
         "cores": os.cpu_count(),
         "numpyVersion": np.__version__,
+        "numpyBlasCore": blas["core"],
+        "numpyBlasConfig": blas["config"],
         "loadAverageBefore": load_before,
         "loadAverageAfter": load_after,
     }

@@ -101,7 +101,20 @@ enum BenchLimits {
 extension JSONOutputOptions {
   /// What a bench command prints for `report`: one JSON object with --json, else its table.
   func text(_ report: some BenchmarkReport) throws -> String {
-    json ? try JSONCoding.string(report) : report.markdown
+    json ? try JSONCoding.string(WithBLASLibrary(report: report)) : report.markdown
+  }
+}
+
+/// A report's JSON object with two more members: `blasCore` (``BLAS/coreName``, the kernel set
+/// OpenBLAS chose) and `blasConfig` (``BLAS/configuration``).
+struct WithBLASLibrary<Report: Encodable>: Encodable {
+  let report: Report
+  enum Keys: String, CodingKey { case blasCore, blasConfig }
+  func encode(to encoder: any Encoder) throws {
+    try report.encode(to: encoder)
+    var c = encoder.container(keyedBy: Keys.self)
+    try c.encode(BLAS.coreName, forKey: .blasCore)
+    try c.encode(BLAS.configuration, forKey: .blasConfig)
   }
 }
 

@@ -153,9 +153,44 @@ public enum Corruption: Sendable, Equatable, Hashable, CustomStringConvertible {
     corrupting bases: Matrix<Scalar>, patterns: Matrix<Scalar>, targets: [Int], using generator: inout SeededGenerator
   ) throws(CorruptionError) -> CorruptedQueries<Scalar> {
     try validatedTargets(targets, patterns: patterns)
-    let n = patterns.rows
-    let d = patterns.columns
-    guard bases.rows == targets.count && bases.columns == d else {
+    guard bases.rows == targets.count && bases.columns == patterns.columns else {
+      throw .baseShapeMismatch(
+        rows: bases.rows, columns: bases.columns, expectedRows: targets.count, expectedColumns: patterns.columns)
+    }
+    return try corrupt(bases, patternCount: patterns.rows, targets: targets, using: &generator) { other, row in
+      patterns.withUnsafeBufferPointer { p in
+        for j in 0..<patterns.columns { row[j] = p[other * patterns.columns + j] }
+      }
+    }
+  }
+
+  /// Corrupted copies of clean cues `bases` as ``queries(corrupting:patterns:targets:using:)``
+  /// makes them, for N stored patterns that are not in memory (a memory-mapped file): `pattern`
+  /// writes stored pattern μ (d values) into its buffer when an `.overlap` corruption needs it as
+  /// a distractor. The same generator state, bases, N and patterns give the same queries, value
+  /// for value, as the in-memory call.
+  ///
+  /// - Throws: ``CorruptionError`` for an invalid level, N < 1, a target outside 0..<N, `.overlap`
+  ///   with N < 2, or `bases` that is not B × d with d ≥ 1.
+  public func queries<Scalar: LinearAlgebraScalar>(
+    corrupting bases: Matrix<Scalar>, patternCount n: Int, targets: [Int], using generator: inout SeededGenerator,
+    pattern: (Int, inout [Scalar]) -> Void
+  ) throws(CorruptionError) -> CorruptedQueries<Scalar> {
+    try validate()
+    guard n >= 1 && bases.columns >= 1 else { throw .emptyPatterns(count: n, dimension: bases.columns) }
+    try CorruptionError.checkTargets(targets, patternCount: n)
+    if case .overlap = self, n < 2 { throw .overlapNeedsTwoPatterns(patternCount: n) }
+    return try corrupt(bases, patternCount: n, targets: targets, using: &generator, pattern: pattern)
+  }
+
+  /// The corruption of `bases` (targets and N checked by the caller); `pattern` fills a
+  /// distractor's row.
+  private func corrupt<Scalar: LinearAlgebraScalar>(
+    _ bases: Matrix<Scalar>, patternCount n: Int, targets: [Int], using generator: inout SeededGenerator,
+    pattern: (Int, inout [Scalar]) -> Void
+  ) throws(CorruptionError) -> CorruptedQueries<Scalar> {
+    let d = bases.columns
+    guard bases.rows == targets.count else {
       throw .baseShapeMismatch(
         rows: bases.rows, columns: bases.columns, expectedRows: targets.count, expectedColumns: d)
     }
@@ -165,6 +200,7 @@ public enum Corruption: Sendable, Equatable, Hashable, CustomStringConvertible {
     var distractors: [Int] = []
     if case .overlap = self { distractors.reserveCapacity(targets.count) }
     var order = [Int](repeating: 0, count: d)
+    var distractor = [Scalar](repeating: 0, count: isOverlapKind ? d : 0)
     let changed = affectedCoordinates(dimension: d)
 
     queries.withUnsafeMutableBufferPointer { q in
@@ -187,9 +223,8 @@ public enum Corruption: Sendable, Equatable, Hashable, CustomStringConvertible {
           distractors.append(other)
           let a = Scalar(alpha)
           let b = Scalar(1 - alpha)
-          patterns.withUnsafeBufferPointer { p in
-            for j in 0..<d { q[base + j] = a * q[base + j] + b * p[other * d + j] }
-          }
+          pattern(other, &distractor)
+          for j in 0..<d { q[base + j] = a * q[base + j] + b * distractor[j] }
         case .none:
           break
         }
@@ -198,6 +233,8 @@ public enum Corruption: Sendable, Equatable, Hashable, CustomStringConvertible {
     let isOverlap = if case .overlap = self { true } else { false }
     return CorruptedQueries(queries: queries, targets: targets, distractors: isOverlap ? distractors : nil)
   }
+
+  private var isOverlapKind: Bool { if case .overlap = self { true } else { false } }
 
   private func validatedTargets<Scalar: LinearAlgebraScalar>(
     _ targets: [Int], patterns: Matrix<Scalar>

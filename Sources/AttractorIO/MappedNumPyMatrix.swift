@@ -101,7 +101,17 @@ public final class MappedNumPyMatrix: @unchecked Sendable {
     }
     if buffer.count < count { buffer = [Scalar](repeating: 0, count: count) }
     buffer.withUnsafeMutableBufferPointer { out in
-      if dtype == .float32 {
+      // The two conversions a stream needs, on concrete types (generic code called from another
+      // module runs unspecialised, a witness-table call per entry).
+      if Scalar.self == Double.self && dtype == .float32 {
+        let x = start.assumingMemoryBound(to: Float.self)
+        let o = UnsafeMutableRawPointer(out.baseAddress!).assumingMemoryBound(to: Double.self)
+        for i in 0..<count { o[i] = Double(x[i]) }
+      } else if Scalar.self == Float.self && dtype == .float64 {
+        let x = start.assumingMemoryBound(to: Double.self)
+        let o = UnsafeMutableRawPointer(out.baseAddress!).assumingMemoryBound(to: Float.self)
+        for i in 0..<count { o[i] = Float(x[i]) }
+      } else if dtype == .float32 {
         let x = start.assumingMemoryBound(to: Float.self)
         for i in 0..<count { out[i] = Scalar(x[i]) }
       } else {
@@ -110,6 +120,14 @@ public final class MappedNumPyMatrix: @unchecked Sendable {
       }
     }
     return try buffer.withUnsafeBufferPointer { try body($0.baseAddress!) }
+  }
+
+  /// Calls `body` with the stored bytes of rows `range` (in the file's dtype, little-endian), in place.
+  public func withBytes<R>(_ range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    precondition(range.lowerBound >= 0 && range.upperBound <= rows, "rows \(range) outside 0..<\(rows)")
+    let rowBytes = columns * dtype.byteWidth
+    return try body(
+      UnsafeRawBufferPointer(start: base + dataOffset + range.lowerBound * rowBytes, count: range.count * rowBytes))
   }
 
   /// Row `i` as an array of `Scalar`.

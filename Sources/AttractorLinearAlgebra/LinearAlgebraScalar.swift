@@ -263,6 +263,12 @@ extension BLAS {
     return String(cString: name)
   }
 
+  /// OpenBLAS's configuration string (`openblas_get_config`: version, build options, kernel set).
+  public static var configuration: String {
+    guard let text = openblas_get_config() else { return "unknown" }
+    return String(cString: text)
+  }
+
   /// Kernel sets that use neither AVX2 nor AVX-512: what a `DYNAMIC_ARCH` OpenBLAS falls back to
   /// when it does not recognise a newer CPU model.
   static let legacyCores: Set<String> = [

@@ -59,7 +59,8 @@ public struct OnlineSoftmaxAttention<Scalar: LinearAlgebraScalar>: Sendable {
 
   /// What ``accumulate(queries:rows:patterns:count:firstIndex:beta:inverseNorms:output:)``
   /// records besides the weighted sum when asked: for each query, over the raw logits
-  /// z_j = β qᵀx_j, the largest logit and its first index, and the best and second-best
+  /// z_j = β qᵀx_j, the largest logit and its first index, the smallest logit (so the smallest
+  /// softmax weight is exp(z_min − z_max) / l), and the best and second-best
   /// z_j · w_j with w_j the given inverse pattern norm (so z_j w_j = β ‖q‖ cos(q, x_j)), with the
   /// index of the best.
   public struct Scores: Sendable {
@@ -67,6 +68,8 @@ public struct OnlineSoftmaxAttention<Scalar: LinearAlgebraScalar>: Sendable {
     public var logitMax: [Scalar]
     /// Global index of the first pattern with the largest logit.
     public var logitArgmax: [Int]
+    /// Smallest logit of each query.
+    public var logitMin: [Scalar]
     /// Largest z_j w_j of each query.
     public var best: [Scalar]
     /// Second-largest z_j w_j of each query (a tie gives `second == best`).
@@ -77,6 +80,7 @@ public struct OnlineSoftmaxAttention<Scalar: LinearAlgebraScalar>: Sendable {
     init(count: Int) {
       logitMax = [Scalar](repeating: -.infinity, count: count)
       logitArgmax = [Int](repeating: 0, count: count)
+      logitMin = [Scalar](repeating: .infinity, count: count)
       best = [Scalar](repeating: -.infinity, count: count)
       second = [Scalar](repeating: -.infinity, count: count)
       bestIndex = [Int](repeating: -1, count: count)
@@ -86,6 +90,7 @@ public struct OnlineSoftmaxAttention<Scalar: LinearAlgebraScalar>: Sendable {
       for i in logitMax.indices {
         logitMax[i] = -.infinity
         logitArgmax[i] = 0
+        logitMin[i] = .infinity
         best[i] = -.infinity
         second[i] = -.infinity
         bestIndex[i] = -1
@@ -119,7 +124,7 @@ public struct OnlineSoftmaxAttention<Scalar: LinearAlgebraScalar>: Sendable {
   /// Bytes of scratch memory this workspace holds (independent of the number of patterns).
   public var scratchBytes: Int {
     (rowMax.count + rowSum.count + blocks.count) * MemoryLayout<Scalar>.stride
-      + (scores.map { $0.logitMax.count * (3 * MemoryLayout<Scalar>.stride + 2 * MemoryLayout<Int>.stride) } ?? 0)
+      + (scores.map { $0.logitMax.count * (4 * MemoryLayout<Scalar>.stride + 2 * MemoryLayout<Int>.stride) } ?? 0)
   }
 
   /// Starts a product for the first `rows` queries: output ← 0, maxima ← −∞, sums ← 0.
@@ -159,33 +164,36 @@ public struct OnlineSoftmaxAttention<Scalar: LinearAlgebraScalar>: Sendable {
         blocks.withUnsafeMutableBufferPointer { buffer in
           scoresCopy.logitMax.withUnsafeMutableBufferPointer { logitMax in
             scoresCopy.logitArgmax.withUnsafeMutableBufferPointer { logitArgmax in
-              scoresCopy.best.withUnsafeMutableBufferPointer { best in
-                scoresCopy.second.withUnsafeMutableBufferPointer { second in
-                  scoresCopy.bestIndex.withUnsafeMutableBufferPointer { bestIndex in
-                    let pointers = Pointers(
-                      maxima: maxima.baseAddress!, sums: sums.baseAddress!, buffer: buffer.baseAddress!,
-                      logitMax: logitMax.baseAddress, logitArgmax: logitArgmax.baseAddress, best: best.baseAddress,
-                      second: second.baseAddress, bestIndex: bestIndex.baseAddress, queries: queries,
-                      patterns: patterns, inverseNorms: inverseNorms, output: output)
-                    let work = { (worker: Int) in
-                      var block = worker
-                      while block < queryBlocks {
-                        let r0 = block * qb
-                        let rq = min(qb, rows - r0)
-                        Self.queryBlock(
-                          pointers, r0: r0, rq: rq, count: count, firstIndex: firstIndex, d: d, pb: pb,
-                          buffer: pointers.buffer + worker * qb * pb, beta: beta, tracks: tracks)
-                        block += used
+              scoresCopy.logitMin.withUnsafeMutableBufferPointer { logitMin in
+                scoresCopy.best.withUnsafeMutableBufferPointer { best in
+                  scoresCopy.second.withUnsafeMutableBufferPointer { second in
+                    scoresCopy.bestIndex.withUnsafeMutableBufferPointer { bestIndex in
+                      let pointers = Pointers(
+                        maxima: maxima.baseAddress!, sums: sums.baseAddress!, buffer: buffer.baseAddress!,
+                        logitMax: logitMax.baseAddress, logitArgmax: logitArgmax.baseAddress,
+                        logitMin: logitMin.baseAddress, best: best.baseAddress,
+                        second: second.baseAddress, bestIndex: bestIndex.baseAddress, queries: queries,
+                        patterns: patterns, inverseNorms: inverseNorms, output: output)
+                      let work = { (worker: Int) in
+                        var block = worker
+                        while block < queryBlocks {
+                          let r0 = block * qb
+                          let rq = min(qb, rows - r0)
+                          Self.queryBlock(
+                            pointers, r0: r0, rq: rq, count: count, firstIndex: firstIndex, d: d, pb: pb,
+                            buffer: pointers.buffer + worker * qb * pb, beta: beta, tracks: tracks)
+                          block += used
+                        }
                       }
-                    }
-                    if used == 1 {
-                      work(0)
-                    } else {
-                      let saved = BLAS.threadCount
-                      if saved > 1 { BLAS.setThreadCount(1) }
-                      let box = UnsafeSendableBox(work)
-                      DispatchQueue.concurrentPerform(iterations: used) { box.value($0) }
-                      if saved > 1 { BLAS.setThreadCount(saved) }
+                      if used == 1 {
+                        work(0)
+                      } else {
+                        let saved = BLAS.threadCount
+                        if saved > 1 { BLAS.setThreadCount(1) }
+                        let box = UnsafeSendableBox(work)
+                        DispatchQueue.concurrentPerform(iterations: used) { box.value($0) }
+                        if saved > 1 { BLAS.setThreadCount(saved) }
+                      }
                     }
                   }
                 }
@@ -233,6 +241,7 @@ public struct OnlineSoftmaxAttention<Scalar: LinearAlgebraScalar>: Sendable {
     let buffer: UnsafeMutablePointer<Scalar>
     let logitMax: UnsafeMutablePointer<Scalar>?
     let logitArgmax: UnsafeMutablePointer<Int>?
+    let logitMin: UnsafeMutablePointer<Scalar>?
     let best: UnsafeMutablePointer<Scalar>?
     let second: UnsafeMutablePointer<Scalar>?
     let bestIndex: UnsafeMutablePointer<Int>?
@@ -272,7 +281,7 @@ public struct OnlineSoftmaxAttention<Scalar: LinearAlgebraScalar>: Sendable {
           attractor_block_scores_f32(
             raw(buffer, Float.self), rq, np, np, firstIndex + p0, raw(p.inverseNorms! + p0, Float.self),
             raw(p.logitMax! + r0, Float.self), p.logitArgmax! + r0, raw(p.best! + r0, Float.self),
-            raw(p.second! + r0, Float.self), p.bestIndex! + r0)
+            raw(p.second! + r0, Float.self), p.bestIndex! + r0, raw(p.logitMin! + r0, Float.self))
         }
         attractor_online_softmax_rows_f32(
           raw(buffer, Float.self), rq, np, np, raw(p.maxima + r0, Float.self), raw(p.sums + r0, Float.self),
@@ -282,7 +291,7 @@ public struct OnlineSoftmaxAttention<Scalar: LinearAlgebraScalar>: Sendable {
           attractor_block_scores_f64(
             raw(buffer, Double.self), rq, np, np, firstIndex + p0, raw(p.inverseNorms! + p0, Double.self),
             raw(p.logitMax! + r0, Double.self), p.logitArgmax! + r0, raw(p.best! + r0, Double.self),
-            raw(p.second! + r0, Double.self), p.bestIndex! + r0)
+            raw(p.second! + r0, Double.self), p.bestIndex! + r0, raw(p.logitMin! + r0, Double.self))
         }
         attractor_online_softmax_rows_f64(
           raw(buffer, Double.self), rq, np, np, raw(p.maxima + r0, Double.self), raw(p.sums + r0, Double.self),

@@ -107,9 +107,12 @@ public struct StudyCellResult: Sendable, Equatable, Codable {
 /// The patterns and corrupted queries of one (dataset, seed, corruption, level): the same for
 /// every model.
 struct CellInputs {
+  /// The stored patterns (0 × d for a streamed dataset, whose patterns stay in their file).
   var patterns: Matrix<Double>
   var queries: Matrix<Double>
   var targets: [Int]
+  /// The file of a streamed dataset.
+  var streamed: StreamedPatternFile? = nil
 }
 
 extension Study {
@@ -119,6 +122,9 @@ extension Study {
   func inputs(dataset d: Int, seed s: Int, corruption c: Int, level l: Int, patterns cached: Matrix<Double>?)
     throws(StudyRunError) -> CellInputs
   {
+    if case .streamed(let file) = sources[d] {
+      return try streamedInputs(file, dataset: d, seed: s, corruption: c, level: l)
+    }
     let root = SeededGenerator(seed: spec.seeds[s])
     var patternRNG = root.derived(16 * d)
     let patterns = cached ?? sources[d].patterns(using: &patternRNG)
@@ -142,7 +148,17 @@ extension Study {
   /// Runs one cell on prepared inputs, through the factory so that the model's capabilities are
   /// those of its concrete type (``StudyModelFactory/run(_:)``).
   func run(cell: StudyCell, inputs: CellInputs) throws(StudyRunError) -> StudyCellResult {
-    try factories[cell.model].run(StudyCellRun(study: self, cell: cell, inputs: inputs))
+    if let file = inputs.streamed {
+      guard let factory = factories[cell.model] as? any StreamingStudyModelFactory else {
+        throw .cellFailed(
+          cell: cell.index,
+          message:
+            "\(spec.models[cell.model].label) cannot run on a streamed dataset: \(streamingRefusal(for: spec.models[cell.model].model))"
+        )
+      }
+      return try runStreamed(factory, cell: cell, inputs: inputs, file: file)
+    }
+    return try factories[cell.model].run(StudyCellRun(study: self, cell: cell, inputs: inputs))
   }
 
   /// Runs one cell with the model `make` builds from the (encoded) patterns in `Model.Scalar`

@@ -10,6 +10,8 @@ public enum DatasetSource: Sendable {
   case npy(matrix: Matrix<Double>, standardize: Bool)
   /// MNIST training images (60,000 × 784, raw pixels 0…255 as doubles).
   case mnist(images: Matrix<Double>, count: Int, standardize: Bool)
+  /// The rows of a memory-mapped `.npy` file, streamed in chunks (never loaded).
+  case streamed(StreamedPatternFile)
 
   /// K.
   public var patternCount: Int {
@@ -17,6 +19,7 @@ public enum DatasetSource: Sendable {
     case .gaussian(let count, _, _): count
     case .npy(let m, _): m.rows
     case .mnist(_, let count, _): count
+    case .streamed(let file): file.rows
     }
   }
 
@@ -26,6 +29,7 @@ public enum DatasetSource: Sendable {
     case .gaussian(_, let d, _): d
     case .npy(let m, _): m.columns
     case .mnist(let images, _, _): images.columns
+    case .streamed(let file): file.columns
     }
   }
 
@@ -35,12 +39,17 @@ public enum DatasetSource: Sendable {
     case .gaussian: return 0
     case .npy(let m, _), .mnist(let m, _, _):
       return m.withUnsafeBufferPointer { p in Fingerprint.fnv1a(UnsafeRawBufferPointer(p)) }
+    case .streamed(let file):
+      return file.fingerprint
     }
   }
 
-  /// The stored patterns for the seed generator `generator` (K × d, real).
+  /// The stored patterns for the seed generator `generator` (K × d, real); 0 × d for a streamed
+  /// file (its cells read it in chunks: ``Study/streamedInputs(_:dataset:seed:corruption:level:)``).
   func patterns(using generator: inout SeededGenerator) -> Matrix<Double> {
     switch self {
+    case .streamed(let file):
+      return Matrix(rows: 0, columns: file.columns)
     case .gaussian(let count, let dimension, let sd):
       return generator.gaussianMatrix(rows: count, columns: dimension, standardDeviation: sd)
     case .npy(let m, let standardize):

@@ -107,7 +107,9 @@ extension StudySpec {
     var sources: [DatasetSource] = []
     if let items = c.array(top["datasets"], at: "$.datasets") {
       for (i, v) in items.enumerated() {
-        if let (dataset, source) = parseDataset(v, at: "$.datasets[\(i)]", baseDirectory: baseDirectory, into: &c) {
+        if let (dataset, source) = parseDataset(
+          v, at: "$.datasets[\(i)]", baseDirectory: baseDirectory, precision: precision, into: &c)
+        {
           if datasets.contains(where: { $0.label == dataset.label }) {
             c.add(
               "$.datasets[\(i)].label",
@@ -224,6 +226,12 @@ extension StudySpec {
           for problem in factory.check(dimension: sources[k].dimension, patternCount: sources[k].patternCount) {
             c.add(path, "\(problem) (dataset \(k), \(d.label))")
           }
+          if case .streamed = sources[k], !streams(factoryType) {
+            c.add(
+              "\(path).model",
+              "model \"\(modelName)\" cannot run on the streamed dataset \(k) (\(d.label)): \(streamingRefusal(for: modelName)); streamed datasets run \(streamingModels(in: registry).joined(separator: ", ")) only"
+            )
+          }
         }
         let finalLabel = label ?? factory.label
         if models.contains(where: { $0.label == finalLabel }) {
@@ -237,7 +245,9 @@ extension StudySpec {
     }
 
     // Matrices of a cell: queries × d, queries × K (similarities, attention weights), K × d.
+    // A streamed dataset holds only B × d matrices (its patterns stay in the file).
     for (k, source) in sources.enumerated() {
+      if case .streamed = source { continue }
       let (b, n, d) = (queries, source.patternCount, source.dimension)
       for (rows, columns, what) in [
         (b, n, "queries × patterns"), (b, d, "queries × dimension"), (n, d, "patterns × dimension"),
@@ -287,7 +297,7 @@ extension StudySpec {
   }
 
   static func parseDataset(
-    _ value: StudyValue, at path: String, baseDirectory: URL?, into c: inout IssueCollector
+    _ value: StudyValue, at path: String, baseDirectory: URL?, precision: StudyPrecision, into c: inout IssueCollector
   ) -> (StudyDataset, DatasetSource)? {
     guard case .object(let o) = value else {
       c.add(
@@ -328,11 +338,31 @@ extension StudySpec {
         count: count, dimension: dimension, standardDeviation: sd)
       return (d, .gaussian(count: count, dimension: dimension, standardDeviation: sd))
     case .npy:
-      _ = c.object(value, at: path, allowed: ["kind", "label", "path", "standardize"])
+      _ = c.object(value, at: path, allowed: ["kind", "label", "path", "standardize", "stream"])
       let file = c.string(o["path"], at: "\(path).path")
       let standardize = c.boolean(o["standardize"], at: "\(path).standardize", default: false)
-      guard c.issues.count == before, let file, let standardize else { return nil }
+      let stream = c.boolean(o["stream"], at: "\(path).stream", default: false)
+      guard c.issues.count == before, let file, let standardize, let stream else { return nil }
       let url = resolve(file, against: baseDirectory)
+      if stream {
+        guard !standardize else {
+          c.add(
+            "\(path).standardize",
+            "a streamed file is used as stored (every pass reads it again); standardise it once with NumPy, or leave out \"stream\""
+          )
+          return nil
+        }
+        do {
+          let mapped = try StreamedPatternFile(path: url.path, precision: precision)
+          let d = StudyDataset(
+            kind: .npy, label: label ?? (file as NSString).lastPathComponent, path: file, standardize: false,
+            stream: true)
+          return (d, .streamed(mapped))
+        } catch {
+          c.add("\(path).path", "\(error)")
+          return nil
+        }
+      }
       do {
         let matrix = try DatasetSource.readNumPy(url)
         let d = StudyDataset(

@@ -6,7 +6,9 @@ import Foundation
 ///
 /// ```
 /// gaussian:  K patterns with independent N(0, σ²) entries in dimension d, drawn per seed
-/// npy:       the rows of a 2-D .npy file (the same for every seed); standardize: optional
+/// npy:       the rows of a 2-D .npy file (the same for every seed); standardize: optional;
+///            stream: memory-map the (float) file and run the cells over it in chunks, never
+///            loading it (modern Hopfield models only; no standardize)
 /// mnist:     K training images chosen per seed from the IDX file in `directory`, pixels / 255;
 ///            standardize (default): each image centred on its own mean and scaled to unit RMS
 /// standardize: x ← (x − mean(x)) / rms(x − mean(x))   (norm √d, the scale of N(0, 1) entries)
@@ -34,11 +36,15 @@ public struct StudyDataset: Sendable, Equatable, Codable {
   public var directory: String?
   /// Centre each pattern and scale it to unit RMS (npy, mnist).
   public var standardize: Bool?
+  /// Stream the file (npy): `true`, or `nil` (absent from the spec and its hash) for a file loaded
+  /// into memory.
+  public var stream: Bool?
 
   public init(
     kind: Kind, label: String, count: Int? = nil, dimension: Int? = nil, standardDeviation: Double? = nil,
-    path: String? = nil, directory: String? = nil, standardize: Bool? = nil
+    path: String? = nil, directory: String? = nil, standardize: Bool? = nil, stream: Bool? = nil
   ) {
+    self.stream = stream
     self.kind = kind
     self.label = label
     self.count = count
@@ -241,6 +247,7 @@ public struct StudySpec: Sendable, Equatable, Codable {
         if let c = d.path { o["path"] = .string(c) }
         if let c = d.directory { o["directory"] = .string(c) }
         if let c = d.standardize { o["standardize"] = .boolean(c) }
+        if let c = d.stream { o["stream"] = .boolean(c) }
         return .object(o)
       })
     root["corruptions"] = .array(

@@ -287,9 +287,15 @@ VECTORISED void attractor_adamw_f64(double *restrict theta, const double *restri
   }                                                                                                       \
   void attractor_block_scores_##SUFFIX(const T *s, size_t rows, size_t cols, size_t lds, size_t first,    \
                                        const T *inverse_norms, T *logit_max, size_t *logit_argmax,        \
-                                       T *best, T *second, size_t *best_index) {                          \
+                                       T *best, T *second, size_t *best_index, T *logit_min) {            \
     for (size_t r = 0; r < rows; r++) {                                                                   \
       const T *z = s + r * lds;                                                                           \
+      if (logit_min) {                                                                                    \
+        T lo = logit_min[r];                                                                              \
+        for (size_t j = 0; j < cols; j++)                                                                 \
+          if (z[j] < lo) lo = z[j];                                                                       \
+        logit_min[r] = lo;                                                                                \
+      }                                                                                                   \
       T m = logit_max[r];                                                                                 \
       size_t k = logit_argmax[r];                                                                         \
       T b = best[r], sb = second[r];                                                                      \

@@ -12,4 +12,6 @@ void openblas_set_num_threads(int num_threads);
 int openblas_get_num_threads(void);
 // The name of the kernel set OpenBLAS chose at load time ("Prescott", "Haswell", "SkylakeX", …).
 char *openblas_get_corename(void);
+// The library's build configuration ("OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY SkylakeX MAX_THREADS=64").
+char *openblas_get_config(void);
 #endif

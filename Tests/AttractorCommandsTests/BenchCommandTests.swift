@@ -82,6 +82,8 @@ struct BenchCommandTests {
       #expect(table.contains("|---"), "\(arguments): no table in \(table)")
       let object = try jsonObject(try benchOutput(arguments + ["--json"]))
       #expect(object["blasThreads"] as? Int == BLAS.threadCount, "\(arguments)")
+      #expect(object["blasCore"] as? String == BLAS.coreName, "\(arguments)")
+      #expect((object["blasConfig"] as? String)?.contains("OpenBLAS") == true, "\(arguments)")
     }
     let update = try jsonObject(try benchOutput(runs[0] + ["--json"]))
     let rows = try #require(update["rows"] as? [[String: Any]])

@@ -47,6 +47,66 @@ struct StreamedRecallTests {
     }
   }
 
+  @Test("a pass's largest and smallest attention weights equal those of the softmax; statistics checked once")
+  func weightsAndStatistics() throws {
+    let (n, d) = (700, 8)
+    var rng = SeededGenerator(seed: 11)
+    var x: Matrix<Double> = rng.gaussianMatrix(rows: n, columns: d, standardDeviation: 1)
+    for j in 0..<d { x[5, j] = 0 }  // one all-zero pattern
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("weights-\(UUID().uuidString).npy")
+    defer { try? FileManager.default.removeItem(at: url) }
+    try NumPyFile.write(Tensor(x), to: url)
+    let source = try MappedNumPyMatrix(path: url.path)
+    let statistics = try StreamedModernHopfield<Double>.PatternStatistics(
+      source: source, chunkRows: 300, fingerprint: true)
+    #expect(statistics.zeroPatternCount == 1 && statistics.firstZeroPatterns == [5])
+    #expect(abs(statistics.maxPatternNorm - x.rowNorms().max()!) <= 1e-12)
+    let bytes = try Data(contentsOf: url).suffix(n * d * 8)
+    #expect(statistics.fingerprint == Fingerprint.fnv1a(bytes))
+    let network = try StreamedModernHopfield(source: source, beta: 0.7, chunkRows: 300, statistics: statistics)
+    #expect(network.maxPatternNorm == statistics.maxPatternNorm)
+    let states: Matrix<Double> = rng.gaussianMatrix(rows: 9, columns: d, standardDeviation: 1)
+    var next = Matrix<Double>(rows: 9, columns: d)
+    var measures = StreamedModernHopfield<Double>.Measures(count: 9)
+    var workspace = network.makeWorkspace(batchSize: 9)
+    network.step(states, into: &next, measures: &measures, workspace: &workspace)
+    let weights = try ModernHopfield(patterns: x, beta: 0.7).separation(states)
+    for r in 0..<9 {
+      let row = (0..<n).map { weights[r, $0] }
+      #expect(abs(measures.largestWeights[r] - row.max()!) <= 1e-12)
+      #expect(abs(measures.smallestWeights[r] - row.min()!) <= 1e-12 * row.min()! + 1e-300)
+    }
+  }
+
+  @Test("corrupting cues of patterns read on demand gives the in-memory queries, overlap distractors included")
+  func corruptionFromRows() throws {
+    var rng = SeededGenerator(seed: 12)
+    let x: Matrix<Double> = rng.gaussianMatrix(rows: 30, columns: 6, standardDeviation: 1)
+    let targets = (0..<25).map { ($0 * 7) % 30 }
+    for corruption in [
+      Corruption.overlap(alpha: 0.6), .gaussianNoise(sigma: 0.5), .mask(fraction: 0.5), .flip(fraction: 0.3), .none,
+    ] {
+      var a = SeededGenerator(seed: 13)
+      var b = SeededGenerator(seed: 13)
+      let expected = try corruption.queries(from: x, targets: targets, using: &a)
+      let found = try corruption.queries(
+        corrupting: x.rows(at: targets), patternCount: 30, targets: targets, using: &b
+      ) { other, row in
+        for j in 0..<6 { row[j] = x[other, j] }
+      }
+      #expect(found == expected, "\(corruption)")
+    }
+    var g = SeededGenerator(seed: 1)
+    #expect(throws: CorruptionError.self) {
+      try Corruption.overlap(alpha: 0.5).queries(
+        corrupting: x.rows(at: [0]), patternCount: 1, targets: [0], using: &g
+      ) { _, _ in }
+    }
+    #expect(throws: CorruptionError.self) {
+      try Corruption.none.queries(corrupting: x.rows(at: [0]), patternCount: 30, targets: [30], using: &g) { _, _ in }
+    }
+  }
+
   @Test("non-finite patterns in the file are refused when the network is opened")
   func refusesNonFinite() throws {
     var x = Matrix<Double>(rows: 3, columns: 2, repeating: 1)

@@ -144,6 +144,7 @@ struct OnlineSoftmaxAttentionTests {
       let k = z.indices.max { z[$0] < z[$1] }!
       #expect(scores.logitArgmax[r] == k)
       #expect(abs(scores.logitMax[r] - z[k]) <= 1e-12)
+      #expect(abs(scores.logitMin[r] - z.min()!) <= 1e-12)
       let cosines = z.indices.map { $0 == 17 ? -Double.infinity : z[$0] / norms[$0] }
       let sorted = cosines.indices.sorted { cosines[$0] > cosines[$1] }
       #expect(scores.bestIndex[r] == sorted[0])

@@ -65,14 +65,15 @@ void attractor_online_softmax_finish_f64(double *acc, size_t rows, size_t ldacc,
 /// Running per-row scores over a block of raw logits z (before the online softmax overwrites them),
 /// patterns first … first + cols − 1: the largest logit and its first index, and the best and
 /// second-best z_j · inverse_norms[j] (a cosine up to the row's positive factor) with the index of
-/// the best. NaN scores (give NaN inverse norms for unusable patterns) are never chosen.
+/// the best. NaN scores (give NaN inverse norms for unusable patterns) are never chosen. When
+/// `logit_min` is not NULL, also the smallest logit of each row (the smallest softmax weight).
 void attractor_block_scores_f32(const float *s, size_t rows, size_t cols, size_t lds, size_t first,
                                 const float *inverse_norms, float *logit_max, size_t *logit_argmax,
-                                float *best, float *second, size_t *best_index);
+                                float *best, float *second, size_t *best_index, float *logit_min);
 /// The double-precision block scores (see attractor_block_scores_f32).
 void attractor_block_scores_f64(const double *s, size_t rows, size_t cols, size_t lds, size_t first,
                                 const double *inverse_norms, double *logit_max, size_t *logit_argmax,
-                                double *best, double *second, size_t *best_index);
+                                double *best, double *second, size_t *best_index, double *logit_min);
 
 /// Softmax of each of `rows` rows of `count` values (count ≥ 1) in place, split into `parts`
 /// contiguous row ranges run at once by the caller and a persistent pool of threads (one fewer
