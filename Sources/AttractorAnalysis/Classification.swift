@@ -259,6 +259,7 @@ public struct Classifier: Sendable {
 
   /// The classification of every row of `states`; Jacobians are formed for at most `batchSize`
   /// states at a time (and at most 2²⁴ stack elements), and `progress` hears how many are done.
+  /// `memory` is `rule` itself or `nil` (the linearisation's pattern weights are reused for it).
   func classify<Rule: AnalyzableRule, Memory: AssociativeMemory>(
     rule: Rule, memory: Memory?, at states: Matrix<Rule.Scalar>, batchSize: Int? = nil,
     progress: ((Int) -> Void)? = nil
@@ -290,10 +291,10 @@ public struct Classifier: Sendable {
     while start < k {
       let end = min(k, start + chunk)
       let part = start == 0 && end == k ? states : states.rows(at: start..<end)
-      let evidence = try memory.map { m throws(AnalysisError) in
-        try SeparationInputs(m, at: part, mass: thresholds.mass)
-      }
       let stacks = rule.linearization(at: part, options: linearization)
+      let evidence = try memory.map { m throws(AnalysisError) in
+        try SeparationInputs(m, at: part, mass: thresholds.mass, weights: stacks.separation)
+      }
       let points = PointClassifier(
         stacks: stacks, evidence: evidence, dimension: d, thresholds: thresholds,
         symmetryTolerance: linearization.symmetry(Scalar.self), hessianTolerance: linearization.hessian(Scalar.self),
@@ -324,7 +325,10 @@ struct SeparationInputs<Scalar: LinearAlgebraScalar>: Sendable {
   var mean: [Scalar]
   var mass: Double
 
-  init<Memory: AssociativeMemory>(_ memory: Memory, at states: Matrix<Scalar>, mass: Double) throws(AnalysisError)
+  /// `weights`: the memory's separation at `states` when already computed (else computed here).
+  init<Memory: AssociativeMemory>(
+    _ memory: Memory, at states: Matrix<Scalar>, mass: Double, weights known: Matrix<Scalar>? = nil
+  ) throws(AnalysisError)
   where Memory.Scalar == Scalar {
     let patterns = memory.patterns
     let n = patterns.rows
@@ -332,7 +336,7 @@ struct SeparationInputs<Scalar: LinearAlgebraScalar>: Sendable {
     guard patterns.columns == states.columns else {
       throw .dimensionMismatch(expected: patterns.columns, actual: states.columns)
     }
-    let weights = memory.separation(states)
+    let weights = known ?? memory.separation(states)
     guard weights.rows == states.rows && weights.columns == n else {
       throw .invalidParameter(
         name: "separation", value: "\(weights.rows) × \(weights.columns)",

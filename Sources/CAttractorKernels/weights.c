@@ -14,8 +14,9 @@ enum { SELECTED_FIRST = 16 };
 static inline int heavier(double wa, uint64_t ia, double wb, uint64_t ib) { return wa > wb || (wa == wb && ia < ib); }
 
 // Stable least-significant-digit radix sort of count keys (with their payloads) in ascending key
-// order, 8 bits per pass; a pass whose digit is the same for every key is skipped.
-static void radix_sort(uint64_t *keys, uint64_t *payload, uint64_t *keys2, uint64_t *payload2, size_t count) {
+// order, 8 bits per pass; a pass whose digit is the same for every key is skipped. Returns the
+// buffer holding the sorted payloads (payload or payload2).
+static uint64_t *radix_sort(uint64_t *keys, uint64_t *payload, uint64_t *keys2, uint64_t *payload2, size_t count) {
   size_t histogram[256];
   for (unsigned shift = 0; shift < 64; shift += 8) {
     memset(histogram, 0, sizeof histogram);
@@ -32,21 +33,26 @@ static void radix_sort(uint64_t *keys, uint64_t *payload, uint64_t *keys2, uint6
       keys2[slot] = keys[i];
       payload2[slot] = payload[i];
     }
-    for (size_t i = 0; i < count; i++) {  // back into keys/payload (count is small)
-      keys[i] = keys2[i];
-      payload[i] = payload2[i];
-    }
+    uint64_t *t = keys;
+    keys = keys2;
+    keys2 = t;
+    t = payload;
+    payload = payload2;
+    payload2 = t;
   }
+  return payload;
 }
 
 // The heaviest candidates until their sum reaches target, in order. Candidates (weights cw,
 // indices ci, count nc) arrive in ascending index order; taken[] marks those already chosen.
-static size_t heaviest(double *cw, uint64_t *ci, size_t nc, double target, uint64_t *top_index, double *top_weight,
-                       uint64_t *scratch) {
+static size_t heaviest(double *cw, uint64_t *ci, size_t nc, double target, double largest, uint64_t *top_index,
+                       double *top_weight, uint64_t *scratch) {
   size_t k = 0;
   double sum = 0;
-  // Most fixed points need one or a few: pick them one at a time (a chosen weight becomes −1).
-  while (k < SELECTED_FIRST && k < nc) {
+  // Most fixed points need one or a few: pick them one at a time (a chosen weight becomes −1),
+  // unless even SELECTED_FIRST of the largest weight cannot reach the target.
+  const size_t first = largest * SELECTED_FIRST < target ? 0 : SELECTED_FIRST;
+  while (k < first && k < nc) {
     size_t best = nc;
     for (size_t i = 0; i < nc; i++) {
       if (cw[i] < 0) continue;
@@ -72,7 +78,7 @@ static size_t heaviest(double *cw, uint64_t *ci, size_t nc, double target, uint6
     order[m] = i;
     m += 1;
   }
-  if (m > 0) radix_sort(keys, order, keys2, order2, m);
+  if (m > 0) order = radix_sort(keys, order, keys2, order2, m);
   for (size_t r = 0; r < m; r++) {
     const size_t i = (size_t)order[r];
     top_index[k] = ci[i];
@@ -87,7 +93,7 @@ static size_t heaviest(double *cw, uint64_t *ci, size_t nc, double target, uint6
 #define WEIGHT_STATISTICS(NAME, TYPE)                                                                       \
   size_t NAME(const TYPE *p, size_t n, double mass, uint64_t *top_index, double *top_weight, double *sums,  \
               uint64_t *scratch) {                                                                          \
-    double total = 0, squares = 0, entropy = 0, smallest = INFINITY;                                        \
+    double total = 0, squares = 0, entropy = 0, smallest = INFINITY, largest = 0;                           \
     const double cut = (1 - mass) / (double)n;                                                              \
     double *cw = (double *)(void *)scratch;                                                                 \
     uint64_t *ci = scratch + n;                                                                             \
@@ -97,6 +103,7 @@ static size_t heaviest(double *cw, uint64_t *ci, size_t nc, double target, uint6
       total += w;                                                                                           \
       squares += w * w;                                                                                     \
       smallest = w < smallest ? w : smallest;                                                               \
+      largest = w > largest ? w : largest;                                                                  \
       if (w > 0) entropy -= w * log(w);                                                                     \
       if (w >= cut) {                                                                                       \
         cw[nc] = w;                                                                                         \
@@ -108,7 +115,7 @@ static size_t heaviest(double *cw, uint64_t *ci, size_t nc, double target, uint6
     sums[1] = squares;                                                                                      \
     sums[2] = entropy;                                                                                      \
     sums[3] = smallest;                                                                                     \
-    return heaviest(cw, ci, nc, mass * total, top_index, top_weight, scratch + 2 * n);                      \
+    return heaviest(cw, ci, nc, mass * total, largest, top_index, top_weight, scratch + 2 * n);             \
   }
 
 WEIGHT_STATISTICS(attractor_weight_statistics_f64, double)
