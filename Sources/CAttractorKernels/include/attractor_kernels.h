@@ -59,6 +59,14 @@ void attractor_online_softmax_rows_f32(float *s, size_t rows, size_t cols, size_
 /// The double-precision online softmax block (see attractor_online_softmax_rows_f32).
 void attractor_online_softmax_rows_f64(double *s, size_t rows, size_t cols, size_t lds, double *row_max,
                                        double *row_sum, double *acc, size_t ldacc, size_t d);
+/// attractor_online_softmax_rows_f32 with the rows split into `parts` contiguous ranges run at once
+/// on the caller and the thread pool of attractor_softmax_rows_f32 (rows are independent, so the
+/// result is the same bits as one call). No BLAS call, no allocation after the pool has started.
+void attractor_online_softmax_rows_parallel_f32(float *s, size_t rows, size_t cols, size_t lds, float *row_max,
+                                                float *row_sum, float *acc, size_t ldacc, size_t d, int parts);
+/// The double-precision version (see attractor_online_softmax_rows_parallel_f32).
+void attractor_online_softmax_rows_parallel_f64(double *s, size_t rows, size_t cols, size_t lds, double *row_max,
+                                                double *row_sum, double *acc, size_t ldacc, size_t d, int parts);
 /// a ← a / l for each row: the end of an online softmax.
 void attractor_online_softmax_finish_f32(float *acc, size_t rows, size_t ldacc, size_t d, const float *row_sum);
 /// a ← a / l for each row (double precision).
