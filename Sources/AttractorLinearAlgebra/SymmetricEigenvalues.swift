@@ -23,9 +23,12 @@ import CLinearAlgebra
 /// The unblocked reduction does O(n³) level-2 work in one n × n buffer; above
 /// ``largestDimension`` the blocked BLAS-3 `?syevd` is faster (measured, Docs/Benchmarks.md).
 public struct SymmetricEigenvalueWorkspace: Sendable {
-  /// Largest n for which callers use this path rather than `?syevd` (chosen by measurement:
-  /// Docs/Benchmarks.md, "OpenBLAS and concurrent small calls").
-  public static var largestDimension: Int { 160 }
+  /// Largest n for which callers use this path rather than `?syevd`: chosen by measurement
+  /// (`Scripts/openblas_small_calls.c`, Docs/Benchmarks.md, "OpenBLAS and concurrent small calls"):
+  /// on one thread the two cost the same CPU time at n = 128 and this path 16 % more at n = 192 and
+  /// 40 % more at 256, where `?syevd`'s blocked BLAS-3 reduction pays; up to 128 this path also runs
+  /// on several threads at once.
+  public static var largestDimension: Int { 128 }
 
   /// The matrix order n.
   public let dimension: Int

@@ -9,7 +9,7 @@ import Foundation
 /// (`attractor bench classify`).
 ///
 /// **Measured:** one `Classifier.classify(_:at:)` call on K points: the Jacobians in batched GEMMs,
-/// per point the eigenvalues of J (the BLAS-free path for d ≤ 160: Householder reduction in C and
+/// per point the eigenvalues of J (the BLAS-free path for d ≤ 128: Householder reduction in C and
 /// `dsterf`; `dsyevd` above), which also give the energy's Hessian (H = I − J), the pattern weights
 /// (k, nearest pattern); the points on as many threads as OpenBLAS has (`--threads`). The points
 /// are the end states of the dynamics from noisy copies of the patterns (pattern i mod N plus noise
