@@ -3,7 +3,7 @@
 
 Runs `attractor bench classify`, which times the Swift classification (batched Jacobians, one
 LAPACK eigenvalue call per point: the Hessian's eigenvalues are 1 - those of J since H = I - J;
-weight statistics, nearest pattern; points on as many threads as --threads, one BLAS thread each)
+weight statistics, nearest pattern; points on as many workers as --threads, which call no BLAS)
 and saves its inputs; then times the computation in NumPy on the same patterns and points, checks
 that the two agree, and prints both figures and the ratio. Rounds alternate the two sides.
 
@@ -130,8 +130,8 @@ def main():
 
     med = bench_common.median
     print(f"Classify {K} fixed points, N = {N} patterns, d = {d}, beta = {beta}, float64")
-    print(f"BLAS threads: {args.threads} (Swift reports {swift['blasThreads']}; it classifies the points on "
-          f"{swift['blasThreads']} thread(s) with one BLAS thread each); {args.rounds} rounds x {args.repetitions} "
+    print(f"BLAS threads: {args.threads} (Swift reports {swift['blasThreads']}; its batch GEMMs use them and it classifies "
+          f"the points on {swift['blasThreads']} worker(s) that call no BLAS); {args.rounds} rounds x {args.repetitions} "
           f"timed runs per side after a warm-up, rounds alternating Swift and NumPy")
     print("")
     print("| implementation | median (ms) | min (ms) | median per point (us) |")

@@ -1,6 +1,7 @@
 import AttractorCore
-import Dispatch
 import AttractorLinearAlgebra
+import Dispatch
+import Foundation
 
 /// What a fixed point is, judged from the weights of the stored patterns and its stability.
 ///
@@ -209,21 +210,23 @@ public struct ClassifiedState: Codable, Sendable, Equatable {
 /// A J that failed the symmetry test gets its own decomposition of the symmetrised I − J.
 ///
 /// **Parallel and deterministic.** The per-point work (eigenvalues and weight statistics) runs
-/// on ``workers`` threads. Each point's LAPACK call works on one small d × d matrix, and a point's
-/// numbers do not depend on which worker takes it: the results are identical to a sequential run
-/// (`workers = 1`; tested). The OpenBLAS thread count, a process-wide setting that other threads
-/// may be relying on, is not changed; the parallel part pays when it is 1 (with it at 2, two
-/// workers measured slower than one, Docs/Benchmarks.md). The first failing point (by index) is
-/// reported.
+/// on ``workers`` threads. For d ≤ ``/AttractorLinearAlgebra/SymmetricEigenvalueWorkspace/largestDimension``
+/// it calls no BLAS: a symmetric J's eigenvalues come from a Householder reduction in C and
+/// LAPACK's `dsterf` (no BLAS inside), the weight statistics from C, so the workers neither queue
+/// on OpenBLAS's thread pool nor need its process-wide thread count changed (which this type never
+/// touches). Only the batch GEMMs before them use OpenBLAS's threads. A point's numbers do not
+/// depend on which worker takes it: the results are identical to a sequential run (`workers = 1`;
+/// tested). The first failing point (by index) is reported.
 public struct Classifier: Sendable {
   /// Derivative options.
   public var linearization: LinearizationOptions
   /// Class thresholds.
   public var thresholds: ClassificationThresholds
-  /// Threads classifying points at once; `nil` (the default) means one. Parallel points pay only
-  /// with OpenBLAS at one thread (measured: 2 workers at 2 OpenBLAS threads were slower than a
-  /// sequential run, Docs/Benchmarks.md), and the OpenBLAS thread count is process-wide, so the
-  /// caller opts in. Results do not depend on it.
+  /// Threads classifying points at once. `nil` (the default): every core when the per-point work
+  /// calls no BLAS (d ≤ ``/AttractorLinearAlgebra/SymmetricEigenvalueWorkspace/largestDimension``),
+  /// else one (larger matrices go to `?syevd`, whose BLAS calls use OpenBLAS's own threads; two
+  /// callers at once would queue on its pool). Measured in Docs/Benchmarks.md. Results do not depend
+  /// on it.
   public var workers: Int?
   /// Most elements of one stack of Jacobians (or Hessians) held at once; larger batches are split.
   var stackLimit = 1 << 24
@@ -256,6 +259,7 @@ public struct Classifier: Sendable {
 
   /// The classification of every row of `states`; Jacobians are formed for at most `batchSize`
   /// states at a time (and at most 2²⁴ stack elements), and `progress` hears how many are done.
+  /// `memory` is `rule` itself or `nil` (the linearisation's pattern weights are reused for it).
   func classify<Rule: AnalyzableRule, Memory: AssociativeMemory>(
     rule: Rule, memory: Memory?, at states: Matrix<Rule.Scalar>, batchSize: Int? = nil,
     progress: ((Int) -> Void)? = nil
@@ -278,17 +282,19 @@ public struct Classifier: Sendable {
       chunk = min(chunk, max(32, (k + 9) / 10))  // about ten updates
       progress(0)
     }
-    let threads = workers ?? 1
+    let threads =
+      workers
+      ?? (d <= SymmetricEigenvalueWorkspace.largestDimension ? ProcessInfo.processInfo.activeProcessorCount : 1)
     var results: [ClassifiedState] = []
     results.reserveCapacity(k)
     var start = 0
     while start < k {
       let end = min(k, start + chunk)
       let part = start == 0 && end == k ? states : states.rows(at: start..<end)
-      let evidence = try memory.map { m throws(AnalysisError) in
-        try SeparationInputs(m, at: part, mass: thresholds.mass)
-      }
       let stacks = rule.linearization(at: part, options: linearization)
+      let evidence = try memory.map { m throws(AnalysisError) in
+        try SeparationInputs(m, at: part, mass: thresholds.mass, weights: stacks.separation)
+      }
       let points = PointClassifier(
         stacks: stacks, evidence: evidence, dimension: d, thresholds: thresholds,
         symmetryTolerance: linearization.symmetry(Scalar.self), hessianTolerance: linearization.hessian(Scalar.self),
@@ -319,7 +325,10 @@ struct SeparationInputs<Scalar: LinearAlgebraScalar>: Sendable {
   var mean: [Scalar]
   var mass: Double
 
-  init<Memory: AssociativeMemory>(_ memory: Memory, at states: Matrix<Scalar>, mass: Double) throws(AnalysisError)
+  /// `weights`: the memory's separation at `states` when already computed (else computed here).
+  init<Memory: AssociativeMemory>(
+    _ memory: Memory, at states: Matrix<Scalar>, mass: Double, weights known: Matrix<Scalar>? = nil
+  ) throws(AnalysisError)
   where Memory.Scalar == Scalar {
     let patterns = memory.patterns
     let n = patterns.rows
@@ -327,7 +336,7 @@ struct SeparationInputs<Scalar: LinearAlgebraScalar>: Sendable {
     guard patterns.columns == states.columns else {
       throw .dimensionMismatch(expected: patterns.columns, actual: states.columns)
     }
-    let weights = memory.separation(states)
+    let weights = known ?? memory.separation(states)
     guard weights.rows == states.rows && weights.columns == n else {
       throw .invalidParameter(
         name: "separation", value: "\(weights.rows) × \(weights.columns)",
@@ -346,15 +355,27 @@ struct SeparationInputs<Scalar: LinearAlgebraScalar>: Sendable {
 
   /// The evidence of row `r`.
   func evidence(row r: Int) -> SeparationEvidence {
+    var workspace = WeightStatisticsWorkspace(count: weights.columns)
+    return evidence(row: r, workspace: &workspace)
+  }
+
+  /// The evidence of row `r`, with the weight statistics' buffers of the calling thread.
+  func evidence(row r: Int, workspace: inout WeightStatisticsWorkspace) -> SeparationEvidence {
     let n = weights.columns
-    return weights.withUnsafeBufferPointer { w in
-      let stats = Kernels.weightStatistics(w.baseAddress! + r * n, count: n, mass: mass)
-      return SeparationEvidence(
-        k: stats.top.count, mass: mass, heaviest: stats.top.map { PatternWeight(pattern: $0.0, weight: $0.1) },
-        smallestWeight: stats.smallest, entropy: stats.entropy, participationRatio: stats.participationRatio,
-        nearestPattern: nearest[r].index, distanceToNearest: nearest[r].distance,
-        distanceToMean: Kernels.distance(states.row(r), mean), patternCount: n)
+    let sums = weights.withUnsafeBufferPointer { w in workspace.compute(w.baseAddress! + r * n, mass: mass) }
+    let heaviest = (0..<workspace.k).map { j in
+      let h = workspace.heaviest(j)
+      return PatternWeight(pattern: h.index, weight: h.weight)
     }
+    let distanceToMean = states.withUnsafeBufferPointer { s in
+      mean.withUnsafeBufferPointer { m in
+        Kernels.rowDistanceInDouble(s.baseAddress! + r * states.columns, m.baseAddress!, count: states.columns)
+      }
+    }
+    return SeparationEvidence(
+      k: workspace.k, mass: mass, heaviest: heaviest, smallestWeight: sums.smallest, entropy: sums.entropy,
+      participationRatio: sums.squares > 0 ? 1 / sums.squares : 0, nearestPattern: nearest[r].index,
+      distanceToNearest: nearest[r].distance, distanceToMean: distanceToMean, patternCount: n)
   }
 }
 
@@ -369,33 +390,30 @@ struct PointClassifier<Scalar: LinearAlgebraScalar>: Sendable {
   var hessianTolerance: Double
   var keepEigenvalues: Bool
 
-  /// LAPACK buffers of one thread (d² + 2d elements), allocated once per thread and chunk.
-  struct Workspace {
-    var scratch: [Scalar]
-    var real: [Scalar]
-    var imaginary: [Scalar]
+  /// The buffers of one thread, allocated once per thread and chunk.
+  struct PointWorkspace {
+    var spectrum: SpectrumWorkspace<Scalar>
+    var weights: WeightStatisticsWorkspace?
 
-    init(dimension d: Int) {
-      scratch = [Scalar](repeating: 0, count: d * d)
-      real = [Scalar](repeating: 0, count: d)
-      imaginary = [Scalar](repeating: 0, count: d)
+    init(dimension d: Int, patterns n: Int?) {
+      spectrum = SpectrumWorkspace(dimension: d)
+      weights = n.map { WeightStatisticsWorkspace(count: $0) }
     }
   }
 
-  /// Classifies points 0..<count, on `workers` threads with one OpenBLAS thread each when
-  /// `workers > 1`; identical results either way.
+  /// Classifies points 0..<count on `workers` threads; identical results either way.
   func classifyAll(count: Int, workers: Int) throws(AnalysisError) -> [ClassifiedState] {
     let threads = max(1, min(workers, count))
     var outcomes = [Result<ClassifiedState, AnalysisError>?](repeating: nil, count: count)
     if threads == 1 {
-      var workspace = Workspace(dimension: dimension)
+      var workspace = PointWorkspace(dimension: dimension, patterns: evidence?.weights.columns)
       for r in 0..<count { outcomes[r] = Result { () throws(AnalysisError) in try classify(r, &workspace) } }
     } else {
       outcomes.withUnsafeMutableBufferPointer { out in
         let target = UncheckedSendable(out)
         // Contiguous ranges, one per thread: point r always takes the same code path.
         DispatchQueue.concurrentPerform(iterations: threads) { t in
-          var workspace = Workspace(dimension: dimension)
+          var workspace = PointWorkspace(dimension: dimension, patterns: evidence?.weights.columns)
           for r in (t * count / threads)..<((t + 1) * count / threads) {
             target.value[r] = Result { () throws(AnalysisError) in try classify(r, &workspace) }
           }
@@ -414,29 +432,30 @@ struct PointClassifier<Scalar: LinearAlgebraScalar>: Sendable {
   }
 
   /// Spectra, evidence and label of point `r` of the chunk.
-  func classify(_ r: Int, _ w: inout Workspace) throws(AnalysisError) -> ClassifiedState {
+  func classify(_ r: Int, _ workspace: inout PointWorkspace) throws(AnalysisError) -> ClassifiedState {
     let d = dimension
     let jacobian = try SpectrumComputation.jacobianSpectrum(
       stack: stacks.jacobians, block: r, dimension: d, source: stacks.jacobianSource,
-      symmetryTolerance: symmetryTolerance, keepEigenvalues: keepEigenvalues, scratch: &w.scratch, real: &w.real,
-      imaginary: &w.imaginary)
+      symmetryTolerance: symmetryTolerance, keepEigenvalues: keepEigenvalues, workspace: &workspace.spectrum)
     var hessian: HessianSpectrum? = nil
     if stacks.hessianIsIdentityMinusJacobian, let source = stacks.hessianSource {
       if jacobian.solver == .symmetric {
         hessian = SpectrumComputation.hessianSpectrum(
-          identityMinusSymmetricJacobianEigenvalues: w.real, dimension: d, source: source, tolerance: hessianTolerance,
+          identityMinusSymmetricJacobianEigenvalues: workspace.spectrum.values, dimension: d, source: source,
+          tolerance: hessianTolerance,
           keepEigenvalues: keepEigenvalues)
       } else {
         hessian = try SpectrumComputation.hessianSpectrum(
           identityMinus: stacks.jacobians, block: r, dimension: d, source: source, tolerance: hessianTolerance,
-          keepEigenvalues: keepEigenvalues, scratch: &w.scratch, real: &w.real)
+          keepEigenvalues: keepEigenvalues, workspace: &workspace.spectrum)
       }
     } else if let h = stacks.storedHessians, let source = stacks.hessianSource {
       hessian = try SpectrumComputation.hessianSpectrum(
         stack: h, block: r, dimension: d, source: source, tolerance: hessianTolerance,
-        keepEigenvalues: keepEigenvalues, scratch: &w.scratch, real: &w.real)
+        keepEigenvalues: keepEigenvalues, workspace: &workspace.spectrum)
     }
-    let e = evidence?.evidence(row: r)
+    var e: SeparationEvidence? = nil
+    if let evidence, workspace.weights != nil { e = evidence.evidence(row: r, workspace: &workspace.weights!) }
     let regime = e.map { thresholds.regime($0) }
     let unstable = jacobian.spectralRadius >= thresholds.spectralRadiusLimit || (hessian?.index ?? 0) > 0
     return ClassifiedState(

@@ -212,87 +212,18 @@ enum Kernels {
 
   /// Statistics of one row of weights (non-negative, summing to 1): the smallest number k of
   /// weights holding at least `mass` of the total and their indices (largest first), the entropy in
-  /// nats, the participation ratio 1/Σp², and the smallest weight.
-  ///
-  /// Only weights ≥ (1 − mass)/n can be among the k: all smaller ones together hold less than
-  /// 1 − mass. Among those candidates the heaviest are picked one at a time (k is 1 or a few at most
-  /// fixed points), and the rest sorted once k passes 16; ties go to the lower index either way, so
-  /// the result is that of sorting all candidates.
-  @_specialize(where Scalar == Double)
-  @_specialize(where Scalar == Float)
+  /// nats, the participation ratio 1/Σp², and the smallest weight (``WeightStatisticsWorkspace``;
+  /// ties go to the lower index, so the result is that of sorting all candidates).
   static func weightStatistics<Scalar: LinearAlgebraScalar>(
     _ p: UnsafePointer<Scalar>, count n: Int, mass: Double
   ) -> (top: [(Int, Double)], entropy: Double, participationRatio: Double, smallest: Double) {
-    var entropy = 0.0
-    var squares = 0.0
-    var total = 0.0
-    var smallest = Double.infinity
-    let cut = (1 - mass) / Double(n)
-    var candidates: [(Int, Double)] = []
-    for i in 0..<n {
-      let w = Double(p[i])
-      total += w
-      squares += w * w
-      smallest = min(smallest, w)
-      if w > 0 { entropy -= w * Double.log(w) }
-      if w >= cut { candidates.append((i, w)) }
+    var workspace = WeightStatisticsWorkspace(count: n)
+    let sums = workspace.compute(p, mass: mass)
+    let top = (0..<workspace.k).map { j in
+      let h = workspace.heaviest(j)
+      return (h.index, h.weight)
     }
-    func heavier(_ a: (Int, Double), _ b: (Int, Double)) -> Bool { a.1 > b.1 || (a.1 == b.1 && a.0 < b.0) }
-    var top: [(Int, Double)] = []
-    var sum = 0.0
-    let target = mass * total
-    var remaining = candidates.count
-    while remaining > 0 {
-      if top.count == 16 {
-        for c in heaviestFirst(candidates[0..<remaining]) {
-          top.append(c)
-          sum += c.1
-          if sum >= target { break }
-        }
-        break
-      }
-      var best = 0
-      for i in 1..<remaining where heavier(candidates[i], candidates[best]) { best = i }
-      let c = candidates[best]
-      top.append(c)
-      sum += c.1
-      if sum >= target { break }
-      candidates.swapAt(best, remaining - 1)
-      remaining -= 1
-    }
-    return (top, entropy, squares > 0 ? 1 / squares : 0, smallest)
-  }
-
-  /// `weights` sorted heaviest first, equal weights by ascending index: a stable least-significant-
-  /// digit radix sort (8 passes of 8 bits, passes whose digit is the same for every key skipped)
-  /// on the bit patterns of the non-negative weights, which order like the numbers; so the result
-  /// is exactly that of a comparison sort, in O(n) instead of O(n log n) closure calls.
-  static func heaviestFirst(_ weights: ArraySlice<(Int, Double)>) -> [(Int, Double)] {
-    let n = weights.count
-    // Descending by weight = ascending by the complemented bit pattern; ties keep index order
-    // when the input is in ascending index order, so sort by index first (cheap: it almost is).
-    let byIndex = weights.sorted { $0.0 < $1.0 }
-    var keys = byIndex.map { ~$0.1.bitPattern }
-    var order = [Int](0..<n)
-    var keys2 = [UInt64](repeating: 0, count: n)
-    var order2 = [Int](repeating: 0, count: n)
-    var counts = [Int](repeating: 0, count: 257)
-    for shift in stride(from: 0, to: 64, by: 8) {
-      for c in 0..<257 { counts[c] = 0 }
-      for key in keys { counts[Int((key >> UInt64(shift)) & 0xFF) + 1] += 1 }
-      if counts.contains(n) { continue }  // every key has the same digit here
-      for c in 1..<257 { counts[c] += counts[c - 1] }
-      for i in 0..<n {
-        let digit = Int((keys[i] >> UInt64(shift)) & 0xFF)
-        let slot = counts[digit]
-        counts[digit] = slot + 1
-        keys2[slot] = keys[i]
-        order2[slot] = order[i]
-      }
-      swap(&keys, &keys2)
-      swap(&order, &order2)
-    }
-    return order.map { byIndex[$0] }
+    return (top, sums.entropy, sums.squares > 0 ? 1 / sums.squares : 0, sums.smallest)
   }
 
   /// Euclidean distance between `a` and `b` (same length).
@@ -301,6 +232,20 @@ enum Kernels {
   static func distance<Scalar: LinearAlgebraScalar>(_ a: [Scalar], _ b: [Scalar]) -> Double {
     var s = 0.0
     for j in a.indices {
+      let e = Double(a[j]) - Double(b[j])
+      s += e * e
+    }
+    return s.squareRoot()
+  }
+
+  /// ‖a − b‖ of two `count`-element rows, accumulated in Double in index order (as ``distance(_:_:)``).
+  @_specialize(where Scalar == Double)
+  @_specialize(where Scalar == Float)
+  static func rowDistanceInDouble<Scalar: LinearAlgebraScalar>(
+    _ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>, count: Int
+  ) -> Double {
+    var s = 0.0
+    for j in 0..<count {
       let e = Double(a[j]) - Double(b[j])
       s += e * e
     }

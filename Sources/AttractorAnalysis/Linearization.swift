@@ -197,6 +197,10 @@ public struct Linearization<Scalar: LinearAlgebraScalar>: Sendable {
   /// H = I − J exactly (same source as the Jacobian), so no Hessian stack is stored.
   public var hessianIsIdentityMinusJacobian: Bool
   public var hessianSource: DerivativeSource?
+  /// The pattern weights at the states (``/AttractorCore/AssociativeMemory/separation(_:)``, K × N)
+  /// when forming the Jacobians computed them anyway (the modern Hopfield network's pₖ); the
+  /// classification then reads its weight evidence from them instead of a second softmax.
+  public var separation: Matrix<Scalar>?
 
   /// H(xₖ) of the descended energy per row; `nil` when the rule descends none. Formed from the
   /// Jacobians (I − J, one new stack) when ``hessianIsIdentityMinusJacobian``.

@@ -40,18 +40,26 @@ extension ModernHopfield: BatchLinearizable, AnalyzableRule {
       let h = hessianStack(at: states, options: options)
       return Linearization(jacobians: j.stack, jacobianSource: j.source, hessians: h?.stack, hessianSource: h?.source)
     }
-    return Linearization(
-      jacobiansWithHessianIdentityMinusJacobian: batchJacobians(at: states, khatriRaoLimit: 1 << 26), source: .analytic)
+    let p = separation(states)  // K × N
+    var result = Linearization(
+      jacobiansWithHessianIdentityMinusJacobian: batchJacobians(at: states, weights: p, khatriRaoLimit: 1 << 26),
+      source: .analytic)
+    result.separation = p
+    return result
   }
 
   /// J(ξₖ) = β (Xᵀ diag(pₖ) X − mₖ mₖᵀ) for every row: three GEMMs for the whole batch (weights,
   /// means, packed upper triangles) and one pass that unpacks the triangles and subtracts the
   /// rank-one term, so no allocation or BLAS call per state on the Khatri–Rao path.
   func batchJacobians(at states: Matrix<Scalar>, khatriRaoLimit: Int) -> Matrix<Scalar> {
+    batchJacobians(at: states, weights: separation(states), khatriRaoLimit: khatriRaoLimit)
+  }
+
+  /// The same from the pattern weights p = separation(states) (K × N), already computed.
+  func batchJacobians(at states: Matrix<Scalar>, weights p: Matrix<Scalar>, khatriRaoLimit: Int) -> Matrix<Scalar> {
     let d = dimension
     let n = patternCount
     let k = states.rows
-    let p = separation(states)  // K × N
     let means = p.multiplied(by: patterns)  // K × d, row k = Xᵀ pₖ
     if n * d * (d + 1) / 2 <= khatriRaoLimit {
       let upper = Kernels.khatriRaoUpper(patterns)

@@ -101,107 +101,164 @@ public struct HessianSpectrum: Codable, Sendable, Equatable {
   public var tolerance: Double
 }
 
-enum SpectrumComputation {
-  /// Eigenvalues of the d × d block of `stack` at row `k`, with the symmetric solver when the block is
-  /// symmetric to `symmetryTolerance` and the general one otherwise. `scratch` has d² elements.
-  static func jacobianSpectrum<Scalar: LinearAlgebraScalar>(
-    stack: Matrix<Scalar>, block k: Int, dimension d: Int, source: DerivativeSource, symmetryTolerance: Double,
-    keepEigenvalues: Bool, scratch: inout [Scalar], real: inout [Scalar], imaginary: inout [Scalar]
-  ) throws(AnalysisError) -> JacobianSpectrum {
-    let (difference, norm, finite) = stack.withUnsafeBufferPointer { p in
-      let base = p.baseAddress! + k * d * d
-      let a = Kernels.asymmetry(base, n: d)
-      scratch.withUnsafeMutableBufferPointer { s in s.baseAddress!.update(from: base, count: d * d) }
-      return (a.difference, a.norm, a.norm.isFinite && a.difference.isFinite)
-    }
-    guard finite else { throw .nonFinite(what: "the Jacobian at fixed point \(k)") }
-    let asymmetry = norm > 0 ? (difference / norm).squareRoot() : 0
-    let symmetric = asymmetry <= symmetryTolerance
-    let info: Int32 = scratch.withUnsafeMutableBufferPointer { a in
-      real.withUnsafeMutableBufferPointer { wr in
-        imaginary.withUnsafeMutableBufferPointer { wi in
-          if symmetric {
-            return Scalar.syevd(computeVectors: false, n: d, a: a.baseAddress!, lda: d, w: wr.baseAddress!)
-          }
-          return Scalar.geev(
-            computeVectors: false, n: d, a: a.baseAddress!, lda: d, wr: wr.baseAddress!, wi: wi.baseAddress!,
-            vr: nil, ldvr: 1)
+/// Buffers of one thread's eigenvalue calls for d × d blocks, allocated once and reused.
+struct SpectrumWorkspace<Scalar: LinearAlgebraScalar> {
+  /// d² elements: LAPACK's copy of the block (it overwrites it), or the symmetrised Hessian.
+  var scratch: [Scalar]
+  /// `?geev`'s or `?syevd`'s real parts (d).
+  var real: [Scalar]
+  /// `?geev`'s imaginary parts (d).
+  var imaginary: [Scalar]
+  /// The last symmetric spectrum, ascending, in Double (d): what H = I − J is read from.
+  var values: [Double]
+  /// The BLAS-free path (``SymmetricEigenvalueWorkspace``), for d ≤ its largest dimension.
+  var small: SymmetricEigenvalueWorkspace?
+
+  init(dimension d: Int) {
+    scratch = [Scalar](repeating: 0, count: d * d)
+    real = [Scalar](repeating: 0, count: d)
+    imaginary = [Scalar](repeating: 0, count: d)
+    values = [Double](repeating: 0, count: d)
+    small = d <= SymmetricEigenvalueWorkspace.largestDimension ? SymmetricEigenvalueWorkspace(dimension: d) : nil
+  }
+
+  /// Whether the symmetric eigenvalues go through the BLAS-free path (no BLAS call per point, so
+  /// points may run on several threads whatever OpenBLAS's thread count).
+  var isBLASFree: Bool { small != nil }
+
+  /// The eigenvalues, ascending, of the symmetric d × d block whose upper triangle is at `block`
+  /// (row-major), into ``values``: the BLAS-free path for small d, `?syevd` (eigenvalues only)
+  /// on a copy otherwise. `block` is not modified.
+  mutating func symmetricEigenvalues(
+    upperTriangleOf block: UnsafePointer<Scalar>, dimension d: Int
+  ) throws(AnalysisError) {
+    if small != nil {
+      do {
+        try values.withUnsafeMutableBufferPointer { (v) throws(LinearAlgebraError) in
+          try small!.eigenvalues(upperTriangleOf: block, leadingDimension: d, into: v.baseAddress!)
         }
+      } catch {
+        throw .linearAlgebra(error)
       }
+      return
     }
-    try checkInfo(info, routine: symmetric ? "syevd" : "geev", scalar: Scalar.self)
-    var radius = 0.0
-    var pairs = 0
-    var values: [ComplexValue] = []
-    if keepEigenvalues { values.reserveCapacity(d) }
-    for j in 0..<d {
-      let re = Double(real[j])
-      let im = symmetric ? 0 : Double(imaginary[j])
-      radius = max(radius, (re * re + im * im).squareRoot())
-      if im > 0 { pairs += 1 }
-      if keepEigenvalues { values.append(ComplexValue(re: re, im: im)) }
-    }
-    return JacobianSpectrum(
-      source: source, solver: symmetric ? .symmetric : .general, asymmetry: asymmetry, eigenvalues: values,
-      spectralRadius: radius, complexPairCount: pairs)
-  }
-
-  /// Eigenvalues of the (symmetrised) d × d Hessian block at row `k` of `stack`.
-  static func hessianSpectrum<Scalar: LinearAlgebraScalar>(
-    stack: Matrix<Scalar>, block k: Int, dimension d: Int, source: DerivativeSource, tolerance: Double,
-    keepEigenvalues: Bool, scratch: inout [Scalar], real: inout [Scalar]
-  ) throws(AnalysisError) -> HessianSpectrum {
-    stack.withUnsafeBufferPointer { p in
-      scratch.withUnsafeMutableBufferPointer { s in
-        s.baseAddress!.update(from: p.baseAddress! + k * d * d, count: d * d)
-      }
-    }
-    return try hessianSpectrum(
-      ofScratch: &scratch, point: k, dimension: d, source: source, tolerance: tolerance,
-      keepEigenvalues: keepEigenvalues, real: &real)
-  }
-
-  /// Eigenvalues of H = I − J for the d × d Jacobian block at row `k` of `jacobians` (formed in
-  /// `scratch`, then symmetrised and decomposed): the fallback of the H = I − J shortcut when J
-  /// went to the general solver.
-  static func hessianSpectrum<Scalar: LinearAlgebraScalar>(
-    identityMinus jacobians: Matrix<Scalar>, block k: Int, dimension d: Int, source: DerivativeSource,
-    tolerance: Double, keepEigenvalues: Bool, scratch: inout [Scalar], real: inout [Scalar]
-  ) throws(AnalysisError) -> HessianSpectrum {
-    jacobians.withUnsafeBufferPointer { p in
-      let base = p.baseAddress! + k * d * d
-      scratch.withUnsafeMutableBufferPointer { s in
-        for e in 0..<(d * d) { s[e] = -base[e] }
-        for i in 0..<d { s[i * d + i] += 1 }
-      }
-    }
-    return try hessianSpectrum(
-      ofScratch: &scratch, point: k, dimension: d, source: source, tolerance: tolerance,
-      keepEigenvalues: keepEigenvalues, real: &real)
-  }
-
-  /// Symmetrises the d × d Hessian in `scratch` and summarises its `?syevd` eigenvalues.
-  static func hessianSpectrum<Scalar: LinearAlgebraScalar>(
-    ofScratch scratch: inout [Scalar], point k: Int, dimension d: Int, source: DerivativeSource, tolerance: Double,
-    keepEigenvalues: Bool, real: inout [Scalar]
-  ) throws(AnalysisError) -> HessianSpectrum {
-    let finite = scratch.withUnsafeBufferPointer { s in Kernels.asymmetry(s.baseAddress!, n: d).norm.isFinite }
-    guard finite else { throw .nonFinite(what: "the Hessian at fixed point \(k)") }
-    // syevd reads the upper triangle; symmetrising first makes the result independent of which
-    // triangle a finite-difference Hessian got slightly wrong.
-    Kernels.symmetrize(&scratch, n: d)
+    scratch.withUnsafeMutableBufferPointer { s in s.baseAddress!.update(from: block, count: d * d) }
     let info: Int32 = scratch.withUnsafeMutableBufferPointer { a in
       real.withUnsafeMutableBufferPointer { w in
         Scalar.syevd(computeVectors: false, n: d, a: a.baseAddress!, lda: d, w: w.baseAddress!)
       }
     }
-    try checkInfo(info, routine: "syevd", scalar: Scalar.self)
-    let values = [Double](unsafeUninitializedCapacity: d) { buffer, count in
-      for j in 0..<d { buffer[j] = Double(real[j]) }
-      count = d
+    try SpectrumComputation.checkInfo(info, routine: "syevd", scalar: Scalar.self)
+    for j in 0..<d { values[j] = Double(real[j]) }
+  }
+}
+
+enum SpectrumComputation {
+  /// Eigenvalues of the d × d block of `stack` at row `k`, with the symmetric solver when the block is
+  /// symmetric to `symmetryTolerance` (its values, ascending, are left in `w.values`) and the
+  /// general one otherwise.
+  static func jacobianSpectrum<Scalar: LinearAlgebraScalar>(
+    stack: Matrix<Scalar>, block k: Int, dimension d: Int, source: DerivativeSource, symmetryTolerance: Double,
+    keepEigenvalues: Bool, workspace w: inout SpectrumWorkspace<Scalar>
+  ) throws(AnalysisError) -> JacobianSpectrum {
+    try stack.elements.withUnsafeBufferPointer { (p) throws(AnalysisError) -> JacobianSpectrum in
+      let base = p.baseAddress! + k * d * d
+      let a = Kernels.asymmetry(base, n: d)
+      guard a.norm.isFinite && a.difference.isFinite else {
+        throw .nonFinite(what: "the Jacobian at fixed point \(k)")
+      }
+      let asymmetry = a.norm > 0 ? (a.difference / a.norm).squareRoot() : 0
+      if asymmetry <= symmetryTolerance {
+        try w.symmetricEigenvalues(upperTriangleOf: base, dimension: d)
+        var radius = 0.0
+        var values: [ComplexValue] = []
+        if keepEigenvalues { values.reserveCapacity(d) }
+        for j in 0..<d {
+          let re = w.values[j]
+          radius = max(radius, abs(re))
+          if keepEigenvalues { values.append(ComplexValue(re: re, im: 0)) }
+        }
+        return JacobianSpectrum(
+          source: source, solver: .symmetric, asymmetry: asymmetry, eigenvalues: values, spectralRadius: radius,
+          complexPairCount: 0)
+      }
+      w.scratch.withUnsafeMutableBufferPointer { s in s.baseAddress!.update(from: base, count: d * d) }
+      let info: Int32 = w.scratch.withUnsafeMutableBufferPointer { a in
+        w.real.withUnsafeMutableBufferPointer { wr in
+          w.imaginary.withUnsafeMutableBufferPointer { wi in
+            Scalar.geev(
+              computeVectors: false, n: d, a: a.baseAddress!, lda: d, wr: wr.baseAddress!, wi: wi.baseAddress!,
+              vr: nil, ldvr: 1)
+          }
+        }
+      }
+      try checkInfo(info, routine: "geev", scalar: Scalar.self)
+      var radius = 0.0
+      var pairs = 0
+      var values: [ComplexValue] = []
+      if keepEigenvalues { values.reserveCapacity(d) }
+      for j in 0..<d {
+        let re = Double(w.real[j])
+        let im = Double(w.imaginary[j])
+        radius = max(radius, (re * re + im * im).squareRoot())
+        if im > 0 { pairs += 1 }
+        if keepEigenvalues { values.append(ComplexValue(re: re, im: im)) }
+      }
+      return JacobianSpectrum(
+        source: source, solver: .general, asymmetry: asymmetry, eigenvalues: values, spectralRadius: radius,
+        complexPairCount: pairs)
     }
-    return hessianSpectrum(
-      ascending: values, source: source, tolerance: tolerance, keepEigenvalues: keepEigenvalues)
+  }
+
+  /// Eigenvalues of the (symmetrised) d × d Hessian block at row `k` of `stack`.
+  static func hessianSpectrum<Scalar: LinearAlgebraScalar>(
+    stack: Matrix<Scalar>, block k: Int, dimension d: Int, source: DerivativeSource, tolerance: Double,
+    keepEigenvalues: Bool, workspace w: inout SpectrumWorkspace<Scalar>
+  ) throws(AnalysisError) -> HessianSpectrum {
+    stack.withUnsafeBufferPointer { p in
+      w.scratch.withUnsafeMutableBufferPointer { s in
+        s.baseAddress!.update(from: p.baseAddress! + k * d * d, count: d * d)
+      }
+    }
+    return try hessianSpectrum(
+      ofScratch: k, dimension: d, source: source, tolerance: tolerance, keepEigenvalues: keepEigenvalues,
+      workspace: &w)
+  }
+
+  /// Eigenvalues of H = I − J for the d × d Jacobian block at row `k` of `jacobians` (formed in
+  /// the workspace's scratch, then symmetrised and decomposed): the fallback of the H = I − J
+  /// shortcut when J went to the general solver.
+  static func hessianSpectrum<Scalar: LinearAlgebraScalar>(
+    identityMinus jacobians: Matrix<Scalar>, block k: Int, dimension d: Int, source: DerivativeSource,
+    tolerance: Double, keepEigenvalues: Bool, workspace w: inout SpectrumWorkspace<Scalar>
+  ) throws(AnalysisError) -> HessianSpectrum {
+    jacobians.withUnsafeBufferPointer { p in
+      let base = p.baseAddress! + k * d * d
+      w.scratch.withUnsafeMutableBufferPointer { s in
+        for e in 0..<(d * d) { s[e] = -base[e] }
+        for i in 0..<d { s[i * d + i] += 1 }
+      }
+    }
+    return try hessianSpectrum(
+      ofScratch: k, dimension: d, source: source, tolerance: tolerance, keepEigenvalues: keepEigenvalues,
+      workspace: &w)
+  }
+
+  /// Symmetrises the d × d Hessian in the workspace's scratch and summarises its eigenvalues.
+  static func hessianSpectrum<Scalar: LinearAlgebraScalar>(
+    ofScratch k: Int, dimension d: Int, source: DerivativeSource, tolerance: Double, keepEigenvalues: Bool,
+    workspace w: inout SpectrumWorkspace<Scalar>
+  ) throws(AnalysisError) -> HessianSpectrum {
+    let finite = w.scratch.withUnsafeBufferPointer { s in Kernels.asymmetry(s.baseAddress!, n: d).norm.isFinite }
+    guard finite else { throw .nonFinite(what: "the Hessian at fixed point \(k)") }
+    // The solvers read the upper triangle; symmetrising first makes the result independent of
+    // which triangle a finite-difference Hessian got slightly wrong.
+    Kernels.symmetrize(&w.scratch, n: d)
+    let scratch = w.scratch
+    try scratch.withUnsafeBufferPointer { (s) throws(AnalysisError) in
+      try w.symmetricEigenvalues(upperTriangleOf: s.baseAddress!, dimension: d)
+    }
+    return hessianSpectrum(ascending: w.values, source: source, tolerance: tolerance, keepEigenvalues: keepEigenvalues)
   }
 
   /// The Hessian spectrum of H = I − J read off the eigenvalues of a symmetric J (ascending, in
@@ -209,13 +266,13 @@ enum SpectrumComputation {
   ///
   /// Holds when H = I − J exactly and J is symmetric: the orthogonal eigenvectors of J
   /// (J = V diag(λ) Vᵀ) diagonalise I − J = V diag(1 − λ) Vᵀ. The values equal those of a separate
-  /// `?syevd` of I − J to rounding (about d·ε·‖J‖).
-  static func hessianSpectrum<Scalar: LinearAlgebraScalar>(
-    identityMinusSymmetricJacobianEigenvalues jacobianEigenvalues: [Scalar], dimension d: Int,
+  /// decomposition of I − J to rounding (about d·ε·‖J‖).
+  static func hessianSpectrum(
+    identityMinusSymmetricJacobianEigenvalues jacobianEigenvalues: [Double], dimension d: Int,
     source: DerivativeSource, tolerance: Double, keepEigenvalues: Bool
   ) -> HessianSpectrum {
     let values = [Double](unsafeUninitializedCapacity: d) { buffer, count in
-      for j in 0..<d { buffer[j] = 1 - Double(jacobianEigenvalues[d - 1 - j]) }
+      for j in 0..<d { buffer[j] = 1 - jacobianEigenvalues[d - 1 - j] }
       count = d
     }
     return hessianSpectrum(ascending: values, source: source, tolerance: tolerance, keepEigenvalues: keepEigenvalues)

@@ -19,7 +19,17 @@ public struct Matrix<Scalar: LinearAlgebraScalar>: Equatable, Sendable, CustomSt
     precondition(rows >= 0 && columns >= 0, "Matrix dimensions must be non-negative, got \(rows) × \(columns)")
     self.rows = rows
     self.columns = columns
-    self.elements = Array(repeating: value, count: rows * columns)
+    let count = rows * columns
+    if value == 0 && value.sign == .plus {
+      // All-zero bits are +0 for Float and Double: one memset, also where this generic code runs
+      // unspecialised (Array(repeating:) then copies element by element through a witness table).
+      self.elements = [Scalar](unsafeUninitializedCapacity: count) { buffer, initialized in
+        UnsafeMutableRawBufferPointer(buffer).initializeMemory(as: UInt8.self, repeating: 0)
+        initialized = count
+      }
+    } else {
+      self.elements = Array(repeating: value, count: count)
+    }
   }
 
   /// A matrix over existing row-major storage. `elements.count` must equal `rows * columns`.
@@ -128,7 +138,7 @@ public struct Matrix<Scalar: LinearAlgebraScalar>: Equatable, Sendable, CustomSt
   }
 
   /// Whether every element is finite (no NaN, no ±Inf).
-  public var isFinite: Bool { elements.allSatisfy { $0.isFinite } }
+  @inlinable public var isFinite: Bool { elements.allSatisfy { $0.isFinite } }
 
   /// Read access to the storage.
   public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Scalar>) throws -> R) rethrows -> R {

@@ -1,5 +1,4 @@
 import CAttractorKernels
-import Dispatch
 import RealModule
 
 /// Softmax-weighted sums `softmax(β Q Xᵀ) X` computed block by block with an online softmax, so
@@ -29,11 +28,12 @@ import RealModule
 /// memory is `workers × queryBlock × patternBlock` logits plus a few numbers per query; the
 /// output (B × d) doubles as the accumulator.
 ///
-/// Threads: the query blocks are split over ``workers`` threads (a fixed assignment, so the result
-/// does not depend on scheduling), each calling single-threaded GEMMs; while they run, OpenBLAS is
-/// set to one thread and restored afterwards. With one worker the GEMMs use OpenBLAS's own
-/// threads. Which of this path and the materialised one (`ModernHopfield`'s plain update) is
-/// faster depends on the shape: Docs/Benchmarks.md, "Blocked update with online softmax".
+/// Threads: the blocks are processed in order on the calling thread, whose GEMMs use OpenBLAS's own
+/// threads (its process-wide thread count is never changed here); the online-softmax step of each
+/// block is split by rows over ``workers`` threads (the C thread pool of the row softmax: no BLAS,
+/// no allocation). Rows are independent, so the split does not change a single bit. Which of this
+/// path and the materialised one (`ModernHopfield`'s plain update) is faster depends on the shape:
+/// Docs/Benchmarks.md, "Blocked update with online softmax".
 public struct OnlineSoftmaxAttention<Scalar: LinearAlgebraScalar>: Sendable {
   /// Queries per block (rows of the logits buffer).
   public static var defaultQueryBlock: Int { 256 }
@@ -48,7 +48,7 @@ public struct OnlineSoftmaxAttention<Scalar: LinearAlgebraScalar>: Sendable {
   public let queryBlock: Int
   /// Patterns per block.
   public let patternBlock: Int
-  /// Threads the query blocks are split over.
+  /// Threads the online-softmax step of a block is split over (by rows).
   public let workers: Int
 
   var rowMax: [Scalar]
@@ -101,7 +101,8 @@ public struct OnlineSoftmaxAttention<Scalar: LinearAlgebraScalar>: Sendable {
   /// A workspace for up to `batchSize` queries of dimension `dimension`.
   ///
   /// - Parameters:
-  ///   - workers: Threads for the query blocks (default: OpenBLAS's thread count).
+  ///   - workers: Threads for the online-softmax step of each block (default: OpenBLAS's thread
+  ///     count, so that both the GEMMs and the softmax use the cores BLAS is allowed).
   ///   - tracksScores: Whether to record ``Scores`` (needs `inverseNorms` in every call).
   public init(
     batchSize: Int, dimension: Int, queryBlock: Int = defaultQueryBlock, patternBlock: Int = defaultPatternBlock,
@@ -113,11 +114,10 @@ public struct OnlineSoftmaxAttention<Scalar: LinearAlgebraScalar>: Sendable {
     self.dimension = dimension
     self.queryBlock = queryBlock
     self.patternBlock = patternBlock
-    let queryBlocks = (batchSize + queryBlock - 1) / queryBlock
-    self.workers = max(1, min(workers, queryBlocks))
+    self.workers = max(1, min(workers, max(1, batchSize)))
     rowMax = [Scalar](repeating: -.infinity, count: batchSize)
     rowSum = [Scalar](repeating: 0, count: batchSize)
-    blocks = [Scalar](repeating: 0, count: self.workers * min(queryBlock, max(1, batchSize)) * patternBlock)
+    blocks = [Scalar](repeating: 0, count: min(queryBlock, max(1, batchSize)) * patternBlock)
     scores = tracksScores ? Scores(count: batchSize) : nil
   }
 
@@ -154,7 +154,7 @@ public struct OnlineSoftmaxAttention<Scalar: LinearAlgebraScalar>: Sendable {
     let qb = min(queryBlock, rows)
     let pb = patternBlock
     let queryBlocks = (rows + qb - 1) / qb
-    let used = min(workers, queryBlocks)
+    let parts = Int32(clamping: workers)
     let tracks = scores != nil
     var scoresCopy = scores ?? Scores(count: 0)
     scores = nil
@@ -174,25 +174,11 @@ public struct OnlineSoftmaxAttention<Scalar: LinearAlgebraScalar>: Sendable {
                         logitMin: logitMin.baseAddress, best: best.baseAddress,
                         second: second.baseAddress, bestIndex: bestIndex.baseAddress, queries: queries,
                         patterns: patterns, inverseNorms: inverseNorms, output: output)
-                      let work = { (worker: Int) in
-                        var block = worker
-                        while block < queryBlocks {
-                          let r0 = block * qb
-                          let rq = min(qb, rows - r0)
-                          Self.queryBlock(
-                            pointers, r0: r0, rq: rq, count: count, firstIndex: firstIndex, d: d, pb: pb,
-                            buffer: pointers.buffer + worker * qb * pb, beta: beta, tracks: tracks)
-                          block += used
-                        }
-                      }
-                      if used == 1 {
-                        work(0)
-                      } else {
-                        let saved = BLAS.threadCount
-                        if saved > 1 { BLAS.setThreadCount(1) }
-                        let box = UnsafeSendableBox(work)
-                        DispatchQueue.concurrentPerform(iterations: used) { box.value($0) }
-                        if saved > 1 { BLAS.setThreadCount(saved) }
+                      for block in 0..<queryBlocks {
+                        let r0 = block * qb
+                        Self.queryBlock(
+                          pointers, r0: r0, rq: min(qb, rows - r0), count: count, firstIndex: firstIndex, d: d,
+                          pb: pb, buffer: pointers.buffer, beta: beta, tracks: tracks, parts: parts)
                       }
                     }
                   }
@@ -264,7 +250,7 @@ public struct OnlineSoftmaxAttention<Scalar: LinearAlgebraScalar>: Sendable {
   /// One block of queries against every pattern block of the call.
   static func queryBlock(
     _ p: Pointers, r0: Int, rq: Int, count: Int, firstIndex: Int, d: Int, pb: Int,
-    buffer: UnsafeMutablePointer<Scalar>, beta: Scalar, tracks: Bool
+    buffer: UnsafeMutablePointer<Scalar>, beta: Scalar, tracks: Bool, parts: Int32
   ) {
     let q = p.queries + r0 * d
     let out = p.output + r0 * d
@@ -283,9 +269,9 @@ public struct OnlineSoftmaxAttention<Scalar: LinearAlgebraScalar>: Sendable {
             raw(p.logitMax! + r0, Float.self), p.logitArgmax! + r0, raw(p.best! + r0, Float.self),
             raw(p.second! + r0, Float.self), p.bestIndex! + r0, raw(p.logitMin! + r0, Float.self))
         }
-        attractor_online_softmax_rows_f32(
+        attractor_online_softmax_rows_parallel_f32(
           raw(buffer, Float.self), rq, np, np, raw(p.maxima + r0, Float.self), raw(p.sums + r0, Float.self),
-          raw(out, Float.self), d, d)
+          raw(out, Float.self), d, d, parts)
       } else {
         if tracks {
           attractor_block_scores_f64(
@@ -293,9 +279,9 @@ public struct OnlineSoftmaxAttention<Scalar: LinearAlgebraScalar>: Sendable {
             raw(p.logitMax! + r0, Double.self), p.logitArgmax! + r0, raw(p.best! + r0, Double.self),
             raw(p.second! + r0, Double.self), p.bestIndex! + r0, raw(p.logitMin! + r0, Double.self))
         }
-        attractor_online_softmax_rows_f64(
+        attractor_online_softmax_rows_parallel_f64(
           raw(buffer, Double.self), rq, np, np, raw(p.maxima + r0, Double.self), raw(p.sums + r0, Double.self),
-          raw(out, Double.self), d, d)
+          raw(out, Double.self), d, d, parts)
       }
       // A ← A + exp(S − m) X_p  (rq × d)
       Scalar.gemm(
@@ -304,10 +290,4 @@ public struct OnlineSoftmaxAttention<Scalar: LinearAlgebraScalar>: Sendable {
       p0 += np
     }
   }
-}
-
-/// Carries a non-Sendable closure into `concurrentPerform`, whose iterations touch disjoint query blocks.
-struct UnsafeSendableBox<T>: @unchecked Sendable {
-  let value: T
-  init(_ value: T) { self.value = value }
 }

@@ -113,3 +113,35 @@ void attractor_softmax_rows_f64(double *x, size_t rows, size_t count, int parts)
   rows_job job = {x, rows, count};
   run_parts(clamp_parts(parts, rows), softmax_part_f64, &job);
 }
+
+typedef struct {
+  void *s, *row_max, *row_sum, *acc;
+  size_t rows, cols, lds, ldacc, d;
+} online_job;
+
+static void online_part_f32(void *context, int part, int parts) {
+  const online_job *j = context;
+  size_t lo = j->rows * (size_t)part / (size_t)parts, hi = j->rows * (size_t)(part + 1) / (size_t)parts;
+  attractor_online_softmax_rows_f32((float *)j->s + lo * j->lds, hi - lo, j->cols, j->lds, (float *)j->row_max + lo,
+                                    (float *)j->row_sum + lo, (float *)j->acc + lo * j->ldacc, j->ldacc, j->d);
+}
+
+static void online_part_f64(void *context, int part, int parts) {
+  const online_job *j = context;
+  size_t lo = j->rows * (size_t)part / (size_t)parts, hi = j->rows * (size_t)(part + 1) / (size_t)parts;
+  attractor_online_softmax_rows_f64((double *)j->s + lo * j->lds, hi - lo, j->cols, j->lds,
+                                    (double *)j->row_max + lo, (double *)j->row_sum + lo,
+                                    (double *)j->acc + lo * j->ldacc, j->ldacc, j->d);
+}
+
+void attractor_online_softmax_rows_parallel_f32(float *s, size_t rows, size_t cols, size_t lds, float *row_max,
+                                                float *row_sum, float *acc, size_t ldacc, size_t d, int parts) {
+  online_job job = {s, row_max, row_sum, acc, rows, cols, lds, ldacc, d};
+  run_parts(clamp_parts(parts, rows), online_part_f32, &job);
+}
+
+void attractor_online_softmax_rows_parallel_f64(double *s, size_t rows, size_t cols, size_t lds, double *row_max,
+                                                double *row_sum, double *acc, size_t ldacc, size_t d, int parts) {
+  online_job job = {s, row_max, row_sum, acc, rows, cols, lds, ldacc, d};
+  run_parts(clamp_parts(parts, rows), online_part_f64, &job);
+}

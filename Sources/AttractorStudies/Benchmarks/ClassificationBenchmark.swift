@@ -9,9 +9,9 @@ import Foundation
 /// (`attractor bench classify`).
 ///
 /// **Measured:** one `Classifier.classify(_:at:)` call on K points: the Jacobians in batched GEMMs,
-/// per point one LAPACK eigenvalue call (`dsyevd`, eigenvalues only) whose values also give the
-/// energy's Hessian (H = I − J), the pattern weights (k, nearest pattern); the points on as many
-/// threads as OpenBLAS has (`--threads`). The points
+/// per point the eigenvalues of J (the BLAS-free path for d ≤ 128: Householder reduction in C and
+/// `dsterf`; `dsyevd` above), which also give the energy's Hessian (H = I − J), the pattern weights
+/// (k, nearest pattern); the points on as many threads as OpenBLAS has (`--threads`). The points
 /// are the end states of the dynamics from noisy copies of the patterns (pattern i mod N plus noise
 /// 0.3·s/√d, s the largest pattern norm), computed before timing. Double precision.
 ///
@@ -78,7 +78,7 @@ public struct ClassificationBenchmark: Sendable {
         "Classification of \(points) fixed points of the modern Hopfield network, Double: N = \(patternCount), d = \(dimension), "
           + "β = \(BenchmarkTable.compact(beta))",
         timing(),
-        "(per point: Jacobian, one LAPACK eigenvalue call giving J's and H = I − J's eigenvalues, weight statistics "
+        "(per point: Jacobian, one eigenvalue computation giving J's and H = I − J's eigenvalues, weight statistics "
           + "and nearest pattern; points on \(blasThreads) thread(s))",
         "",
         BenchmarkTable(
@@ -121,7 +121,8 @@ public struct ClassificationBenchmark: Sendable {
     let dynamics = SynchronousDynamics(maxSteps: maxSteps, tolerance: 1e-10 * scale, recordEnergies: false)
     let result = try dynamics.run(network, from: starts)
     let fixedPoints = result.finalStates
-    let classifier = Classifier(thresholds: thresholds)
+    // As many workers as OpenBLAS threads, so `--threads 1` compares one core with one core.
+    let classifier = Classifier(thresholds: thresholds, workers: BLAS.threadCount)
     var classified: [ClassifiedState] = []
     let times = try BenchmarkTimes.measure(repetitions: repetitions) { () throws(AnalysisError) in
       classified = try classifier.classify(network, at: fixedPoints)

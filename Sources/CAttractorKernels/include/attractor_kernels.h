@@ -4,6 +4,7 @@
 #ifndef ATTRACTOR_KERNELS_H
 #define ATTRACTOR_KERNELS_H
 #include <stddef.h>
+#include <stdint.h>
 
 /// 1 when the CPU runs AVX2 and FMA (OpenBLAS's Haswell kernels), else 0.
 int attractor_cpu_has_avx2_fma(void);
@@ -58,6 +59,14 @@ void attractor_online_softmax_rows_f32(float *s, size_t rows, size_t cols, size_
 /// The double-precision online softmax block (see attractor_online_softmax_rows_f32).
 void attractor_online_softmax_rows_f64(double *s, size_t rows, size_t cols, size_t lds, double *row_max,
                                        double *row_sum, double *acc, size_t ldacc, size_t d);
+/// attractor_online_softmax_rows_f32 with the rows split into `parts` contiguous ranges run at once
+/// on the caller and the thread pool of attractor_softmax_rows_f32 (rows are independent, so the
+/// result is the same bits as one call). No BLAS call, no allocation after the pool has started.
+void attractor_online_softmax_rows_parallel_f32(float *s, size_t rows, size_t cols, size_t lds, float *row_max,
+                                                float *row_sum, float *acc, size_t ldacc, size_t d, int parts);
+/// The double-precision version (see attractor_online_softmax_rows_parallel_f32).
+void attractor_online_softmax_rows_parallel_f64(double *s, size_t rows, size_t cols, size_t lds, double *row_max,
+                                                double *row_sum, double *acc, size_t ldacc, size_t d, int parts);
 /// a ← a / l for each row: the end of an online softmax.
 void attractor_online_softmax_finish_f32(float *acc, size_t rows, size_t ldacc, size_t d, const float *row_sum);
 /// a ← a / l for each row (double precision).
@@ -111,4 +120,29 @@ void attractor_pair_hebbian_update_f32(const float *x, size_t rows, size_t n, si
 /// exponential is the polynomial of attractor_softmax_f32 (AVX-512, two vectors per row, when
 /// `vectorised` is non-zero, n ≤ 32 and the CPU has it).
 double attractor_pair_softmax_f32(float *logits, size_t rows, size_t n, float lambda, int vectorised);
+
+/// Householder reduction of a symmetric n × n matrix to tridiagonal form T = Qᵀ A Q (eigenvalues
+/// unchanged), calling no BLAS and taking no lock, so any number of threads may run it at once.
+/// Reads the upper triangle of `source` (row-major, leading dimension ld ≥ n; the lower triangle is
+/// ignored, as LAPACK's ?syevd with uplo 'U' on row-major data does), copies it into `scratch`
+/// (n² doubles, overwritten), and writes the diagonal d[0..<n] and off-diagonal e[0..<n−1] in
+/// double precision. `work` holds 2n doubles. For n ≥ 1; the result goes to LAPACK's ?sterf.
+void attractor_symmetric_tridiagonal_f64(const double *source, size_t n, size_t ld, double *scratch, double *d,
+                                         double *e, double *work);
+/// The same for float input (converted to double on the copy; the reduction runs in double).
+void attractor_symmetric_tridiagonal_f32(const float *source, size_t n, size_t ld, double *scratch, double *d,
+                                         double *e, double *work);
+
+/// Statistics of one row of n ≥ 1 non-negative weights p (in double precision, sums in index
+/// order as a plain loop forms them): sums[0] = Σ p, sums[1] = Σ p², sums[2] = −Σ_{p>0} p log p
+/// (libm's log), sums[3] = min p. Returns k, the smallest number of weights whose sum reaches
+/// mass · Σ p, and writes them heaviest first (equal weights by lower index) to top_index[0..<k] and
+/// top_weight[0..<k]; only weights ≥ (1 − mass)/n can be among them. Exactly what sorting all
+/// such candidates would give: up to 16 are selected one at a time, the rest radix-sorted.
+/// top_index and top_weight hold n entries; scratch holds 6n 64-bit words.
+size_t attractor_weight_statistics_f64(const double *p, size_t n, double mass, uint64_t *top_index, double *top_weight,
+                                       double *sums, uint64_t *scratch);
+/// The same for float weights (each converted to double).
+size_t attractor_weight_statistics_f32(const float *p, size_t n, double mass, uint64_t *top_index, double *top_weight,
+                                       double *sums, uint64_t *scratch);
 #endif
