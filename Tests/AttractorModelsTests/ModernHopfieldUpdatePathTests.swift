@@ -38,5 +38,10 @@ struct ModernHopfieldUpdatePathTests {
     #expect(M.preferredUpdatePath(batchSize: 1024, patternCount: 1024, dimension: 64, threads: 2) == .materialized)
     #expect(M.preferredUpdatePath(batchSize: 1024, patternCount: 65_536, dimension: 64, threads: 2) == .online)
     #expect(M.preferredUpdatePath(batchSize: 8, patternCount: 65_536, dimension: 64, threads: 2) == .materialized)
+    // Two threads: the blocked path only where it measured faster (or the B × N buffer is large).
+    #expect(M.preferredUpdatePath(batchSize: 1024, patternCount: 8_192, dimension: 64, threads: 2) == .materialized)
+    #expect(M.preferredUpdatePath(batchSize: 1024, patternCount: 8_192, dimension: 64, threads: 1) == .online)
+    #expect(M.preferredUpdatePath(batchSize: 1024, patternCount: 16_384, dimension: 128, threads: 2) == .materialized)
+    #expect(M.preferredUpdatePath(batchSize: 1024, patternCount: 65_536, dimension: 128, threads: 2) == .online)
   }
 }

@@ -127,15 +127,26 @@ public struct ModernHopfield<Scalar: LinearAlgebraScalar>: LinearizableUpdateRul
   }
 
   /// The path measured faster for a shape (Docs/Benchmarks.md, "Blocked update with online
-  /// softmax"; `attractor bench online-softmax`): the blocked one from N ≥ 4,096 patterns at
-  /// d ≤ 128 and from N ≥ 16,384 at larger d, for batches of at least 64 queries; the
-  /// materialised one otherwise. The thread count is an input for future tables; at 1 and 2
-  /// threads the measured crossover was the same.
+  /// softmax"; `attractor bench online-softmax`), for batches of at least 64 queries (the
+  /// materialised one below that):
+  ///
+  /// - one BLAS thread: the blocked path from N ≥ 4,096 patterns at d ≤ 128 and from N ≥ 16,384 at
+  ///   larger d;
+  /// - more threads: the blocked path runs its GEMMs on OpenBLAS's threads block by block, which
+  ///   costs more than it saves at small N (materialised / online 0.83–0.88 at d = 64, N ≤ 8,192;
+  ///   0.90–0.97 at d = 128), so it is chosen from N ≥ 16,384 at d ≤ 64 (1.03–1.04) and, at larger d,
+  ///   from N ≥ 65,536, where the materialised path's B × N buffer (256 MB at B = 1,024 in Float)
+  ///   outweighs its few per cent.
   public static func preferredUpdatePath(batchSize: Int, patternCount: Int, dimension: Int, threads: Int)
     -> UpdatePath
   {
     if batchSize < 64 { return .materialized }
-    let threshold = dimension <= 128 ? 4_096 : 16_384
+    let threshold: Int
+    if threads <= 1 {
+      threshold = dimension <= 128 ? 4_096 : 16_384
+    } else {
+      threshold = dimension <= 64 ? 16_384 : 65_536
+    }
     return patternCount >= threshold ? .online : .materialized
   }
 
