@@ -6,7 +6,8 @@ import Foundation
 public struct TrainAssociativeTransformer: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "ait",
-    abstract: "Train the small Associative Transformer (or, with --workspace none, the plain ViT) on MNIST.",
+    abstract:
+      "Train the small Associative Transformer (or, with --workspace none, the plain ViT) on MNIST or Fashion-MNIST.",
     discussion: """
       A small vision transformer (28 × 28 images in 4 × 4 patches: 49 tokens of width 64, two \
       pre-LayerNorm blocks of 4-head self-attention and a GELU feed-forward layer of width 128, mean \
@@ -21,7 +22,8 @@ public struct TrainAssociativeTransformer: ParsableCommand {
       layer (the baseline). AdamW with warm-up and cosine decay, seeded; the model folder \
       (config.json, weights.safetensors, CARD.md) is written after every epoch to --output-dir \
       (default report-train-ait), and the same command with --resume continues an interrupted run \
-      exactly. Needs `python3 Scripts/fetch_mnist.py` first. Defaults: --epochs 5, --learning-rate \
+      exactly. Needs `python3 Scripts/fetch_mnist.py` (or, with --dataset fashion-mnist, `bash \
+      Scripts/fetch_fashion_mnist.sh`) first. Defaults: --epochs 5, --learning-rate \
       0.002, --batch-size 128, --weight-decay 0.05, --count 60000, --priors 32, --prior-width 32, \
       --bottleneck 16, --beta 1, --hopfield-steps 3. Use --threads 1 on a shared machine.
       """)
@@ -29,11 +31,17 @@ public struct TrainAssociativeTransformer: ParsableCommand {
   @Option(help: "The workspace layer: gw (the AiT) or none (the plain vision transformer).")
   var workspace = "gw"
 
-  @Option(parsing: .unconditional, help: ArgumentHelp("MNIST training digits used (the first n).", valueName: "n"))
+  @Option(parsing: .unconditional, help: ArgumentHelp("Training images used (the first n).", valueName: "n"))
   var count = 60_000
 
-  @Option(help: ArgumentHelp("MNIST: folder of the IDX files.", valueName: "dir"))
-  var mnist = "Data/mnist"
+  @Option(help: "The image data set: mnist or fashion-mnist.")
+  var dataset: ImageDataset = .mnist
+
+  @Option(
+    help: ArgumentHelp(
+      "Folder of the data set's IDX files (default Data/mnist, or Data/fashion-mnist with --dataset fashion-mnist).",
+      valueName: "dir"))
+  var mnist: String?
 
   @Option(parsing: .unconditional, help: ArgumentHelp("Number of priors M in the workspace.", valueName: "M"))
   var priors = 32
@@ -141,7 +149,8 @@ public struct TrainAssociativeTransformer: ParsableCommand {
       "--count", "\(count)", "--epochs", "\(epochs)", "--learning-rate", "\(learningRate)", "--batch-size",
       "\(batchSize)", "--weight-decay", "\(weightDecay)", "--seed", "\(seed.seed)",
     ]
-    if mnist != "Data/mnist" { parts += ["--mnist", mnist] }
+    if dataset != .mnist { parts += ["--dataset", dataset.rawValue] }
+    if let mnist, mnist != dataset.defaultDirectory { parts += ["--mnist", mnist] }
     if let dir = output.outputDirectory { parts += ["--output-dir", dir] }
     return parts.joined(separator: " ")
   }
@@ -153,7 +162,8 @@ public struct TrainAssociativeTransformer: ParsableCommand {
     do {
       summary = try AssociativeTransformerTraining(
         configuration: modelConfiguration, trainer: trainer, modelSeed: seed.seed, trainCount: count,
-        mnistDirectory: URL(fileURLWithPath: mnist), command: commandLine, log: { printToStandardError($0) }
+        mnistDirectory: URL(fileURLWithPath: mnist ?? dataset.defaultDirectory), dataset: dataset,
+        command: commandLine, log: { printToStandardError($0) }
       ).run(into: folder, resume: resume).summary
     } catch { throw CommandFailure("training failed: \(error)") }
     if json.json { try json.printJSON(summary) } else { print(summary.markdown, terminator: "") }

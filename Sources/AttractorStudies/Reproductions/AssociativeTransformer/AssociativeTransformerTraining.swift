@@ -5,44 +5,60 @@ import AttractorLinearAlgebra
 import AttractorModels
 import Foundation
 
-/// MNIST as the AiT study uses it: pixels scaled to (v/255 − 0.1307)/0.3081 (the training set's
-/// mean and standard deviation), Float, one 28 × 28 image per row.
+/// An image data set as the AiT study uses it: MNIST or Fashion-MNIST, pixels scaled to
+/// (v/255 − m)/s with the training set's mean m and standard deviation s (MNIST 0.1307, 0.3081;
+/// Fashion-MNIST 0.2860, 0.3530), Float, one 28 × 28 image per row.
 public struct ScaledMNIST: Sendable {
   public var trainImages: Matrix<Float>
   public var trainLabels: [Int]
   public var testImages: Matrix<Float>
   public var testLabels: [Int]
+  /// The data set the images come from.
+  public var dataset: ImageDataset
 
-  /// Reads the first `trainCount` training and `testCount` test digits from `directory`.
-  ///
-  /// - Throws: ``DatasetError`` for missing or malformed files, ``AssociativeTransformerError`` for bad counts.
-  public init(directory: URL, trainCount: Int = 60_000, testCount: Int = 10_000) throws {
-    for name in MNIST.missingFiles(in: directory) {
-      throw DatasetError.missingFile(path: directory.appendingPathComponent(name).path, hint: MNIST.fetchHint)
+  /// The training set's pixel mean and standard deviation (in units of 255) used to scale it.
+  public static func normalization(of dataset: ImageDataset) -> (mean: Double, standardDeviation: Double) {
+    switch dataset {
+    case .mnist: (0.1307, 0.3081)
+    case .fashionMNIST: (0.2860, 0.3530)
     }
-    let images = try MNIST.images(at: directory.appendingPathComponent(MNIST.trainingImages))
-    let labels = try MNIST.labels(at: directory.appendingPathComponent(MNIST.trainingLabels))
-    let tImages = try MNIST.images(at: directory.appendingPathComponent(MNIST.testImages))
-    let tLabels = try MNIST.labels(at: directory.appendingPathComponent(MNIST.testLabels))
+  }
+
+  /// Reads the first `trainCount` training and `testCount` test images of `dataset` from `directory`.
+  ///
+  /// - Throws: ``DatasetError`` for missing or malformed files (naming the data set's fetch
+  ///   script), ``AssociativeTransformerError`` for bad counts.
+  public init(
+    directory: URL, dataset: ImageDataset = .mnist, trainCount: Int = 60_000, testCount: Int = 10_000
+  ) throws {
+    try dataset.checkFiles(in: directory)
+    let images = try dataset.images(.training, in: directory)
+    let labels = try dataset.labels(.training, in: directory)
+    let tImages = try dataset.images(.test, in: directory)
+    let tLabels = try dataset.labels(.test, in: directory)
     guard trainCount >= 1, trainCount <= images.rows else {
       throw AssociativeTransformerError("--count must be in 1…\(images.rows), got \(trainCount)")
     }
     guard testCount >= 1, testCount <= tImages.rows else {
       throw AssociativeTransformerError("the test count must be in 1…\(tImages.rows), got \(testCount)")
     }
+    let (mean, deviation) = Self.normalization(of: dataset)
     func scale(_ m: Matrix<Double>) -> Matrix<Float> {
-      Matrix(rows: m.rows, columns: m.columns) { i, j in Float((m[i, j] / 255 - 0.1307) / 0.3081) }
+      Matrix(rows: m.rows, columns: m.columns) { i, j in Float((m[i, j] / 255 - mean) / deviation) }
     }
     trainImages = scale(images.rows(at: 0..<trainCount))
     trainLabels = Array(labels[0..<trainCount])
     testImages = scale(tImages.rows(at: 0..<testCount))
     testLabels = Array(tLabels[0..<testCount])
+    self.dataset = dataset
   }
 
   /// The description stored in a model folder.
   public var description: String {
-    "MNIST training digits 0..<\(trainLabels.count), test digits 0..<\(testLabels.count), "
-      + "pixels (v/255 − 0.1307)/0.3081"
+    let (mean, deviation) = Self.normalization(of: dataset)
+    let items = dataset == .mnist ? "digits" : "images"
+    return "\(dataset.displayName) training \(items) 0..<\(trainLabels.count), test \(items) 0..<\(testLabels.count), "
+      + "pixels (v/255 − \(mean))/\(deviation)"
   }
 }
 
@@ -62,13 +78,15 @@ public struct AssociativeTransformerTraining: Sendable {
   public var trainCount: Int
   public var testCount: Int
   public var mnistDirectory: URL
+  /// The image data set read from ``mnistDirectory``.
+  public var dataset: ImageDataset
   public var command: String
   public var log: @Sendable (String) -> Void
 
   public init(
     configuration: VisionTransformerConfiguration, trainer: VisionTransformerTrainer, modelSeed: UInt64,
-    trainCount: Int = 60_000, testCount: Int = 10_000, mnistDirectory: URL, command: String,
-    log: @escaping @Sendable (String) -> Void
+    trainCount: Int = 60_000, testCount: Int = 10_000, mnistDirectory: URL, dataset: ImageDataset = .mnist,
+    command: String, log: @escaping @Sendable (String) -> Void
   ) throws {
     try configuration.validate()
     try trainer.validate()
@@ -78,6 +96,7 @@ public struct AssociativeTransformerTraining: Sendable {
     self.trainCount = trainCount
     self.testCount = testCount
     self.mnistDirectory = mnistDirectory
+    self.dataset = dataset
     self.command = command
     self.log = log
   }
@@ -143,7 +162,9 @@ public struct AssociativeTransformerTraining: Sendable {
   ) {
     let clock = ContinuousClock()
     let started = clock.now
-    let data = try given ?? ScaledMNIST(directory: mnistDirectory, trainCount: trainCount, testCount: testCount)
+    let data =
+      try given
+      ?? ScaledMNIST(directory: mnistDirectory, dataset: dataset, trainCount: trainCount, testCount: testCount)
     var model = try VisionTransformer<Float>(configuration: configuration, seed: modelSeed)
     var resuming: (history: VisionTransformerTrainer.History, optimizer: VisionTransformerTrainer.OptimizerState)?
     if resume {
