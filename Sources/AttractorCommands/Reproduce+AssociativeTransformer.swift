@@ -10,8 +10,8 @@ public struct ReproduceAssociativeTransformer: ParsableCommand {
     discussion: """
       The three checks seed 002 says the AiT paper left open, at the scale of this machine (the \
       paper's ImageNet-scale results are not attempted): for 3 seeds an AiT and the plain vision \
-      transformer of the same size are trained on the first 6,000 MNIST digits (2 epochs) and \
-      tested on 1,000; the AiT is evaluated with the Hopfield retrieval removed, with T = 1, 3, 10 \
+      transformer of the same size are trained on the 60,000 MNIST training digits (3 epochs) and \
+      tested on the 10,000 test digits; the AiT is evaluated with the Hopfield retrieval removed, with T = 1, 3, 10 \
       steps and β = 0.5, 1, 2, 4 at test time; the fixed points of the modern Hopfield network with \
       the trained upscaled priors as patterns are found and classified, with the basins of real \
       patch representations, the reconstruction error against the distance to the nearest prior and \
