@@ -51,6 +51,13 @@ public struct ReproduceAssociativeTransformer: ParsableCommand {
   @Option(help: ArgumentHelp("Competition among the priors: none or priors (as for train ait).", valueName: "form"))
   var competition = "none"
 
+  @Option(
+    name: .customLong("models-dir"),
+    help: ArgumentHelp(
+      "Keep every trained model here (ait-seed<S>-k<k>, vit-seed<S>); finished folders with the same settings are "
+        + "used instead of training (train ait can fill them in parallel).", valueName: "dir"))
+  var modelsDirectory: String?
+
   @OptionGroup var output: OutputFolderOptions
   @OptionGroup var execution: ExecutionOptions
   @OptionGroup var json: JSONOutputOptions
@@ -90,6 +97,7 @@ public struct ReproduceAssociativeTransformer: ParsableCommand {
     if memoryUpdate != "ema" { parts += ["--memory-update", memoryUpdate] }
     if topkScope != "image" { parts += ["--topk-scope", topkScope] }
     if competition != "none" { parts += ["--competition", competition] }
+    if let modelsDirectory { parts += ["--models-dir", modelsDirectory] }
     if let threads = execution.threads { parts += ["--threads", "\(threads)"] }
     if let dir = output.outputDirectory { parts += ["--output-dir", dir] }
     return parts.joined(separator: " ")
@@ -101,7 +109,8 @@ public struct ReproduceAssociativeTransformer: ParsableCommand {
     let results: AssociativeTransformerReproduction.Results
     do {
       results = try AssociativeTransformerReproduction(
-        settings: settings, mnistDirectory: URL(fileURLWithPath: mnist), command: commandLine,
+        settings: settings, mnistDirectory: URL(fileURLWithPath: mnist),
+        modelsDirectory: modelsDirectory.map { URL(fileURLWithPath: $0) }, command: commandLine,
         log: { printToStandardError($0) }
       ).run(into: folder)
     } catch { throw CommandFailure("reproduction failed: \(error)") }

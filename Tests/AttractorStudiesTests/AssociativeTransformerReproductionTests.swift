@@ -97,6 +97,47 @@ struct AssociativeTransformerReproductionTests {
     }
   }
 
+  @Test("--models-dir: the models are kept as folders, reused by a second run, and other settings are refused")
+  func modelsDirectory() throws {
+    let mnist = try fakeMNIST(train: 128, test: 64)
+    let temporary = FileManager.default.temporaryDirectory
+    func folder(_ name: String) throws -> URL {
+      let url = temporary.appendingPathComponent("ait-\(name)-\(UUID().uuidString)")
+      try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+      return url
+    }
+    let models = try folder("models")
+    let plain = try AssociativeTransformerReproduction(settings: .quick, mnistDirectory: mnist, command: "test")
+      .run(into: try folder("plain"))
+    let kept = try AssociativeTransformerReproduction(
+      settings: .quick, mnistDirectory: mnist, modelsDirectory: models, command: "test"
+    ).run(into: try folder("kept"))
+    // Training through the model folders gives the same models as training in memory.
+    #expect(kept.hopfield == plain.hopfield)
+    #expect(kept.landscapes == plain.landscapes)
+    #expect(kept.competition == plain.competition)
+    let names = try FileManager.default.contentsOfDirectory(atPath: models.path).sorted()
+    #expect(names == ["ait-seed0-k4", "ait-seed0-k8", "ait-seed1-k4", "vit-seed0", "vit-seed1"])
+    // A second run loads them: the same results, and the folders are not rewritten.
+    let config = models.appendingPathComponent("vit-seed1/config.json")
+    let written = try FileManager.default.attributesOfItem(atPath: config.path)[.modificationDate] as? Date
+    let again = try AssociativeTransformerReproduction(
+      settings: .quick, mnistDirectory: mnist, modelsDirectory: models, command: "test"
+    ).run(into: try folder("again"))
+    #expect(again.hopfield == plain.hopfield && again.competition == plain.competition)
+    #expect(try FileManager.default.attributesOfItem(atPath: config.path)[.modificationDate] as? Date == written)
+    // Other training settings are refused, not overwritten.
+    var other = AssociativeTransformerReproduction.Settings.quick
+    other.epochs = 2
+    #expect(throws: AssociativeTransformerError.self) {
+      try AssociativeTransformerReproduction(
+        settings: other, mnistDirectory: mnist, modelsDirectory: models, command: "t"
+      )
+      .run(into: try folder("other"))
+    }
+    #expect(try FileManager.default.attributesOfItem(atPath: config.path)[.modificationDate] as? Date == written)
+  }
+
   @Test("train ait: the model folder round-trips, --resume continues exactly, a finished model is not resumed")
   func trainingFolder() throws {
     let mnist = try fakeMNIST(train: 64, test: 32)

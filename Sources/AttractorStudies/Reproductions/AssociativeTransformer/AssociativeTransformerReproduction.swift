@@ -113,17 +113,73 @@ public struct AssociativeTransformerReproduction: Sendable {
 
   public var settings: Settings
   public var mnistDirectory: URL
+  /// Where every trained model is kept as a model folder (`ait-seed<S>-k<k>`, `vit-seed<S>`), or nil.
+  ///
+  /// A folder already there is used instead of training when it holds a finished model with the
+  /// same configuration, training settings, seed and data (a checkpoint with those settings is
+  /// resumed); one made with other settings is refused, never overwritten. `attractor train ait`
+  /// writes the same folders, so the models of one run can be trained by several processes at
+  /// once and the study then only evaluates them.
+  public var modelsDirectory: URL?
   public var command: String
   public var log: @Sendable (String) -> Void
 
   public init(
-    settings: Settings, mnistDirectory: URL, command: String, log: @escaping @Sendable (String) -> Void = { _ in }
+    settings: Settings, mnistDirectory: URL, modelsDirectory: URL? = nil, command: String,
+    log: @escaping @Sendable (String) -> Void = { _ in }
   ) throws {
     try settings.validate()
     self.settings = settings
     self.mnistDirectory = mnistDirectory
+    self.modelsDirectory = modelsDirectory
     self.command = command
     self.log = log
+  }
+
+  /// The folder name of the model of configuration `c` and seed `seed` under ``modelsDirectory``.
+  public static func modelFolderName(_ c: VisionTransformerConfiguration, seed: UInt64) -> String {
+    c.workspace.map { "ait-seed\(seed)-k\($0.bottleneck)" } ?? "vit-seed\(seed)"
+  }
+
+  /// Trains `c` with `trainer` into `folder` through ``AssociativeTransformerTraining``, or loads the
+  /// finished model already there (resuming a checkpoint made with the same settings).
+  ///
+  /// - Throws: ``AssociativeTransformerError`` when the folder holds a model made with other
+  ///   settings; what loading or training throws.
+  func trainOrLoad(
+    _ c: VisionTransformerConfiguration, trainer: VisionTransformerTrainer, seed: UInt64, data: ScaledMNIST,
+    folder: URL
+  ) throws -> (VisionTransformer<Float>, VisionTransformerTrainer.History) {
+    var trainer = trainer
+    var resume = false
+    if FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) {
+      let loaded = try VisionTransformerModelFolder.load(from: folder)
+      var stored = loaded.record.trainer
+      stored.logEvery = trainer.logEvery  // how often the curve is sampled does not change the model
+      guard
+        loaded.record.configuration == c && stored == trainer && loaded.record.modelSeed == seed
+          && loaded.record.data == data.description
+      else {
+        throw AssociativeTransformerError(
+          "\(folder.path) holds a model made with other settings (\(loaded.record.command)); "
+            + "delete it or choose another --models-dir")
+      }
+      if !loaded.record.isCheckpoint {
+        log("\(folder.lastPathComponent): using the finished model in \(folder.path)")
+        return (loaded.model, loaded.record.history)
+      }
+      trainer = loaded.record.trainer
+      resume = true
+    }
+    let name = folder.lastPathComponent
+    let log = self.log
+    let job = try AssociativeTransformerTraining(
+      configuration: c, trainer: trainer, modelSeed: seed, trainCount: data.trainLabels.count,
+      testCount: data.testLabels.count, mnistDirectory: mnistDirectory, dataset: data.dataset,
+      command: "\(command) (model \(name))",
+      log: { line in if line.contains("test accuracy") || line.hasPrefix("resuming") { log("\(name): \(line)") } })
+    let (summary, model) = try job.run(into: folder, data: data, resume: resume)
+    return (model, summary.history)
   }
 
   /// Accuracies of one condition over the seeds.
@@ -241,6 +297,11 @@ public struct AssociativeTransformerReproduction: Sendable {
       VisionTransformer<Float>, VisionTransformerTrainer.History
     ) {
       trainer.seed = seed
+      if let dir = modelsDirectory {
+        return try trainOrLoad(
+          c, trainer: trainer, seed: seed, data: data,
+          folder: dir.appendingPathComponent(Self.modelFolderName(c, seed: seed)))
+      }
       let model = try VisionTransformer<Float>(configuration: c, seed: seed)
       let log = self.log
       let result = try trainer.train(
