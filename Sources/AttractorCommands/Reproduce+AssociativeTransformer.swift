@@ -52,6 +52,20 @@ public struct ReproduceAssociativeTransformer: ParsableCommand {
   var competition = "none"
 
   @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp("Seeds of the AiT/baseline pairs, comma-separated (default 0,1,2).", valueName: "list"),
+    transform: SeedList.parse)
+  var seeds: SeedList?
+
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp(
+      "Bottleneck sizes k of the competition sweep (first seed), comma-separated (default 4,8,16,32).",
+      valueName: "list"),
+    transform: IntList.parse)
+  var bottleneck: IntList?
+
+  @Option(
     name: .customLong("models-dir"),
     help: ArgumentHelp(
       "Keep every trained model here (ait-seed<S>-k<k>, vit-seed<S>); finished folders with the same settings are "
@@ -76,12 +90,17 @@ public struct ReproduceAssociativeTransformer: ParsableCommand {
     }
     if let count, count < 1 { throw ValidationError("--count must be at least 1, got \(count)") }
     if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
+    if let bottleneck, let k = bottleneck.values.first(where: { $0 < 1 }) {
+      throw ValidationError("--bottleneck: every k must be at least 1, got \(k)")
+    }
   }
 
   var settings: AssociativeTransformerReproduction.Settings {
     var s: AssociativeTransformerReproduction.Settings = quick ? .quick : .full
     if let count { s.trainCount = count }
     if let epochs { s.epochs = epochs }
+    if let seeds { s.seeds = seeds.values }
+    if let bottleneck { s.bottlenecks = bottleneck.values }
     s.memoryUpdate = MemoryUpdate(rawValue: memoryUpdate) ?? .ema
     s.selectionScope = SelectionScope(rawValue: topkScope) ?? .image
     s.competition = PriorCompetition(rawValue: competition) ?? .none
@@ -94,6 +113,8 @@ public struct ReproduceAssociativeTransformer: ParsableCommand {
     if mnist != "Data/mnist" { parts += ["--mnist", mnist] }
     if let count { parts += ["--count", "\(count)"] }
     if let epochs { parts += ["--epochs", "\(epochs)"] }
+    if let seeds { parts += ["--seeds", seeds.defaultValueDescription] }
+    if let bottleneck { parts += ["--bottleneck", bottleneck.defaultValueDescription] }
     if memoryUpdate != "ema" { parts += ["--memory-update", memoryUpdate] }
     if topkScope != "image" { parts += ["--topk-scope", topkScope] }
     if competition != "none" { parts += ["--competition", competition] }

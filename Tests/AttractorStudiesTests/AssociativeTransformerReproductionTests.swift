@@ -85,12 +85,29 @@ struct AssociativeTransformerReproductionTests {
       #expect(abs(total - 1) < 1e-9)
     }
     #expect(results.seedPairs.count == 1)
+    // One memory record per trained AiT: the seeds', then the sweep's other k.
+    #expect(results.memoryCurves.map(\.name) == ["AiT seed 0", "AiT seed 1", "AiT k = 8"])
+    for c in results.memoryCurves {
+      #expect(!c.steps.isEmpty && c.steps.count == c.priorCosine.count && c.steps.count == c.selectionOverlap.count)
+      #expect(c.priorCosine.allSatisfy { (-1.0001...1.0001).contains($0) })
+      #expect(c.epochAccuracy.count == s.epochs)
+    }
+    let record = AssociativeTransformerReproduction.MemoryCurve(
+      name: "x", seed: 0, bottleneck: 4,
+      history: {
+        var h = VisionTransformerTrainer.History()
+        h.curveSteps = [50, 100, 150, 200]
+        h.curvePriorCosine = [0.5, 0.995, 1.0, 0.3]
+        h.curveSelectionOverlap = [0.4, 0.9, 1.0, 0.4]
+        return h
+      }())
+    #expect(record.separationStep() == 200)
     #expect(results.competition.map(\.bottleneck) == s.bottlenecks)
     for c in results.competition {
       #expect((0...1).contains(c.patchEntropy) && (0...1).contains(c.priorEntropy) && (0...1).contains(c.headOverlap))
     }
     for name in [
-      "README.md", "results.json", "loss-curve.svg", "accuracy-steps.svg", "accuracy-beta.svg",
+      "README.md", "results.json", "loss-curve.svg", "memory-curves.svg", "accuracy-steps.svg", "accuracy-beta.svg",
       "accuracy-bottleneck.svg",
     ] {
       #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path), "\(name)")

@@ -30,6 +30,24 @@ public struct AssociativeTransformerReport: Sendable {
         "| \(c.name) | \(c.retrained ? "trained per seed" : "one trained AiT per seed, changed at test time") | "
         + "\(pct(c.mean)) | \(pct(c.standardError)) | \(c.accuracies.map(pct).joined(separator: ", ")) |\n"
     }
+    if !r.memoryCurves.isEmpty {
+      out += "\n## The memory during training\n\n"
+      out += "Mean cosine over the pairs of priors γ (1: all priors one vector) and mean selection overlap of two "
+      out += "priors (chance k/N), recorded every \(s.trainer.logEvery) training steps on the current batch "
+      out += "(figure memory-curves.svg). \"separates at step\": the first record below 0.99 after the memory had "
+      out += "collapsed (cosine ≥ 0.99).\n\n"
+      out += "| model | k | collapsed (cosine ≥ 0.99) at step | separates at step | prior cosine at the end | "
+      out += "selection overlap at the end (chance) | test accuracy per epoch % |\n|---|---|---|---|---|---|---|\n"
+      let patches = s.base.patchCount
+      for c in r.memoryCurves {
+        let collapsed = c.priorCosine.firstIndex { $0 >= 0.99 }.map { "\(c.steps[$0])" } ?? "never"
+        let separated = c.separationStep().map(String.init) ?? (collapsed == "never" ? "–" : "never")
+        out +=
+          "| \(c.name) | \(c.bottleneck) | \(collapsed) | \(separated) | \(c.priorCosine.last.map(f3) ?? "–") | "
+          + "\(c.selectionOverlap.last.map(f3) ?? "–") (\(f3(Double(c.bottleneck) / Double(max(1, patches))))) | "
+          + "\(c.epochAccuracy.map(pct).joined(separator: ", ")) |\n"
+      }
+    }
     out += "\n## 2. Attractor landscape of the trained upscaled priors (at the trained β)\n\n"
     out +=
       "| seed | fixed points by class | priors that are single-pattern fixed points | real patches → own-prior basins "
@@ -82,7 +100,8 @@ public struct AssociativeTransformerReport: Sendable {
     }
     out += "\nPrior overlap: mean |S_m ∩ S_m'| / k of the admitted sets of two different priors (same head and "
     out += "selection group); chance: k / (patches per selection).\n"
-    out += "\nFigures: loss-curve.svg, accuracy-steps.svg, accuracy-beta.svg, accuracy-bottleneck.svg; "
+    out +=
+      "\nFigures: loss-curve.svg, memory-curves.svg, accuracy-steps.svg, accuracy-beta.svg, accuracy-bottleneck.svg; "
     out += "priors-cosine.svg (the first seed's memory γ, cosine between priors); priors.svg / priors.png (one row "
     let p = s.base.patchSize, side = s.base.imageSize / max(1, s.base.patchSize)
     out += "per seed, one tile per prior: the mean \(p) × \(p) pixel patch of the test patches whose first retrieval "
@@ -164,6 +183,23 @@ public struct AssociativeTransformerReport: Sendable {
     ks.xScale = .logarithmic
     ks.insetFraction = 0.05
     try ks.write(to: folder.appendingPathComponent("accuracy-bottleneck.svg"))
+    if !r.memoryCurves.isEmpty {
+      var memory = LineChart(
+        title: "Memory: prior cosine (solid), selection overlap (dashed)",
+        xLabel: "training step", yLabel: "value")
+      for c in r.memoryCurves {
+        memory.series.append(
+          Series(
+            name: "\(c.name): prior cosine",
+            points: zip(c.steps, c.priorCosine).map { DataPoint(x: Double($0), y: $1) }, showsMarkers: false))
+        memory.series.append(
+          Series(
+            name: "\(c.name): overlap",
+            points: zip(c.steps, c.selectionOverlap).map { DataPoint(x: Double($0), y: $1) }, dashed: true,
+            showsMarkers: false))
+      }
+      try memory.write(to: folder.appendingPathComponent("memory-curves.svg"))
+    }
     try writePriorFigures(to: folder)
   }
 

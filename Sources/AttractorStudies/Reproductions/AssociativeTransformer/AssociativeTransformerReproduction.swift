@@ -283,6 +283,42 @@ public struct AssociativeTransformerReproduction: Sendable {
     public var aitCurve: [[Double]]
     public var baselineCurve: [[Double]]
     public var parameterCounts: [String: Int]
+    /// The memory's state during training, one record per trained AiT (seeds, then the k sweep).
+    public var memoryCurves: [MemoryCurve] = []
+  }
+
+  /// How the memory of one trained AiT evolved: the diagnostics ``VisionTransformerTrainer`` records
+  /// every `logEvery` steps (``/AttractorModels/VisionTransformerTrainer/History``).
+  public struct MemoryCurve: Sendable, Codable, Equatable {
+    public var name: String
+    public var seed: UInt64
+    public var bottleneck: Int
+    /// Training steps at which the diagnostics were taken.
+    public var steps: [Int]
+    /// Mean cosine over the pairs of priors γ (1: every prior the same vector).
+    public var priorCosine: [Double]
+    /// Mean overlap |S_m ∩ S_m'| / k of two priors' admitted patches (chance k / patches).
+    public var selectionOverlap: [Double]
+    /// Test accuracy after every epoch.
+    public var epochAccuracy: [Double]
+
+    /// The first recorded step at which the mean prior cosine is below `threshold` after having been
+    /// at or above it (the memory leaving a collapsed state), or nil.
+    public func separationStep(threshold: Double = 0.99) -> Int? {
+      guard let collapsed = priorCosine.firstIndex(where: { $0 >= threshold }) else { return nil }
+      return priorCosine[collapsed...].firstIndex(where: { $0 < threshold }).map { steps[$0] }
+    }
+
+    init(name: String, seed: UInt64, bottleneck: Int, history h: VisionTransformerTrainer.History) {
+      self.name = name
+      self.seed = seed
+      self.bottleneck = bottleneck
+      let n = min(h.curveSteps.count, h.curvePriorCosine?.count ?? 0, h.curveSelectionOverlap?.count ?? 0)
+      steps = Array(h.curveSteps.prefix(n))
+      priorCosine = Array((h.curvePriorCosine ?? []).prefix(n))
+      selectionOverlap = Array((h.curveSelectionOverlap ?? []).prefix(n))
+      epochAccuracy = h.testAccuracy
+    }
   }
 
   /// Runs every check and writes the report (README.md, results.json, figures) into `folder`.
@@ -325,6 +361,7 @@ public struct AssociativeTransformerReproduction: Sendable {
     var betaAcc = [[Double]](repeating: [], count: s.betas.count)
     var aitCurve: [[Double]] = [], baselineCurve: [[Double]] = []
     var counts: [String: Int] = [:]
+    var memoryCurves: [MemoryCurve] = []
     for seed in s.seeds {
       let (ait, aitHistory) = try train(s.associative(bottleneck: s.bottleneck), seed: seed, name: "AiT seed \(seed)")
       let (plain, plainHistory) = try train(s.base, seed: seed, name: "baseline seed \(seed)")
@@ -334,6 +371,8 @@ public struct AssociativeTransformerReproduction: Sendable {
         counts = ["ait": ait.parameterCount, "baseline": plain.parameterCount]
       }
       aits.append(ait)
+      memoryCurves.append(
+        MemoryCurve(name: "AiT seed \(seed)", seed: seed, bottleneck: s.bottleneck, history: aitHistory))
       aitAcc.append(aitHistory.testAccuracy.last!)
       baselineAcc.append(plainHistory.testAccuracy.last!)
       offAcc.append(try accuracy(ait.withRetrieval(enabled: false)))
@@ -391,7 +430,10 @@ public struct AssociativeTransformerReproduction: Sendable {
       if k == s.bottleneck {
         model = aits[0]
       } else {
-        model = try train(s.associative(bottleneck: k), seed: s.seeds[0], name: "AiT k = \(k)").0
+        let (trained, history) = try train(s.associative(bottleneck: k), seed: s.seeds[0], name: "AiT k = \(k)")
+        model = trained
+        memoryCurves.append(
+          MemoryCurve(name: "AiT k = \(k)", seed: s.seeds[0], bottleneck: k, history: history))
       }
       competition.append(try competitionStatistics(model, data: data, accuracy: accuracy(model)))
       log("k = \(k): accuracy \(String(format: "%.2f %%", 100 * competition.last!.accuracy))")
@@ -399,7 +441,7 @@ public struct AssociativeTransformerReproduction: Sendable {
     let results = Results(
       settings: s, command: command, seconds: (clock.now - started).seconds, hopfield: hopfield,
       landscapes: landscapes, seedPairs: pairs, competition: competition, aitCurve: aitCurve,
-      baselineCurve: baselineCurve, parameterCounts: counts)
+      baselineCurve: baselineCurve, parameterCounts: counts, memoryCurves: memoryCurves)
     try AssociativeTransformerReport(results: results).write(to: folder)
     return results
   }
