@@ -10,8 +10,8 @@ public struct ReproduceAssociativeTransformer: ParsableCommand {
     discussion: """
       The three checks seed 002 says the AiT paper left open, at the scale of this machine (the \
       paper's ImageNet-scale results are not attempted): for 3 seeds an AiT and the plain vision \
-      transformer of the same size are trained on the 60,000 MNIST training digits (3 epochs) and \
-      tested on the 10,000 test digits; the AiT is evaluated with the Hopfield retrieval removed, with T = 1, 3, 10 \
+      transformer of the same size are trained on the 60,000 training images of --dataset (MNIST by \
+      default, or fashion-mnist; 3 epochs) and tested on its 10,000 test images; the AiT is evaluated with the Hopfield retrieval removed, with T = 1, 3, 10 \
       steps and β = 0.5, 1, 2, 4 at test time; the fixed points of the modern Hopfield network with \
       the trained upscaled priors as patterns are found and classified, with the basins of real \
       patch representations, the reconstruction error against the distance to the nearest prior and \
@@ -21,19 +21,34 @@ public struct ReproduceAssociativeTransformer: ParsableCommand {
       report-reproduce-ait); `--output-dir Docs/associative-transformer` regenerates the committed \
       report. --count and --epochs change the scale; --memory-update, --topk-scope and --competition \
       choose the workspace's memory step, top-k scope and prior competition (as for train ait). \
-      --quick runs a small version (a smaller model, 128 digits) in seconds. Needs \
-      `python3 Scripts/fetch_mnist.py` first. Use --threads 1 on a shared machine.
+      --workers n runs n of the 9 independent trainings at once, each on one OpenBLAS thread (the \
+      results equal those of one worker at one thread). --quick runs a small version (a smaller \
+      model, 128 images) in seconds. Needs `python3 Scripts/fetch_mnist.py` (or, with --dataset \
+      fashion-mnist, `bash Scripts/fetch_fashion_mnist.sh`) first. Use --threads 1 on a shared machine.
       """)
 
   @Flag(help: "A small version (a smaller model, 128 training digits, 2 seeds) for tests and quick looks.")
   var quick = false
 
-  @Option(help: ArgumentHelp("Folder of the MNIST IDX files.", valueName: "dir"))
-  var mnist = "Data/mnist"
+  @Option(help: "The image data set: mnist or fashion-mnist.")
+  var dataset: ImageDataset = .mnist
+
+  @Option(
+    help: ArgumentHelp(
+      "Folder of the data set's IDX files (default Data/mnist, or Data/fashion-mnist with --dataset fashion-mnist).",
+      valueName: "dir"))
+  var mnist: String?
 
   @Option(
     parsing: .unconditional,
-    help: ArgumentHelp("MNIST training digits used (the first n; default: the full run's).", valueName: "n"))
+    help: ArgumentHelp(
+      "Trainings run at the same time (default 1); with more than one, each uses one OpenBLAS thread.",
+      valueName: "n"))
+  var workers = 1
+
+  @Option(
+    parsing: .unconditional,
+    help: ArgumentHelp("Training images used (the first n; default: the full run's).", valueName: "n"))
   var count: Int?
 
   @Option(parsing: .unconditional, help: ArgumentHelp("Training epochs (default: the full run's).", valueName: "n"))
@@ -93,6 +108,12 @@ public struct ReproduceAssociativeTransformer: ParsableCommand {
     if let bottleneck, let k = bottleneck.values.first(where: { $0 < 1 }) {
       throw ValidationError("--bottleneck: every k must be at least 1, got \(k)")
     }
+    if workers < 1 || workers > 1024 { throw ValidationError("--workers must be between 1 and 1024, got \(workers)") }
+    if workers > 1, let threads = execution.threads, threads > 1 {
+      throw ValidationError(
+        "--workers \(workers) runs each training on one OpenBLAS thread; --threads \(threads) cannot be honoured (leave it out or give 1)"
+      )
+    }
   }
 
   var settings: AssociativeTransformerReproduction.Settings {
@@ -104,13 +125,15 @@ public struct ReproduceAssociativeTransformer: ParsableCommand {
     s.memoryUpdate = MemoryUpdate(rawValue: memoryUpdate) ?? .ema
     s.selectionScope = SelectionScope(rawValue: topkScope) ?? .image
     s.competition = PriorCompetition(rawValue: competition) ?? .none
+    s.dataset = dataset
     return s
   }
 
   var commandLine: String {
     var parts = ["attractor reproduce ait"]
     if quick { parts.append("--quick") }
-    if mnist != "Data/mnist" { parts += ["--mnist", mnist] }
+    if dataset != .mnist { parts += ["--dataset", dataset.rawValue] }
+    if let mnist, mnist != dataset.defaultDirectory { parts += ["--mnist", mnist] }
     if let count { parts += ["--count", "\(count)"] }
     if let epochs { parts += ["--epochs", "\(epochs)"] }
     if let seeds { parts += ["--seeds", seeds.defaultValueDescription] }
@@ -119,6 +142,7 @@ public struct ReproduceAssociativeTransformer: ParsableCommand {
     if topkScope != "image" { parts += ["--topk-scope", topkScope] }
     if competition != "none" { parts += ["--competition", competition] }
     if let modelsDirectory { parts += ["--models-dir", modelsDirectory] }
+    if workers != 1 { parts += ["--workers", "\(workers)"] }
     if let threads = execution.threads { parts += ["--threads", "\(threads)"] }
     if let dir = output.outputDirectory { parts += ["--output-dir", dir] }
     return parts.joined(separator: " ")
@@ -126,12 +150,14 @@ public struct ReproduceAssociativeTransformer: ParsableCommand {
 
   public func run() throws {
     execution.apply()
+    // Several trainings at once: one OpenBLAS thread each (the library never changes the count itself).
+    if workers > 1 { BLAS.setThreadCount(1) }
     let folder = try output.createFolder(defaultName: "reproduce-ait")
     let results: AssociativeTransformerReproduction.Results
     do {
       results = try AssociativeTransformerReproduction(
-        settings: settings, mnistDirectory: URL(fileURLWithPath: mnist),
-        modelsDirectory: modelsDirectory.map { URL(fileURLWithPath: $0) }, command: commandLine,
+        settings: settings, mnistDirectory: URL(fileURLWithPath: mnist ?? dataset.defaultDirectory),
+        modelsDirectory: modelsDirectory.map { URL(fileURLWithPath: $0) }, command: commandLine, workers: workers,
         log: { printToStandardError($0) }
       ).run(into: folder)
     } catch { throw CommandFailure("reproduction failed: \(error)") }

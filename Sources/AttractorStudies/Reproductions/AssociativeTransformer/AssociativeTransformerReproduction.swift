@@ -7,8 +7,9 @@ import AttractorModels
 import Foundation
 
 /// `attractor reproduce ait`: the three checks seed 002 says the Associative Transformer paper left
-/// open, at a scale this machine can run (small AiTs on MNIST; the paper's ImageNet-scale results
-/// are not reproducible on two CPU cores and are not attempted).
+/// open, at a scale this machine can run (small AiTs on MNIST or Fashion-MNIST, ``Settings/dataset``;
+/// the paper's ImageNet-scale results are not reproducible on two CPU cores and are not attempted).
+/// The trainings are independent and can run on several threads (``workers``) with the same results.
 ///
 /// 1. **Hopfield contribution.** For every seed, an AiT and the plain transformer of the same size
 ///    (the workspace removed) are trained; the AiT is then evaluated with the retrieval removed,
@@ -58,6 +59,8 @@ public struct AssociativeTransformerReproduction: Sendable {
     public var memoryUpdate: MemoryUpdate = .ema
     public var selectionScope: SelectionScope = .image
     public var competition: PriorCompetition = .none
+    /// The image data set (MNIST or Fashion-MNIST, each scaled with its own training mean and deviation).
+    public var dataset: ImageDataset = .mnist
 
     /// The run reported in Docs/AssociativeTransformer.md: all 60,000 training digits, 3 epochs,
     /// tested on the 10,000 test digits, 9 trained models (about 25 minutes on one quiet core; the
@@ -112,6 +115,7 @@ public struct AssociativeTransformerReproduction: Sendable {
   }
 
   public var settings: Settings
+  /// The folder of the data set's IDX files (``Settings/dataset`` says which data set).
   public var mnistDirectory: URL
   /// Where every trained model is kept as a model folder (`ait-seed<S>-k<k>`, `vit-seed<S>`), or nil.
   ///
@@ -122,17 +126,34 @@ public struct AssociativeTransformerReproduction: Sendable {
   /// once and the study then only evaluates them.
   public var modelsDirectory: URL?
   public var command: String
+  /// Trainings run at the same time (at least 1; see ``init(settings:mnistDirectory:modelsDirectory:command:workers:log:)``).
+  public var workers: Int
   public var log: @Sendable (String) -> Void
 
+  /// A reproduction of `settings` reading the data set from `mnistDirectory`.
+  ///
+  /// `workers`: how many of the independent trainings (an AiT and a baseline per seed, an AiT per
+  /// extra bottleneck size) run at the same time, each on its own thread with its own seed (and,
+  /// with ``modelsDirectory``, its own model folder). The results do not depend on it: every
+  /// training is the same computation whichever thread runs it, and everything after the trainings
+  /// runs in a fixed order (tested: 2 workers equal 1 exactly). OpenBLAS's thread count is
+  /// process-wide and this type never changes it: with more than one worker the caller must have
+  /// set it to 1 (`BLAS.setThreadCount(1)`, `--threads 1`, `OPENBLAS_NUM_THREADS=1`), so that each
+  /// training uses one BLAS thread, as in a sequential run at one thread; ``run(into:data:)``
+  /// refuses otherwise.
+  ///
+  /// - Throws: ``AssociativeTransformerError`` for a bad setting or `workers` < 1.
   public init(
-    settings: Settings, mnistDirectory: URL, modelsDirectory: URL? = nil, command: String,
+    settings: Settings, mnistDirectory: URL, modelsDirectory: URL? = nil, command: String, workers: Int = 1,
     log: @escaping @Sendable (String) -> Void = { _ in }
   ) throws {
     try settings.validate()
+    guard workers >= 1 else { throw AssociativeTransformerError("workers must be at least 1, got \(workers)") }
     self.settings = settings
     self.mnistDirectory = mnistDirectory
     self.modelsDirectory = modelsDirectory
     self.command = command
+    self.workers = workers
     self.log = log
   }
 
@@ -321,34 +342,103 @@ public struct AssociativeTransformerReproduction: Sendable {
     }
   }
 
-  /// Runs every check and writes the report (README.md, results.json, figures) into `folder`.
-  /// `data` replaces the MNIST files (tests).
-  public func run(into folder: URL, data given: ScaledMNIST? = nil) throws -> Results {
-    let clock = ContinuousClock()
-    let started = clock.now
+  /// One training of a run: a configuration, its seed (model and shuffles) and a name for the log.
+  struct TrainingJob: Sendable {
+    var configuration: VisionTransformerConfiguration
+    var seed: UInt64
+    var name: String
+  }
+
+  /// The trainings of a run in a fixed order: for each seed the AiT and the baseline, then an AiT
+  /// (first seed) for each bottleneck size other than ``Settings/bottleneck``.
+  var trainingJobs: [TrainingJob] {
     let s = settings
-    let data = try given ?? ScaledMNIST(directory: mnistDirectory, trainCount: s.trainCount, testCount: s.testCount)
-    var trainer = s.trainer
-    func train(_ c: VisionTransformerConfiguration, seed: UInt64, name: String) throws -> (
-      VisionTransformer<Float>, VisionTransformerTrainer.History
-    ) {
-      trainer.seed = seed
+    var jobs: [TrainingJob] = []
+    for seed in s.seeds {
+      jobs.append(
+        TrainingJob(configuration: s.associative(bottleneck: s.bottleneck), seed: seed, name: "AiT seed \(seed)"))
+      jobs.append(TrainingJob(configuration: s.base, seed: seed, name: "baseline seed \(seed)"))
+    }
+    for k in s.bottlenecks where k != s.bottleneck {
+      jobs.append(TrainingJob(configuration: s.associative(bottleneck: k), seed: s.seeds[0], name: "AiT k = \(k)"))
+    }
+    return jobs
+  }
+
+  /// Runs `jobs` on ``workers`` threads (in order on the calling thread for one worker); the
+  /// results in job order. The first error (by job order) is thrown after every thread stopped.
+  /// `blasThreads` is the OpenBLAS thread count in force (read from OpenBLAS; a test may pass another).
+  func runTrainings(_ jobs: [TrainingJob], data: ScaledMNIST, blasThreads: Int = BLAS.threadCount) throws -> [(
+    model: VisionTransformer<Float>, history: VisionTransformerTrainer.History
+  )] {
+    let base = settings.trainer
+    let log = self.log
+    let modelsDirectory = self.modelsDirectory
+    @Sendable func train(_ job: TrainingJob) throws -> (VisionTransformer<Float>, VisionTransformerTrainer.History) {
+      var trainer = base
+      trainer.seed = job.seed
       if let dir = modelsDirectory {
         return try trainOrLoad(
-          c, trainer: trainer, seed: seed, data: data,
-          folder: dir.appendingPathComponent(Self.modelFolderName(c, seed: seed)))
+          job.configuration, trainer: trainer, seed: job.seed, data: data,
+          folder: dir.appendingPathComponent(Self.modelFolderName(job.configuration, seed: job.seed)))
       }
-      let model = try VisionTransformer<Float>(configuration: c, seed: seed)
-      let log = self.log
-      let result = try trainer.train(
+      let model = try VisionTransformer<Float>(configuration: job.configuration, seed: job.seed)
+      return try trainer.train(
         model, images: data.trainImages, labels: data.trainLabels, testImages: data.testImages,
         testLabels: data.testLabels,
         progress: { p in
           if let a = p.testAccuracy {
-            log("\(name): epoch \(p.epoch)/\(p.epochs), test accuracy \(String(format: "%.2f %%", 100 * a))")
+            log("\(job.name): epoch \(p.epoch)/\(p.epochs), test accuracy \(String(format: "%.2f %%", 100 * a))")
           }
         })
-      return result
+    }
+    let count = min(workers, jobs.count)
+    guard count > 1 else { return try jobs.map { try train($0) } }
+    guard blasThreads == 1 else {
+      throw AssociativeTransformerError(
+        "\(workers) workers need one OpenBLAS thread per training, but \(blasThreads) are set; set one "
+          + "(--threads 1, OPENBLAS_NUM_THREADS=1 or BLAS.setThreadCount(1)) or use one worker")
+    }
+    let board = TrainingBoard(count: jobs.count)
+    let group = DispatchGroup()
+    for _ in 0..<count {
+      group.enter()
+      let thread = Thread {
+        while let index = board.next() {
+          do { board.finish(index, with: .success(try train(jobs[index]))) } catch {
+            board.finish(index, with: .failure(error))
+          }
+        }
+        group.leave()
+      }
+      thread.stackSize = 16 << 20
+      thread.start()
+    }
+    group.wait()
+    return try board.results()
+  }
+
+  /// Runs every check and writes the report (README.md, results.json, figures) into `folder`.
+  /// `data` replaces the data set's files (tests).
+  ///
+  /// - Throws: ``AssociativeTransformerError`` (also for more than one worker while OpenBLAS has
+  ///   more than one thread), ``/AttractorExperiments/DatasetError``, ``/AttractorModels/ModelError``.
+  public func run(into folder: URL, data given: ScaledMNIST? = nil) throws -> Results {
+    let clock = ContinuousClock()
+    let started = clock.now
+    let s = settings
+    let data =
+      try given
+      ?? ScaledMNIST(directory: mnistDirectory, dataset: s.dataset, trainCount: s.trainCount, testCount: s.testCount)
+    let jobs = trainingJobs
+    let trained = try runTrainings(jobs, data: data)
+    func train(_ c: VisionTransformerConfiguration, seed: UInt64, name: String) throws -> (
+      VisionTransformer<Float>, VisionTransformerTrainer.History
+    ) {
+      guard let i = jobs.firstIndex(where: { $0.name == name && $0.seed == seed && $0.configuration == c }) else {
+        throw AssociativeTransformerError("internal: no training \(name)")
+      }
+      return trained[i]
     }
     func accuracy(_ model: VisionTransformer<Float>) throws -> Double {
       let predictions = try model.predict(images: data.testImages)
@@ -748,5 +838,48 @@ public struct AssociativeTransformerReproduction: Sendable {
     var assignment = [Int](repeating: 0, count: n)
     for j in 1...n where p[j] > 0 { assignment[p[j] - 1] = j - 1 }
     return assignment
+  }
+}
+
+/// The shared state of the reproduction's training threads: the next job to take and each job's
+/// result. After the first failure no new job is started.
+final class TrainingBoard: @unchecked Sendable {
+  typealias Trained = (model: VisionTransformer<Float>, history: VisionTransformerTrainer.History)
+  private let lock = NSLock()
+  private var nextIndex = 0
+  private var failed = false
+  private var outcomes: [Result<Trained, any Error>?]
+
+  init(count: Int) { outcomes = Array(repeating: nil, count: count) }
+
+  /// The next job's index, or `nil` when none is left or a job failed.
+  func next() -> Int? {
+    lock.lock()
+    defer { lock.unlock() }
+    guard !failed, nextIndex < outcomes.count else { return nil }
+    nextIndex += 1
+    return nextIndex - 1
+  }
+
+  func finish(_ index: Int, with outcome: Result<Trained, any Error>) {
+    lock.lock()
+    defer { lock.unlock() }
+    outcomes[index] = outcome
+    if case .failure = outcome { failed = true }
+  }
+
+  /// Every result in job order, or the first failure (by job order).
+  func results() throws -> [Trained] {
+    lock.lock()
+    defer { lock.unlock() }
+    var out: [Trained] = []
+    for outcome in outcomes {
+      switch outcome {
+      case .success(let r): out.append(r)
+      case .failure(let e): throw e
+      case nil: throw AssociativeTransformerError("a training was not run (an earlier one failed)")
+      }
+    }
+    return out
   }
 }
