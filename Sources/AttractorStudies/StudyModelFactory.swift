@@ -212,12 +212,15 @@ public struct StudyModelRegistry: Sendable {
 
   public init(_ factories: [any StudyModelFactory.Type] = []) { self.factories = factories }
 
-  /// The built-in models: classical, modern, dense-polynomial, dense-exponential, attention, pseudo-likelihood.
+  /// The built-in models: classical, modern, dense-polynomial, dense-exponential, attention,
+  /// pseudo-likelihood, global-workspace (the last needs a trained AiT folder, so the built-in
+  /// study does not use it).
   public static let standard = StudyModelRegistry([
     ClassicalHopfieldFactory.self, ModernHopfieldFactory.self, DensePolynomialFactory.self,
     DenseExponentialFactory.self,
     IterativeAttentionFactory.self,
     PseudoLikelihoodFactory.self,
+    GlobalWorkspaceFactory.self,
   ])
 
   /// Adds a factory; a later factory with the same name replaces the earlier one.

@@ -308,7 +308,7 @@ extension StudySpec {
     }
     guard let kindName = c.string(o["kind"], at: "\(path).kind") else { return nil }
     guard let kind = StudyDataset.Kind(rawValue: kindName) else {
-      c.add("\(path).kind", "unknown dataset kind \"\(kindName)\"; use gaussian, npy or mnist")
+      c.add("\(path).kind", "unknown dataset kind \"\(kindName)\"; use gaussian, npy, mnist or ait-priors")
       return nil
     }
     let label = o["label"].map { c.string($0, at: "\(path).label") } ?? nil
@@ -370,6 +370,19 @@ extension StudySpec {
         return (d, .npy(matrix: matrix, standardize: standardize))
       } catch {
         c.add("\(path).path", "\(error)")
+        return nil
+      }
+    case .aitPriors:
+      _ = c.object(value, at: path, allowed: ["kind", "label", "folder"])
+      let folder = c.string(o["folder"], at: "\(path).folder")
+      guard c.issues.count == before, let folder else { return nil }
+      do {
+        // Relative to the current directory, as the global-workspace model reads it.
+        let priors = try GlobalWorkspacePriors(folder: folder)
+        let d = StudyDataset(kind: .aitPriors, label: label ?? priors.datasetLabel, folder: folder)
+        return (d, .npy(matrix: priors.upscaledDouble, standardize: false))
+      } catch {
+        c.add("\(path).folder", "\(error)")
         return nil
       }
     case .mnist:

@@ -11,6 +11,8 @@ import Foundation
 ///            loading it (modern Hopfield models only; no standardize)
 /// mnist:     K training images chosen per seed from the IDX file in `directory`, pixels / 255;
 ///            standardize (default): each image centred on its own mean and scaled to unit RMS
+/// ait-priors: the M upscaled priors U = γ W_u + 1 b_u (M × E) of the AiT model folder `folder`
+///            (the global workspace's stored patterns), as trained, the same for every seed
 /// standardize: x ← (x − mean(x)) / rms(x − mean(x))   (norm √d, the scale of N(0, 1) entries)
 /// ```
 ///
@@ -19,6 +21,7 @@ import Foundation
 public struct StudyDataset: Sendable, Equatable, Codable {
   public enum Kind: String, Sendable, Codable, CaseIterable {
     case gaussian, npy, mnist
+    case aitPriors = "ait-priors"
   }
 
   public var kind: Kind
@@ -39,12 +42,16 @@ public struct StudyDataset: Sendable, Equatable, Codable {
   /// Stream the file (npy): `true`, or `nil` (absent from the spec and its hash) for a file loaded
   /// into memory.
   public var stream: Bool?
+  /// The AiT model folder (ait-priors; `nil`, absent from the spec and its hash, otherwise).
+  public var folder: String?
 
   public init(
     kind: Kind, label: String, count: Int? = nil, dimension: Int? = nil, standardDeviation: Double? = nil,
-    path: String? = nil, directory: String? = nil, standardize: Bool? = nil, stream: Bool? = nil
+    path: String? = nil, directory: String? = nil, standardize: Bool? = nil, stream: Bool? = nil,
+    folder: String? = nil
   ) {
     self.stream = stream
+    self.folder = folder
     self.kind = kind
     self.label = label
     self.count = count
@@ -248,6 +255,7 @@ public struct StudySpec: Sendable, Equatable, Codable {
         if let c = d.directory { o["directory"] = .string(c) }
         if let c = d.standardize { o["standardize"] = .boolean(c) }
         if let c = d.stream { o["stream"] = .boolean(c) }
+        if let c = d.folder { o["folder"] = .string(c) }
         return .object(o)
       })
     root["corruptions"] = .array(

@@ -10,7 +10,9 @@ struct DefaultStudyTests {
   @Test("the built-in study names every registered family once or more, and no two models are the same")
   func everyFamily() {
     let spec = StudySpec.standard
-    #expect(Set(spec.models.map(\.model)) == Set(StudyModelRegistry.standard.names))
+    // global-workspace needs a trained AiT folder, so the built-in study (no download) cannot use it.
+    let families = Set(StudyModelRegistry.standard.names).subtracting([GlobalWorkspaceFactory.name])
+    #expect(Set(spec.models.map(\.model)) == families)
     for a in spec.models.indices {
       for b in spec.models.indices where a < b {
         #expect(spec.models[a] != spec.models[b])
