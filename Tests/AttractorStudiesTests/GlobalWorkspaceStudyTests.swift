@@ -219,7 +219,8 @@ struct GlobalWorkspaceStudyTests {
       let study = try StudySpec.parse(Data(text.utf8))
       let priors = try GlobalWorkspacePriors(folder: folder.path)
       #expect(study.spec.datasets[0].label == priors.datasetLabel)
-      #expect(study.spec.datasets[0].label.hasSuffix("(6 × 16, 6 distinct)"))
+      #expect(study.spec.datasets[0].label.hasPrefix("\(folder.lastPathComponent): 6 priors (6 distinct), ‖u‖ ≤ "))
+      #expect(abs(priors.largestNorm - (priors.upscaledDouble.rowNorms().max() ?? 0)) < 1e-12)
       #expect(study.spec.models[0].label == "workspace \(folder.lastPathComponent) β=1.5 T=2")
       // The stored patterns are U, the same for every seed.
       for seed in study.spec.seeds.indices {

@@ -95,9 +95,14 @@ public struct GlobalWorkspacePriors: Sendable {
     return representatives.count
   }
 
-  /// The study's label of the priors as a dataset: `<folder name> priors (M × E, n distinct)`.
+  /// The largest norm max_m ‖u_m‖ (M in Ramsauer et al.: with β M² < 1 the retrieval is a
+  /// contraction onto one fixed point near the mean of the priors, their Lemma A3).
+  public var largestNorm: Double { upscaledDouble.rowNorms().max() ?? 0 }
+
+  /// The study's label of the priors as a dataset: `<folder name>: M priors (n distinct), ‖u‖ ≤ x`.
   public var datasetLabel: String {
-    "\((path as NSString).lastPathComponent) priors (\(upscaled.rows) × \(upscaled.columns), \(distinctCount) distinct)"
+    "\((path as NSString).lastPathComponent): \(upscaled.rows) priors (\(distinctCount) distinct), "
+      + "‖u‖ ≤ \(String(format: "%.3g", largestNorm))"
   }
 
   /// Checks that `patterns` are U: same shape and entries within 10⁻⁶ · max |U| (they are equal
