@@ -346,6 +346,19 @@ enum BadInputCatalogue {
   static let compare: [BadInput] = [
     BadInput(["compare", "--study", "$D/missing.json"], 64, "it does not exist"),
     BadInput(
+      ["compare", "--study", "$D/s.json", "--output-dir", "$D/o"],
+      files: study([("{\"model\": \"classical\"}", "{\"model\": \"global-workspace\", \"folder\": \"/no-ait-folder\"}")]
+      ),
+      64, "$.models[0].folder: /no-ait-folder is not a readable AiT model folder"),
+    BadInput(
+      ["compare", "--study", "$D/s.json", "--output-dir", "$D/o"],
+      files: study([
+        (
+          "{\"kind\": \"gaussian\", \"count\": 4, \"dimension\": 8}",
+          "{\"kind\": \"ait-priors\", \"folder\": \"/no-ait-folder\"}"
+        )
+      ]), 64, "$.datasets[0].folder: /no-ait-folder is not a readable AiT model folder"),
+    BadInput(
       ["compare", "--study", "$D/s.json", "--output-dir", "$D/o"], files: ["s.json": text("{")], 64, "not valid JSON"),
     BadInput(
       ["compare", "--study", "$D/s.json", "--output-dir", "$D/o"], files: study([("classical", "hopfield")]), 64,
@@ -466,6 +479,9 @@ enum BadInputCatalogue {
   ]
 
   static let reproduce: [BadInput] = [
+    BadInput(["reproduce", "ait", "--workers", "0"], 64, "--workers must be between 1 and 1024, got 0"),
+    BadInput(["reproduce", "ait", "--workers", "2", "--threads", "2"], 64, "--threads 2 cannot be honoured"),
+    BadInput(["reproduce", "ait", "--dataset", "cifar"], 64, "--dataset"),
     BadInput(
       ["reproduce", "iterative-attention", "--seeds", "0,0"], 64, "'--seeds <list>': item 2 of 2, '0', repeats item 1"),
     BadInput(["reproduce", "iterative-attention", "--seeds", ""], 64, "'--seeds <list>': the list is empty"),
