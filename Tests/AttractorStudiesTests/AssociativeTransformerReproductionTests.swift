@@ -124,6 +124,11 @@ struct AssociativeTransformerReproductionTests {
       return url
     }
     let models = try folder("models")
+    // The runs are compared bit for bit: hold OpenBLAS at one thread for the whole test, as study
+    // runs of other tests in this process do while they run (the count is process-wide and
+    // ModernHopfield picks its update path from it), so that no run sees it change.
+    OneBLASThread.enter()
+    defer { OneBLASThread.leave() }
     let plain = try AssociativeTransformerReproduction(settings: .quick, mnistDirectory: mnist, command: "test")
       .run(into: try folder("plain"))
     let kept = try AssociativeTransformerReproduction(
