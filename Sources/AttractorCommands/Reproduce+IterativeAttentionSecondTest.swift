@@ -17,7 +17,9 @@ public struct ReproduceIterativeAttentionSecondTest: ParsableCommand {
       on MNIST-PCA; then iterates them at test time (T = 1, 5, 10 and a long run for the basins) \
       and examines the fixed points reached from the targets. Writes README.md, CSV tables, SVG \
       figures and results.json into --output-dir (default \
-      report-reproduce-iterative-attention-second-test). About 80 minutes on one shared thread; --quick \
+      report-reproduce-iterative-attention-second-test). Per seed on one thread: the Synthetic settings \
+      took about 35 minutes before the block stacks were specialised (not timed since), MNIST-PCA about \
+      80 s of CPU; --quick \
       runs a small version in seconds. MNIST needs `python3 Scripts/fetch_mnist.py` first (or \
       --skip-mnist; --skip-synthetic runs MNIST-PCA only). Defaults: at most 300 epochs (--epochs), patience 8 with a minimum relative \
       improvement of 0.005, batch 64, learning rate 0.01 for Single-Head and 0.003 for the block \

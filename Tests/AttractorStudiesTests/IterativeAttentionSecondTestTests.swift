@@ -234,11 +234,16 @@ struct IterativeAttentionSecondTestTests {
     let readme = try String(contentsOf: dir.appendingPathComponent("README.md"), encoding: .utf8)
     for needle in [
       "retrieval · Transformer-Small", "regression · Single-Head", "unrolled-2 · Single-Head", "σ½", "ρ(J)",
+      "under every noise level",
     ] {
       #expect(readme.contains(needle), "\(needle)")
     }
     #expect(
       FileManager.default.fileExists(atPath: dir.appendingPathComponent("basins-synthetic--calibrated-scale.svg").path))
+    // One row per objective · model × noise level, each with T = 1, the last step and their difference.
+    let noise = report.noiseStepTable(setting: IterativeAttentionSecondTest.calibratedName).rows
+    #expect(noise.count == 1 + report.rows(IterativeAttentionSecondTest.calibratedName).count * 3)
+    #expect(noise.dropFirst().allSatisfy { $0.count == 7 && $0[3] != "—" })
     let again = try IterativeAttentionSecondTestReproduction.render(
       resultsFile: dir.appendingPathComponent("results.json"), into: dir)
     #expect(again.results == results)

@@ -79,6 +79,27 @@ public struct IterativeAttentionSecondTestReport: Sendable {
     return (First.markdownTable(header: header, rows: table), [header] + table)
   }
 
+  /// Accuracy at T = 0, 1, 5 and 10 under every noise level, per objective and model: mean ±
+  /// standard error over the seeds, one row per (objective · model, σ).
+  public func noiseStepTable(setting: String) -> (markdown: String, rows: [[String]]) {
+    let ts = [0, 1, min(5, steps), steps]
+    let header = [
+      "Objective · model", "σ", "T = 0 (cue)", "T = 1", "T = \(ts[2])", "T = \(ts[3])", "Δ (T = \(steps) − T = 1)",
+    ]
+    var table: [[String]] = []
+    for (objective, model) in rows(setting) {
+      let rs = cells(setting, objective, model)
+      for sigma in results.settings.noiseLevels {
+        let stats = ts.map { accuracy(rs, .gaussianNoise(sigma: sigma), step: $0) }
+        guard stats[1] != nil else { continue }
+        table.append(
+          [Self.label(objective, model), String(format: "%g", sigma)] + stats.map { First.text($0) }
+            + [First.delta(stats[1], stats[3])])
+      }
+    }
+    return (First.markdownTable(header: header, rows: table), [header] + table)
+  }
+
   /// Every corruption: T = 1 → T = 10 per objective and model (means over seeds).
   public func corruptionTable(setting: String) -> (markdown: String, rows: [[String]]) {
     let s = results.settings
@@ -285,6 +306,7 @@ public struct IterativeAttentionSecondTestReport: Sendable {
       let slug = Self.slug(setting)
       try put(First.csv(stepTable(setting: setting, sigma: 0.3).rows), "steps-\(slug).csv")
       try put(First.csv(corruptionTable(setting: setting).rows), "corruptions-\(slug).csv")
+      try put(First.csv(noiseStepTable(setting: setting).rows), "noise-steps-\(slug).csv")
       try put(First.csv(basinTable(setting: setting).rows), "basins-\(slug).csv")
       try put(First.csv(fixedPointTable(setting: setting).rows), "fixed-points-\(slug).csv")
       try chart(stepChart(setting: setting, sigma: 0.3), "steps-\(slug)-sigma0.3.svg")
@@ -371,6 +393,9 @@ public struct IterativeAttentionSecondTestReport: Sendable {
         + "(converged: last step ≤ \(s.tolerance) × ‖target‖; single-pattern: converged, nearest the target, "
         + "cosine ≥ 0.9; ρ(J) at the first \(s.jacobianStarts) end states per seed)\n\n"
         + fixedPointTable(setting: setting).markdown
+      out +=
+        "\n### Accuracy (%) at T = 0, 1, \(min(5, steps)), \(steps) under every noise level, mean ± s.e. over seeds\n\n"
+        + noiseStepTable(setting: setting).markdown
       out +=
         "\n### Every corruption: accuracy (%) at T = 1 → T = \(steps), mean over seeds\n\n"
         + corruptionTable(setting: setting).markdown
