@@ -11,8 +11,16 @@ unit rows) from weights.safetensors and prints:
 - the effective rank exp(H(p)), p_i = σ_i² / Σ σ², of γ's singular values (1 for a memory on one
   axis; about 19 for M = D = 32 independent Gaussian directions), and the share of the largest.
 
-A reference row for M random Gaussian unit rows of width D (NumPy seed 0) is printed first.
-Usage: python3 Scripts/ait_memory_spread.py FOLDER [FOLDER ...]
+A reference row for M random Gaussian unit rows of width D (NumPy seed 0) is printed first. With
+`--upscaled`, each folder gets a second row, "(U)", with the same figures for the upscaled priors
+U = γ W_u + 1 b_u (M × E), the Hopfield retrieval's stored patterns, rows normalised for the cosines
+(the effective rank is of U as it is).
+
+With `--start FOLDER` (a model of the same seed and shape, e.g. after a single warm-up step), a
+second table gives, for each folder, how far each prior moved from where it started: the mean and
+the smallest cosine between prior m of the folder and prior m of FOLDER (1: the memory did not move).
+
+Usage: python3 Scripts/ait_memory_spread.py [--upscaled] [--start FOLDER] FOLDER [FOLDER ...]
 """
 import json
 import struct
@@ -38,7 +46,8 @@ def read_safetensors(path):
 
 def spread(g):
     g = np.asarray(g, dtype=np.float64)
-    cos = g @ g.T
+    unit = g / np.linalg.norm(g, axis=1, keepdims=True)
+    cos = unit @ unit.T
     pairs = np.triu_indices(len(g), 1)
     values = cos[pairs]
     s = np.linalg.svd(g, compute_uv=False)
@@ -52,7 +61,18 @@ def row(name, stats):
     print(f"| {name} | {mean:.4f} | {absolute:.4f} | {same:.3f} | {rank:.2f} | {top:.3f} |")
 
 
-def main(folders):
+def memory(folder):
+    return np.asarray(read_safetensors(f"{folder}/weights.safetensors")["workspace.memory"], dtype=np.float64)
+
+
+def upscaled(folder):
+    t = read_safetensors(f"{folder}/weights.safetensors")
+    w = np.asarray(t["workspace.upscale"], dtype=np.float64)
+    b = np.asarray(t["workspace.upscaleBias"], dtype=np.float64)
+    return memory(folder) @ w + b
+
+
+def main(folders, start=None, with_upscaled=False):
     print("| model folder | mean cosine | mean abs cosine | pairs abs cos > 0.99 | effective rank | largest share |")
     print("|---|---|---|---|---|---|")
     shape = None
@@ -68,9 +88,28 @@ def main(folders):
         row(f"(reference: {shape[0]} random Gaussian unit rows of width {shape[1]})", spread(r))
     for folder, stats in rows:
         row(folder, stats)
+        if with_upscaled:
+            row(f"{folder} (U)", spread(upscaled(folder)))
+    if start is not None:
+        g0 = memory(start)
+        print()
+        print(f"| model folder | mean cosine of prior m with its start ({start}) | smallest |")
+        print("|---|---|---|")
+        for folder in folders:
+            same = np.sum(memory(folder) * g0, axis=1)
+            print(f"| {folder} | {same.mean():.4f} | {same.min():.4f} |")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
+    args = sys.argv[1:]
+    start, with_upscaled = None, False
+    while args and args[0].startswith("--"):
+        if args[0] == "--upscaled":
+            with_upscaled, args = True, args[1:]
+        elif args[0] == "--start" and len(args) >= 2:
+            start, args = args[1], args[2:]
+        else:
+            sys.exit(__doc__)
+    if not args:
         sys.exit(__doc__)
-    main(sys.argv[1:])
+    main(args, start, with_upscaled)

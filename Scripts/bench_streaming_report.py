@@ -66,19 +66,24 @@ def compare(a_path, b_path):
     return worst
 
 
-def svg(rows, path):
-    """Two log-log panels: µs per query per step, and peak RSS (MiB), against N."""
+RECALL_PANELS = [("cpuPerQueryStep", 1e6, "CPU µs per query per step"), ("maxRSSMiB", 1, "peak resident memory (MiB)")]
+RECALL_SERIES = {"streamed": "#0072B2", "in-memory": "#D55E00"}
+
+
+def svg(rows, path, panels=RECALL_PANELS, series=RECALL_SERIES):
+    """Log-log panels against N, one per (key, factor, label) of `panels` (default: µs per query
+    per step and peak RSS in MiB); one line per row "kind" of `series` (kind -> colour), drawn
+    where the row has the panel's key. Also used by bench_streaming_study_report.py."""
     width, height, margin = 900, 400, 70
-    panels = [("cpuPerQueryStep", 1e6, "CPU µs per query per step"), ("maxRSSMiB", 1, "peak resident memory (MiB)")]
-    colours = {"streamed": "#0072B2", "in-memory": "#D55E00"}
+    colours = series
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
              '<rect width="100%" height="100%" fill="white"/>']
     counts = [r["count"] for r in rows]
     xlo, xhi = math.floor(math.log10(min(counts))), math.ceil(math.log10(max(counts)))
-    pw = (width - 3 * margin) / 2
+    pw = (width - (len(panels) + 1) * margin) / len(panels)
     ph = height - 2 * margin
     for p, (key, factor, label) in enumerate(panels):
-        values = [r[key] * factor for r in rows if r[key] > 0]
+        values = [r[key] * factor for r in rows if r.get(key) is not None and r[key] > 0]
         ylo, yhi = math.floor(math.log10(min(values))), math.ceil(math.log10(max(values)))
         if yhi == ylo:
             yhi += 1
@@ -94,8 +99,10 @@ def svg(rows, path):
             parts.append(f'<text x="{x0 - 6}" y="{Y(10**e) + 4}" text-anchor="end">10^{e}</text>')
         parts.append(f'<text x="{x0 + pw / 2}" y="{margin + ph + 36}" text-anchor="middle">stored patterns N (d = 64)</text>')
         parts.append(f'<text x="{x0 + pw / 2}" y="{margin - 12}" text-anchor="middle" font-weight="bold">{label}</text>')
-        for k, (kind, colour) in enumerate(colours.items()):
-            pts = [(r["count"], r[key] * factor) for r in rows if r["kind"] == kind and r[key] > 0]
+        k = 0
+        for kind, colour in colours.items():
+            pts = [(r["count"], r[key] * factor) for r in rows
+                   if r["kind"] == kind and r.get(key) is not None and r[key] > 0]
             if not pts:
                 continue
             parts.append('<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>' % (
@@ -103,6 +110,7 @@ def svg(rows, path):
             for n, v in pts:
                 parts.append(f'<circle cx="{X(n):.1f}" cy="{Y(v):.1f}" r="4" fill="{colour}"/>')
             parts.append(f'<text x="{x0 + 10}" y="{margin + 18 + 16 * k}" fill="{colour}">{kind}</text>')
+            k += 1
     parts.append("</svg>")
     open(path, "w").write("\n".join(parts) + "\n")
 

@@ -1,5 +1,6 @@
 import AttractorCore
 import AttractorLinearAlgebra
+import AttractorModels
 import Dispatch
 import Foundation
 
@@ -209,8 +210,15 @@ public struct ClassifiedState: Codable, Sendable, Equatable {
 /// eigenvalues are 1 − those of J, in reverse order: J = V diag(λ) Vᵀ gives I − J = V diag(1 − λ) Vᵀ.
 /// A J that failed the symmetry test gets its own decomposition of the symmetrised I − J.
 ///
-/// **Parallel and deterministic.** The per-point work (eigenvalues and weight statistics) runs
-/// on ``workers`` threads. For d ≤ ``/AttractorLinearAlgebra/SymmetricEigenvalueWorkspace/largestDimension``
+/// **Modern Hopfield Jacobians stay packed.** For the modern Hopfield network (analytic
+/// derivatives, Khatri–Rao path) the batch holds each Jₖ as the packed upper triangle of
+/// β Xᵀ diag(pₖ) X and the mean mₖ (d(d+1)/2 + d numbers instead of d²), and each worker unpacks
+/// its own points into a d × d buffer with the same arithmetic as the batch unpacking, so the
+/// calling thread runs only the batch GEMMs and the results are those of the unpacked stack bit
+/// for bit (tested).
+///
+/// **Parallel and deterministic.** The per-point work (unpacking, eigenvalues and weight
+/// statistics) runs on ``workers`` threads. For d ≤ ``/AttractorLinearAlgebra/SymmetricEigenvalueWorkspace/largestDimension``
 /// it calls no BLAS: a symmetric J's eigenvalues come from a Householder reduction in C and
 /// LAPACK's `dsterf` (no BLAS inside), the weight statistics from C, so the workers neither queue
 /// on OpenBLAS's thread pool nor need its process-wide thread count changed (which this type never
@@ -230,6 +238,9 @@ public struct Classifier: Sendable {
   public var workers: Int?
   /// Most elements of one stack of Jacobians (or Hessians) held at once; larger batches are split.
   var stackLimit = 1 << 24
+  /// Modern Hopfield Jacobians stay packed and each worker unpacks its own points (`false`: the
+  /// calling thread unpacks the whole K × d² stack first; the same results, for tests).
+  var defersUnpacking = true
 
   public init(
     linearization: LinearizationOptions = LinearizationOptions(),
@@ -291,12 +302,16 @@ public struct Classifier: Sendable {
     while start < k {
       let end = min(k, start + chunk)
       let part = start == 0 && end == k ? states : states.rows(at: start..<end)
-      let stacks = rule.linearization(at: part, options: linearization)
+      // The modern Hopfield network's Jacobians stay packed (half the memory, and the unpacking
+      // runs in the workers, not on this thread); other rules give their stacks.
+      let deferred =
+        defersUnpacking ? (rule as? ModernHopfield<Scalar>)?.packedLinearization(at: part, options: linearization) : nil
+      let stacks = deferred?.0 ?? rule.linearization(at: part, options: linearization)
       let evidence = try memory.map { m throws(AnalysisError) in
         try SeparationInputs(m, at: part, mass: thresholds.mass, weights: stacks.separation)
       }
       let points = PointClassifier(
-        stacks: stacks, evidence: evidence, dimension: d, thresholds: thresholds,
+        stacks: stacks, packed: deferred?.1, evidence: evidence, dimension: d, thresholds: thresholds,
         symmetryTolerance: linearization.symmetry(Scalar.self), hessianTolerance: linearization.hessian(Scalar.self),
         keepEigenvalues: linearization.keepsEigenvalues)
       results += try points.classifyAll(count: end - start, workers: threads)
@@ -383,6 +398,9 @@ struct SeparationInputs<Scalar: LinearAlgebraScalar>: Sendable {
 /// one or several threads (see ``Classifier``).
 struct PointClassifier<Scalar: LinearAlgebraScalar>: Sendable {
   var stacks: Linearization<Scalar>
+  /// The Jacobians, packed, when `stacks.jacobians` is empty: each point's block is unpacked into
+  /// its worker's buffer.
+  var packed: PackedJacobians<Scalar>?
   var evidence: SeparationInputs<Scalar>?
   var dimension: Int
   var thresholds: ClassificationThresholds
@@ -394,10 +412,13 @@ struct PointClassifier<Scalar: LinearAlgebraScalar>: Sendable {
   struct PointWorkspace {
     var spectrum: SpectrumWorkspace<Scalar>
     var weights: WeightStatisticsWorkspace?
+    /// A point's unpacked Jacobian (d², when the Jacobians are packed).
+    var block: [Scalar]
 
-    init(dimension d: Int, patterns n: Int?) {
+    init(dimension d: Int, patterns n: Int?, packed: Bool) {
       spectrum = SpectrumWorkspace(dimension: d)
       weights = n.map { WeightStatisticsWorkspace(count: $0) }
+      block = [Scalar](repeating: 0, count: packed ? d * d : 0)
     }
   }
 
@@ -406,14 +427,15 @@ struct PointClassifier<Scalar: LinearAlgebraScalar>: Sendable {
     let threads = max(1, min(workers, count))
     var outcomes = [Result<ClassifiedState, AnalysisError>?](repeating: nil, count: count)
     if threads == 1 {
-      var workspace = PointWorkspace(dimension: dimension, patterns: evidence?.weights.columns)
+      var workspace = PointWorkspace(dimension: dimension, patterns: evidence?.weights.columns, packed: packed != nil)
       for r in 0..<count { outcomes[r] = Result { () throws(AnalysisError) in try classify(r, &workspace) } }
     } else {
       outcomes.withUnsafeMutableBufferPointer { out in
         let target = UncheckedSendable(out)
         // Contiguous ranges, one per thread: point r always takes the same code path.
         DispatchQueue.concurrentPerform(iterations: threads) { t in
-          var workspace = PointWorkspace(dimension: dimension, patterns: evidence?.weights.columns)
+          var workspace = PointWorkspace(
+            dimension: dimension, patterns: evidence?.weights.columns, packed: packed != nil)
           for r in (t * count / threads)..<((t + 1) * count / threads) {
             target.value[r] = Result { () throws(AnalysisError) in try classify(r, &workspace) }
           }
@@ -434,8 +456,25 @@ struct PointClassifier<Scalar: LinearAlgebraScalar>: Sendable {
   /// Spectra, evidence and label of point `r` of the chunk.
   func classify(_ r: Int, _ workspace: inout PointWorkspace) throws(AnalysisError) -> ClassifiedState {
     let d = dimension
+    if let packed {
+      workspace.block.withUnsafeMutableBufferPointer { b in packed.unpack(row: r, into: b.baseAddress!) }
+      let block = workspace.block  // shares the buffer: nothing writes it until the next point
+      return try block.withUnsafeBufferPointer { (b) throws(AnalysisError) -> ClassifiedState in
+        try classify(r, jacobian: b.baseAddress!, &workspace)
+      }
+    }
+    return try stacks.jacobians.elements.withUnsafeBufferPointer { (p) throws(AnalysisError) -> ClassifiedState in
+      try classify(r, jacobian: p.baseAddress! + r * d * d, &workspace)
+    }
+  }
+
+  /// The same with point `r`'s d × d Jacobian at `jacobianBlock` (row-major).
+  func classify(
+    _ r: Int, jacobian jacobianBlock: UnsafePointer<Scalar>, _ workspace: inout PointWorkspace
+  ) throws(AnalysisError) -> ClassifiedState {
+    let d = dimension
     let jacobian = try SpectrumComputation.jacobianSpectrum(
-      stack: stacks.jacobians, block: r, dimension: d, source: stacks.jacobianSource,
+      block: jacobianBlock, index: r, dimension: d, source: stacks.jacobianSource,
       symmetryTolerance: symmetryTolerance, keepEigenvalues: keepEigenvalues, workspace: &workspace.spectrum)
     var hessian: HessianSpectrum? = nil
     if stacks.hessianIsIdentityMinusJacobian, let source = stacks.hessianSource {
@@ -446,7 +485,7 @@ struct PointClassifier<Scalar: LinearAlgebraScalar>: Sendable {
           keepEigenvalues: keepEigenvalues)
       } else {
         hessian = try SpectrumComputation.hessianSpectrum(
-          identityMinus: stacks.jacobians, block: r, dimension: d, source: source, tolerance: hessianTolerance,
+          identityMinusBlock: jacobianBlock, index: r, dimension: d, source: source, tolerance: hessianTolerance,
           keepEigenvalues: keepEigenvalues, workspace: &workspace.spectrum)
       }
     } else if let h = stacks.storedHessians, let source = stacks.hessianSource {

@@ -86,7 +86,8 @@ enum Kernels {
 
   /// Jacobian blocks of the modern Hopfield network from K packed upper triangles of
   /// β Xᵀ diag(pₖ) X (rows of `packed`) and the means mₖ (rows of `means`):
-  /// Jₖ[i, j] = Jₖ[j, i] = packedₖ[i ≤ j] − β mₖᵢ mₖⱼ, one pass, each block exactly symmetric.
+  /// Jₖ[i, j] = Jₖ[j, i] = packedₖ[i ≤ j] − β mₖᵢ mₖⱼ, one pass, each block exactly symmetric
+  /// (``jacobianBlock(fromPacked:mean:beta:dimension:into:)`` per block).
   @_specialize(where Scalar == Double)
   @_specialize(where Scalar == Float)
   static func jacobianBlocks<Scalar: LinearAlgebraScalar>(
@@ -98,24 +99,38 @@ enum Kernels {
       packed.withUnsafeBufferPointer { src in
         means.withUnsafeBufferPointer { m in
           for r in 0..<k {
-            let block = r * d * d
-            let mr = m.baseAddress! + r * d
-            var c = r * t
-            for i in 0..<d {
-              let bi = beta * mr[i]
-              for j in i..<d {
-                let v = src[c] - bi * mr[j]
-                buffer[block + i * d + j] = v
-                buffer[block + j * d + i] = v
-                c += 1
-              }
-            }
+            jacobianBlock(
+              fromPacked: src.baseAddress! + r * t, mean: m.baseAddress! + r * d, beta: beta, dimension: d,
+              into: buffer.baseAddress! + r * d * d)
           }
         }
       }
       count = k * d * d
     }
     return Matrix(rows: k, columns: d * d, elements: elements)
+  }
+
+  /// One Jacobian block of the modern Hopfield network from its packed upper triangle of
+  /// β Xᵀ diag(p) X (d(d+1)/2 values, row by row) and its mean m:
+  /// J[i, j] = J[j, i] = packed[i ≤ j] − (β mᵢ) mⱼ, written as a row-major d × d block. The one
+  /// definition of these values: the batch unpacking and the classification's workers (which
+  /// unpack their own points) both call it, so both get the same bits.
+  @_specialize(where Scalar == Double)
+  @_specialize(where Scalar == Float)
+  static func jacobianBlock<Scalar: LinearAlgebraScalar>(
+    fromPacked src: UnsafePointer<Scalar>, mean mr: UnsafePointer<Scalar>, beta: Scalar, dimension d: Int,
+    into block: UnsafeMutablePointer<Scalar>
+  ) {
+    var c = 0
+    for i in 0..<d {
+      let bi = beta * mr[i]
+      for j in i..<d {
+        let v = src[c] - bi * mr[j]
+        block[i * d + j] = v
+        block[j * d + i] = v
+        c += 1
+      }
+    }
   }
 
   /// Jₖ ← Jₖ − β mₖ mₖᵀ for every d × d block of a stack.

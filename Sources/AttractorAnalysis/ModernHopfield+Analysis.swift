@@ -57,16 +57,13 @@ extension ModernHopfield: BatchLinearizable, AnalyzableRule {
 
   /// The same from the pattern weights p = separation(states) (K × N), already computed.
   func batchJacobians(at states: Matrix<Scalar>, weights p: Matrix<Scalar>, khatriRaoLimit: Int) -> Matrix<Scalar> {
+    if let j = packedJacobians(weights: p, khatriRaoLimit: khatriRaoLimit) {
+      return Kernels.jacobianBlocks(fromPacked: j.packed, means: j.means, beta: beta, dimension: dimension)
+    }
     let d = dimension
     let n = patternCount
     let k = states.rows
     let means = p.multiplied(by: patterns)  // K × d, row k = Xᵀ pₖ
-    if n * d * (d + 1) / 2 <= khatriRaoLimit {
-      let upper = Kernels.khatriRaoUpper(patterns)
-      var packed = Matrix<Scalar>(rows: k, columns: upper.columns)
-      Matrix.multiply(p, upper, alpha: beta, into: &packed)
-      return Kernels.jacobianBlocks(fromPacked: packed, means: means, beta: beta, dimension: d)
-    }
     var stack = Matrix<Scalar>(rows: k, columns: d * d)
     var weighted = Matrix<Scalar>(rows: n, columns: d)
     p.withUnsafeBufferPointer { pp in
@@ -86,5 +83,59 @@ extension ModernHopfield: BatchLinearizable, AnalyzableRule {
     }
     Kernels.subtractOuterProducts(&stack, means: means, beta: beta, dimension: d)
     return stack
+  }
+
+  /// The Jacobians before unpacking, from the pattern weights p = separation(states) (K × N): the
+  /// means (K × d, one GEMM) and the packed upper triangles of β Xᵀ diag(pₖ) X (K × d(d+1)/2, one
+  /// GEMM with the Khatri–Rao square U); `nil` when U would exceed `khatriRaoLimit` elements.
+  func packedJacobians(weights p: Matrix<Scalar>, khatriRaoLimit: Int) -> PackedJacobians<Scalar>? {
+    let d = dimension
+    guard patternCount * d * (d + 1) / 2 <= khatriRaoLimit else { return nil }
+    let means = p.multiplied(by: patterns)  // K × d, row k = Xᵀ pₖ
+    let upper = Kernels.khatriRaoUpper(patterns)
+    var packed = Matrix<Scalar>(rows: p.rows, columns: upper.columns)
+    Matrix.multiply(p, upper, alpha: beta, into: &packed)
+    return PackedJacobians(packed: packed, means: means, beta: beta, dimension: d)
+  }
+
+  /// What ``linearization(at:options:)`` gives, with the Jacobians left packed: the classification's
+  /// workers unpack each point's block themselves (``PackedJacobians/unpack(row:into:)``, the same
+  /// values bit for bit) instead of the calling thread forming the K × d² stack. `nil` where
+  /// ``linearization(at:options:)`` takes another path (finite differences, or U too large).
+  /// The returned linearisation's `jacobians` is empty.
+  func packedLinearization(at states: Matrix<Scalar>, options: LinearizationOptions) -> (
+    Linearization<Scalar>, PackedJacobians<Scalar>
+  )? {
+    guard !options.forceFiniteDifferences else { return nil }
+    let p = separation(states)  // K × N
+    guard let packed = packedJacobians(weights: p, khatriRaoLimit: 1 << 26) else { return nil }
+    var result = Linearization(
+      jacobiansWithHessianIdentityMinusJacobian: Matrix<Scalar>(rows: 0, columns: 0), source: .analytic)
+    result.separation = p
+    return (result, packed)
+  }
+}
+
+/// K modern Hopfield Jacobians Jₖ = β (Xᵀ diag(pₖ) X − mₖ mₖᵀ) kept as the packed upper
+/// triangles of β Xᵀ diag(pₖ) X and the means mₖ (d(d+1)/2 + d numbers per point instead of d²).
+struct PackedJacobians<Scalar: LinearAlgebraScalar>: Sendable {
+  /// K × d(d+1)/2: row k holds β Xᵀ diag(pₖ) X's upper triangle, row by row.
+  var packed: Matrix<Scalar>
+  /// K × d: row k is mₖ = Xᵀ pₖ.
+  var means: Matrix<Scalar>
+  var beta: Scalar
+  var dimension: Int
+
+  /// Writes Jₖ for k = `row` as a row-major d × d block (exactly symmetric): the values of the
+  /// batch unpacking (``Kernels/jacobianBlock(fromPacked:mean:beta:dimension:into:)``).
+  func unpack(row r: Int, into block: UnsafeMutablePointer<Scalar>) {
+    let d = dimension
+    packed.withUnsafeBufferPointer { src in
+      means.withUnsafeBufferPointer { m in
+        Kernels.jacobianBlock(
+          fromPacked: src.baseAddress! + r * packed.columns, mean: m.baseAddress! + r * d, beta: beta, dimension: d,
+          into: block)
+      }
+    }
   }
 }

@@ -162,52 +162,62 @@ enum SpectrumComputation {
     keepEigenvalues: Bool, workspace w: inout SpectrumWorkspace<Scalar>
   ) throws(AnalysisError) -> JacobianSpectrum {
     try stack.elements.withUnsafeBufferPointer { (p) throws(AnalysisError) -> JacobianSpectrum in
-      let base = p.baseAddress! + k * d * d
-      let a = Kernels.asymmetry(base, n: d)
-      guard a.norm.isFinite && a.difference.isFinite else {
-        throw .nonFinite(what: "the Jacobian at fixed point \(k)")
-      }
-      let asymmetry = a.norm > 0 ? (a.difference / a.norm).squareRoot() : 0
-      if asymmetry <= symmetryTolerance {
-        try w.symmetricEigenvalues(upperTriangleOf: base, dimension: d)
-        var radius = 0.0
-        var values: [ComplexValue] = []
-        if keepEigenvalues { values.reserveCapacity(d) }
-        for j in 0..<d {
-          let re = w.values[j]
-          radius = max(radius, abs(re))
-          if keepEigenvalues { values.append(ComplexValue(re: re, im: 0)) }
-        }
-        return JacobianSpectrum(
-          source: source, solver: .symmetric, asymmetry: asymmetry, eigenvalues: values, spectralRadius: radius,
-          complexPairCount: 0)
-      }
-      w.scratch.withUnsafeMutableBufferPointer { s in s.baseAddress!.update(from: base, count: d * d) }
-      let info: Int32 = w.scratch.withUnsafeMutableBufferPointer { a in
-        w.real.withUnsafeMutableBufferPointer { wr in
-          w.imaginary.withUnsafeMutableBufferPointer { wi in
-            Scalar.geev(
-              computeVectors: false, n: d, a: a.baseAddress!, lda: d, wr: wr.baseAddress!, wi: wi.baseAddress!,
-              vr: nil, ldvr: 1)
-          }
-        }
-      }
-      try checkInfo(info, routine: "geev", scalar: Scalar.self)
+      try jacobianSpectrum(
+        block: p.baseAddress! + k * d * d, index: k, dimension: d, source: source,
+        symmetryTolerance: symmetryTolerance, keepEigenvalues: keepEigenvalues, workspace: &w)
+    }
+  }
+
+  /// The same for the d × d block at `base` (row-major, not modified), the Jacobian at point
+  /// `index` (named in errors).
+  static func jacobianSpectrum<Scalar: LinearAlgebraScalar>(
+    block base: UnsafePointer<Scalar>, index k: Int, dimension d: Int, source: DerivativeSource,
+    symmetryTolerance: Double, keepEigenvalues: Bool, workspace w: inout SpectrumWorkspace<Scalar>
+  ) throws(AnalysisError) -> JacobianSpectrum {
+    let a = Kernels.asymmetry(base, n: d)
+    guard a.norm.isFinite && a.difference.isFinite else {
+      throw .nonFinite(what: "the Jacobian at fixed point \(k)")
+    }
+    let asymmetry = a.norm > 0 ? (a.difference / a.norm).squareRoot() : 0
+    if asymmetry <= symmetryTolerance {
+      try w.symmetricEigenvalues(upperTriangleOf: base, dimension: d)
       var radius = 0.0
-      var pairs = 0
       var values: [ComplexValue] = []
       if keepEigenvalues { values.reserveCapacity(d) }
       for j in 0..<d {
-        let re = Double(w.real[j])
-        let im = Double(w.imaginary[j])
-        radius = max(radius, (re * re + im * im).squareRoot())
-        if im > 0 { pairs += 1 }
-        if keepEigenvalues { values.append(ComplexValue(re: re, im: im)) }
+        let re = w.values[j]
+        radius = max(radius, abs(re))
+        if keepEigenvalues { values.append(ComplexValue(re: re, im: 0)) }
       }
       return JacobianSpectrum(
-        source: source, solver: .general, asymmetry: asymmetry, eigenvalues: values, spectralRadius: radius,
-        complexPairCount: pairs)
+        source: source, solver: .symmetric, asymmetry: asymmetry, eigenvalues: values, spectralRadius: radius,
+        complexPairCount: 0)
     }
+    w.scratch.withUnsafeMutableBufferPointer { s in s.baseAddress!.update(from: base, count: d * d) }
+    let info: Int32 = w.scratch.withUnsafeMutableBufferPointer { a in
+      w.real.withUnsafeMutableBufferPointer { wr in
+        w.imaginary.withUnsafeMutableBufferPointer { wi in
+          Scalar.geev(
+            computeVectors: false, n: d, a: a.baseAddress!, lda: d, wr: wr.baseAddress!, wi: wi.baseAddress!,
+            vr: nil, ldvr: 1)
+        }
+      }
+    }
+    try checkInfo(info, routine: "geev", scalar: Scalar.self)
+    var radius = 0.0
+    var pairs = 0
+    var values: [ComplexValue] = []
+    if keepEigenvalues { values.reserveCapacity(d) }
+    for j in 0..<d {
+      let re = Double(w.real[j])
+      let im = Double(w.imaginary[j])
+      radius = max(radius, (re * re + im * im).squareRoot())
+      if im > 0 { pairs += 1 }
+      if keepEigenvalues { values.append(ComplexValue(re: re, im: im)) }
+    }
+    return JacobianSpectrum(
+      source: source, solver: .general, asymmetry: asymmetry, eigenvalues: values, spectralRadius: radius,
+      complexPairCount: pairs)
   }
 
   /// Eigenvalues of the (symmetrised) d × d Hessian block at row `k` of `stack`.
@@ -225,19 +235,17 @@ enum SpectrumComputation {
       workspace: &w)
   }
 
-  /// Eigenvalues of H = I − J for the d × d Jacobian block at row `k` of `jacobians` (formed in
-  /// the workspace's scratch, then symmetrised and decomposed): the fallback of the H = I − J
-  /// shortcut when J went to the general solver.
+  /// Eigenvalues of H = I − J for the d × d Jacobian block at `base` (row-major, not modified; the
+  /// Jacobian at point `index`, named in errors), formed in the workspace's scratch, then
+  /// symmetrised and decomposed: the fallback of the H = I − J shortcut when J went to the
+  /// general solver.
   static func hessianSpectrum<Scalar: LinearAlgebraScalar>(
-    identityMinus jacobians: Matrix<Scalar>, block k: Int, dimension d: Int, source: DerivativeSource,
+    identityMinusBlock base: UnsafePointer<Scalar>, index k: Int, dimension d: Int, source: DerivativeSource,
     tolerance: Double, keepEigenvalues: Bool, workspace w: inout SpectrumWorkspace<Scalar>
   ) throws(AnalysisError) -> HessianSpectrum {
-    jacobians.withUnsafeBufferPointer { p in
-      let base = p.baseAddress! + k * d * d
-      w.scratch.withUnsafeMutableBufferPointer { s in
-        for e in 0..<(d * d) { s[e] = -base[e] }
-        for i in 0..<d { s[i * d + i] += 1 }
-      }
+    w.scratch.withUnsafeMutableBufferPointer { s in
+      for e in 0..<(d * d) { s[e] = -base[e] }
+      for i in 0..<d { s[i * d + i] += 1 }
     }
     return try hessianSpectrum(
       ofScratch: k, dimension: d, source: source, tolerance: tolerance, keepEigenvalues: keepEigenvalues,

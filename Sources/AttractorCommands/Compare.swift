@@ -64,7 +64,7 @@ public struct CompareRun: ParsableCommand {
   @Option(
     parsing: .unconditional,
     help: ArgumentHelp(
-      "Cells run at the same time (default: all cores); with more than one, each cell uses one OpenBLAS thread.",
+      "Cells run at the same time (default: all cores); with more than one, OpenBLAS runs on one thread unless --threads is given.",
       valueName: "n"))
   var workers: Int?
 
@@ -90,6 +90,9 @@ public struct CompareRun: ParsableCommand {
   public func run() throws {
     let study = try loadStudy()
     execution.apply()
+    // The process's OpenBLAS thread count is this command's to choose (the library's runner
+    // leaves it alone): cells side by side each get one thread, unless --threads said otherwise.
+    if workerCount > 1 && execution.threads == nil { BLAS.setThreadCount(1) }
     print(
       try execute(study: study, progress: quiet ? nil : StudyProgressPrinter()), terminator: format.json ? "" : "\n")
   }
@@ -120,14 +123,18 @@ public struct CompareRun: ParsableCommand {
     }
   }
 
-  /// Runs the study and returns what is printed on stdout.
+  /// Cells run at the same time: --workers, or the active processor count.
+  var workerCount: Int { workers ?? ProcessInfo.processInfo.activeProcessorCount }
+
+  /// Runs the study and returns what is printed on stdout. Leaves OpenBLAS's thread count as it
+  /// is (``run()`` sets it).
   public func execute(study: Study, progress: StudyProgressPrinter? = nil) throws -> String {
     let shardValue = try shard.map { (text: String) throws -> StudyShard in
       do { return try StudyShard(parsing: text) } catch { throw CommandFailure("--shard: \(error)") }
     }
     let runner = StudyRunner(
       study: study, shard: shardValue, cellLimit: maxCells, version: Attractor.version,
-      workers: workers ?? ProcessInfo.processInfo.activeProcessorCount)
+      workers: workerCount)
     let folder = self.folder
     do {
       let (outcome, seconds) = try measureSeconds { () throws(StudyRunError) in

@@ -56,7 +56,8 @@ public struct ReproduceAssociativeTransformer: ParsableCommand {
 
   @Option(
     help: ArgumentHelp(
-      "The memory's training step: ema, residual-norm or centered (as for train ait).", valueName: "update"))
+      "The memory's training step: ema, residual-norm, centered or gradient (as for train ait).",
+      valueName: "update"))
   var memoryUpdate = "ema"
 
   @Option(
@@ -95,7 +96,7 @@ public struct ReproduceAssociativeTransformer: ParsableCommand {
 
   public func validate() throws {
     guard MemoryUpdate(rawValue: memoryUpdate) != nil else {
-      throw ValidationError("--memory-update must be ema, residual-norm or centered, got \(memoryUpdate)")
+      throw ValidationError("--memory-update must be ema, residual-norm, centered or gradient, got \(memoryUpdate)")
     }
     guard SelectionScope(rawValue: topkScope) != nil else {
       throw ValidationError("--topk-scope must be image or batch, got \(topkScope)")

@@ -138,7 +138,18 @@ public struct Matrix<Scalar: LinearAlgebraScalar>: Equatable, Sendable, CustomSt
   }
 
   /// Whether every element is finite (no NaN, no ±Inf).
-  @inlinable public var isFinite: Bool { elements.allSatisfy { $0.isFinite } }
+  @inlinable public var isFinite: Bool { Self.allFinite(self) }
+
+  /// The loop of ``isFinite``, with concrete copies for Float and Double that the generic entry
+  /// dispatches to at run time (unspecialised generic code checks each element through a
+  /// witness table, which made this check most of a training step's time).
+  @usableFromInline @_specialize(where Scalar == Float) @_specialize(where Scalar == Double)
+  static func allFinite(_ m: Matrix) -> Bool {
+    m.elements.withUnsafeBufferPointer { p in
+      for x in p where !x.isFinite { return false }
+      return true
+    }
+  }
 
   /// Read access to the storage.
   public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Scalar>) throws -> R) rethrows -> R {

@@ -65,11 +65,16 @@ struct CellsHeader: Codable, Equatable {
 ///
 /// Cells run concurrently on ``workers`` threads (default: every core), each taking the next
 /// group of cells that share their inputs (one dataset, seed, corruption and level: every model).
-/// With more than one worker every cell runs its BLAS calls on one OpenBLAS thread (set for the
-/// run and restored after it), so a cell's numbers do not depend on the workers or on the order
-/// in which cells finish: they equal those of a one-worker run with one OpenBLAS thread (the test
-/// suite checks it). The partial file holds cells in the order they finished; `cells.jsonl` and
-/// the report are in cell order.
+/// The partial file holds cells in the order they finished; `cells.jsonl` and the report are in
+/// cell order.
+///
+/// OpenBLAS's thread count is process-wide state and belongs to the caller: the runner never
+/// changes it. Every cell's BLAS calls run with the count in force (recorded in each cell as
+/// `blasThreads`). With several workers, set one OpenBLAS thread before the run
+/// (`BLAS.setThreadCount(1)`; `attractor compare` does so unless `--threads` is given): cells then
+/// share the cores without oversubscribing them, and a cell's numbers do not depend on the workers
+/// or on the order in which cells finish: they equal those of a one-worker run at the same
+/// OpenBLAS thread count (the test suite checks it).
 ///
 /// Files in the folder:
 ///
@@ -98,9 +103,9 @@ public struct StudyRunner: Sendable {
   /// Tool version recorded in the files.
   public var version: String
   /// Cells run at the same time (at least 1; default: the active processor count). With one
-  /// worker, cells run one after another on the calling thread with the OpenBLAS thread count in
-  /// force; with more, each cell uses one OpenBLAS thread (also when fewer cells than workers are
-  /// left to run).
+  /// worker, cells run one after another on the calling thread; with more, on their own threads.
+  /// Either way with the OpenBLAS thread count in force, which the caller sets (one thread when
+  /// `workers` > 1, see the type's documentation).
   public var workers: Int
 
   public init(
@@ -249,10 +254,7 @@ public struct StudyRunner: Sendable {
       }
     }
     let study = self.study
-    // One OpenBLAS thread per cell whenever the runner may run cells side by side, also when
-    // fewer groups than workers are left, so that a cell's numbers depend on `workers` alone.
-    if workers > 1 { OneBLASThread.enter() }
-    defer { if workers > 1 { OneBLASThread.leave() } }
+    // OpenBLAS's thread count is left as the caller set it (see the type's documentation).
     let count = min(workers, groups.count)
     guard count > 1 else {
       var patterns = PatternCache()
@@ -476,34 +478,6 @@ public struct StudyRunner: Sendable {
         "\(file) holds shard \(found.shard?.description ?? "none (the whole study)"), but this run is \(expected.shard.map { "shard \($0)" } ?? "the whole study"); resume with the same --shard"
       )
     }
-  }
-}
-
-/// One OpenBLAS thread while any study run with several workers is in progress in this process.
-///
-/// OpenBLAS's thread count is global: the first such run saves the count in force and sets 1, the
-/// last one to end restores it, so that runs overlapping in one process (tests, a library user's
-/// threads) do not restore each other's setting in the middle of a run.
-enum OneBLASThread {
-  private static let lock = NSLock()
-  nonisolated(unsafe) private static var users = 0
-  nonisolated(unsafe) private static var saved = 1
-
-  static func enter() {
-    lock.lock()
-    defer { lock.unlock() }
-    if users == 0 {
-      saved = BLAS.threadCount
-      BLAS.setThreadCount(1)
-    }
-    users += 1
-  }
-
-  static func leave() {
-    lock.lock()
-    defer { lock.unlock() }
-    users -= 1
-    if users == 0 { BLAS.setThreadCount(saved) }
   }
 }
 

@@ -108,6 +108,38 @@ struct ParallelClassificationTests {
     for (x, y) in zip(got, expected) { #expect(abs(x - y) < 1e-12) }
   }
 
+  @Test("Jacobians unpacked point by point in the workers give exactly the results of the unpacked stack")
+  func packedEqualsStack() throws {
+    let model = try ModernHopfield(patterns: gaussianPatterns(40, 12, seed: 3) as Matrix<Double>, beta: 6)
+    let states = try Self.states(model, count: 37, seed: 4)
+    let modelF = try ModernHopfield(patterns: gaussianPatterns(40, 12, seed: 3) as Matrix<Float>, beta: 6)
+    let statesF = Matrix<Float>(rows: states.rows, columns: states.columns, elements: states.elements.map(Float.init))
+    for workers in [1, 2] {
+      for limit in [1 << 24, 5 * 144] {  // one chunk, and chunks of 5 points
+        var packed = Classifier(workers: workers)
+        packed.stackLimit = limit
+        var stack = packed
+        stack.defersUnpacking = false
+        #expect(try packed.classify(model, at: states) == stack.classify(model, at: states), "\(workers), \(limit)")
+        #expect(try packed.classify(modelF, at: statesF) == stack.classify(modelF, at: statesF), "\(workers), \(limit)")
+      }
+    }
+    // The packed form unpacks to the batch stack bit for bit, and the classification took it.
+    let p = model.separation(states)
+    let deferred = try #require(model.packedLinearization(at: states, options: LinearizationOptions()))
+    #expect(
+      deferred.0.separation == p && deferred.0.jacobians.elements.isEmpty && deferred.0.hessianIsIdentityMinusJacobian)
+    let full = model.batchJacobians(at: states, khatriRaoLimit: 1 << 26)
+    var block = [Double](repeating: .nan, count: 144)
+    for r in 0..<states.rows {
+      block.withUnsafeMutableBufferPointer { deferred.1.unpack(row: r, into: $0.baseAddress!) }
+      #expect(block == Array(full.elements[(r * 144)..<((r + 1) * 144)]), "row \(r)")
+    }
+    // Finite differences, and patterns too many for the Khatri–Rao square, keep the stack path.
+    #expect(model.packedLinearization(at: states, options: LinearizationOptions(forceFiniteDifferences: true)) == nil)
+    #expect(model.packedJacobians(weights: p, khatriRaoLimit: 40 * 78 - 1) == nil)
+  }
+
   @Test("workers < 1 is a typed error")
   func invalidWorkers() throws {
     let model = try ModernHopfield(patterns: gaussianPatterns(5, 3, seed: 1) as Matrix<Double>, beta: 2)

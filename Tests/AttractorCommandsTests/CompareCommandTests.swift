@@ -186,4 +186,26 @@ struct CompareCommandTests {
     let models = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])
     #expect(models.compactMap { $0["name"] as? String } == StudyModelRegistry.standard.names)
   }
+
+  @Test(
+    "compare sets one OpenBLAS thread for its process when cells run side by side, unless --threads is given",
+    .enabled(if: attractorBinary != nil, skipReason))
+  func blasThreadsOfTheProcess() throws {
+    // A child process each: the count is process-wide, and this process's tests share it.
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    try tinyStudy.write(to: dir.appendingPathComponent("tiny.json"), atomically: true, encoding: .utf8)
+    for (extra, expected) in [
+      (["--workers", "2"], [1]), (["--workers", "2", "--threads", "2"], [2]),
+      (["--workers", "1", "--threads", "2"], [2]),
+    ] {
+      let run = try runAttractor(
+        ["compare", "run", "--study", "tiny.json", "--output-dir", "out-\(extra.joined())", "--quiet", "--json"]
+          + extra,
+        in: dir, environment: ProcessInfo.processInfo.environment.filter { $0.key != "OPENBLAS_NUM_THREADS" })
+      #expect(run.status == 0, "\(extra): \(run.stderr)")
+      let object = try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any])
+      #expect(object["blasThreads"] as? [Int] == expected, "\(extra)")
+    }
+  }
 }

@@ -11,12 +11,88 @@ struct GlobalWorkspaceLayerTests {
   func configuration(
     bottleneck: Int = 4, beta: Double = 1, steps: Int = 3, momentum: Double? = nil, balance: Double = 0,
     initialization: PriorInitialization = .gaussian, scope: SelectionScope = .image,
-    competition: PriorCompetition = .none
+    competition: PriorCompetition = .none, update: MemoryUpdate = .ema
   ) -> GlobalWorkspaceConfiguration {
     GlobalWorkspaceConfiguration(
       imageSize: 8, patchSize: 2, width: 8, priorCount: 3, priorWidth: 4, heads: 2, bottleneck: bottleneck, beta: beta,
       hopfieldSteps: steps, memoryMomentum: momentum, balanceCoefficient: balance,
-      priorInitialization: initialization, selectionScope: scope, competition: competition)
+      priorInitialization: initialization, memoryUpdate: update, selectionScope: scope, competition: competition)
+  }
+
+  /// Central differences of `probeObjective` against the analytic ∂γ (``MemoryUpdate/gradient``), for
+  /// every entry of the memory (perturbed off the sphere: the Euclidean gradient AdamW uses); returns
+  /// the largest error relative to max(1, |∂γ|) and the largest |∂γ|.
+  func largestMemoryGradientError(
+    _ layer: GlobalWorkspaceLayer<Double>, images: Int, outputWeights: Bool
+  ) throws -> (error: Double, size: Double) {
+    let c = layer.configuration
+    let tokens = random(images * c.patchCount, c.width, seed: 11)
+    let gY =
+      outputWeights
+      ? random(tokens.rows, c.width, seed: 12) : Matrix<Double>(rows: tokens.rows, columns: c.width)
+    let analytic = try layer.probeObjective(tokens: tokens, outputWeights: gY, bottleneckOutputWeights: nil)
+    let h = 1e-6
+    var worst = 0.0
+    for i in 0..<c.priorCount {
+      for j in 0..<c.priorWidth {
+        var plus = layer, minus = layer
+        plus.memory[i, j] += h
+        minus.memory[i, j] -= h
+        let fPlus = try plus.probeObjective(tokens: tokens, outputWeights: gY, bottleneckOutputWeights: nil).value
+        let fMinus = try minus.probeObjective(tokens: tokens, outputWeights: gY, bottleneckOutputWeights: nil).value
+        let exact = analytic.memoryGradient[i, j]
+        worst = max(worst, abs((fPlus - fMinus) / (2 * h) - exact) / max(1, abs(exact)))
+      }
+    }
+    return (worst, analytic.memoryGradient.elements.map(abs).max()!)
+  }
+
+  @Test(
+    "gradient-trained memory: ∂γ (upscaling and, through the balance loss, the queries) matches central differences",
+    arguments: [(1.0, 1), (1.0, 3), (2.5, 3)])
+  func memoryGradients(beta: Double, steps: Int) throws {
+    // Everything together: the retrieval's ∂U W_uᵀ and the balance loss's ∂Q W_Qᵀ.
+    let layer = try GlobalWorkspaceLayer<Double>(
+      configuration: configuration(beta: beta, steps: steps, balance: 1, update: .gradient), seed: 21)
+    let all = try largestMemoryGradientError(layer, images: 2, outputWeights: true)
+    #expect(all.error < 1e-6, "relative error \(all.error)")
+    #expect(all.size > 1e-3, "∂γ is zero")
+    // The balance loss alone (no ∂Y): only the queries' share, still non-zero.
+    let balance = try largestMemoryGradientError(layer, images: 2, outputWeights: false)
+    #expect(balance.error < 1e-6, "relative error \(balance.error)")
+    #expect(balance.size > 1e-4, "the balance loss does not reach γ")
+    // The retrieval alone (c = 0): only the upscaling's share.
+    let retrieval = try GlobalWorkspaceLayer<Double>(
+      configuration: configuration(beta: beta, steps: steps, balance: 0, update: .gradient), seed: 21)
+    let up = try largestMemoryGradientError(retrieval, images: 2, outputWeights: true)
+    #expect(up.error < 1e-6, "relative error \(up.error)")
+    #expect(up.size > 1e-3, "the retrieval does not reach γ")
+    // The other parameters and the tokens keep their exact gradients with this memory; W_V and W_O
+    // reach nothing (O is not computed), so their gradient is exactly zero.
+    let errors = try largestGradientError(layer, images: 2, outputWeights: true, bottleneckWeights: false)
+    for k in 0..<7 { #expect(errors.parameters[k] < 1e-6, "\(GlobalWorkspaceParameters<Double>.names[k])") }
+    #expect(errors.tokens < 1e-6)
+    for k in [0, 1, 2, 5, 6, 7] { #expect(errors.sizes[k] > 1e-4) }
+    #expect(errors.sizes[3] == 0 && errors.sizes[4] == 0)
+    // The ema layer with the same weights leaves ∂γ at zero (its memory is a state).
+    let ema = try GlobalWorkspaceLayer<Double>(configuration: configuration(balance: 1), seed: 21)
+    let c = ema.configuration
+    let probe = try ema.probeObjective(
+      tokens: random(2 * c.patchCount, c.width, seed: 11), outputWeights: random(2 * c.patchCount, c.width, seed: 12),
+      bottleneckOutputWeights: nil)
+    #expect(probe.memoryGradient.elements.allSatisfy { $0 == 0 })
+  }
+
+  @Test("gradient-trained memory: a training forward pass takes no EMA step")
+  func gradientMemoryHasNoEMA() throws {
+    var layer = try GlobalWorkspaceLayer<Double>(
+      configuration: configuration(momentum: 0.9, balance: 1, update: .gradient), seed: 22)
+    let before = layer.memory
+    let c = layer.configuration
+    var ws = layer.makeWorkspace(batchSize: 2)
+    _ = try layer.forward(random(2 * c.patchCount, c.width, seed: 3), updateMemory: true, workspace: &ws)
+    #expect(layer.memory == before)
+    #expect(ws.balanceLoss > 0)
   }
 
   func random(_ rows: Int, _ columns: Int, seed: UInt64, scale: Double = 1) -> Matrix<Double> {

@@ -126,6 +126,37 @@ struct IterativeAttentionObjectiveTests {
     #expect(j.maxAbsDifference(plain.jacobians(at: states)) > 0.1)
   }
 
+  @Test("a pre-LN residual stack shifts with its input: f(x + c·1) = f(x) + c·1, so J·1 = 1 and ρ(J) ≥ 1 everywhere")
+  func preLayerNormShiftEquivariance() throws {
+    // Every LayerNorm removes the row mean, so adding c to every entry of the residual stream changes
+    // no sublayer's input and passes through to the output; the mixture readout (p̄ V) breaks this.
+    let config = IterativeAttentionConfiguration(
+      layers: 3, heads: 2, width: 6, residual: true, layerNorm: true, feedForwardWidth: 4)
+    let stack = try model(config, memory: 9, seed: 21)
+    var rng = SeededGenerator(seed: 22)
+    let x: Matrix<Double> = rng.gaussianMatrix(rows: 4, columns: 6)
+    let shift = Matrix<Double>(rows: 4, columns: 6, repeating: 0.7)
+    var ws = stack.makeWorkspace(batchSize: 4)
+    var fx = Matrix<Double>(rows: 4, columns: 6), fShifted = Matrix<Double>(rows: 4, columns: 6)
+    stack.update(x, into: &fx, workspace: &ws)
+    stack.update(x + shift, into: &fShifted, workspace: &ws)
+    #expect(fShifted.maxAbsDifference(fx + shift) < 1e-12)
+    let j = stack.finiteDifferenceJacobians(at: x)
+    for r in 0..<4 {
+      let jr = Matrix<Double>(rows: 6, columns: 6, elements: j.row(r))
+      let ones = Matrix<Double>(rows: 6, columns: 1, repeating: 1)
+      #expect(jr.multiplied(by: ones).maxAbsDifference(ones) < 1e-6)
+      #expect(try jr.generalEigendecomposition().spectralRadius >= 1 - 1e-6)
+    }
+    var mixture = config
+    mixture.readout = .mixture
+    let readout = try model(mixture, memory: 9, seed: 21)
+    var wm = readout.makeWorkspace(batchSize: 4)
+    readout.update(x, into: &fx, workspace: &wm)
+    readout.update(x + shift, into: &fShifted, workspace: &wm)
+    #expect(fShifted.maxAbsDifference(fx + shift) > 0.1)
+  }
+
   @Test("objective names round-trip; retrieval needs the mixture readout")
   func objectiveNames() throws {
     for o in [IterativeAttentionObjective.regression, .retrieval, .unrolledRegression(steps: 3)] {

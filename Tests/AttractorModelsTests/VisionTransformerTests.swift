@@ -12,10 +12,12 @@ struct VisionTransformerTests {
     imageSize: 8, patchSize: 4, width: 8, depth: 2, heads: 2, hidden: 12, classes: 3)
 
   /// The same with a workspace of M = 3 priors of width D = 4 (two heads, k = 2 of 4 patches) after block 1.
-  static func associative(beta: Double = 1.5, steps: Int = 2, balance: Double = 0.5) -> VisionTransformerConfiguration {
+  static func associative(
+    beta: Double = 1.5, steps: Int = 2, balance: Double = 0.5, update: MemoryUpdate = .ema
+  ) -> VisionTransformerConfiguration {
     AssociativeTransformer.configuration(
       base: plain, priorCount: 3, priorWidth: 4, heads: 2, bottleneck: 2, beta: beta, hopfieldSteps: steps,
-      memoryMomentum: 0.9, balanceCoefficient: balance)
+      memoryMomentum: 0.9, balanceCoefficient: balance, memoryUpdate: update)
   }
 
   func images(_ count: Int, seed: UInt64) -> Matrix<Double> {
@@ -87,6 +89,83 @@ struct VisionTransformerTests {
         #expect(sizes[k] > 1e-5, "\(name): gradient is zero")
       }
     }
+  }
+
+  @Test(
+    "AiT with a gradient-trained memory: every parameter's gradient, γ's included, matches central differences")
+  func gradientMemoryGradients() throws {
+    var model = try VisionTransformer<Double>(configuration: Self.associative(update: .gradient), seed: 2)
+    #expect(model.parameterNames.contains("workspace.memory"))
+    #expect(model.parameters[model.memoryParameterIndex!] == model.workspace!.memory)
+    model.parameters = model.parameters.enumerated().map { k, m in
+      // γ stays on the sphere (the other parameters are moved off their initial values).
+      guard k != model.memoryParameterIndex else { return m }
+      var rng = SeededGenerator(seed: 200 + UInt64(k))
+      return m + rng.gaussianMatrix(rows: m.rows, columns: m.columns, standardDeviation: 0.2)
+    }
+    let (errors, sizes) = try gradientErrors(model)
+    for (k, name) in model.parameterNames.enumerated() {
+      #expect(errors[k] < 1e-6, "\(name): relative error \(errors[k])")
+      // W_V and W_O feed O, which nothing reads when γ is trained: their gradient is exactly zero.
+      if name == "workspace.value" || name == "workspace.output" {
+        #expect(sizes[k] == 0, "\(name) should not receive a gradient")
+      } else {
+        #expect(sizes[k] > 1e-5, "\(name): gradient is zero")
+      }
+    }
+  }
+
+  @Test(
+    "training with a gradient-trained memory: rows stay unit vectors, a fixed seed reproduces the run, resume equals it"
+  )
+  func gradientMemoryTraining() throws {
+    var c = Self.associative(balance: 0.01, update: .gradient)
+    c.classes = 2
+    let model = try VisionTransformer<Float>(configuration: c, seed: 8)
+    let (x, y) = halves(64, seed: 9)
+    let (tx, ty) = halves(32, seed: 10)
+    let trainer = VisionTransformerTrainer(
+      epochs: 3, batchSize: 16, learningRate: 1e-2, weightDecay: 0.01, warmupSteps: 2, seed: 11, logEvery: 2)
+    let first = try trainer.train(model, images: x, labels: y, testImages: tx, testLabels: ty)
+    let second = try trainer.train(model, images: x, labels: y, testImages: tx, testLabels: ty)
+    #expect(first.model.parameters == second.model.parameters)
+    #expect(first.history.withoutTimes == second.history.withoutTimes)
+    var saved: (VisionTransformer<Float>, VisionTransformerTrainer.History, VisionTransformerTrainer.OptimizerState)?
+    _ = try trainer.train(
+      model, images: x, labels: y, testImages: tx, testLabels: ty,
+      checkpoint: { m, h, o in if saved == nil { saved = (m, h, o) } })
+    let (m1, h1, o1) = try #require(saved)
+    #expect(o1.firstMoments.count == model.parameters.count)
+    let resumed = try trainer.train(m1, images: x, labels: y, testImages: tx, testLabels: ty, resuming: (h1, o1))
+    #expect(resumed.model.parameters == first.model.parameters)
+    #expect(resumed.model.workspace!.memory == first.model.workspace!.memory)
+    #expect(resumed.history.withoutTimes == first.history.withoutTimes)
+    // After every step the rows are unit vectors again, and γ moved.
+    #expect(first.model.workspace!.memory.rowNorms().allSatisfy { abs($0 - 1) < 1e-5 })
+    #expect(first.model.workspace!.memory.maxAbsDifference(model.workspace!.memory) > 1e-3)
+    // One step by hand: no EMA, γ ← normalise(AdamW step without weight decay), recomputed here.
+    var stepped = model
+    var optimizer = AdamW<Float>(learningRate: 1e-2, weightDecay: 0.5)
+    var ws = stepped.makeWorkspace(batchSize: 16)
+    var gradient = stepped.zeroGradient()
+    try stepped.trainingStep(
+      images: x.rows(at: 0..<16), labels: Array(y[0..<16]), optimizer: &optimizer, workspace: &ws,
+      gradient: &gradient)
+    let at = model.memoryParameterIndex!
+    let g = gradient.parameters[at]
+    var expected = model.workspace!.memory
+    for i in 0..<expected.rows {
+      // Adam's first step is η g / (|g| + ε') per entry (m̂ = g, v̂ = g²), no decay on γ.
+      for j in 0..<expected.columns {
+        let gij = Double(g[i, j])
+        expected[i, j] -= Float(1e-2 * gij / (abs(gij) + 1e-8))
+      }
+    }
+    GlobalWorkspaceLayer<Float>.normalizeRows(&expected)
+    #expect(stepped.workspace!.memory.maxAbsDifference(expected) < 1e-5)
+    #expect(g.elements.contains { $0 != 0 })
+    // It learns the task.
+    #expect(first.history.testAccuracy.last! >= 0.95, "\(first.history.testAccuracy)")
   }
 
   @Test("AiT with the retrieval switched off equals the plain ViT with the same weights")

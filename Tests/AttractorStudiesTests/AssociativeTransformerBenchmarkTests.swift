@@ -6,8 +6,6 @@ import AttractorStudies
 import Foundation
 import Testing
 
-@testable import AttractorStudies
-
 /// Speed is never asserted: only that the benchmark runs on a tiny batch, times what it says, and
 /// writes inputs from which the step it timed can be recomputed.
 @Suite("bench ait: one training step of the small AiT and plain ViT")
@@ -34,10 +32,6 @@ struct AssociativeTransformerBenchmarkTests {
 
   @Test("the inputs written hold the model, the batch and one step: forward + backward + AdamW, recomputed here")
   func inputsRecomputed() throws {
-    // The loss is compared to 1e-12: one OpenBLAS thread for the benchmark's step and the
-    // recomputation (the count is process-wide; study runs of other tests hold it the same way).
-    OneBLASThread.enter()
-    defer { OneBLASThread.leave() }
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bench-ait-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: folder) }
     var b = AssociativeTransformerBenchmark()

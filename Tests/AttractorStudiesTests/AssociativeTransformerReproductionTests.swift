@@ -124,11 +124,6 @@ struct AssociativeTransformerReproductionTests {
       return url
     }
     let models = try folder("models")
-    // The runs are compared bit for bit: hold OpenBLAS at one thread for the whole test, as study
-    // runs of other tests in this process do while they run (the count is process-wide and
-    // ModernHopfield picks its update path from it), so that no run sees it change.
-    OneBLASThread.enter()
-    defer { OneBLASThread.leave() }
     let plain = try AssociativeTransformerReproduction(settings: .quick, mnistDirectory: mnist, command: "test")
       .run(into: try folder("plain"))
     let kept = try AssociativeTransformerReproduction(
@@ -160,12 +155,14 @@ struct AssociativeTransformerReproductionTests {
     #expect(try FileManager.default.attributesOfItem(atPath: config.path)[.modificationDate] as? Date == written)
   }
 
-  @Test("train ait: the model folder round-trips, --resume continues exactly, a finished model is not resumed")
-  func trainingFolder() throws {
+  @Test(
+    "train ait: the model folder round-trips, --resume continues exactly, a finished model is not resumed",
+    arguments: [MemoryUpdate.ema, .gradient])
+  func trainingFolder(update: MemoryUpdate) throws {
     let mnist = try fakeMNIST(train: 64, test: 32)
     let base = VisionTransformerConfiguration(patchSize: 7, width: 16, depth: 1, heads: 2, hidden: 16)
     let c = AssociativeTransformer.configuration(
-      base: base, priorCount: 4, priorWidth: 8, heads: 2, bottleneck: 4)
+      base: base, priorCount: 4, priorWidth: 8, heads: 2, bottleneck: 4, memoryUpdate: update)
     let trainer = VisionTransformerTrainer(epochs: 2, batchSize: 16, learningRate: 3e-3, warmupSteps: 1, seed: 2)
     let training = try AssociativeTransformerTraining(
       configuration: c, trainer: trainer, modelSeed: 3, trainCount: 64, testCount: 32, mnistDirectory: mnist,
@@ -176,12 +173,37 @@ struct AssociativeTransformerReproductionTests {
     #expect(loaded.model.parameters == full.model.parameters)
     #expect(loaded.model.workspace!.memory == full.model.workspace!.memory)
     #expect(loaded.optimizer == nil && !loaded.record.isCheckpoint)
+    #expect(loaded.record.configuration.workspace?.memoryUpdate == update)
+    #expect(loaded.model.trainsMemory == (update == .gradient))
+    if update == .ema {
+      // A folder written before memoryUpdate existed (no such key in config.json) loads as ema.
+      let config = straight.appendingPathComponent("config.json")
+      var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: config)) as? [String: Any])
+      var configuration = try #require(object["configuration"] as? [String: Any])
+      var workspace = try #require(configuration["workspace"] as? [String: Any])
+      #expect(workspace["memoryUpdate"] as? String == "ema")
+      workspace["memoryUpdate"] = nil
+      configuration["workspace"] = workspace
+      object["configuration"] = configuration
+      try JSONSerialization.data(withJSONObject: object).write(to: config)
+      let old = try VisionTransformerModelFolder.load(from: straight)
+      #expect(old.record.configuration.workspace?.memoryUpdate == .ema)
+      #expect(old.model.parameters == full.model.parameters)
+      #expect(old.model.workspace!.memory == full.model.workspace!.memory)
+    }
     #expect(throws: (any Error).self) { try training.run(into: straight, resume: true) }
     // Interrupted after the first epoch, then resumed: the same model as the uninterrupted run.
     let interrupted = FileManager.default.temporaryDirectory.appendingPathComponent("ait-b-\(UUID().uuidString)")
     _ = try training.run(into: interrupted, stopAfterEpoch: 1)
     let checkpoint = try VisionTransformerModelFolder.load(from: interrupted)
     #expect(checkpoint.record.isCheckpoint && checkpoint.optimizer != nil)
+    // The optimiser's moments cover every parameter, γ's too when it is trained.
+    #expect(checkpoint.optimizer?.firstMoments.count == checkpoint.model.parameters.count)
+    if update == .gradient {
+      let at = try #require(checkpoint.model.memoryParameterIndex)
+      #expect(checkpoint.model.parameterNames[at] == "workspace.memory")
+      #expect(checkpoint.optimizer!.secondMoments[at].contains { $0 > 0 }, "γ has AdamW moments")
+    }
     let resumed = try training.run(into: interrupted, resume: true)
     #expect(resumed.summary.resumedFromEpoch == 1)
     #expect(resumed.model.parameters == full.model.parameters)

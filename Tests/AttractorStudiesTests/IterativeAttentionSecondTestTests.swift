@@ -129,6 +129,76 @@ struct IterativeAttentionSecondTestTests {
     }
   }
 
+  @Test("parts of the grid merge into the whole run: cells unchanged, settings joined; a repeated cell is refused")
+  func mergeParts() throws {
+    let whole = try sharedRun.get()
+    func run(_ objectives: [IterativeAttentionObjective], _ other: [IterativeAttentionObjective]) throws
+      -> IterativeAttentionSecondTest.Results
+    {
+      var s = tinySettings()
+      s.objectives = objectives
+      s.otherObjectives = other
+      return try IterativeAttentionSecondTest(settings: s).run(mnistDirectory: nil, command: "part")
+    }
+    let retrieval = try run([.retrieval], [.retrieval])
+    let rest = try run([.regression, .unrolledRegression(steps: 2)], [.regression])
+    let merged = try IterativeAttentionSecondTestReproduction.merge([retrieval, rest])
+    func keyed(_ r: IterativeAttentionSecondTest.Results) -> [String: IterativeAttentionSecondTest.ModelResult] {
+      Dictionary(
+        uniqueKeysWithValues: r.results.map {
+          var m = $0
+          m.seconds = 0
+          return ("\(m.setting)|\(m.objective)|\(m.model)|\(m.seed)", m)
+        })
+    }
+    #expect(merged.results.count == whole.results.count)
+    #expect(keyed(merged) == keyed(whole))
+    #expect(merged.settings == whole.settings && merged.calibration == whole.calibration)
+    // The report's rows come in the whole run's order.
+    let report = IterativeAttentionSecondTestReport(results: merged)
+    let wholeReport = IterativeAttentionSecondTestReport(results: whole)
+    for setting in [IterativeAttentionSecondTest.calibratedName, IterativeAttentionSecondTest.literalName] {
+      #expect(report.rows(setting).map { "\($0)" } == wholeReport.rows(setting).map { "\($0)" })
+      #expect(
+        report.stepTable(setting: setting, sigma: 0.3).rows == wholeReport.stepTable(setting: setting, sigma: 0.3).rows)
+    }
+    // A cell in two parts, or parts measured differently, cannot be merged.
+    #expect(throws: IterativeAttentionReproductionError.self) {
+      try IterativeAttentionSecondTestReproduction.merge([whole, retrieval])
+    }
+    var other = rest
+    other.settings.noiseLevels = [0.3]
+    #expect(throws: IterativeAttentionReproductionError.self) {
+      try IterativeAttentionSecondTestReproduction.merge([retrieval, other])
+    }
+    var renamed = rest
+    renamed.settings.models[1].layers += 1
+    #expect(throws: IterativeAttentionReproductionError.self) {
+      try IterativeAttentionSecondTestReproduction.merge([retrieval, renamed])
+    }
+  }
+
+  @Test("the Synthetic settings can be skipped (not together with MNIST); results without the option still decode")
+  func skipSynthetic() throws {
+    var s = tinySettings()
+    s.includesSynthetic = false
+    s.includesMNIST = false
+    #expect(throws: DatasetError.self) {
+      try IterativeAttentionSecondTest(settings: s).run(mnistDirectory: nil, command: "test")
+    }
+    // results.json written before `includesSynthetic` existed has no such key: it decodes as true.
+    let whole = try sharedRun.get()
+    var object =
+      try JSONSerialization.jsonObject(with: JSONCoding.encoder().encode(whole)) as! [String: Any]
+    var settings = object["settings"] as! [String: Any]
+    settings.removeValue(forKey: "includesSynthetic")
+    object["settings"] = settings
+    let old = try JSONCoding.decoder().decode(
+      IterativeAttentionSecondTest.Results.self, from: JSONSerialization.data(withJSONObject: object))
+    #expect(old.settings.includesSynthetic == nil && old.settings.runsSynthetic)
+    #expect(try IterativeAttentionSecondTestReproduction.merge([old]).results == whole.results)
+  }
+
   @Test("a tiny run fills every cell: each objective × model × seed, curves to T, long-run accuracy, fixed points")
   func tinyRun() throws {
     let results = try sharedRun.get()
@@ -164,11 +234,16 @@ struct IterativeAttentionSecondTestTests {
     let readme = try String(contentsOf: dir.appendingPathComponent("README.md"), encoding: .utf8)
     for needle in [
       "retrieval · Transformer-Small", "regression · Single-Head", "unrolled-2 · Single-Head", "σ½", "ρ(J)",
+      "under every noise level",
     ] {
       #expect(readme.contains(needle), "\(needle)")
     }
     #expect(
       FileManager.default.fileExists(atPath: dir.appendingPathComponent("basins-synthetic--calibrated-scale.svg").path))
+    // One row per objective · model × noise level, each with T = 1, the last step and their difference.
+    let noise = report.noiseStepTable(setting: IterativeAttentionSecondTest.calibratedName).rows
+    #expect(noise.count == 1 + report.rows(IterativeAttentionSecondTest.calibratedName).count * 3)
+    #expect(noise.dropFirst().allSatisfy { $0.count == 7 && $0[3] != "—" })
     let again = try IterativeAttentionSecondTestReproduction.render(
       resultsFile: dir.appendingPathComponent("results.json"), into: dir)
     #expect(again.results == results)

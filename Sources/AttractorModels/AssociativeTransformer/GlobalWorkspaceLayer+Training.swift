@@ -9,7 +9,9 @@ extension GlobalWorkspaceLayer {
   /// `outputGradient` is ∂Y (B·N × E); `bottleneckOutputGradient` is ∂O (B·M × D) or `nil` for none
   /// (in the AiT layer O feeds only the memory, which carries no gradient, so training passes `nil`
   /// and the bottleneck learns through the balance loss alone). Writes the parameter gradients into
-  /// `gradients` and ∂X into `tokenGradient` (B·N × E). The memory is treated as a constant.
+  /// `gradients` and ∂X into `tokenGradient` (B·N × E). The memory is treated as a constant, except
+  /// with ``MemoryUpdate/gradient``: then ∂γ = ∂U W_uᵀ + ∂Q W_Qᵀ goes into the workspace's
+  /// ``Workspace/memoryGradient`` (and `bottleneckOutputGradient` must be `nil`: O is not computed).
   ///
   /// ```
   /// Hopfield step t (P = softmax(β ξᵗ Uᵀ), ξᵗ⁺¹ = P U):
@@ -20,6 +22,7 @@ extension GlobalWorkspaceLayer {
   ///   ∂Q_h += s ∂A_h K_h,  ∂K_h = s ∂A_hᵀ Q_h,  ∂W_Q = γᵀ ∂Q,  ∂W_K = Sᵀ ∂K,  ∂W_V = Sᵀ ∂V,
   ///   ∂S = ∂K W_Kᵀ + ∂V W_Vᵀ,  ∂W_s = Xᵀ ∂S
   /// ∂X = ∂Y + ∂ξ⁰ + ∂S W_sᵀ
+  /// ∂γ = ∂U W_uᵀ + ∂Q W_Qᵀ                     (``MemoryUpdate/gradient`` only)
   /// ```
   ///
   /// The masked softmax's backward is the ordinary one on P with zeros outside the top-k, so
@@ -64,6 +67,8 @@ extension GlobalWorkspaceLayer {
     }
     // Upscaling.
     Matrix.multiply(ws.usedMemory, ws.dUpscaled, transposeA: true, into: &gradients.upscale)
+    let trainsMemory = c.memoryUpdate == .gradient
+    if trainsMemory { Matrix.multiply(ws.dUpscaled, parameters.upscale, transposeB: true, into: &ws.dMemory) }
     gradients.upscaleBias.withUnsafeMutableBufferPointer { gb in
       ws.dUpscaled.withUnsafeBufferPointer { du in
         for j in 0..<e { gb[j] = 0 }
@@ -85,32 +90,41 @@ extension GlobalWorkspaceLayer {
     }
     if let dO = bottleneckOutputGradient {
       precondition(dO.rows == b * m && dO.columns == d, "backward: ∂O must be B·M × D")
+      precondition(!trainsMemory, "backward: O is not computed with a gradient-trained memory; pass no ∂O")
       Matrix.multiply(ws.headOutputs, dO, transposeA: true, into: &gradients.output)
       Matrix.multiply(dO, parameters.output, transposeB: true, into: &ws.dHeads)
     } else {
       gradients.output.withUnsafeMutableBufferPointer { p in for i in p.indices { p[i] = 0 } }
       ws.dHeads.withUnsafeMutableBufferPointer { p in for i in p.indices { p[i] = 0 } }
+      ws.dValues.withUnsafeMutableBufferPointer { p in for i in p.indices { p[i] = 0 } }
     }
+    // Without ∂O the head outputs carry no gradient: ∂P_h and ∂V_h are zero (no GEMMs needed).
+    let readsOutput = bottleneckOutputGradient != nil
     for image in 0..<groups {
       for h in 0..<heads {
         let block = (image * heads + h) * m * n
-        ws.dHeads.withUnsafeBufferPointer { dH in
-          ws.values.withUnsafeBufferPointer { v in
-            ws.dWeights.withUnsafeMutableBufferPointer { dP in
-              // ∂P_h = ∂H_h V_hᵀ   (M × N)
-              Scalar.gemm(
-                transposeA: false, transposeB: true, m: m, n: n, k: dh, alpha: 1,
-                a: dH.baseAddress! + image * m * d + h * dh, lda: d, b: v.baseAddress! + image * n * d + h * dh,
-                ldb: d, beta: 0, c: dP.baseAddress!, ldc: n)
+        if !readsOutput {
+          ws.dWeights.withUnsafeMutableBufferPointer { dP in for i in 0..<(m * n) { dP[i] = 0 } }
+        }
+        if readsOutput {
+          ws.dHeads.withUnsafeBufferPointer { dH in
+            ws.values.withUnsafeBufferPointer { v in
+              ws.dWeights.withUnsafeMutableBufferPointer { dP in
+                // ∂P_h = ∂H_h V_hᵀ   (M × N)
+                Scalar.gemm(
+                  transposeA: false, transposeB: true, m: m, n: n, k: dh, alpha: 1,
+                  a: dH.baseAddress! + image * m * d + h * dh, lda: d, b: v.baseAddress! + image * n * d + h * dh,
+                  ldb: d, beta: 0, c: dP.baseAddress!, ldc: n)
+              }
             }
-          }
-          ws.weights.withUnsafeBufferPointer { p in
-            ws.dValues.withUnsafeMutableBufferPointer { dV in
-              // ∂V_h = P_hᵀ ∂H_h   (N × D_h)
-              Scalar.gemm(
-                transposeA: true, transposeB: false, m: n, n: dh, k: m, alpha: 1, a: p.baseAddress! + block, lda: n,
-                b: dH.baseAddress! + image * m * d + h * dh, ldb: d, beta: 0,
-                c: dV.baseAddress! + image * n * d + h * dh, ldc: d)
+            ws.weights.withUnsafeBufferPointer { p in
+              ws.dValues.withUnsafeMutableBufferPointer { dV in
+                // ∂V_h = P_hᵀ ∂H_h   (N × D_h)
+                Scalar.gemm(
+                  transposeA: true, transposeB: false, m: n, n: dh, k: m, alpha: 1, a: p.baseAddress! + block, lda: n,
+                  b: dH.baseAddress! + image * m * d + h * dh, ldb: d, beta: 0,
+                  c: dV.baseAddress! + image * n * d + h * dh, ldc: d)
+              }
             }
           }
         }
@@ -180,21 +194,29 @@ extension GlobalWorkspaceLayer {
     let p = parameters
     Matrix.multiply(ws.bottleneckMemory, ws.dQueries, transposeA: true, into: &gradients.query)
     Matrix.multiply(ws.squashed, ws.dKeys, transposeA: true, into: &gradients.key)
-    Matrix.multiply(ws.squashed, ws.dValues, transposeA: true, into: &gradients.value)
     Matrix.multiply(ws.dKeys, p.key, transposeB: true, into: &ws.dSquashed)
-    Matrix.multiply(ws.dValues, p.value, transposeB: true, beta: 1, into: &ws.dSquashed)
+    if readsOutput {
+      Matrix.multiply(ws.squashed, ws.dValues, transposeA: true, into: &gradients.value)
+      Matrix.multiply(ws.dValues, p.value, transposeB: true, beta: 1, into: &ws.dSquashed)
+    } else {
+      gradients.value.withUnsafeMutableBufferPointer { p in for i in p.indices { p[i] = 0 } }
+    }
+    // ∂γ += ∂Q W_Qᵀ (the queries' share; the upscaling's was added above).
+    if trainsMemory { Matrix.multiply(ws.dQueries, p.query, transposeB: true, beta: 1, into: &ws.dMemory) }
     Matrix.multiply(tokens, ws.dSquashed, transposeA: true, into: &gradients.squash)
     Matrix.multiply(ws.dSquashed, p.squash, transposeB: true, beta: 1, into: &tokenGradient)
   }
 
   /// The objective ⟨∂Y, Y⟩ + ⟨∂O, O⟩ + L_bal and its gradients for one batch, with fresh buffers and
-  /// the memory left unchanged (no EMA): the form the finite-difference tests check.
+  /// the memory left unchanged (no EMA): the form the finite-difference tests check. `memoryGradient`
+  /// is ∂γ for ``MemoryUpdate/gradient`` (zero otherwise).
   ///
   /// - Throws: ``ModelError`` for tokens of the wrong shape or non-finite entries.
   public func probeObjective(
     tokens: Matrix<Scalar>, outputWeights: Matrix<Scalar>, bottleneckOutputWeights: Matrix<Scalar>?
   ) throws(ModelError) -> (
-    value: Double, gradients: GlobalWorkspaceParameters<Scalar>, tokenGradient: Matrix<Scalar>
+    value: Double, gradients: GlobalWorkspaceParameters<Scalar>, tokenGradient: Matrix<Scalar>,
+    memoryGradient: Matrix<Scalar>
   ) {
     try validate(tokens: tokens)
     var layer = self
@@ -210,6 +232,6 @@ extension GlobalWorkspaceLayer {
     layer.backward(
       tokens: tokens, outputGradient: outputWeights, bottleneckOutputGradient: bottleneckOutputWeights,
       workspace: &ws, gradients: &gradients, tokenGradient: &dX)
-    return (value, gradients, dX)
+    return (value, gradients, dX, ws.dMemory)
   }
 }

@@ -26,6 +26,16 @@ public enum MemoryUpdate: String, Sendable, Codable, CaseIterable {
   /// targets share a dominant common component (their mean pairwise cosine is near 1), which pulls
   /// every prior to the same vector; this form removes that component.
   case centered
+  /// No EMA: γ is a trained parameter. Its gradient comes from everywhere γ enters the forward pass,
+  /// the upscaling U = γ W_u + 1 b_u (∂γ += ∂U W_uᵀ) and the bottleneck queries Q = γ W_Q through
+  /// the balance loss (∂γ += ∂Q W_Qᵀ), summed over the batch; the optimiser updates it with the
+  /// other parameters (``VisionTransformer/trainingStep(images:labels:optimizer:workspace:gradient:)``:
+  /// AdamW without weight decay on γ), then its rows are renormalised to unit length (a projection
+  /// onto the sphere), so the layer's invariant that rows are unit vectors keeps holding. A
+  /// departure from the paper, whose memory is an EMA without gradient. The bottleneck's output O
+  /// then feeds nothing (the balance loss uses only P), so it is not computed: W_V and W_O reach no
+  /// output and get an exactly zero gradient.
+  case gradient
 }
 
 /// Over which patches each prior's top-k bottleneck selection is made.
@@ -280,13 +290,16 @@ public struct GlobalWorkspaceParameters<Scalar: LinearAlgebraScalar>: Sendable, 
 /// - **The memory is a state, not a weight**: the EMA update is applied without a gradient (as the
 ///   released code does), so in training the bottleneck's parameters learn only through the balance
 ///   loss, and the token stream depends on them only through the memory used by later batches.
+///   Except with ``MemoryUpdate/gradient`` (not the paper's): γ is then a trained parameter,
+///   ∂γ = ∂U W_uᵀ + ∂Q W_Qᵀ, projected back onto the unit sphere after each optimiser step.
 /// - The EMA uses the updated memory in the same forward pass (γ is updated, then upscaled).
 ///
 /// Mathematical properties:
 /// - With k = N the bottleneck is plain multi-head cross-attention from the priors to the patches.
 /// - The retrieval is T steps of ``ModernHopfield/update(_:into:workspace:)`` on the stored
 ///   patterns U, so each step descends the modern Hopfield energy of U (a CCCP step).
-/// - The EMA keeps every prior a unit vector.
+/// - The EMA keeps every prior a unit vector; with ``MemoryUpdate/gradient`` the training step's
+///   projection (``projectMemoryOntoSphere()``) does.
 ///
 /// Reference: Y. Sun, H. Ochiai, Z. Wu, S. Lin, R. Kanai, "Associative Transformer",
 /// arXiv:2309.12862 (CVPR 2025).
@@ -295,8 +308,10 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
   public let configuration: GlobalWorkspaceConfiguration
   /// The trainable weights.
   public var parameters: GlobalWorkspaceParameters<Scalar>
-  /// The memory of priors γ (M × D), unit rows.
-  public private(set) var memory: Matrix<Scalar>
+  /// The memory of priors γ (M × D), unit rows. (Set inside the module without the check only by
+  /// ``VisionTransformer/parameters`` for ``MemoryUpdate/gradient``, where a gradient accumulator
+  /// holds ∂γ here and a training step projects γ back onto the sphere before the next forward pass.)
+  public internal(set) var memory: Matrix<Scalar>
 
   /// A layer with given weights and memory.
   ///
@@ -408,6 +423,10 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
     var loads: [Double]  // admissions of each patch in one block, G
     var bottleneckMemory: Matrix<Scalar>  // γ as the bottleneck saw it (before the EMA), M × D
     var memoryStep: Matrix<Scalar>  // the residual-norm update's batch mean of LN(γ + O), M × D
+    var dMemory: Matrix<Scalar>  // ∂γ (``MemoryUpdate/gradient``), M × D
+    /// ∂γ of the last ``GlobalWorkspaceLayer/backward(tokens:outputGradient:bottleneckOutputGradient:workspace:gradients:tokenGradient:)``
+    /// with ``MemoryUpdate/gradient`` (M × D; zero for the other memory updates, whose memory is a state).
+    public var memoryGradient: Matrix<Scalar> { dMemory }
   }
 
   /// Buffers for batches of exactly `batchSize` images.
@@ -430,7 +449,8 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
       dState: Matrix(rows: b * n, columns: e), dLogits: Matrix(rows: b * n, columns: m),
       dUpscaled: Matrix(rows: m, columns: e), dStateNext: Matrix(rows: b * n, columns: e), order: Array(0..<g),
       importance: Array(repeating: 0, count: g), loads: Array(repeating: 0, count: g),
-      bottleneckMemory: Matrix(rows: m, columns: d), memoryStep: Matrix(rows: m, columns: d))
+      bottleneckMemory: Matrix(rows: m, columns: d), memoryStep: Matrix(rows: m, columns: d),
+      dMemory: Matrix(rows: m, columns: d))
   }
 
   /// Checks a batch of patch tokens: B·N × E with B ≥ 1, finite.
@@ -460,7 +480,7 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
     try validate(tokens: tokens)
     precondition(tokens.rows == ws.batchSize * configuration.patchCount, "forward: workspace is for another batch size")
     bottleneck(tokens, workspace: &ws)
-    if updateMemory, let mu = configuration.memoryMomentum {
+    if updateMemory, let mu = configuration.memoryMomentum, configuration.memoryUpdate != .gradient {
       // One output O per selection group: per image (B of them) or per batch (one).
       let b = configuration.selectionGroups(batchSize: ws.batchSize)
       let m = configuration.priorCount, d = configuration.priorWidth
@@ -494,6 +514,7 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
             }
           }
         }
+      case .gradient: break  // excluded above: γ is trained by the optimiser
       case .residualNorm:
         memory.withUnsafeMutableBufferPointer { g in
           ws.bottleneckOutput.withUnsafeBufferPointer { o in
@@ -544,10 +565,12 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
     // Selection groups: each image's N patches, or the batch's B·N patches at once (``SelectionScope``).
     let groups = c.selectionGroups(batchSize: ws.batchSize), n = c.selectionPatches(batchSize: ws.batchSize)
     let k = c.bottleneck, s = Scalar(c.logitScale), compete = c.competition == .priors
+    // With a gradient-trained memory O feeds nothing (the balance loss uses P alone): not computed.
+    let readsOutput = c.memoryUpdate != .gradient
     let p = parameters
     Matrix.multiply(tokens, p.squash, into: &ws.squashed)
     Matrix.multiply(ws.squashed, p.key, into: &ws.keys)
-    Matrix.multiply(ws.squashed, p.value, into: &ws.values)
+    if readsOutput { Matrix.multiply(ws.squashed, p.value, into: &ws.values) }
     Matrix.multiply(memory, p.query, into: &ws.queries)
     ws.bottleneckMemory.assign(memory)
     var balance = 0.0
@@ -586,13 +609,15 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
           }
         }
         ws.weights.withUnsafeBufferPointer { w in
-          ws.values.withUnsafeBufferPointer { v in
-            ws.headOutputs.withUnsafeMutableBufferPointer { o in
-              // P_h V_h   (M × D_h)
-              Scalar.gemm(
-                transposeA: false, transposeB: false, m: m, n: dh, k: n, alpha: 1, a: w.baseAddress! + block, lda: n,
-                b: v.baseAddress! + group * n * d + h * dh, ldb: d, beta: 0,
-                c: o.baseAddress! + group * m * d + h * dh, ldc: d)
+          if readsOutput {
+            ws.values.withUnsafeBufferPointer { v in
+              ws.headOutputs.withUnsafeMutableBufferPointer { o in
+                // P_h V_h   (M × D_h)
+                Scalar.gemm(
+                  transposeA: false, transposeB: false, m: m, n: dh, k: n, alpha: 1, a: w.baseAddress! + block,
+                  lda: n, b: v.baseAddress! + group * n * d + h * dh, ldb: d, beta: 0,
+                  c: o.baseAddress! + group * m * d + h * dh, ldc: d)
+              }
             }
           }
           ws.admitted.withUnsafeBufferPointer { a in
@@ -605,7 +630,7 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
           + Self.coefficientOfVariationSquared(ws.loads, count: n)
       }
     }
-    Matrix.multiply(ws.headOutputs, p.output, into: &ws.bottleneckOutput)
+    if readsOutput { Matrix.multiply(ws.headOutputs, p.output, into: &ws.bottleneckOutput) }
     ws.balanceLoss = Scalar(c.balanceCoefficient * balance / Double(groups))
   }
 
@@ -685,7 +710,8 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
     public var targetCosine: Double
   }
 
-  /// ``SelectionDiagnostics`` of the last forward pass in `ws` (the memory is the one the bottleneck saw).
+  /// ``SelectionDiagnostics`` of the last forward pass in `ws` (the memory is the one the bottleneck
+  /// saw). With ``MemoryUpdate/gradient`` there is no step target: its cosine is reported as 0.
   public func selectionDiagnostics(_ ws: Workspace) -> SelectionDiagnostics {
     let c = configuration
     let groups = c.selectionGroups(batchSize: ws.batchSize), n = c.selectionPatches(batchSize: ws.batchSize)
@@ -703,6 +729,10 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
           }
         }
       }
+    }
+    if c.memoryUpdate == .gradient {
+      return SelectionDiagnostics(
+        overlap: pairs > 0 ? overlap / Double(pairs) : 0, chanceOverlap: Double(k) / Double(n), targetCosine: 0)
     }
     // The step target, row by row, as the memory update forms it.
     var target = [Double](repeating: 0, count: m * d)
@@ -749,6 +779,10 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
     for r in 0..<u.rows { for j in 0..<u.columns { u[r, j] += parameters.upscaleBias[0, j] } }
     return u
   }
+
+  /// Renormalises every row of the memory to unit length (a zero row stays zero): the projection
+  /// onto the sphere that follows each optimiser step of a ``MemoryUpdate/gradient`` memory.
+  public mutating func projectMemoryOntoSphere() { Self.normalizeRows(&memory) }
 
   // MARK: Kernels
 

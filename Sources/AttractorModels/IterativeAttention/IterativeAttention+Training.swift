@@ -327,6 +327,8 @@ public struct IterativeAttentionTrainer: Sendable {
   /// - Throws: ``ModelError/invalidParameter(name:value:requirement:)`` for bad settings or shapes
   ///   (retrieval without the mixture readout or without target slots), or if the parameters become
   ///   non-finite.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func train<Scalar: LinearAlgebraScalar>(
     _ model: IterativeAttention<Scalar>,
     examples: (Int) throws(ModelError) -> IterativeAttentionExamples<Scalar>,

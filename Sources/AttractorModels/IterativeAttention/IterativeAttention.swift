@@ -375,6 +375,8 @@ public struct IterativeAttention<Scalar: LinearAlgebraScalar>: LinearizableUpdat
     }
   }
 
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func update(_ states: Matrix<Scalar>, into next: inout Matrix<Scalar>, workspace: inout Workspace) {
     if !configuration.isPlain {
       generalUpdate(states, into: &next, workspace: &workspace)

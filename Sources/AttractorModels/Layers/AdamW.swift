@@ -14,6 +14,9 @@ public struct AdamW<Scalar: LinearAlgebraScalar>: Sendable {
   public var weightDecay: Double
   /// Steps taken so far.
   public private(set) var step = 0
+  /// Indices (in the order of ``update(_:gradients:)``'s matrices) of the parameters that get no
+  /// weight decay; empty by default (every parameter decays).
+  public var undecayed: Set<Int> = []
   var firstMoments: [[Scalar]] = []
   var secondMoments: [[Scalar]] = []
 
@@ -65,7 +68,7 @@ public struct AdamW<Scalar: LinearAlgebraScalar>: Sendable {
               Scalar.adamWStep(
                 parameters: theta.baseAddress!, gradients: g.baseAddress!, firstMoments: m.baseAddress!,
                 secondMoments: v.baseAddress!, count: count, beta1: b1, beta2: b2, learningRate: eta, epsilon: eps,
-                weightDecay: lambda, c1: c1, c2: c2)
+                weightDecay: undecayed.contains(k) ? 0 : lambda, c1: c1, c2: c2)
             }
           }
         }

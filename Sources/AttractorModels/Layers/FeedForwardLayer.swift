@@ -108,6 +108,8 @@ public struct FeedForwardLayer<Scalar: LinearAlgebraScalar>: Sendable, Equatable
   }
 
   /// Y = φ(X W₁ + b₁) W₂ + b₂ into `y` (batch × width), filling `cache`. Two GEMMs, no allocation.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, cache: inout Cache) {
     precondition(x.columns == width, "FeedForwardLayer: input has \(x.columns) columns, needs \(width)")
     precondition(cache.preActivation.rows == x.rows, "FeedForwardLayer: cache built for another batch")
@@ -134,6 +136,8 @@ public struct FeedForwardLayer<Scalar: LinearAlgebraScalar>: Sendable, Equatable
 
   /// The backward pass: `dx` is overwritten with ∂L/∂X; the parameter gradients are added to
   /// `gradient`'s matrices. `x` must be the forward pass's input. Four GEMMs, no allocation.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func backward(
     _ dy: Matrix<Scalar>, input x: Matrix<Scalar>, cache: inout Cache, inputGradient dx: inout Matrix<Scalar>,
     gradient: inout FeedForwardLayer

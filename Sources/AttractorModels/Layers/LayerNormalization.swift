@@ -77,6 +77,8 @@ public struct LayerNormalization<Scalar: LinearAlgebraScalar>: Sendable, Equatab
   }
 
   /// y = γ ⊙ x̂ + β for every row of `x` into `y` (same shape), filling `cache`. No allocation.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func forward(_ x: Matrix<Scalar>, into y: inout Matrix<Scalar>, cache: inout Cache) {
     let n = width, rows = x.rows
     precondition(x.columns == n, "LayerNormalization: input has \(x.columns) columns, needs \(n)")
@@ -116,6 +118,8 @@ public struct LayerNormalization<Scalar: LinearAlgebraScalar>: Sendable, Equatab
 
   /// The backward pass: `dx` is overwritten with ∂L/∂x; ∂L/∂γ and ∂L/∂β are added to
   /// `gradient.gain` and `gradient.bias`. No allocation.
+  @_specialize(where Scalar == Float)
+  @_specialize(where Scalar == Double)
   public func backward(
     _ dy: Matrix<Scalar>, cache: Cache, inputGradient dx: inout Matrix<Scalar>, gradient: inout LayerNormalization
   ) {

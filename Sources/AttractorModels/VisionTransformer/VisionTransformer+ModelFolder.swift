@@ -9,7 +9,8 @@ import Foundation
 /// ```
 /// <folder>/config.json           format, configuration, trainer settings, history, data, command
 /// <folder>/weights.safetensors   every parameter under its name (``VisionTransformer/parameterNames``), F32;
-///                                workspace.memory (M × D) for an AiT;
+///                                workspace.memory (M × D) for an AiT (a parameter, with AdamW moments,
+///                                for MemoryUpdate.gradient);
 ///                                while training is unfinished also optimizer.first.<name> and
 ///                                optimizer.second.<name> (AdamW's moments) for an exact resume
 /// <folder>/CARD.md               how it was trained, with which command, and what it scores
@@ -62,6 +63,7 @@ public struct VisionTransformerModelFolder: Sendable, Codable, Equatable {
     var tensors: [String: Tensor] = [:]
     let names = model.parameterNames
     for (name, m) in zip(names, model.parameters) { tensors[name] = Tensor(m) }
+    // (With a trained memory "workspace.memory" is also a parameter name: the same tensor.)
     if let workspace = model.workspace { tensors["workspace.memory"] = Tensor(workspace.memory) }
     if let optimizer {
       for (k, (name, m)) in zip(names, model.parameters).enumerated() {
@@ -100,7 +102,7 @@ public struct VisionTransformerModelFolder: Sendable, Codable, Equatable {
     let names = model.parameterNames
     let shapes = model.parameters.map { [$0.rows, $0.columns] as [Int?] }
     var expected = zip(names, shapes).map { ModelFolder.TensorExpectation($0, shape: $1) }
-    if let w = record.configuration.workspace {
+    if let w = record.configuration.workspace, !names.contains("workspace.memory") {
       expected.append(.init("workspace.memory", shape: [w.priorCount, w.priorWidth]))
     }
     let hasOptimizer = record.optimizerStep > 0

@@ -204,7 +204,8 @@ extension VisionTransformer {
   /// The backward pass after ``forward(images:labels:training:workspace:)`` with labels: the
   /// gradient of the loss (cross-entropy + balance loss) with respect to every parameter, ADDED
   /// into `gradient` (a model of the same shape; start from ``zeroGradient()``). The workspace's
-  /// memory is held constant, as in its own backward.
+  /// memory is held constant, as in its own backward, except with ``MemoryUpdate/gradient``, where
+  /// ∂γ is added into the gradient's `workspace.memory` (the `workspace.memory` entry of ``parameters``).
   @_specialize(where Scalar == Float)
   @_specialize(where Scalar == Double)
   public func backward(workspace ws: inout Workspace, gradient: inout VisionTransformer) {
@@ -236,6 +237,7 @@ extension VisionTransformer {
         var all = gradient.workspace!.parameters.all
         for (k, g) in ws.workspaceGradients!.all.enumerated() { Self.add(g, to: &all[k]) }
         gradient.workspace!.parameters.all = all
+        if trainsMemory { Self.add(ws.workspaceBuffers!.memoryGradient, to: &gradient.workspace!.memory) }
         swap(&dx, &ws.dC)
       }
       ws.blocks[l].backward(

@@ -7,6 +7,7 @@ extension VisionTransformer {
   ///
   /// ```
   /// loss = CE(images, labels) (+ L_bal),   g = ∂loss/∂θ (memory held constant),   θ ← AdamW(θ, g)
+  /// with MemoryUpdate.gradient:  γ ∈ θ (no weight decay),  then γ ← normalise_rows(γ)
   /// ```
   ///
   /// This is the step ``VisionTransformerTrainer`` takes for every minibatch, and what
@@ -28,8 +29,12 @@ extension VisionTransformer {
     gradient = zeroGradientReusing(gradient)
     backward(workspace: &ws, gradient: &gradient)
     var all = parameters
+    // A trained memory (``MemoryUpdate/gradient``) gets no weight decay: its rows are renormalised
+    // after the step, so shrinking them would only change the step's relative size.
+    optimizer.undecayed = memoryParameterIndex.map { [$0] } ?? []
     optimizer.update(&all, gradients: gradient.parameters)
     parameters = all
+    if trainsMemory { workspace!.projectMemoryOntoSphere() }
     return loss
   }
 }

@@ -58,7 +58,8 @@ public struct VisionTransformerBlock<Scalar: LinearAlgebraScalar>: Sendable, Equ
 /// by central finite differences in the tests); images are independent (no batch statistics), so an
 /// image's output does not depend on the rest of its batch; the workspace's memory is a state updated
 /// by EMA in training (``forward(images:labels:training:workspace:)`` with `training` true), not a
-/// trained weight.
+/// trained weight, except with ``MemoryUpdate/gradient``: then γ is a trained parameter (in
+/// ``parameters``), its rows projected back to unit length after every optimiser step.
 ///
 /// Reference: A. Dosovitskiy et al., "An image is worth 16×16 words: transformers for image
 /// recognition at scale", ICLR 2021 (the vision transformer); Y. Sun et al., "Associative
@@ -122,12 +123,17 @@ public struct VisionTransformer<Scalar: LinearAlgebraScalar>: Sendable {
 
   /// Every trainable matrix in a fixed order (for ``AdamW``, finite differences and the model
   /// folder): W_p, b_p, Π, each block's twelve, the workspace's seven (AiT), LN_f (gain, bias), W_h, b_h.
-  /// The workspace's memory is not among them (it is a state; see ``GlobalWorkspaceLayer/memory``).
+  /// The workspace's memory is not among them (it is a state; see ``GlobalWorkspaceLayer/memory``),
+  /// except with ``MemoryUpdate/gradient``, where γ is trained and follows the workspace's seven as
+  /// `workspace.memory` (``memoryParameterIndex``).
   public var parameters: [Matrix<Scalar>] {
     get {
       var all = [patchWeights, patchBias, positions]
       for block in blocks { all += block.parameters }
-      if let workspace { all += workspace.parameters.all }
+      if let workspace {
+        all += workspace.parameters.all
+        if trainsMemory { all.append(workspace.memory) }
+      }
       return all + finalNorm.parameters + [headWeights, headBias]
     }
     set {
@@ -147,6 +153,11 @@ public struct VisionTransformer<Scalar: LinearAlgebraScalar>: Sendable {
       if workspace != nil {
         workspace!.parameters.all = Array(newValue[at..<(at + 7)])
         at += 7
+        if trainsMemory {
+          // Unchecked: a gradient accumulator holds ∂γ here; a training step projects γ onto the sphere.
+          workspace!.memory = newValue[at]
+          at += 1
+        }
       }
       finalNorm.parameters = Array(newValue[at..<(at + 2)])
       headWeights = newValue[at + 2]
@@ -159,7 +170,16 @@ public struct VisionTransformer<Scalar: LinearAlgebraScalar>: Sendable {
     var names = ["patch_embedding.weight", "patch_embedding.bias", "positions"]
     for l in blocks.indices { names += VisionTransformerBlock<Scalar>.parameterNames.map { "blocks.\(l).\($0)" } }
     if workspace != nil { names += GlobalWorkspaceParameters<Scalar>.names.map { "workspace.\($0)" } }
+    if trainsMemory { names.append("workspace.memory") }
     return names + ["final_norm.gain", "final_norm.bias", "head.weight", "head.bias"]
+  }
+
+  /// Whether the workspace's memory γ is a trained parameter (``MemoryUpdate/gradient``).
+  public var trainsMemory: Bool { workspace?.configuration.memoryUpdate == .gradient }
+
+  /// The index of γ in ``parameters`` when it is trained (``trainsMemory``), else `nil`.
+  public var memoryParameterIndex: Int? {
+    trainsMemory ? 3 + blocks.count * VisionTransformerBlock<Scalar>.parameterCount + 7 : nil
   }
 
   /// Number of trainable scalars.

@@ -18,8 +18,10 @@ import Foundation
 /// (the share of the faster path that a bare pair of GEMMs would take). The largest difference
 /// between the two paths' states is reported beside them.
 ///
-/// **Threads:** OpenBLAS is set to each count of ``threads`` in turn (the online path uses that many
-/// workers); Float.
+/// **Threads:** the only library type that changes OpenBLAS's process-wide thread count, because
+/// the counts are what it measures: ``run()`` sets each count of ``threads`` in turn (the online
+/// path uses that many workers) and restores the count in force when it returns, also on error.
+/// Run it when nothing else in the process calls BLAS (the `bench` command's process); Float.
 public struct OnlineSoftmaxBenchmark: Sendable, Equatable {
   /// Pattern counts N.
   public var counts = [1024, 2048, 4096, 8192, 16_384, 32_768, 65_536]
@@ -96,7 +98,8 @@ public struct OnlineSoftmaxBenchmark: Sendable, Equatable {
     }
   }
 
-  /// Runs every thread count, dimension and pattern count; restores OpenBLAS's thread count.
+  /// Runs every thread count, dimension and pattern count, setting OpenBLAS's process-wide thread
+  /// count to each of ``threads`` in turn; restores the count in force before it returns.
   public func run() throws -> Report {
     let saved = BLAS.threadCount
     defer { BLAS.setThreadCount(saved) }

@@ -129,6 +129,9 @@ public struct AssociativeTransformerReproduction: Sendable {
   /// Trainings run at the same time (at least 1; see ``init(settings:mnistDirectory:modelsDirectory:command:workers:log:)``).
   public var workers: Int
   public var log: @Sendable (String) -> Void
+  /// The OpenBLAS thread count the workers' check assumes (`nil`: the count in force); the tests
+  /// set 1 so as not to change the process-wide count.
+  var assumedBLASThreads: Int? = nil
 
   /// A reproduction of `settings` reading the data set from `mnistDirectory`.
   ///
@@ -431,7 +434,7 @@ public struct AssociativeTransformerReproduction: Sendable {
       try given
       ?? ScaledMNIST(directory: mnistDirectory, dataset: s.dataset, trainCount: s.trainCount, testCount: s.testCount)
     let jobs = trainingJobs
-    let trained = try runTrainings(jobs, data: data)
+    let trained = try runTrainings(jobs, data: data, blasThreads: assumedBLASThreads ?? BLAS.threadCount)
     func train(_ c: VisionTransformerConfiguration, seed: UInt64, name: String) throws -> (
       VisionTransformer<Float>, VisionTransformerTrainer.History
     ) {

@@ -143,7 +143,7 @@ public struct AssociativeTransformerTraining: Sendable {
       s +=
         "; global workspace after block \(c.workspaceAfterBlock): M = \(w.priorCount) priors of D = \(w.priorWidth), "
         + "\(w.heads) bottleneck heads, k = \(w.bottleneck), β = \(w.beta), T = \(w.hopfieldSteps), "
-        + "μ = \(w.memoryMomentum.map { "\($0)" } ?? "off"), balance c = \(w.balanceCoefficient), "
+        + "μ = \(w.memoryUpdate == .gradient ? "unused" : w.memoryMomentum.map { "\($0)" } ?? "off"), balance c = \(w.balanceCoefficient), "
         + "\(w.priorInitialization.rawValue) priors, memory update \(w.memoryUpdate.rawValue), "
         + "top-k per \(w.selectionScope.rawValue), competition \(w.competition.rawValue)"
     } else {
@@ -194,8 +194,12 @@ public struct AssociativeTransformerTraining: Sendable {
         var line =
           "epoch \(p.epoch)/\(p.epochs), step \(p.step)/\(p.steps): loss \(String(format: "%.4f", p.loss))"
         if let a = p.testAccuracy { line += ", test accuracy \(String(format: "%.2f %%", 100 * a))" }
-        if let g = p.priorCosine, let o = p.selectionOverlap, let t = p.targetCosine {
-          line += String(format: ", prior cosine %.4f, selection overlap %.3f, step-target cosine %.4f", g, o, t)
+        if let g = p.priorCosine, let o = p.selectionOverlap {
+          line += String(format: ", prior cosine %.4f, selection overlap %.3f", g, o)
+          // A gradient-trained memory has no step target.
+          if let t = p.targetCosine, configuration.workspace?.memoryUpdate != .gradient {
+            line += String(format: ", step-target cosine %.4f", t)
+          }
         }
         log(line + ", about \(Int(p.secondsLeft.rounded())) s left")
       },

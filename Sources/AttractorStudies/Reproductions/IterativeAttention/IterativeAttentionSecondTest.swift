@@ -44,6 +44,11 @@ public struct IterativeAttentionSecondTest: Sendable {
     /// The Synthetic dataset seed whose patterns calibrate the scale (the same c* whatever seeds a
     /// run trains, so that runs of single seeds can be merged).
     public var calibrationSeed: UInt64 = 0
+    /// Whether to run the Synthetic settings (calibrated scale, and the literal scale with
+    /// ``includesLiteralScale``); false runs MNIST-PCA only (the calibration still runs: it is
+    /// cheap and lets the results merge with a Synthetic run's). Optional so that results written
+    /// before the option existed decode; nil means true (``runsSynthetic``).
+    public var includesSynthetic: Bool? = true
     /// Whether to run the Synthetic task at the literal scale 1 as well.
     public var includesLiteralScale = true
     /// Whether to run MNIST-PCA (needs the IDX files).
@@ -108,6 +113,9 @@ public struct IterativeAttentionSecondTest: Sendable {
 
     public init() {}
 
+    /// Whether the Synthetic settings run (``includesSynthetic``, nil counting as true).
+    public var runsSynthetic: Bool { includesSynthetic ?? true }
+
     /// A small version for tests and quick looks (seconds).
     public static var quick: Settings {
       var s = Settings()
@@ -136,6 +144,8 @@ public struct IterativeAttentionSecondTest: Sendable {
     func validate() throws(DatasetError) {
       try DatasetError.check(syntheticCount >= 20, "syntheticCount", syntheticCount, "at least 20")
       try DatasetError.check(!seeds.isEmpty, "seeds", seeds, "non-empty")
+      try DatasetError.check(
+        runsSynthetic || includesMNIST, "includesSynthetic", runsSynthetic, "true unless MNIST-PCA runs")
       try DatasetError.check(!models.isEmpty, "models", models.count, "at least one")
       try DatasetError.check(!objectives.isEmpty, "objectives", objectives.count, "at least one")
       try DatasetError.check(maxEpochs >= 1, "maxEpochs", maxEpochs, "at least 1")
@@ -507,10 +517,11 @@ public struct IterativeAttentionSecondTest: Sendable {
     let calibration = try calibrateScale(seed: settings.calibrationSeed)
     results.calibration = calibration
     log(String(format: "  scale c* = %.5f (cue accuracy %.4f)", calibration.scale, calibration.accuracy))
-    var settingsToRun: [(Setting, [IterativeAttentionObjective])] = [
-      (Setting(name: Self.calibratedName, scale: calibration.scale), settings.objectives)
-    ]
-    if settings.includesLiteralScale {
+    var settingsToRun: [(Setting, [IterativeAttentionObjective])] = []
+    if settings.runsSynthetic {
+      settingsToRun.append((Setting(name: Self.calibratedName, scale: calibration.scale), settings.objectives))
+    }
+    if settings.runsSynthetic && settings.includesLiteralScale {
       settingsToRun.append((Setting(name: Self.literalName, scale: 1), settings.otherObjectives))
     }
     var mnist: IterativeAttentionStudy.Task? = nil

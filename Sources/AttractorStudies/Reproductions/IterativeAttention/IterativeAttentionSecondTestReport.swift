@@ -79,6 +79,27 @@ public struct IterativeAttentionSecondTestReport: Sendable {
     return (First.markdownTable(header: header, rows: table), [header] + table)
   }
 
+  /// Accuracy at T = 0, 1, 5 and 10 under every noise level, per objective and model: mean ±
+  /// standard error over the seeds, one row per (objective · model, σ).
+  public func noiseStepTable(setting: String) -> (markdown: String, rows: [[String]]) {
+    let ts = [0, 1, min(5, steps), steps]
+    let header = [
+      "Objective · model", "σ", "T = 0 (cue)", "T = 1", "T = \(ts[2])", "T = \(ts[3])", "Δ (T = \(steps) − T = 1)",
+    ]
+    var table: [[String]] = []
+    for (objective, model) in rows(setting) {
+      let rs = cells(setting, objective, model)
+      for sigma in results.settings.noiseLevels {
+        let stats = ts.map { accuracy(rs, .gaussianNoise(sigma: sigma), step: $0) }
+        guard stats[1] != nil else { continue }
+        table.append(
+          [Self.label(objective, model), String(format: "%g", sigma)] + stats.map { First.text($0) }
+            + [First.delta(stats[1], stats[3])])
+      }
+    }
+    return (First.markdownTable(header: header, rows: table), [header] + table)
+  }
+
   /// Every corruption: T = 1 → T = 10 per objective and model (means over seeds).
   public func corruptionTable(setting: String) -> (markdown: String, rows: [[String]]) {
     let s = results.settings
@@ -285,6 +306,7 @@ public struct IterativeAttentionSecondTestReport: Sendable {
       let slug = Self.slug(setting)
       try put(First.csv(stepTable(setting: setting, sigma: 0.3).rows), "steps-\(slug).csv")
       try put(First.csv(corruptionTable(setting: setting).rows), "corruptions-\(slug).csv")
+      try put(First.csv(noiseStepTable(setting: setting).rows), "noise-steps-\(slug).csv")
       try put(First.csv(basinTable(setting: setting).rows), "basins-\(slug).csv")
       try put(First.csv(fixedPointTable(setting: setting).rows), "fixed-points-\(slug).csv")
       try chart(stepChart(setting: setting, sigma: 0.3), "steps-\(slug)-sigma0.3.svg")
@@ -372,6 +394,9 @@ public struct IterativeAttentionSecondTestReport: Sendable {
         + "cosine ≥ 0.9; ρ(J) at the first \(s.jacobianStarts) end states per seed)\n\n"
         + fixedPointTable(setting: setting).markdown
       out +=
+        "\n### Accuracy (%) at T = 0, 1, \(min(5, steps)), \(steps) under every noise level, mean ± s.e. over seeds\n\n"
+        + noiseStepTable(setting: setting).markdown
+      out +=
         "\n### Every corruption: accuracy (%) at T = 1 → T = \(steps), mean over seeds\n\n"
         + corruptionTable(setting: setting).markdown
     }
@@ -456,13 +481,20 @@ public struct IterativeAttentionSecondTestReproduction: Sendable {
     return report
   }
 
-  /// The results of runs with the same settings but disjoint seeds, as one run: the cells of all
-  /// of them (ordered by seed), the seeds joined, the commands joined by " && ", the seconds
-  /// added (the processes' own wall times; they may have run at the same time). One part is
-  /// returned unchanged.
+  /// The results of several runs as one run: runs of other seeds (for example one process per
+  /// seed) or of other parts of the grid (`--skip-synthetic`, `--skip-mnist`, `--skip-literal`,
+  /// `--configs`, `--objectives`). The merged results hold the cells of all of them unchanged
+  /// (ordered by seed, then by part), the seeds, settings run and configurations joined, the
+  /// commands joined by " && ", the seconds added (the processes' own wall times; they may have
+  /// run at the same time). One part is returned unchanged.
   ///
-  /// - Throws: ``IterativeAttentionReproductionError/unreadableResults(path:reason:)`` if the
-  ///   settings (other than the seeds) or the calibrations differ, or a seed occurs twice.
+  /// Everything else must agree: sizes, training settings, corruptions, steps and the
+  /// calibration. An untrained baseline (objective `none`) that two parts measured for the same
+  /// setting and seed must be identical but for its time, and is kept once.
+  ///
+  /// - Throws: ``IterativeAttentionReproductionError/unreadableResults(path:reason:)`` if those
+  ///   settings or the calibrations differ, a configuration name means two different models, or
+  ///   a trained cell (setting, objective, configuration, seed) occurs twice.
   public static func merge(_ parts: [IterativeAttentionSecondTest.Results]) throws
     -> IterativeAttentionSecondTest.Results
   {
@@ -470,33 +502,90 @@ public struct IterativeAttentionSecondTestReproduction: Sendable {
       throw IterativeAttentionReproductionError.unreadableResults(path: "(none)", reason: "no results to merge")
     }
     if parts.count == 1 { return merged }
-    func withoutSeeds(_ s: IterativeAttentionSecondTest.Settings) -> IterativeAttentionSecondTest.Settings {
+    typealias Settings = IterativeAttentionSecondTest.Settings
+    /// The settings without the choice of the grid's part.
+    func withoutGrid(_ s: Settings) -> Settings {
       var t = s
       t.seeds = []
+      t.includesSynthetic = nil
+      t.includesLiteralScale = false
+      t.includesMNIST = false
+      t.models = []
+      t.objectives = []
+      t.otherObjectives = []
+      t.unrolledModels = nil
+      t.literalModels = nil
+      t.mnistModels = nil
       return t
     }
-    var seeds = merged.settings.seeds
-    for part in parts.dropFirst() {
-      guard withoutSeeds(part.settings) == withoutSeeds(merged.settings), part.calibration == merged.calibration
+    func union<T: Equatable>(_ a: [T], _ b: [T]) -> [T] { a + b.filter { !a.contains($0) } }
+    func unionOfFilters(_ a: [String]?, _ b: [String]?) -> [String]? {
+      guard let a, let b else { return nil }
+      return union(a, b)
+    }
+    struct Cell: Hashable {
+      var setting: String, objective: String, model: String, seed: UInt64
+    }
+    func cell(_ r: IterativeAttentionSecondTest.ModelResult) -> Cell {
+      Cell(setting: r.setting, objective: r.objective, model: r.model, seed: r.seed)
+    }
+    func timeless(_ r: IterativeAttentionSecondTest.ModelResult) -> IterativeAttentionSecondTest.ModelResult {
+      var t = r
+      t.seconds = 0
+      return t
+    }
+    var seen = Dictionary(merged.results.map { (cell($0), $0) }, uniquingKeysWith: { a, _ in a })
+    var parts = parts
+    parts[0].results = []
+    for (index, part) in parts.enumerated() where index > 0 {
+      guard withoutGrid(part.settings) == withoutGrid(merged.settings), part.calibration == merged.calibration
       else {
         throw IterativeAttentionReproductionError.unreadableResults(
-          path: part.command, reason: "settings or calibration differ from the first run's (only the seeds may)")
+          path: part.command,
+          reason:
+            "settings or calibration differ from the first run's (only the seeds and the part of the grid may)")
       }
-      guard Set(part.settings.seeds).isDisjoint(with: seeds) else {
-        throw IterativeAttentionReproductionError.unreadableResults(
-          path: part.command, reason: "seeds \(part.settings.seeds) occur in another run too")
+      for spec in part.settings.models {
+        if let other = merged.settings.models.first(where: { $0.name == spec.name }), other != spec {
+          throw IterativeAttentionReproductionError.unreadableResults(
+            path: part.command, reason: "configuration \(spec.name) differs from the first run's")
+        }
       }
-      seeds += part.settings.seeds
-      merged.results += part.results
+      var kept: [IterativeAttentionSecondTest.ModelResult] = []
+      for r in part.results {
+        if let earlier = seen[cell(r)] {
+          if r.objective == "none" && timeless(earlier) == timeless(r) { continue }
+          throw IterativeAttentionReproductionError.unreadableResults(
+            path: part.command,
+            reason: "cell \(r.setting) · \(r.objective) · \(r.model) · seed \(r.seed) occurs in another run too")
+        }
+        seen[cell(r)] = r
+        kept.append(r)
+      }
+      parts[index].results = kept
+      var s = merged.settings
+      s.seeds = union(s.seeds, part.settings.seeds)
+      s.includesSynthetic = s.runsSynthetic || part.settings.runsSynthetic
+      s.includesLiteralScale = s.includesLiteralScale || part.settings.includesLiteralScale
+      s.includesMNIST = s.includesMNIST || part.settings.includesMNIST
+      s.models = union(s.models, part.settings.models)
+      s.objectives = union(s.objectives, part.settings.objectives)
+      s.otherObjectives = union(s.otherObjectives, part.settings.otherObjectives)
+      s.unrolledModels = unionOfFilters(s.unrolledModels, part.settings.unrolledModels)
+      s.literalModels = unionOfFilters(s.literalModels, part.settings.literalModels)
+      s.mnistModels = unionOfFilters(s.mnistModels, part.settings.mnistModels)
+      merged.settings = s
       merged.tasks.merge(part.tasks) { a, _ in a }
       merged.seconds += part.seconds
       merged.command += " && " + part.command
     }
-    let order = Dictionary(uniqueKeysWithValues: seeds.sorted().enumerated().map { ($1, $0) })
-    merged.results = merged.results.enumerated().sorted {
-      (order[$0.element.seed] ?? 0, $0.offset) < (order[$1.element.seed] ?? 0, $1.offset)
-    }.map(\.element)
-    merged.settings.seeds = seeds.sorted()
+    let all = parts.enumerated().flatMap { index, part in
+      index == 0 ? merged.results.map { (0, $0) } : part.results.map { (index, $0) }
+    }
+    merged.results = all.enumerated().sorted {
+      ($0.element.1.seed, $0.offset) < ($1.element.1.seed, $1.offset)
+    }.map(\.element.1)
+    merged.settings.seeds.sort()
     return merged
   }
 }
