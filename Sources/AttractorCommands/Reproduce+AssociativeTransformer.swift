@@ -11,7 +11,7 @@ public struct ReproduceAssociativeTransformer: ParsableCommand {
       The three checks seed 002 says the AiT paper left open, at the scale of this machine (the \
       paper's ImageNet-scale results are not attempted): for 3 seeds an AiT and the plain vision \
       transformer of the same size are trained on the 60,000 training images of --dataset (MNIST by \
-      default, or fashion-mnist; 3 epochs) and tested on its 10,000 test images; the AiT is evaluated with the Hopfield retrieval removed, with T = 1, 3, 10 \
+      default, or fashion-mnist; 12 epochs) and tested on its 10,000 test images; the AiT is evaluated with the Hopfield retrieval removed, with T = 1, 3, 10 \
       steps and β = 0.5, 1, 2, 4 at test time; the fixed points of the modern Hopfield network with \
       the trained upscaled priors as patterns are found and classified, with the basins of real \
       patch representations, the reconstruction error against the distance to the nearest prior and \
@@ -22,7 +22,9 @@ public struct ReproduceAssociativeTransformer: ParsableCommand {
       report. --count and --epochs change the scale; --memory-update, --topk-scope and --competition \
       choose the workspace's memory step, top-k scope and prior competition (as for train ait). \
       --workers n runs n of the 9 independent trainings at once, each on one OpenBLAS thread (the \
-      results equal those of one worker at one thread). --quick runs a small version (a smaller \
+      results equal those of one worker at one thread); --models-dir keeps the trained models and \
+      reuses finished ones (train ait can fill it in parallel); --seeds and --bottleneck choose the \
+      seeds and the k of the sweep. --quick runs a small version (a smaller \
       model, 128 images) in seconds. Needs `python3 Scripts/fetch_mnist.py` (or, with --dataset \
       fashion-mnist, `bash Scripts/fetch_fashion_mnist.sh`) first. Use --threads 1 on a shared machine.
       """)
