@@ -26,14 +26,7 @@ public struct BenchPseudoLikelihood: ParsableCommand {
   @Option(parsing: .unconditional, help: ArgumentHelp("States in the timed dynamics step.", valueName: "B"))
   var stepBatch = 1_024
 
-  @Option(help: "The image data set: mnist or fashion-mnist.")
-  var dataset: ImageDataset = .mnist
-
-  @Option(
-    help: ArgumentHelp(
-      "Folder of the data set's IDX files (default Data/mnist, or Data/fashion-mnist with --dataset fashion-mnist).",
-      valueName: "dir"))
-  var mnist: String?
+  @OptionGroup var data: ImageDataOptions
 
   @Option(
     help: ArgumentHelp(
@@ -53,8 +46,8 @@ public struct BenchPseudoLikelihood: ParsableCommand {
 
   /// The benchmark these options describe.
   public func benchmark() -> PseudoLikelihoodBenchmark {
-    var b = PseudoLikelihoodBenchmark(dataDirectory: URL(fileURLWithPath: mnist ?? dataset.defaultDirectory))
-    b.dataset = dataset
+    var b = PseudoLikelihoodBenchmark(dataDirectory: data.directory)
+    b.dataset = data.dataset
     b.count = count
     b.batchSize = batchSize
     b.stepBatch = stepBatch

@@ -97,3 +97,28 @@ struct AttentionShapeOptions: ParsableArguments {
     return parts
   }
 }
+
+/// `--dataset mnist|fashion-mnist` and `--mnist DIR`: the image data set and the folder of its IDX
+/// files, shared by every command that trains or measures on images (`train`/`reproduce`/`bench
+/// pseudo-likelihood`, `train ait`, `reproduce ait`).
+struct ImageDataOptions: ParsableArguments {
+  @Option(help: "The image data set: mnist or fashion-mnist.")
+  var dataset: ImageDataset = .mnist
+
+  @Option(
+    help: ArgumentHelp(
+      "Folder of the data set's IDX files (default Data/mnist, or Data/fashion-mnist with --dataset fashion-mnist).",
+      valueName: "dir"))
+  var mnist: String?
+
+  /// The folder to read: `--mnist`, or the data set's default folder.
+  var directory: URL { URL(fileURLWithPath: mnist ?? dataset.defaultDirectory) }
+
+  /// The options as they appear in a recorded command line (defaults left out).
+  var commandLineParts: [String] {
+    var parts: [String] = []
+    if dataset != .mnist { parts += ["--dataset", dataset.rawValue] }
+    if let mnist, mnist != dataset.defaultDirectory { parts += ["--mnist", mnist] }
+    return parts
+  }
+}

@@ -32,14 +32,7 @@ public struct ReproduceAssociativeTransformer: ParsableCommand {
   @Flag(help: "A small version (a smaller model, 128 training digits, 2 seeds) for tests and quick looks.")
   var quick = false
 
-  @Option(help: "The image data set: mnist or fashion-mnist.")
-  var dataset: ImageDataset = .mnist
-
-  @Option(
-    help: ArgumentHelp(
-      "Folder of the data set's IDX files (default Data/mnist, or Data/fashion-mnist with --dataset fashion-mnist).",
-      valueName: "dir"))
-  var mnist: String?
+  @OptionGroup var data: ImageDataOptions
 
   @Option(
     parsing: .unconditional,
@@ -128,15 +121,14 @@ public struct ReproduceAssociativeTransformer: ParsableCommand {
     s.memoryUpdate = MemoryUpdate(rawValue: memoryUpdate) ?? .ema
     s.selectionScope = SelectionScope(rawValue: topkScope) ?? .image
     s.competition = PriorCompetition(rawValue: competition) ?? .none
-    s.dataset = dataset
+    s.dataset = data.dataset
     return s
   }
 
   var commandLine: String {
     var parts = ["attractor reproduce ait"]
     if quick { parts.append("--quick") }
-    if dataset != .mnist { parts += ["--dataset", dataset.rawValue] }
-    if let mnist, mnist != dataset.defaultDirectory { parts += ["--mnist", mnist] }
+    parts += data.commandLineParts
     if let count { parts += ["--count", "\(count)"] }
     if let epochs { parts += ["--epochs", "\(epochs)"] }
     if let seeds { parts += ["--seeds", seeds.defaultValueDescription] }
@@ -159,7 +151,7 @@ public struct ReproduceAssociativeTransformer: ParsableCommand {
     let results: AssociativeTransformerReproduction.Results
     do {
       results = try AssociativeTransformerReproduction(
-        settings: settings, mnistDirectory: URL(fileURLWithPath: mnist ?? dataset.defaultDirectory),
+        settings: settings, mnistDirectory: data.directory,
         modelsDirectory: modelsDirectory.map { URL(fileURLWithPath: $0) }, command: commandLine, workers: workers,
         log: { printToStandardError($0) }
       ).run(into: folder)

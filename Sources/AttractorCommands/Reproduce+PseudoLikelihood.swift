@@ -24,14 +24,7 @@ public struct ReproducePseudoLikelihood: ParsableCommand {
   @Flag(help: "A small version (200 training digits, 12 iterations) for tests and quick looks.")
   var quick = false
 
-  @Option(help: "The image data set: mnist or fashion-mnist.")
-  var dataset: ImageDataset = .mnist
-
-  @Option(
-    help: ArgumentHelp(
-      "Folder of the data set's IDX files (default Data/mnist, or Data/fashion-mnist with --dataset fashion-mnist).",
-      valueName: "dir"))
-  var mnist: String?
+  @OptionGroup var data: ImageDataOptions
 
   @OptionGroup var output: OutputFolderOptions
   @OptionGroup var seed: SeedOptions
@@ -43,8 +36,7 @@ public struct ReproducePseudoLikelihood: ParsableCommand {
   var commandLine: String {
     var parts = ["attractor reproduce pseudo-likelihood"]
     if quick { parts.append("--quick") }
-    if dataset != .mnist { parts += ["--dataset", dataset.rawValue] }
-    if let mnist, mnist != dataset.defaultDirectory { parts += ["--mnist", mnist] }
+    parts += data.commandLineParts
     if seed.seed != 0 { parts += ["--seed", "\(seed.seed)"] }
     if let threads = execution.threads { parts += ["--threads", "\(threads)"] }
     if let dir = output.outputDirectory { parts += ["--output-dir", dir] }
@@ -57,8 +49,8 @@ public struct ReproducePseudoLikelihood: ParsableCommand {
     let results: PseudoLikelihoodReproduction.Results
     do {
       results = try PseudoLikelihoodReproduction(
-        settings: quick ? .quick : .full, seed: seed.seed, dataset: dataset,
-        dataDirectory: URL(fileURLWithPath: mnist ?? dataset.defaultDirectory),
+        settings: quick ? .quick : .full, seed: seed.seed, dataset: data.dataset,
+        dataDirectory: data.directory,
         command: commandLine, log: { printToStandardError($0) }
       ).run(into: folder)
     } catch { throw CommandFailure("reproduction failed: \(error)") }

@@ -35,14 +35,7 @@ public struct TrainAssociativeTransformer: ParsableCommand {
   @Option(parsing: .unconditional, help: ArgumentHelp("Training images used (the first n).", valueName: "n"))
   var count = 60_000
 
-  @Option(help: "The image data set: mnist or fashion-mnist.")
-  var dataset: ImageDataset = .mnist
-
-  @Option(
-    help: ArgumentHelp(
-      "Folder of the data set's IDX files (default Data/mnist, or Data/fashion-mnist with --dataset fashion-mnist).",
-      valueName: "dir"))
-  var mnist: String?
+  @OptionGroup var data: ImageDataOptions
 
   @Option(parsing: .unconditional, help: ArgumentHelp("Number of priors M in the workspace.", valueName: "M"))
   var priors = 32
@@ -151,8 +144,7 @@ public struct TrainAssociativeTransformer: ParsableCommand {
       "--count", "\(count)", "--epochs", "\(epochs)", "--learning-rate", "\(learningRate)", "--batch-size",
       "\(batchSize)", "--weight-decay", "\(weightDecay)", "--seed", "\(seed.seed)",
     ]
-    if dataset != .mnist { parts += ["--dataset", dataset.rawValue] }
-    if let mnist, mnist != dataset.defaultDirectory { parts += ["--mnist", mnist] }
+    parts += data.commandLineParts
     if let dir = output.outputDirectory { parts += ["--output-dir", dir] }
     return parts.joined(separator: " ")
   }
@@ -164,7 +156,7 @@ public struct TrainAssociativeTransformer: ParsableCommand {
     do {
       summary = try AssociativeTransformerTraining(
         configuration: modelConfiguration, trainer: trainer, modelSeed: seed.seed, trainCount: count,
-        mnistDirectory: URL(fileURLWithPath: mnist ?? dataset.defaultDirectory), dataset: dataset,
+        mnistDirectory: data.directory, dataset: data.dataset,
         command: commandLine, log: { printToStandardError($0) }
       ).run(into: folder, resume: resume).summary
     } catch { throw CommandFailure("training failed: \(error)") }

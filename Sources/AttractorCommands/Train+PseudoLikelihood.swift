@@ -27,14 +27,7 @@ public struct TrainPseudoLikelihood: ParsableCommand {
   @Option(parsing: .unconditional, help: ArgumentHelp("Training images used.", valueName: "n"))
   var count = 10_000
 
-  @Option(help: "The image data set: mnist or fashion-mnist.")
-  var dataset: ImageDataset = .mnist
-
-  @Option(
-    help: ArgumentHelp(
-      "Folder of the data set's IDX files (default Data/mnist, or Data/fashion-mnist with --dataset fashion-mnist).",
-      valueName: "dir"))
-  var mnist: String?
+  @OptionGroup var data: ImageDataOptions
 
   @Option(help: "Learning rule: local or contrastive.")
   var rule = "local"
@@ -107,8 +100,7 @@ public struct TrainPseudoLikelihood: ParsableCommand {
       "\(learningRate)", "--batch-size", "\(batchSize)", "--seed", "\(seed.seed)",
     ]
     if rule == "contrastive" { parts += ["--contrastive-steps", "\(contrastiveSteps)"] }
-    if dataset != .mnist { parts += ["--dataset", dataset.rawValue] }
-    if let mnist, mnist != dataset.defaultDirectory { parts += ["--mnist", mnist] }
+    parts += data.commandLineParts
     if let dir = output.outputDirectory { parts += ["--output-dir", dir] }
     return parts.joined(separator: " ")
   }
@@ -123,7 +115,7 @@ public struct TrainPseudoLikelihood: ParsableCommand {
     do {
       summary = try PseudoLikelihoodTraining(
         inverseTemperature: inverseTemperature, selfCoupling: selfCoupling, trainer: trainer, trainCount: count,
-        dataset: dataset, dataDirectory: URL(fileURLWithPath: mnist ?? dataset.defaultDirectory), command: commandLine,
+        dataset: data.dataset, dataDirectory: data.directory, command: commandLine,
         log: { printToStandardError($0) }
       ).run(into: folder, resume: resume)
     } catch { throw CommandFailure("training failed: \(error)") }

@@ -553,7 +553,7 @@ private func outcome(of input: BadInput) throws -> (code: Int32, message: String
   // A study file's problems are printed to standard error before the command exits with 64, so
   // the message is the thrown one followed by what went to standard error.
   let log = dir.appendingPathExtension("stderr")
-  FileManager.default.createFile(atPath: log.path, contents: nil)
+  _ = FileManager.default.createFile(atPath: log.path, contents: nil)
   defer { try? FileManager.default.removeItem(at: log) }
   let logDescriptor = open(log.path, O_WRONLY)
   fflush(nil)
