@@ -9,28 +9,7 @@ import Testing
 
 @testable import AttractorStudies
 
-/// A fake MNIST folder: digit d is a bright horizontal bar in row 4 + 2d, with seeded noise.
-private func fakeMNIST(train: Int, test: Int) throws -> URL {
-  let url = FileManager.default.temporaryDirectory.appendingPathComponent("ait-mnist-\(UUID().uuidString)")
-  try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-  var rng = SeededGenerator(seed: 4)
-  func images(_ n: Int) -> [UInt8] {
-    var out = [UInt8](repeating: 0, count: n * 784)
-    for r in 0..<n {
-      for k in 0..<784 { out[r * 784 + k] = UInt8(rng.next() % 40) }
-      for c in 4..<24 { out[r * 784 + (4 + 2 * (r % 10)) * 28 + c] = 255 }
-    }
-    return out
-  }
-  try IDXFile.writeUnsignedBytes(
-    images(train), shape: [train, 28, 28], to: url.appendingPathComponent(MNIST.trainingImages))
-  try IDXFile.writeUnsignedBytes(images(test), shape: [test, 28, 28], to: url.appendingPathComponent(MNIST.testImages))
-  try IDXFile.writeUnsignedBytes(
-    (0..<train).map { UInt8($0 % 10) }, shape: [train], to: url.appendingPathComponent(MNIST.trainingLabels))
-  try IDXFile.writeUnsignedBytes(
-    (0..<test).map { UInt8($0 % 10) }, shape: [test], to: url.appendingPathComponent(MNIST.testLabels))
-  return url
-}
+// The fake MNIST folders come from `workspaceFakeImages` (GlobalWorkspaceStudyTests.swift).
 
 @Suite("Associative Transformer reproduction and training")
 struct AssociativeTransformerReproductionTests {
@@ -70,7 +49,7 @@ struct AssociativeTransformerReproductionTests {
 
   @Test("the quick reproduction runs every check and writes its report")
   func quickRun() throws {
-    let mnist = try fakeMNIST(train: 128, test: 64)
+    let mnist = try workspaceFakeImages(train: 128, test: 64)
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ait-report-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     let results = try AssociativeTransformerReproduction(settings: .quick, mnistDirectory: mnist, command: "test")
@@ -116,7 +95,7 @@ struct AssociativeTransformerReproductionTests {
 
   @Test("--models-dir: the models are kept as folders, reused by a second run, and other settings are refused")
   func modelsDirectory() throws {
-    let mnist = try fakeMNIST(train: 128, test: 64)
+    let mnist = try workspaceFakeImages(train: 128, test: 64)
     let temporary = FileManager.default.temporaryDirectory
     func folder(_ name: String) throws -> URL {
       let url = temporary.appendingPathComponent("ait-\(name)-\(UUID().uuidString)")
@@ -159,7 +138,7 @@ struct AssociativeTransformerReproductionTests {
     "train ait: the model folder round-trips, --resume continues exactly, a finished model is not resumed",
     arguments: [MemoryUpdate.ema, .gradient])
   func trainingFolder(update: MemoryUpdate) throws {
-    let mnist = try fakeMNIST(train: 64, test: 32)
+    let mnist = try workspaceFakeImages(train: 64, test: 32)
     let base = VisionTransformerConfiguration(patchSize: 7, width: 16, depth: 1, heads: 2, hidden: 16)
     let c = AssociativeTransformer.configuration(
       base: base, priorCount: 4, priorWidth: 8, heads: 2, bottleneck: 4, memoryUpdate: update)
