@@ -132,8 +132,8 @@ let package = Package(
     .testTarget(
       name: "AttractorStudiesTests",
       dependencies: [
-        "AttractorStudies", "AttractorCore", "AttractorExperiments", "AttractorIO", "AttractorLinearAlgebra",
-        "AttractorModels",
+        "AttractorStudies", "AttractorAnalysis", "AttractorCore", "AttractorExperiments", "AttractorIO",
+        "AttractorLinearAlgebra", "AttractorModels",
       ]
     ),
     .testTarget(name: "AttractorsTests", dependencies: ["Attractors"]),

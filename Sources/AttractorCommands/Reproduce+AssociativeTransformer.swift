@@ -21,10 +21,11 @@ public struct ReproduceAssociativeTransformer: ParsableCommand {
       report-reproduce-ait); `--output-dir Docs/associative-transformer` regenerates the committed \
       report. --count and --epochs change the scale; --memory-update, --topk-scope and --competition \
       choose the workspace's memory step, top-k scope and prior competition (as for train ait). \
-      --workers n runs n of the 9 independent trainings at once, each on one OpenBLAS thread (the \
+      --workers n runs n of the 14 independent trainings at once, each on one OpenBLAS thread (the \
       results equal those of one worker at one thread); --models-dir keeps the trained models and \
       reuses finished ones (train ait can fill it in parallel); --seeds and --bottleneck choose the \
-      seeds and the k of the sweep. --quick runs a small version (a smaller \
+      seeds and the k of the sweep; --retrain-seeds also trains the first seed's AiT (or those seeds') at \
+      T = 1, 10 and β = 0.5, 2, 4 (5 more trainings per seed; none to skip). --quick runs a small version (a smaller \
       model, 128 images) in seconds. Needs `python3 Scripts/fetch_mnist.py` (or, with --dataset \
       fashion-mnist, `bash Scripts/fetch_fashion_mnist.sh`) first. Use --threads 1 on a shared machine.
       """)
@@ -77,6 +78,15 @@ public struct ReproduceAssociativeTransformer: ParsableCommand {
   var bottleneck: IntList?
 
   @Option(
+    name: .customLong("retrain-seeds"),
+    parsing: .unconditional,
+    help: ArgumentHelp(
+      "Seeds whose AiT is also trained at every other T and β of the lists, comma-separated, or none (default: the "
+        + "first seed; none with --quick).", valueName: "list"),
+    transform: { $0 == "none" ? SeedList([]) : try SeedList.parse($0) })
+  var retrainSeeds: SeedList?
+
+  @Option(
     name: .customLong("models-dir"),
     help: ArgumentHelp(
       "Keep every trained model here (ait-seed<S>-k<k>, vit-seed<S>); finished folders with the same settings are "
@@ -118,6 +128,11 @@ public struct ReproduceAssociativeTransformer: ParsableCommand {
     if let epochs { s.epochs = epochs }
     if let seeds { s.seeds = seeds.values }
     if let bottleneck { s.bottlenecks = bottleneck.values }
+    if let retrainSeeds {
+      s.retrainSeeds = retrainSeeds.values
+    } else if seeds != nil, !quick {
+      s.retrainSeeds = Array(s.seeds.prefix(1))
+    }
     s.memoryUpdate = MemoryUpdate(rawValue: memoryUpdate) ?? .ema
     s.selectionScope = SelectionScope(rawValue: topkScope) ?? .image
     s.competition = PriorCompetition(rawValue: competition) ?? .none
@@ -133,6 +148,9 @@ public struct ReproduceAssociativeTransformer: ParsableCommand {
     if let epochs { parts += ["--epochs", "\(epochs)"] }
     if let seeds { parts += ["--seeds", seeds.defaultValueDescription] }
     if let bottleneck { parts += ["--bottleneck", bottleneck.defaultValueDescription] }
+    if let retrainSeeds {
+      parts += ["--retrain-seeds", retrainSeeds.values.isEmpty ? "none" : retrainSeeds.defaultValueDescription]
+    }
     if memoryUpdate != "ema" { parts += ["--memory-update", memoryUpdate] }
     if topkScope != "image" { parts += ["--topk-scope", topkScope] }
     if competition != "none" { parts += ["--competition", competition] }

@@ -47,10 +47,17 @@ public struct Heatmap: Sendable, Equatable {
   public func svg(cellSize: Double = 24) throws(PlotError) -> String {
     try validate()
     let rows = values.count, columns = values[0].count
-    let left = rowLabels == nil ? 20.0 : 60.0
+    // Text widths are estimated (about 0.6 of the font size per character), so that long row
+    // labels, titles and value labels are not cut off.
+    let longestRowLabel = rowLabels?.map(\.count).max() ?? 0
+    let left = rowLabels == nil ? 20.0 : max(60.0, Double(longestRowLabel) * 7.2 + 12)
     let top = 50.0 + (columnLabels == nil ? 0 : 18)
-    let width = left + Double(columns) * cellSize + 110
-    let height = top + Double(rows) * cellSize + 30
+    let barHeight = max(Double(rows) * cellSize, 100)
+    let barX = left + Double(columns) * cellSize + 20
+    let width = max(
+      left + Double(columns) * cellSize + 110, barX + Double(valueLabel.count) * 7.2 + 10,
+      Double(title.count) * 9 + 40)
+    let height = top + barHeight + 30
     let (lo, hi) = limits()
     func f(_ x: Double) -> String { String(format: "%.2f", x) }
     var out = [
@@ -82,8 +89,6 @@ public struct Heatmap: Sendable, Equatable {
       }
     }
     // Colour bar: 20 steps from hi (top) to lo (bottom).
-    let barX = left + Double(columns) * cellSize + 20
-    let barHeight = max(Double(rows) * cellSize, 100)
     let steps = 20
     for s in 0..<steps {
       let v = hi - (hi - lo) * (Double(s) + 0.5) / Double(steps)

@@ -1,5 +1,5 @@
 import ArgumentParser
-import AttractorCommands
+@testable import AttractorCommands
 import Attractors
 import Foundation
 import Testing
@@ -22,6 +22,22 @@ struct ReproduceAssociativeTransformerOptionsTests {
     #expect(reproduceRejection(["--dataset", "cifar"])?.contains("--dataset") == true)
     #expect(reproduceRejection(["--workers", "0"])?.contains("--workers") == true)
     #expect(reproduceRejection(["--workers", "2", "--threads", "2"])?.contains("--threads 2") == true)
+  }
+
+  @Test("--retrain-seeds: a seed list or none; by default the first seed (none with --quick)")
+  func retrainSeeds() throws {
+    func settings(_ arguments: [String]) throws -> [UInt64] {
+      let command = try #require(
+        try Attractor.parseAsRoot(["reproduce", "ait"] + arguments) as? ReproduceAssociativeTransformer)
+      return command.settings.retrainSeeds
+    }
+    #expect(try settings([]) == [0])
+    #expect(try settings(["--seeds", "4,5"]) == [4])
+    #expect(try settings(["--retrain-seeds", "none"]) == [])
+    #expect(try settings(["--retrain-seeds", "1,2"]) == [1, 2])
+    #expect(try settings(["--quick"]) == [])
+    #expect(reproduceRejection(["--retrain-seeds", "1,1"])?.contains("repeats") == true)
+    #expect(reproduceRejection(["--retrain-seeds", "x"])?.contains("--retrain-seeds") == true)
   }
 
   @Test("a missing Fashion-MNIST folder names its fetch script")

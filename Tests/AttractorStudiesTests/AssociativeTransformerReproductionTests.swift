@@ -1,3 +1,4 @@
+import AttractorAnalysis
 import AttractorCore
 import AttractorExperiments
 import AttractorIO
@@ -60,6 +61,8 @@ struct AssociativeTransformerReproductionTests {
     #expect(results.landscapes.count == s.seeds.count)
     for l in results.landscapes {
       #expect(l.priorRegime.count == s.priorCount)
+      #expect(l.priorEndRegime.count == s.priorCount)
+      #expect(l.priorEndRegime.allSatisfy { AssociativeTransformerReport.regimeOrder.contains($0) })
       let total = l.basinShare.reduce(0, +) + l.patchesToMetastable + l.patchesToGlobal + l.patchesElsewhere
       #expect(abs(total - 1) < 1e-9)
     }
@@ -87,10 +90,75 @@ struct AssociativeTransformerReproductionTests {
     }
     for name in [
       "README.md", "results.json", "loss-curve.svg", "memory-curves.svg", "accuracy-steps.svg", "accuracy-beta.svg",
-      "accuracy-bottleneck.svg",
+      "accuracy-bottleneck.svg", "regime-per-prior.svg",
     ] {
       #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path), "\(name)")
     }
+  }
+
+  @Test("where the retrieval from each prior ends: itself for separated patterns at large β, the average at small β")
+  func priorEnds() throws {
+    // Four orthogonal patterns of norm 2 in 6 dimensions.
+    var u = Matrix<Double>(rows: 4, columns: 6)
+    for r in 0..<4 { u[r, r] = 2 }
+    func ends(beta: Double) throws -> [String] {
+      let network = try ModernHopfield<Double>(patterns: u, beta: beta)
+      let search = FixedPointSearch(
+        noisyStartsPerPattern: 1, pairMixtures: 4, tripleMixtures: 2, randomStarts: 4, seed: 3, maxSteps: 500)
+      let report = try FixedPointAnalyzer(search: search).analyze(network)
+      return try AssociativeTransformerReproduction.priorEnds(network, report: report, maxSteps: 500)
+    }
+    #expect(try ends(beta: 8) == ["itself", "itself", "itself", "itself"])
+    #expect(try ends(beta: 0.05) == ["globalAverage", "globalAverage", "globalAverage", "globalAverage"])
+  }
+
+  @Test("retrained variants: one AiT trained per other T and β, kept under its own folder name, in the tables")
+  func retrainedVariants() throws {
+    let mnist = try workspaceFakeImages(train: 128, test: 64)
+    let temporary = FileManager.default.temporaryDirectory
+    let models = temporary.appendingPathComponent("ait-retrained-models-\(UUID().uuidString)")
+    let out = temporary.appendingPathComponent("ait-retrained-out-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+    var s = AssociativeTransformerReproduction.Settings.quick
+    s.seeds = [0]
+    s.bottlenecks = [s.bottleneck]
+    s.steps = [1, 3]
+    s.betas = [1, 2]
+    s.retrainSeeds = [0]
+    #expect(
+      s.retrainedVariants == [
+        .init(seed: 0, hopfieldSteps: 1, beta: 1), .init(seed: 0, hopfieldSteps: 3, beta: 2),
+      ])
+    let results = try AssociativeTransformerReproduction(
+      settings: s, mnistDirectory: mnist, modelsDirectory: models, command: "test"
+    ).run(into: out)
+    let names = try FileManager.default.contentsOfDirectory(atPath: models.path).sorted()
+    #expect(names == ["ait-seed0-k4", "ait-seed0-k4-T1", "ait-seed0-k4-beta2", "vit-seed0"])
+    // The reference row (the seed's own AiT), then one row per variant, each trained at its own T and β.
+    #expect(results.retrained.map(\.variant) == [false, true, true])
+    #expect(results.retrained.map(\.hopfieldSteps) == [3, 1, 3])
+    #expect(results.retrained.map(\.beta) == [1, 1, 2])
+    let stored = try VisionTransformerModelFolder.load(from: models.appendingPathComponent("ait-seed0-k4-beta2"))
+    #expect(stored.model.workspace?.configuration.beta == 2)
+    #expect(stored.model.workspace?.configuration.hopfieldSteps == 3)
+    for v in results.retrained {
+      let total = v.patchesToPriors + v.patchesToMetastable + v.patchesToGlobal + v.patchesElsewhere
+      #expect(abs(total - 1) < 1e-9)
+      #expect((0...1).contains(v.accuracy) && (0...1).contains(v.retrievalRemovedAccuracy))
+    }
+    // The retrained accuracy is the variant model's own (its last epoch), listed as a retrained condition.
+    let t1 = try #require(results.hopfield.first { $0.name == "T = 1 (retrained)" })
+    #expect(t1.retrained && t1.accuracies == [results.retrained[1].accuracy])
+    #expect(results.hopfield.contains { $0.name == "β = 2.0 (retrained)" })
+    #expect(results.memoryCurves.map(\.name).suffix(2) == s.retrainedVariants.map(\.name))
+    let readme = try String(contentsOf: out.appendingPathComponent("README.md"), encoding: .utf8)
+    #expect(readme.contains("## 4. Retrained at other T and β"))
+    // A variant model trained at another β is not taken for the seed's AiT: the names differ.
+    #expect(
+      AssociativeTransformerReproduction.modelFolderName(s.associative(bottleneck: 16, beta: 0.5), seed: 2)
+        == "ait-seed2-k16-beta0.5")
+    #expect(
+      AssociativeTransformerReproduction.modelFolderName(s.associative(bottleneck: 16), seed: 2) == "ait-seed2-k16")
   }
 
   @Test("--models-dir: the models are kept as folders, reused by a second run, and other settings are refused")

@@ -12,6 +12,18 @@ public struct AssociativeTransformerReport: Sendable {
   public init(results: AssociativeTransformerReproduction.Results) { self.results = results }
 
   func pct(_ x: Double) -> String { String(format: "%.2f", 100 * x) }
+
+  /// The end regimes of the retrieval started at each prior, in the order of ``regimeOrder``.
+  static let regimeOrder = ["itself", "anotherPrior", "metastable", "globalAverage", "other"]
+
+  /// "itself 3, globalAverage 29": how many priors end in each regime (regimes with none left out).
+  func regimeCounts(_ ends: [String]) -> String {
+    guard !ends.isEmpty else { return "–" }
+    return Self.regimeOrder.compactMap { r in
+      let n = ends.filter { $0 == r }.count
+      return n > 0 ? "\(r) \(n)" : nil
+    }.joined(separator: ", ")
+  }
   func f3(_ x: Double) -> String { x.isFinite ? String(format: "%.3f", x) : "–" }
 
   /// The tables as Markdown.
@@ -54,15 +66,20 @@ public struct AssociativeTransformerReport: Sendable {
     out += "\n## 2. Attractor landscape of the trained upscaled priors (at the trained β)\n\n"
     out +=
       "| seed | fixed points by class | priors that are single-pattern fixed points | real patches → own-prior basins "
-    out += "| → metastable | → global | → elsewhere / not converged | mean ‖U_m‖ | prior cosine γ: mean / max |\n"
-    out += "|---|---|---|---|---|---|---|---|---|\n"
+    out += "| → metastable | → global | → elsewhere / not converged | mean ‖U_m‖ | prior cosine γ: mean / max | "
+    out += "retrieval started at each prior ends at |\n"
+    out += "|---|---|---|---|---|---|---|---|---|---|\n"
     for l in r.landscapes {
       let classes = l.countByClass.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
       out +=
         "| \(l.seed) | \(classes) | \(l.priorRegime.filter { $0 == "singlePattern" }.count) of \(l.priorRegime.count) | "
         + "\(pct(l.basinShare.reduce(0, +))) % | \(pct(l.patchesToMetastable)) % | \(pct(l.patchesToGlobal)) % | "
-        + "\(pct(l.patchesElsewhere)) % | \(f3(l.meanPriorNorm)) | \(f3(l.priorCosineMean)) / \(f3(l.priorCosineMax)) |\n"
+        + "\(pct(l.patchesElsewhere)) % | \(f3(l.meanPriorNorm)) | \(f3(l.priorCosineMean)) / \(f3(l.priorCosineMax)) | "
+        + "\(regimeCounts(l.priorEndRegime)) |\n"
     }
+    out += "\n\"Retrieval started at each prior ends at\": ξ⁰ = U_m iterated to convergence; itself = its own "
+    out += "single-pattern fixed point, anotherPrior = another prior's, metastable = a mixture, globalAverage = the "
+    out += "average of the priors (figure regime-per-prior.svg).\n"
     out += "\nBasins per prior (share of real patch starts reaching that prior's single-pattern fixed point, %):\n\n"
     for l in r.landscapes {
       let nonzero = l.basinShare.enumerated().filter { $0.element > 0 }.sorted { $0.element > $1.element }
@@ -103,9 +120,32 @@ public struct AssociativeTransformerReport: Sendable {
     }
     out += "\nPrior overlap: mean |S_m ∩ S_m'| / k of the admitted sets of two different priors (same head and "
     out += "selection group); chance: k / (patches per selection).\n"
+    if !r.retrained.isEmpty {
+      out += "\n## 4. Retrained at other T and β (seed "
+      out += "\(s.retrainSeeds.map(String.init).joined(separator: ", ")); one AiT trained per row)\n\n"
+      out += "Each row is an AiT trained from the start with that T and β (everything else as the seeds' AiTs); "
+      out += "its landscape is analysed at its own β, as in section 2. Training without the retrieval is the plain "
+      out += "ViT: the retrieval is the workspace's only path into the token stream.\n\n"
+      out += "| seed | T | β | test accuracy % | retrieval removed at test time % | fixed points by class | "
+      out += "single-pattern priors | retrieval from each prior ends at | real patches → priors | → metastable | "
+      out += "→ global | → elsewhere | mean ‖U_m‖ | prior cosine γ (mean) |\n"
+      out += "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+      for v in r.retrained {
+        let classes = v.countByClass.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+          .joined(separator: ", ")
+        let mark = v.variant ? "" : " (the seed's AiT)"
+        out +=
+          "| \(v.seed)\(mark) | \(v.hopfieldSteps) | \(String(format: "%g", v.beta)) | \(pct(v.accuracy)) | "
+          + "\(pct(v.retrievalRemovedAccuracy)) | \(classes) | \(v.singlePatternPriors) | "
+          + "\(regimeCounts(v.priorEndRegime)) | \(pct(v.patchesToPriors)) % | "
+          + "\(pct(v.patchesToMetastable)) % | \(pct(v.patchesToGlobal)) % | \(pct(v.patchesElsewhere)) % | "
+          + "\(f3(v.meanPriorNorm)) | \(f3(v.priorCosineMean)) |\n"
+      }
+    }
     out +=
       "\nFigures: loss-curve.svg, memory-curves.svg, accuracy-steps.svg, accuracy-beta.svg, accuracy-bottleneck.svg; "
-    out += "priors-cosine.svg (the first seed's memory γ, cosine between priors); priors.svg / priors.png (one row "
+    out += "priors-cosine.svg (the first seed's memory γ, cosine between priors); regime-per-prior.svg (where the "
+    out += "retrieval started at each prior ends, per model); priors.svg / priors.png (one row "
     let p = s.base.patchSize, side = s.base.imageSize / max(1, s.base.patchSize)
     out += "per seed, one tile per prior: the mean \(p) × \(p) pixel patch of the test patches whose first retrieval "
     out +=
@@ -143,30 +183,46 @@ public struct AssociativeTransformerReport: Sendable {
           dashed: true, showsMarkers: false),
       ]
     }
+    // One point per value: the first retrained seed's AiT trained at that value (its reference AiT included).
+    func retrainedSeries(
+      x: [Double], matches: @escaping (AssociativeTransformerReproduction.Retrained, Double) -> Bool
+    ) -> [Series] {
+      guard let seed = s.retrainSeeds.first else { return [] }
+      let points = x.compactMap { v in
+        r.retrained.first { $0.seed == seed && matches($0, v) }.map { DataPoint(x: v, y: 100 * $0.accuracy) }
+      }
+      return points.isEmpty ? [] : [Series(name: "AiT retrained at each value (seed \(seed))", points: points)]
+    }
     var steps = LineChart(
-      title: "Accuracy against Hopfield steps T (test time)", xLabel: "T", yLabel: "test accuracy %")
+      title: "Accuracy against Hopfield steps T", xLabel: "T", yLabel: "test accuracy %")
     steps.series =
       [
         Series(
-          name: "AiT",
+          name: "AiT, changed at test time",
           points: s.steps.compactMap { t in
             condition("T = \(t) (test time)").map {
               DataPoint(x: Double(t), y: 100 * $0.mean, error: 100 * $0.standardError)
             }
           })
-      ] + reference(s.steps.map(Double.init))
+      ]
+      + retrainedSeries(
+        x: s.steps.map(Double.init), matches: { $0.hopfieldSteps == Int($1) && $0.beta == s.beta })
+      + reference(s.steps.map(Double.init))
     steps.xScale = .logarithmic
     steps.insetFraction = 0.05
     try steps.write(to: folder.appendingPathComponent("accuracy-steps.svg"))
-    var betas = LineChart(title: "Accuracy against β (test time)", xLabel: "β", yLabel: "test accuracy %")
+    var betas = LineChart(title: "Accuracy against β", xLabel: "β", yLabel: "test accuracy %")
     betas.series =
       [
         Series(
-          name: "AiT",
+          name: "AiT, changed at test time",
           points: s.betas.compactMap { b in
             condition("β = \(b) (test time)").map { DataPoint(x: b, y: 100 * $0.mean, error: 100 * $0.standardError) }
           })
-      ] + reference(s.betas)
+      ]
+      + retrainedSeries(
+        x: s.betas, matches: { $0.beta == $1 && $0.hopfieldSteps == s.hopfieldSteps })
+      + reference(s.betas)
     betas.xScale = .logarithmic
     betas.insetFraction = 0.05
     try betas.write(to: folder.appendingPathComponent("accuracy-beta.svg"))
@@ -215,6 +271,24 @@ public struct AssociativeTransformerReport: Sendable {
     map.range = -1...1
     map.valueLabel = "cosine"
     try map.write(to: folder.appendingPathComponent("priors-cosine.svg"), cellSize: 12)
+    // The regime of every prior: one row per seed's AiT, then per retrained variant.
+    var rows: [(String, [String])] = r.landscapes.map { ("seed \($0.seed)", $0.priorEndRegime) }
+    rows += r.retrained.filter(\.variant).map {
+      ("seed \($0.seed) T=\($0.hopfieldSteps) β=\(String(format: "%g", $0.beta))", $0.priorEndRegime)
+    }
+    rows = rows.filter { !$0.1.isEmpty }
+    if !rows.isEmpty {
+      let code = ["globalAverage": 0.0, "metastable": 1.0, "anotherPrior": 2.0, "itself": 3.0, "other": -1.0]
+      var regimes = Heatmap(
+        title: "Where the retrieval started at each prior ends",
+        values: rows.map { $0.1.map { code[$0] ?? -1 } })
+      regimes.rowLabels = rows.map(\.0)
+      regimes.columnLabels = (0..<(rows[0].1.count)).map { "\($0)" }
+      regimes.range = -1...3
+      regimes.colourScale = .sequential
+      regimes.valueLabel = "−1 other · 0 global average · 1 metastable · 2 another prior · 3 itself"
+      try regimes.write(to: folder.appendingPathComponent("regime-per-prior.svg"), cellSize: 14)
+    }
     let p = s.base.patchSize, side = s.base.imageSize / s.base.patchSize
     func grid(_ name: String, title: String, height: Int, width: Int, tiles: [[[Double]]]) throws {
       var g = ImageGrid(tileHeight: height, tileWidth: width, tiles: tiles)
@@ -233,12 +307,13 @@ public struct AssociativeTransformerReport: Sendable {
           )
           .utf8), to: folder.appendingPathComponent("\(name).svg"))
     }
-    // Scaled pixels back to [0, 1]: v = x · 0.3081 + 0.1307.
+    // Scaled pixels back to [0, 1]: v = x · s + m with the data set's own mean m and deviation s.
+    let (mean, deviation) = ScaledMNIST.normalization(of: s.dataset)
     try grid(
       "priors", title: "Each prior's basin: mean pixel patch of the test patches it attracts most", height: p, width: p,
       tiles: r.landscapes.map { l in
         zip(l.basinPatches, l.basinPatchCounts).map { patch, count in
-          count > 0 ? patch.map { min(1, max(0, $0 * 0.3081 + 0.1307)) } : [Double](repeating: 0.5, count: p * p)
+          count > 0 ? patch.map { min(1, max(0, $0 * deviation + mean)) } : [Double](repeating: 0.5, count: p * p)
         }
       })
     try grid(

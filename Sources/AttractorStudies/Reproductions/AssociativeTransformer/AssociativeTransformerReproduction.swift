@@ -61,16 +61,24 @@ public struct AssociativeTransformerReproduction: Sendable {
     public var competition: PriorCompetition = .none
     /// The image data set (MNIST or Fashion-MNIST, each scaled with its own training mean and deviation).
     public var dataset: ImageDataset = .mnist
+    /// Seeds for which an AiT is also *trained* (not only evaluated) at every other T in ``steps``
+    /// and every other β in ``betas`` (one training per value, the rest unchanged); empty: none.
+    public var retrainSeeds: [UInt64] = []
 
     /// The run reported in Docs/AssociativeTransformer.md: all 60,000 training digits, 12 epochs
     /// (the models reach 97.8–98.0 %, and the EMA memory of two of three seeds leaves its collapsed
     /// state only after 2,000–3,300 steps), tested on the 10,000 test digits, 9 trained models
     /// (about 10 minutes each on one quiet core; `--workers` and `--models-dir` spread them).
-    public static let full = Settings(
-      base: VisionTransformerConfiguration(), priorCount: 32, priorWidth: 32, workspaceHeads: 4, bottleneck: 16,
-      beta: 1, hopfieldSteps: 3, trainCount: 60_000, testCount: 10_000, epochs: 12, batchSize: 128,
-      learningRate: 2e-3, weightDecay: 0.05, warmupSteps: 100, seeds: [0, 1, 2], bottlenecks: [4, 8, 16, 32],
-      betas: [0.5, 1, 2, 4], steps: [1, 3, 10], patchSample: 400, landscapeMaxSteps: 500)
+    /// The first seed is also retrained at T = 1, 10 and β = 0.5, 2, 4 (``retrainSeeds``): 14 trainings.
+    public static let full: Settings = {
+      var s = Settings(
+        base: VisionTransformerConfiguration(), priorCount: 32, priorWidth: 32, workspaceHeads: 4, bottleneck: 16,
+        beta: 1, hopfieldSteps: 3, trainCount: 60_000, testCount: 10_000, epochs: 12, batchSize: 128,
+        learningRate: 2e-3, weightDecay: 0.05, warmupSteps: 100, seeds: [0, 1, 2], bottlenecks: [4, 8, 16, 32],
+        betas: [0.5, 1, 2, 4], steps: [1, 3, 10], patchSample: 400, landscapeMaxSteps: 500)
+      s.retrainSeeds = [0]
+      return s
+    }()
 
     /// A small version for tests (seconds): 14 × 14 crops are not used; the model is shrunk instead
     /// (7 × 7 patches, N = 16 tokens of width 16, one block).
@@ -80,12 +88,29 @@ public struct AssociativeTransformerReproduction: Sendable {
       testCount: 64, epochs: 1, batchSize: 32, learningRate: 3e-3, weightDecay: 0.05, warmupSteps: 2, seeds: [0, 1],
       bottlenecks: [4, 8], betas: [0.5, 1, 2, 4], steps: [1, 3, 10], patchSample: 24, landscapeMaxSteps: 100)
 
-    /// The AiT configuration with bottleneck size `k`.
-    public func associative(bottleneck k: Int) -> VisionTransformerConfiguration {
+    /// The AiT configuration with bottleneck size `k` (and, when given, another β or T).
+    public func associative(bottleneck k: Int, beta b: Double? = nil, hopfieldSteps t: Int? = nil)
+      -> VisionTransformerConfiguration
+    {
       AssociativeTransformer.configuration(
-        base: base, priorCount: priorCount, priorWidth: priorWidth, heads: workspaceHeads, bottleneck: k, beta: beta,
-        hopfieldSteps: hopfieldSteps, memoryUpdate: memoryUpdate, selectionScope: selectionScope,
+        base: base, priorCount: priorCount, priorWidth: priorWidth, heads: workspaceHeads, bottleneck: k,
+        beta: b ?? beta, hopfieldSteps: t ?? hopfieldSteps, memoryUpdate: memoryUpdate, selectionScope: selectionScope,
         competition: competition)
+    }
+
+    /// The retrained variants: for each of ``retrainSeeds``, an AiT at every T in ``steps`` other than
+    /// ``hopfieldSteps`` and at every β in ``betas`` other than ``beta``, in that order.
+    public var retrainedVariants: [RetrainedVariant] {
+      var variants: [RetrainedVariant] = []
+      for seed in retrainSeeds {
+        for t in steps where t != hopfieldSteps {
+          variants.append(RetrainedVariant(seed: seed, hopfieldSteps: t, beta: beta))
+        }
+        for b in betas where b != beta {
+          variants.append(RetrainedVariant(seed: seed, hopfieldSteps: hopfieldSteps, beta: b))
+        }
+      }
+      return variants
     }
 
     public var trainer: VisionTransformerTrainer {
@@ -109,6 +134,9 @@ public struct AssociativeTransformerReproduction: Sendable {
       }
       guard betas.allSatisfy({ $0.isFinite && $0 > 0 }) else { throw AssociativeTransformerError("β must be > 0") }
       guard steps.allSatisfy({ $0 >= 1 }) else { throw AssociativeTransformerError("T must be ≥ 1") }
+      guard Set(retrainSeeds).count == retrainSeeds.count else {
+        throw AssociativeTransformerError("each retrained seed once")
+      }
       guard patchSample >= 1, landscapeMaxSteps >= 1 else {
         throw AssociativeTransformerError("patchSample and landscapeMaxSteps must be ≥ 1")
       }
@@ -161,9 +189,74 @@ public struct AssociativeTransformerReproduction: Sendable {
     self.log = log
   }
 
-  /// The folder name of the model of configuration `c` and seed `seed` under ``modelsDirectory``.
+  /// The folder name of the model of configuration `c` and seed `seed` under ``modelsDirectory``:
+  /// `vit-seed<S>`, `ait-seed<S>-k<k>`, with `-T<T>` when T ≠ 3 and `-beta<β>` when β ≠ 1 (the
+  /// paper's values, which every run trains its seeds' AiTs at), e.g. `ait-seed0-k16-beta0.5`.
   public static func modelFolderName(_ c: VisionTransformerConfiguration, seed: UInt64) -> String {
-    c.workspace.map { "ait-seed\(seed)-k\($0.bottleneck)" } ?? "vit-seed\(seed)"
+    guard let w = c.workspace else { return "vit-seed\(seed)" }
+    var name = "ait-seed\(seed)-k\(w.bottleneck)"
+    if w.hopfieldSteps != 3 { name += "-T\(w.hopfieldSteps)" }
+    if w.beta != 1 { name += "-beta\(String(format: "%g", w.beta))" }
+    return name
+  }
+
+  /// One AiT trained at another T or β than the seeds' AiTs (``Settings/retrainedVariants``).
+  public struct RetrainedVariant: Sendable, Codable, Equatable {
+    public var seed: UInt64
+    public var hopfieldSteps: Int
+    public var beta: Double
+
+    /// The name in the tables and the log.
+    public var name: String { "AiT seed \(seed), T = \(hopfieldSteps), β = \(String(format: "%g", beta))" }
+  }
+
+  /// What one AiT trained at a given T and β measured: accuracy, accuracy with its retrieval removed
+  /// at test time, and its landscape at its own β (``Landscape``, summarised).
+  public struct Retrained: Sendable, Codable, Equatable {
+    public var seed: UInt64
+    public var hopfieldSteps: Int
+    public var beta: Double
+    /// False for the seed's AiT at the run's own T and β (the reference row), true for a variant.
+    public var variant: Bool
+    public var accuracy: Double
+    public var retrievalRemovedAccuracy: Double
+    public var countByClass: [String: Int]
+    /// Priors nearest to a single-pattern fixed point.
+    public var singlePatternPriors: Int
+    /// Share of real patch starts that reach a prior's single-pattern fixed point, a metastable
+    /// point, the global average, or none of these.
+    public var patchesToPriors: Double
+    public var patchesToMetastable: Double
+    public var patchesToGlobal: Double
+    public var patchesElsewhere: Double
+    public var meanPriorNorm: Double
+    public var priorCosineMean: Double
+    /// Rank correlation of reconstruction error with distance to the nearest prior.
+    public var spearman: Double
+    /// Where the retrieval started at each prior ends (``Landscape/priorEndRegime``).
+    public var priorEndRegime: [String]
+
+    init(
+      seed: UInt64, hopfieldSteps: Int, beta: Double, variant: Bool, accuracy: Double, retrievalRemoved: Double,
+      landscape l: Landscape
+    ) {
+      self.seed = seed
+      self.hopfieldSteps = hopfieldSteps
+      self.beta = beta
+      self.variant = variant
+      self.accuracy = accuracy
+      retrievalRemovedAccuracy = retrievalRemoved
+      countByClass = l.countByClass
+      singlePatternPriors = l.priorRegime.filter { $0 == "singlePattern" }.count
+      patchesToPriors = l.basinShare.reduce(0, +)
+      patchesToMetastable = l.patchesToMetastable
+      patchesToGlobal = l.patchesToGlobal
+      patchesElsewhere = l.patchesElsewhere
+      meanPriorNorm = l.meanPriorNorm
+      priorCosineMean = l.priorCosineMean
+      spearman = l.spearman
+      priorEndRegime = l.priorEndRegime
+    }
   }
 
   /// Trains `c` with `trainer` into `folder` through ``AssociativeTransformerTraining``, or loads the
@@ -262,6 +355,10 @@ public struct AssociativeTransformerReproduction: Sendable {
     /// For each prior: its mean bottleneck weight at each of the N patch positions (summed over heads,
     /// mean over the test images), row-major over the patch grid.
     public var selectionMaps: [[Double]]
+    /// For each prior, where the retrieval started exactly at it (ξ⁰ = U_m) ends: "itself" (its own
+    /// single-pattern fixed point), "anotherPrior", "metastable", "globalAverage", or "other" (another
+    /// class, no fixed point of the search within reach, or not converged in `landscapeMaxSteps`).
+    public var priorEndRegime: [String] = []
   }
 
   /// Prior similarity across two seeds (Hungarian-matched cosine similarity, mean over the matched pairs).
@@ -308,8 +405,12 @@ public struct AssociativeTransformerReproduction: Sendable {
     public var aitCurve: [[Double]]
     public var baselineCurve: [[Double]]
     public var parameterCounts: [String: Int]
-    /// The memory's state during training, one record per trained AiT (seeds, then the k sweep).
+    /// The memory's state during training, one record per trained AiT (seeds, then the k sweep,
+    /// then the retrained variants).
     public var memoryCurves: [MemoryCurve] = []
+    /// AiTs trained at other T and β (``Settings/retrainSeeds``), each retrained seed's reference
+    /// AiT first when that seed is one of ``Settings/seeds``.
+    public var retrained: [Retrained] = []
   }
 
   /// How the memory of one trained AiT evolved: the diagnostics ``VisionTransformerTrainer`` records
@@ -365,6 +466,12 @@ public struct AssociativeTransformerReproduction: Sendable {
     }
     for k in s.bottlenecks where k != s.bottleneck {
       jobs.append(TrainingJob(configuration: s.associative(bottleneck: k), seed: s.seeds[0], name: "AiT k = \(k)"))
+    }
+    for v in s.retrainedVariants {
+      jobs.append(
+        TrainingJob(
+          configuration: s.associative(bottleneck: s.bottleneck, beta: v.beta, hopfieldSteps: v.hopfieldSteps),
+          seed: v.seed, name: v.name))
     }
     return jobs
   }
@@ -532,10 +639,44 @@ public struct AssociativeTransformerReproduction: Sendable {
       competition.append(try competitionStatistics(model, data: data, accuracy: accuracy(model)))
       log("k = \(k): accuracy \(String(format: "%.2f %%", 100 * competition.last!.accuracy))")
     }
+    // 4. Retrained at other T and β.
+    var retrained: [Retrained] = []
+    for seed in s.retrainSeeds {
+      if let i = s.seeds.firstIndex(of: seed) {
+        retrained.append(
+          Retrained(
+            seed: seed, hopfieldSteps: s.hopfieldSteps, beta: s.beta, variant: false, accuracy: aitAcc[i],
+            retrievalRemoved: offAcc[i], landscape: landscapes[i]))
+      }
+      for v in s.retrainedVariants where v.seed == seed {
+        let (model, history) = try train(
+          s.associative(bottleneck: s.bottleneck, beta: v.beta, hopfieldSteps: v.hopfieldSteps), seed: seed,
+          name: v.name)
+        memoryCurves.append(MemoryCurve(name: v.name, seed: seed, bottleneck: s.bottleneck, history: history))
+        let (landscape, _) = try analyseLandscape(model, seed: seed, data: data)
+        retrained.append(
+          Retrained(
+            seed: seed, hopfieldSteps: v.hopfieldSteps, beta: v.beta, variant: true,
+            accuracy: history.testAccuracy.last!, retrievalRemoved: try accuracy(model.withRetrieval(enabled: false)),
+            landscape: landscape))
+        log(
+          "\(v.name): accuracy \(String(format: "%.2f %%", 100 * retrained.last!.accuracy)), single-pattern priors "
+            + "\(retrained.last!.singlePatternPriors), patches to priors \(String(format: "%.1f %%", 100 * retrained.last!.patchesToPriors))"
+        )
+      }
+    }
+    for v in Set(s.retrainedVariants.map(\.hopfieldSteps)).sorted() where v != s.hopfieldSteps {
+      let accs = retrained.filter { $0.variant && $0.hopfieldSteps == v && $0.beta == s.beta }.map(\.accuracy)
+      hopfield.append(Condition(name: "T = \(v) (retrained)", retrained: true, accuracies: accs))
+    }
+    for b in s.betas where b != s.beta && !s.retrainSeeds.isEmpty {
+      let accs = retrained.filter { $0.variant && $0.beta == b && $0.hopfieldSteps == s.hopfieldSteps }.map(\.accuracy)
+      hopfield.append(Condition(name: "β = \(b) (retrained)", retrained: true, accuracies: accs))
+    }
     let results = Results(
       settings: s, command: command, seconds: (clock.now - started).seconds, hopfield: hopfield,
       landscapes: landscapes, seedPairs: pairs, competition: competition, aitCurve: aitCurve,
-      baselineCurve: baselineCurve, parameterCounts: counts, memoryCurves: memoryCurves)
+      baselineCurve: baselineCurve, parameterCounts: counts, memoryCurves: memoryCurves, retrained: retrained)
     try AssociativeTransformerReport(results: results).write(to: folder)
     return results
   }
@@ -596,6 +737,7 @@ public struct AssociativeTransformerReproduction: Sendable {
       }
     }
     elsewhere = max(0, 1 - basin.reduce(0, +) - toMetastable - toGlobal)
+    let ends = try Self.priorEnds(network, report: report, maxSteps: s.landscapeMaxSteps)
     // Reconstruction error against distance to the nearest prior (T trained steps from x).
     var distances: [Double] = [], errors: [Double] = []
     var xi = sample
@@ -629,8 +771,49 @@ public struct AssociativeTransformerReproduction: Sendable {
       spearman: Self.spearman(distances, errors), meanPriorNorm: meanNorm,
       priorCosineMean: ait.workspace!.priorCosines.mean, priorCosineMax: ait.workspace!.priorCosines.max,
       priorCosineMatrix: extras.cosines, basinPatches: extras.patches, basinPatchCounts: extras.counts,
-      selectionMaps: extras.maps)
+      selectionMaps: extras.maps, priorEndRegime: ends)
     return (landscape, profile)
+  }
+
+  /// Where the retrieval started at each stored pattern ends (``Landscape/priorEndRegime``): all M
+  /// starts run together (batched updates) until every step moves less than 10⁻¹⁰ or `maxSteps`;
+  /// each end state is named after the nearest fixed point of `report` when it lies within 10⁻⁵ of
+  /// the patterns' scale (the mean pattern norm), else "other".
+  static func priorEnds(_ network: ModernHopfield<Double>, report: FixedPointReport, maxSteps: Int) throws -> [String] {
+    let u = network.patterns
+    let m = u.rows
+    var state = u, next = u
+    var workspace = network.makeWorkspace(batchSize: m)
+    var converged = false
+    for _ in 0..<maxSteps {
+      network.update(state, into: &next, workspace: &workspace)
+      var largest = 0.0
+      for r in 0..<m { largest = max(largest, next.rowDistance(r, to: state, row: r)) }
+      swap(&state, &next)
+      guard largest.isFinite else { throw AssociativeTransformerError("the retrieval from a prior diverged") }
+      if largest < 1e-10 {
+        converged = true
+        break
+      }
+    }
+    let scale = (0..<m).map { r in u.row(r).reduce(0) { $0 + $1 * $1 }.squareRoot() }.reduce(0, +) / Double(max(1, m))
+    return (0..<m).map { r -> String in
+      guard converged else { return "other" }
+      var best: FixedPoint? = nil
+      var bestDistance = Double.infinity
+      for fp in report.fixedPoints {
+        var d = 0.0
+        for j in 0..<u.columns { d += (state[r, j] - fp.state[j]) * (state[r, j] - fp.state[j]) }
+        if d < bestDistance { (best, bestDistance) = (fp, d) }
+      }
+      guard let fp = best, bestDistance.squareRoot() <= 1e-5 * max(scale, 1e-12) else { return "other" }
+      switch fp.label {
+      case .singlePattern: return fp.classification.evidence?.nearestPattern == r ? "itself" : "anotherPrior"
+      case .metastable: return "metastable"
+      case .globalAverage: return "globalAverage"
+      default: return "other"
+      }
+    }
   }
 
   /// What each prior of a trained AiT stands for, in pixels: the cosine matrix of the memory γ; for
