@@ -52,7 +52,7 @@ public struct ReproduceAssociativeTransformer: ParsableCommand {
 
   @Option(
     help: ArgumentHelp(
-      "The memory's training step: ema, residual-norm, centered or gradient (as for train ait).",
+      "The memory's training step: ema, residual-norm, centered, gradient or kmeans (as for train ait).",
       valueName: "update"))
   var memoryUpdate = "ema"
 
@@ -101,7 +101,8 @@ public struct ReproduceAssociativeTransformer: ParsableCommand {
 
   public func validate() throws {
     guard MemoryUpdate(rawValue: memoryUpdate) != nil else {
-      throw ValidationError("--memory-update must be ema, residual-norm, centered or gradient, got \(memoryUpdate)")
+      throw ValidationError(
+        "--memory-update must be ema, residual-norm, centered, gradient or kmeans, got \(memoryUpdate)")
     }
     guard SelectionScope(rawValue: topkScope) != nil else {
       throw ValidationError("--topk-scope must be image or batch, got \(topkScope)")

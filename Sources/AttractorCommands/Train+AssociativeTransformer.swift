@@ -16,7 +16,8 @@ public struct TrainAssociativeTransformer: ParsableCommand {
       bottleneck attention with 4 heads, the EMA memory update, and --hopfield-steps T steps of \
       modern Hopfield retrieval at --beta β with the upscaled priors as stored patterns \
       (--memory-update residual-norm adds the residual and LayerNorm before the EMA; --memory-update \
-      gradient trains the memory by gradient instead of the EMA; --topk-scope batch \
+      gradient trains the memory by gradient instead of the EMA; --memory-update kmeans moves each prior \
+      toward the squashed patches nearest to it, online k-means; --topk-scope batch \
       takes the top-k over the minibatch's patches; --competition priors makes the priors compete for \
       patches) \
       (Docs/AssociativeTransformer.md). --workspace none trains the same transformer without the \
@@ -59,7 +60,9 @@ public struct TrainAssociativeTransformer: ParsableCommand {
       "The memory's training step: ema (γ ← normalise(μγ + (1 − μ)·O)) or residual-norm "
         + "(γ ← normalise(μγ + (1 − μ)·LN(γ + O)), the released code's form) or centered "
         + "(γ ← normalise(μγ + (1 − μ)·(Ō − mean over the priors of Ō))) or gradient (no EMA: γ trained "
-        + "by AdamW, rows renormalised after each step; not the paper's).", valueName: "update"))
+        + "by AdamW, rows renormalised after each step; not the paper's) or kmeans (each prior moves toward the "
+        + "mean of the squashed patches nearest to it, unchosen priors re-seeded; online k-means, not the "
+        + "paper's).", valueName: "update"))
   var memoryUpdate = "ema"
 
   @Option(
@@ -101,7 +104,8 @@ public struct TrainAssociativeTransformer: ParsableCommand {
       throw ValidationError("--workspace must be gw or none, got \(workspace)")
     }
     guard MemoryUpdate(rawValue: memoryUpdate) != nil else {
-      throw ValidationError("--memory-update must be ema, residual-norm, centered or gradient, got \(memoryUpdate)")
+      throw ValidationError(
+        "--memory-update must be ema, residual-norm, centered, gradient or kmeans, got \(memoryUpdate)")
     }
     guard SelectionScope(rawValue: topkScope) != nil else {
       throw ValidationError("--topk-scope must be image or batch, got \(topkScope)")

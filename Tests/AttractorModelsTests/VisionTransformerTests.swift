@@ -292,18 +292,22 @@ struct VisionTransformerTests {
   }
 
   @Test(
-    "memory collapse in 40 steps: the centred EMA keeps the priors apart; competition and the batch-wide top-k only slow the plain EMA's collapse"
+    "memory collapse in 40 steps: the centred EMA and k-means keep the priors apart; competition and the batch-wide top-k only slow the plain EMA's collapse"
   )
   func collapseRemedies() throws {
     let ema = try trainedPriorCosines(.ema, epochs: 10)
     let competition = try trainedPriorCosines(.ema, epochs: 10, competition: .priors)
     let centered = try trainedPriorCosines(.centered, epochs: 10)
     let batch = try trainedPriorCosines(.ema, epochs: 10, scope: .batch)
+    let kmeans = try trainedPriorCosines(.kmeans, epochs: 10)
     print(
       "collapse remedies, 40 steps, mean pairwise prior cosine: ema \(ema.mean), competition \(competition.mean), "
-        + "centered \(centered.mean), batch top-k \(batch.mean) (before \(ema.before))")
-    // Measured (this seed): ema 0.983, competition 0.946, batch top-k 0.801, centered −0.115, from −0.056.
+        + "centered \(centered.mean), batch top-k \(batch.mean), kmeans \(kmeans.mean) max \(kmeans.max) "
+        + "(before \(ema.before))")
+    // Measured (this seed): ema 0.983, competition 0.946, batch top-k 0.801, centered −0.115,
+    // kmeans −0.036, from −0.056.
     #expect(ema.mean > 0.95)
+    #expect(kmeans.mean < 0.3, "kmeans \(kmeans.mean)")
     #expect(centered.mean < 0.3, "centered \(centered.mean)")
     #expect(competition.mean < ema.mean, "competition \(competition.mean) against ema \(ema.mean)")
     #expect(batch.mean < ema.mean - 0.1, "batch top-k \(batch.mean) against ema \(ema.mean)")
@@ -333,6 +337,68 @@ struct VisionTransformerTests {
     let diagnostics = layer.selectionDiagnostics(ws)
     #expect(diagnostics.overlap >= 0 && diagnostics.overlap <= 1)
     #expect(abs(diagnostics.chanceOverlap - Double(c.workspace!.bottleneck) / Double(c.workspace!.patchCount)) < 1e-12)
+  }
+
+  @Test(
+    "memory update kmeans: one step assigns each squashed patch to its nearest prior, moves those priors by the EMA toward their patches' mean, re-seeds the rest; recomputed here"
+  )
+  func kmeansStep() throws {
+    for (priors, images) in [(8, 3), (40, 1)] {  // 40 priors > 16 patches: some priors must be re-seeded
+      var c = Self.associative()
+      c.workspace!.priorCount = priors
+      c.workspace!.memoryUpdate = .kmeans
+      var layer = try GlobalWorkspaceLayer<Double>(configuration: c.workspace!, seed: 3)
+      let before = layer.memory
+      var rng = SeededGenerator(seed: 5)
+      let n = c.workspace!.patchCount
+      let tokens: Matrix<Double> = rng.gaussianMatrix(rows: images * n, columns: c.workspace!.width)
+      var ws = layer.makeWorkspace(batchSize: images)
+      _ = try layer.forward(tokens, updateMemory: true, workspace: &ws)
+      let m = before.rows, d = before.columns
+      // Recomputed: S = X W_s, ŝ = S/‖S‖, nearest prior by dot product with γ (= cosine up to ‖S‖).
+      let squashed = (0..<tokens.rows).map { r in
+        (0..<d).map { j in (0..<tokens.columns).reduce(0.0) { $0 + tokens[r, $1] * layer.parameters.squash[$1, j] } }
+      }
+      var sums = [[Double]](repeating: [Double](repeating: 0, count: d), count: m)
+      var counts = [Int](repeating: 0, count: m)
+      var matches: [(cosine: Double, row: Int)] = []
+      for (r, v) in squashed.enumerated() {
+        let norm = v.map { $0 * $0 }.reduce(0, +).squareRoot()
+        let dots = (0..<m).map { p in (0..<d).reduce(0.0) { $0 + before[p, $1] * v[$1] } }
+        let best = dots.indices.max { dots[$0] < dots[$1] }!
+        counts[best] += 1
+        for j in 0..<d { sums[best][j] += v[j] / norm }
+        matches.append((dots[best] / norm, r))
+      }
+      matches.sort { ($0.cosine, $0.row) < ($1.cosine, $1.row) }
+      var expected = [[Double]]()
+      var reseeded = 0
+      for p in 0..<m {
+        var row: [Double]
+        if counts[p] > 0 {
+          row = (0..<d).map { 0.9 * before[p, $0] + 0.1 * sums[p][$0] / Double(counts[p]) }
+        } else if reseeded < matches.count {
+          row = squashed[matches[reseeded].row]
+          reseeded += 1
+        } else {
+          row = (0..<d).map { before[p, $0] }  // more unchosen priors than patches: the rest stay
+        }
+        let norm = row.map { $0 * $0 }.reduce(0, +).squareRoot()
+        expected.append(row.map { $0 / norm })
+      }
+      var worst = 0.0
+      for p in 0..<m { for j in 0..<d { worst = max(worst, abs(layer.memory[p, j] - expected[p][j])) } }
+      #expect(worst < 1e-12, "M = \(priors): \(worst)")
+      let unchosen = counts.filter { $0 == 0 }.count
+      #expect(reseeded == min(unchosen, tokens.rows), "M = \(priors): re-seeded \(reseeded)")
+      if priors > tokens.rows { #expect(reseeded > 0) }
+      for p in 0..<m {
+        let norm = (0..<d).reduce(0.0) { $0 + layer.memory[p, $1] * layer.memory[p, $1] }.squareRoot()
+        #expect(abs(norm - 1) < 1e-12)
+      }
+      let diagnostics = layer.selectionDiagnostics(ws)
+      #expect((-1...1).contains(diagnostics.targetCosine))
+    }
   }
 
   @Test("memory update residual-norm: one step is normalise(μγ + (1 − μ) mean_b LN(γ + O_b)), recomputed here")

@@ -36,6 +36,16 @@ public enum MemoryUpdate: String, Sendable, Codable, CaseIterable {
   /// then feeds nothing (the balance loss uses only P), so it is not computed: W_V and W_O reach no
   /// output and get an exactly zero gradient.
   case gradient
+  /// Online k-means in the squashed patch space (the EMA codebook update of VQ-VAE, van den Oord et
+  /// al. 2017): every squashed patch ŝ_j = S_j / ‖S_j‖ of the batch is assigned to the prior of
+  /// largest cosine, and each prior m with assigned patches takes
+  /// γ_m ← normalise(μ γ_m + (1 − μ) c_m), c_m the mean of its patches' ŝ_j. A prior that no patch
+  /// chose is re-seeded onto a patch (γ_m ← ŝ_j), taking the patches worst matched by their nearest
+  /// prior in order, as dead codebook entries are; so identical priors cannot stay identical (only
+  /// one of them wins each patch). The bottleneck is still computed and trained by the balance loss,
+  /// but the memory does not read its output. A departure from the paper, added to test whether a
+  /// memory that does specialise changes the retrieval.
+  case kmeans
 }
 
 /// Over which patches each prior's top-k bottleneck selection is made.
@@ -422,7 +432,10 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
     var importance: [Double]  // Σ_m P[m, n] of one block, G
     var loads: [Double]  // admissions of each patch in one block, G
     var bottleneckMemory: Matrix<Scalar>  // γ as the bottleneck saw it (before the EMA), M × D
-    var memoryStep: Matrix<Scalar>  // the residual-norm update's batch mean of LN(γ + O), M × D
+    var memoryStep: Matrix<Scalar>  // the residual-norm update's batch mean of LN(γ + O), M × D (kmeans: c_m)
+    var nearestPrior: [Int]  // kmeans: each patch's prior (B·N; empty otherwise)
+    var nearestCosine: [Double]  // kmeans: its cosine (B·N; empty otherwise)
+    var clusterSize: [Int]  // kmeans: patches per prior (M; empty otherwise)
     var dMemory: Matrix<Scalar>  // ∂γ (``MemoryUpdate/gradient``), M × D
     /// ∂γ of the last ``GlobalWorkspaceLayer/backward(tokens:outputGradient:bottleneckOutputGradient:workspace:gradients:tokenGradient:)``
     /// with ``MemoryUpdate/gradient`` (M × D; zero for the other memory updates, whose memory is a state).
@@ -450,6 +463,9 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
       dUpscaled: Matrix(rows: m, columns: e), dStateNext: Matrix(rows: b * n, columns: e), order: Array(0..<g),
       importance: Array(repeating: 0, count: g), loads: Array(repeating: 0, count: g),
       bottleneckMemory: Matrix(rows: m, columns: d), memoryStep: Matrix(rows: m, columns: d),
+      nearestPrior: c.memoryUpdate == .kmeans ? Array(repeating: 0, count: b * n) : [],
+      nearestCosine: c.memoryUpdate == .kmeans ? Array(repeating: 0, count: b * n) : [],
+      clusterSize: c.memoryUpdate == .kmeans ? Array(repeating: 0, count: m) : [],
       dMemory: Matrix(rows: m, columns: d))
   }
 
@@ -465,6 +481,64 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
     }
     guard tokens.isFinite else {
       throw .invalidParameter(name: "tokens", value: "non-finite entries", requirement: "finite")
+    }
+  }
+
+  /// One ``MemoryUpdate/kmeans`` step from the squashed patches of the last bottleneck pass: assign,
+  /// average, move the assigned priors by the EMA, re-seed the others (rows renormalised).
+  mutating func kmeansStep(momentum mu: Scalar, workspace ws: inout Workspace) {
+    let m = configuration.priorCount, d = configuration.priorWidth, rows = ws.squashed.rows
+    for i in 0..<m { ws.clusterSize[i] = 0 }
+    ws.memoryStep.withUnsafeMutableBufferPointer { step in
+      for i in 0..<(m * d) { step[i] = 0 }
+    }
+    memory.withUnsafeBufferPointer { g in
+      ws.squashed.withUnsafeBufferPointer { sq in
+        ws.memoryStep.withUnsafeMutableBufferPointer { step in
+          for r in 0..<rows {
+            var norm = 0.0
+            for j in 0..<d { norm += Double(sq[r * d + j]) * Double(sq[r * d + j]) }
+            norm = norm.squareRoot()
+            guard norm > 0 else {
+              ws.nearestPrior[r] = -1
+              ws.nearestCosine[r] = .infinity  // never a re-seeding target
+              continue
+            }
+            var best = 0, bestDot = -Double.infinity
+            for p in 0..<m {
+              var dot = 0.0
+              for j in 0..<d { dot += Double(g[p * d + j]) * Double(sq[r * d + j]) }
+              if dot > bestDot { (best, bestDot) = (p, dot) }
+            }
+            ws.nearestPrior[r] = best
+            ws.nearestCosine[r] = bestDot / norm
+            ws.clusterSize[best] += 1
+            for j in 0..<d { step[best * d + j] += Scalar(Double(sq[r * d + j]) / norm) }
+          }
+        }
+      }
+    }
+    // Priors no patch chose take the worst-matched patches, in order of increasing cosine (arrays
+    // are made only then: after the first steps a prior is rarely left without patches).
+    var dead: [Int] = [], targets: [Int] = []
+    if ws.clusterSize.contains(0) {
+      dead = (0..<m).filter { ws.clusterSize[$0] == 0 }
+      targets = (0..<rows).filter { ws.nearestPrior[$0] >= 0 }.sorted {
+        (ws.nearestCosine[$0], $0) < (ws.nearestCosine[$1], $1)
+      }
+    }
+    memory.withUnsafeMutableBufferPointer { g in
+      ws.memoryStep.withUnsafeBufferPointer { step in
+        for p in 0..<m where ws.clusterSize[p] > 0 {
+          let inv = (1 - mu) / Scalar(ws.clusterSize[p])
+          for j in 0..<d { g[p * d + j] = mu * g[p * d + j] + inv * step[p * d + j] }
+        }
+      }
+      ws.squashed.withUnsafeBufferPointer { sq in
+        for (p, r) in zip(dead, targets) {
+          for j in 0..<d { g[p * d + j] = sq[r * d + j] }
+        }
+      }
     }
   }
 
@@ -515,6 +589,7 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
           }
         }
       case .gradient: break  // excluded above: γ is trained by the optimiser
+      case .kmeans: kmeansStep(momentum: Scalar(mu), workspace: &ws)
       case .residualNorm:
         memory.withUnsafeMutableBufferPointer { g in
           ws.bottleneckOutput.withUnsafeBufferPointer { o in
@@ -706,7 +781,8 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
     public var chanceOverlap: Double
     /// Mean cosine between different rows of the memory's step target (the mean over the groups of
     /// O, of LN(γ + O) for ``MemoryUpdate/residualNorm``, centred over the priors for
-    /// ``MemoryUpdate/centered``): 1 when the EMA pulls every prior to the same vector.
+    /// ``MemoryUpdate/centered``, the cluster means for ``MemoryUpdate/kmeans``): 1 when the EMA
+    /// pulls every prior to the same vector.
     public var targetCosine: Double
   }
 
@@ -734,9 +810,13 @@ public struct GlobalWorkspaceLayer<Scalar: LinearAlgebraScalar>: Sendable {
       return SelectionDiagnostics(
         overlap: pairs > 0 ? overlap / Double(pairs) : 0, chanceOverlap: Double(k) / Double(n), targetCosine: 0)
     }
-    // The step target, row by row, as the memory update forms it.
+    // The step target, row by row, as the memory update forms it (kmeans: the cluster means c_m, a
+    // prior without patches counted as a zero row, which adds 0 to the cosine).
     var target = [Double](repeating: 0, count: m * d)
-    for group in 0..<groups {
+    if c.memoryUpdate == .kmeans {
+      for row in 0..<m { for j in 0..<d { target[row * d + j] = Double(ws.memoryStep[row, j]) } }
+    }
+    for group in 0..<groups where c.memoryUpdate != .kmeans {
       for row in 0..<m {
         var v = (0..<d).map { Double(ws.bottleneckOutput[group * m + row, $0]) }
         if c.memoryUpdate == .residualNorm {
