@@ -151,8 +151,13 @@ public struct LineChart: Sendable, Equatable {
       ##"<svg xmlns="http://www.w3.org/2000/svg" width="\##(f(width))" height="\##(f(height))" viewBox="0 0 \##(f(width)) \##(f(height))" font-family="Helvetica, Arial, sans-serif" font-size="12">"##
     )
     out.append(##"<rect width="100%" height="100%" fill="white"/>"##)
+    // The title is centred over the plot, moved right or shrunk when it would leave the figure (about 0.6 em
+    // per character of bold Helvetica).
+    let titleSize = min(15, (width - 16) / max(1, 0.6 * Double(title.count)))
+    let titleHalf = 0.3 * titleSize * Double(title.count)
+    let titleX = min(max(left + plotWidth / 2, 8 + titleHalf), width - 8 - titleHalf)
     out.append(
-      ##"<text x="\##(f(left + plotWidth / 2))" y="22" text-anchor="middle" font-size="15" font-weight="bold">\##(escape(title))</text>"##
+      ##"<text x="\##(f(titleX))" y="22" text-anchor="middle" font-size="\##(f(titleSize))" font-weight="bold">\##(escape(title))</text>"##
     )
     // Grid and ticks.
     for t in xAxis.ticks {

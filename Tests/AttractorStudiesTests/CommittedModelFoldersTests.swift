@@ -25,4 +25,27 @@ struct CommittedModelFoldersTests {
     let recipe = try SyntheticGaussianDataset<Float>(count: 10_000, dimension: 64, seed: 0).patterns
     #expect(loaded.patterns == recipe)
   }
+
+  /// The committed AiT folders: finished, the memory update their cards name, unit prior rows, and
+  /// the memory's state the docs describe: the `ema` model's 32 priors are 3 distinct vectors, the
+  /// `kmeans` model's are all distinct.
+  @Test(
+    "AiT folders: finished, their memory update, unit priors; ema: 3 distinct priors, kmeans: 32",
+    arguments: [("ait-mnist", MemoryUpdate.ema, 3), ("ait-mnist-kmeans", .kmeans, 32)])
+  func aitFolders(name: String, update: MemoryUpdate, distinct: Int) throws {
+    let loaded = try VisionTransformerModelFolder.load(from: Self.models.appendingPathComponent(name))
+    #expect(!loaded.record.isCheckpoint && loaded.optimizer == nil)
+    #expect(loaded.record.configuration.workspace?.memoryUpdate == update)
+    #expect(loaded.record.command.contains("--output-dir Models/\(name)"))
+    let gamma = try #require(loaded.model.workspace).memory
+    let rows = (0..<gamma.rows).map { i in (0..<gamma.columns).map { Double(gamma[i, $0]) } }
+    for row in rows { #expect(abs(row.reduce(0) { $0 + $1 * $1 } - 1) < 1e-5) }
+    // Groups of priors with |cosine| > 0.99 (the docs' "distinct priors").
+    var representatives: [[Double]] = []
+    for row in rows
+    where !representatives.contains(where: { r in abs(zip(r, row).reduce(0) { $0 + $1.0 * $1.1 }) > 0.99 }) {
+      representatives.append(row)
+    }
+    #expect(representatives.count == distinct, "\(name): \(representatives.count) distinct priors")
+  }
 }

@@ -38,12 +38,19 @@ public struct AssociativeTransformerReport: Sendable {
     out += "(\(r.parameterCounts["ait"] ?? 0) parameters; the baseline has \(r.parameterCounts["baseline"] ?? 0)). "
     out += "Wall time \(String(format: "%.0f", r.seconds)) s. The paper's ImageNet-scale numbers are not reproducible "
     out += "on this machine and are not attempted.\n\n"
-    out += "## 1. Hopfield contribution (test accuracy, %, mean ± s.e. over \(s.seeds.count) seeds)\n\n"
+    let seedCount = s.seeds.count == 1 ? "1 seed" : "\(s.seeds.count) seeds"
+    out += "## 1. Hopfield contribution (test accuracy, %, mean ± s.e. over \(seedCount))\n\n"
     out += "| condition | how | mean | ± s.e. | per seed |\n|---|---|---|---|---|\n"
     for c in r.hopfield {
+      // A condition retrained for fewer seeds (--retrain-seeds) names them; one value has no standard error.
+      let how =
+        !c.retrained
+        ? "one trained AiT per seed, changed at test time"
+        : c.accuracies.count == s.seeds.count
+          ? "trained per seed" : "trained for seed \(s.retrainSeeds.map(String.init).joined(separator: ", ")) only"
+      let error = c.accuracies.count > 1 ? pct(c.standardError) : "– (one seed)"
       out +=
-        "| \(c.name) | \(c.retrained ? "trained per seed" : "one trained AiT per seed, changed at test time") | "
-        + "\(pct(c.mean)) | \(pct(c.standardError)) | \(c.accuracies.map(pct).joined(separator: ", ")) |\n"
+        "| \(c.name) | \(how) | \(pct(c.mean)) | \(error) | \(c.accuracies.map(pct).joined(separator: ", ")) |\n"
     }
     if !r.memoryCurves.isEmpty {
       out += "\n## The memory during training\n\n"
@@ -283,7 +290,8 @@ public struct AssociativeTransformerReport: Sendable {
         title: "Where the retrieval started at each prior ends",
         values: rows.map { $0.1.map { code[$0] ?? -1 } })
       regimes.rowLabels = rows.map(\.0)
-      regimes.columnLabels = (0..<(rows[0].1.count)).map { "\($0)" }
+      // Every 4th prior is labelled: readable at 14 px per cell.
+      regimes.columnLabels = (0..<(rows[0].1.count)).map { $0 % 4 == 0 ? "\($0)" : "" }
       regimes.range = -1...3
       regimes.colourScale = .sequential
       regimes.valueLabel = "−1 other · 0 global average · 1 metastable · 2 another prior · 3 itself"
